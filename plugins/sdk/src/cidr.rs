@@ -1,0 +1,142 @@
+//! IPv4 CIDR blocks: parsing, overlap, and Terraform's `cidrsubnet` split, shared by the host
+//! (allocation) and plugins (subnets, fleet checks).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// An IPv4 block in CIDR notation whose address is the network address, e.g. `10.1.0.0/16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ipv4Block {
+    network: u32,
+    prefix: u8,
+}
+
+/// Why text is not a CIDR block, or a split is impossible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidrError(pub String);
+
+impl fmt::Display for CidrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CidrError {}
+
+impl Ipv4Block {
+    /// A block from a network address and prefix length; the address must have no host bits.
+    pub fn new(address: Ipv4Addr, prefix: u8) -> Result<Self, CidrError> {
+        if prefix > 32 {
+            return Err(CidrError(format!("prefix length /{prefix} is longer than 32")));
+        }
+        let network = u32::from(address);
+        if network & !Self::mask(prefix) != 0 {
+            let base = Ipv4Addr::from(network & Self::mask(prefix));
+            return Err(CidrError(format!(
+                "{address}/{prefix} has host bits set; the network address is {base}/{prefix}"
+            )));
+        }
+        Ok(Self { network, prefix })
+    }
+
+    fn mask(prefix: u8) -> u32 {
+        if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) }
+    }
+
+    /// The prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The first address.
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.network)
+    }
+
+    fn last(&self) -> u32 {
+        self.network | !Self::mask(self.prefix)
+    }
+
+    /// Whether the two blocks share any address.
+    pub fn overlaps(&self, other: &Ipv4Block) -> bool {
+        self.network <= other.last() && other.network <= self.last()
+    }
+
+    /// Whether `other` lies wholly inside this block.
+    pub fn contains(&self, other: &Ipv4Block) -> bool {
+        self.network <= other.network && other.last() <= self.last()
+    }
+
+    /// Terraform's `cidrsubnet(self, newbits, netnum)`: the `netnum`-th block with a prefix
+    /// `newbits` longer.
+    pub fn subnet(&self, newbits: u8, netnum: u32) -> Result<Ipv4Block, CidrError> {
+        let prefix = self.prefix + newbits;
+        if newbits == 0 || prefix > 32 {
+            return Err(CidrError(format!("cannot split {self} by {newbits} more bits")));
+        }
+        if u64::from(netnum) >= 1u64 << newbits {
+            return Err(CidrError(format!("{self} has only {} subnets of /{prefix}", 1u64 << newbits)));
+        }
+        let size = 1u64 << (32 - u32::from(prefix));
+        let network = u64::from(self.network) + u64::from(netnum) * size;
+        Ok(Ipv4Block { network: network as u32, prefix })
+    }
+}
+
+impl FromStr for Ipv4Block {
+    type Err = CidrError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (address, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| CidrError(format!("`{text}` is not in CIDR notation (a.b.c.d/n)")))?;
+        let address: Ipv4Addr =
+            address.parse().map_err(|_| CidrError(format!("`{address}` is not an IPv4 address")))?;
+        let prefix: u8 = prefix
+            .parse()
+            .map_err(|_| CidrError(format!("`{prefix}` is not a prefix length (0-32)")))?;
+        Self::new(address, prefix)
+    }
+}
+
+impl fmt::Display for Ipv4Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network(), self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(text: &str) -> Ipv4Block {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_and_prints() {
+        assert_eq!(block("10.1.0.0/16").to_string(), "10.1.0.0/16");
+        assert!("10.1.0.1/16".parse::<Ipv4Block>().unwrap_err().0.contains("host bits"));
+        assert!("10.1.0.0".parse::<Ipv4Block>().is_err());
+        assert!("10.1.0.0/33".parse::<Ipv4Block>().is_err());
+        assert!("10.300.0.0/16".parse::<Ipv4Block>().is_err());
+    }
+
+    #[test]
+    fn splits_like_terraform_cidrsubnet() {
+        // cidrsubnet("10.1.0.0/16", 8, 1) == "10.1.1.0/24"
+        assert_eq!(block("10.1.0.0/16").subnet(8, 1).unwrap(), block("10.1.1.0/24"));
+        assert_eq!(block("10.0.0.0/8").subnet(8, 255).unwrap(), block("10.255.0.0/16"));
+        assert!(block("10.0.0.0/8").subnet(8, 256).is_err());
+        assert!(block("10.0.0.0/30").subnet(3, 0).is_err());
+    }
+
+    #[test]
+    fn detects_overlap_and_containment() {
+        assert!(block("10.0.0.0/16").overlaps(&block("10.0.128.0/17")));
+        assert!(!block("10.0.0.0/16").overlaps(&block("10.1.0.0/16")));
+        assert!(block("10.0.0.0/8").contains(&block("10.2.0.0/16")));
+        assert!(!block("10.2.0.0/16").contains(&block("10.0.0.0/8")));
+    }
+}
