@@ -1,0 +1,94 @@
+//! tenant-host: isolated per-tenant AWS environments, synthesized as Terraform JSON by composing
+//! WebAssembly policy plugins.
+//!
+//! The modules follow the data flow of one run:
+//!
+//! 1. [`config`] reads the fleet's TOML (or the built-in example);
+//! 2. [`tenants`] validates it and allocates each tenant's VPC block;
+//! 3. [`plugin`] loads the plugin components, checks their contract version, and calls them in
+//!    a sandbox with no ambient authority and bounded time, memory and output;
+//! 4. [`order`] orders plugins so that providers of values run before their consumers;
+//! 5. [`synth`] asks every plugin for its fragment of the central stack and of each tenant stack;
+//! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
+//! 7. [`check`] runs every plugin's rules over the composed stacks and the fleet;
+//! 8. [`output`] writes the cdktf-compatible folder atomically.
+//!
+//! [`run`] strings them together for the CLI and for benchmarks.
+
+pub mod check;
+pub mod compose;
+pub mod config;
+pub mod order;
+pub mod output;
+pub mod plugin;
+pub mod synth;
+pub mod tenants;
+
+use std::path::PathBuf;
+
+/// What a run needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The folder holding the plugin components.
+    pub plugins: PathBuf,
+    /// The configuration file; `None` for the built-in example.
+    pub config: Option<PathBuf>,
+    /// The suffix from the flag or `ENVIRONMENT_SUFFIX`.
+    pub suffix: Option<String>,
+    /// The bounds of every plugin call.
+    pub limits: plugin::Limits,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The loaded plugins, in dependency order.
+    pub plugins: Vec<plugin::LoadedPlugin>,
+    /// The validated fleet.
+    pub fleet: tenants::Fleet,
+    /// The composed stacks: central first, then tenants in configuration order.
+    pub stacks: Vec<compose::ComposedStack>,
+    /// Every finding, sorted.
+    pub findings: Vec<check::Finding>,
+}
+
+impl Outcome {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == check::Severity::Error)
+    }
+}
+
+/// Why a run failed before it could report findings.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    /// The runtime could not start.
+    #[error("cannot start the WebAssembly runtime: {0:#}")]
+    Runtime(wasmtime::Error),
+    /// A plugin could not be loaded.
+    #[error(transparent)]
+    Load(#[from] plugin::LoadError),
+    /// Synthesis or checks failed.
+    #[error(transparent)]
+    Synth(#[from] synth::SynthError),
+}
+
+/// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
+pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
+    let config = match &options.config {
+        Some(path) => config::Config::load(path)?,
+        None => config::Config::example(),
+    };
+    let fleet = tenants::plan_fleet(&config, config.suffix(options.suffix.as_deref()))?;
+    let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
+    let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
+    synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
+    synth::check_settings_targets(&plugins, &fleet)?;
+    tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
+    let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
+    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks)?;
+    Ok(Outcome { plugins, fleet, stacks, findings })
+}

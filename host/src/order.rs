@@ -1,0 +1,142 @@
+//! Orders plugins so that every provider of a value runs before the plugins that require it.
+
+use crate::plugin::api::{PluginInfo, StackKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Why plugins cannot be ordered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    /// A required value has no provider.
+    #[error("plugin `{plugin}` requires `{value}` in {stack} stacks, but no loaded plugin provides it")]
+    MissingProvider {
+        /// The requiring plugin.
+        plugin: String,
+        /// The value.
+        value: String,
+        /// `central` or `tenant`.
+        stack: &'static str,
+    },
+    /// Two plugins provide one value.
+    #[error("plugins `{first}` and `{second}` both provide `{value}` in {stack} stacks; remove one of them")]
+    DuplicateProvider {
+        /// The value.
+        value: String,
+        /// `central` or `tenant`.
+        stack: &'static str,
+        /// One provider.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// The requirements form a cycle.
+    #[error("plugins {} require each other's values in a cycle", plugins.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
+    Cycle {
+        /// The plugins on or behind the cycle.
+        plugins: Vec<String>,
+    },
+}
+
+/// The name of a stack kind in messages.
+pub fn stack_kind_name(kind: StackKind) -> &'static str {
+    match kind {
+        StackKind::Central => "central",
+        StackKind::Tenant => "tenant",
+    }
+}
+
+/// Returns the indices of `plugins` in an order where providers come first; among plugins free
+/// to run, the one with the smaller name goes first, so the order is deterministic.
+pub fn order_plugins(plugins: &[&PluginInfo]) -> Result<Vec<usize>, OrderError> {
+    let mut providers: BTreeMap<(&str, &'static str), usize> = BTreeMap::new();
+    for (index, plugin) in plugins.iter().enumerate() {
+        for value in &plugin.provides {
+            let key = (value.name.as_str(), stack_kind_name(value.stack));
+            if let Some(&first) = providers.get(&key) {
+                return Err(OrderError::DuplicateProvider {
+                    value: value.name.clone(),
+                    stack: key.1,
+                    first: plugins[first].name.clone(),
+                    second: plugin.name.clone(),
+                });
+            }
+            providers.insert(key, index);
+        }
+    }
+    let mut depends_on: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); plugins.len()];
+    for (index, plugin) in plugins.iter().enumerate() {
+        for value in &plugin.requires {
+            let stack = stack_kind_name(value.stack);
+            let provider = providers.get(&(value.name.as_str(), stack)).ok_or_else(|| OrderError::MissingProvider {
+                plugin: plugin.name.clone(),
+                value: value.name.clone(),
+                stack,
+            })?;
+            if *provider != index {
+                depends_on[index].insert(*provider);
+            }
+        }
+    }
+    let mut done = BTreeSet::new();
+    let mut order = Vec::new();
+    while order.len() < plugins.len() {
+        let next = (0..plugins.len())
+            .filter(|i| !done.contains(i) && depends_on[*i].is_subset(&done))
+            .min_by_key(|i| &plugins[*i].name);
+        let Some(next) = next else {
+            let mut stuck: Vec<String> =
+                (0..plugins.len()).filter(|i| !done.contains(i)).map(|i| plugins[i].name.clone()).collect();
+            stuck.sort();
+            return Err(OrderError::Cycle { plugins: stuck });
+        };
+        done.insert(next);
+        order.push(next);
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::api::ValueDeclaration;
+
+    fn plugin(name: &str, provides: &[&str], requires: &[&str]) -> PluginInfo {
+        let declare = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| ValueDeclaration { name: (*n).into(), stack: StackKind::Tenant, description: String::new() })
+                .collect()
+        };
+        PluginInfo {
+            name: name.into(),
+            version: "1.0.0".into(),
+            contract_version: "0.1.0".into(),
+            summary: String::new(),
+            provides: declare(provides),
+            requires: declare(requires),
+            rules: vec![],
+            settings: vec![],
+        }
+    }
+
+    fn names(plugins: &[PluginInfo]) -> Result<Vec<String>, OrderError> {
+        let refs: Vec<&PluginInfo> = plugins.iter().collect();
+        Ok(order_plugins(&refs)?.into_iter().map(|i| plugins[i].name.clone()).collect())
+    }
+
+    #[test]
+    fn providers_run_first_and_ties_break_by_name() {
+        let plugins = [plugin("compute", &[], &["key"]), plugin("crypto", &["key"], &[]), plugin("audit", &[], &[])];
+        assert_eq!(names(&plugins).unwrap(), ["audit", "crypto", "compute"]);
+    }
+
+    #[test]
+    fn ordering_errors_name_the_plugins() {
+        let missing = [plugin("compute", &[], &["key"])];
+        assert!(matches!(names(&missing), Err(OrderError::MissingProvider { .. })));
+        let duplicate = [plugin("a", &["key"], &[]), plugin("b", &["key"], &[])];
+        let error = names(&duplicate).unwrap_err().to_string();
+        assert!(error.contains("`a` and `b` both provide `key`"), "{error}");
+        let cycle = [plugin("a", &["x"], &["y"]), plugin("b", &["y"], &["x"]), plugin("c", &[], &[])];
+        assert_eq!(names(&cycle).unwrap_err(), OrderError::Cycle { plugins: vec!["a".into(), "b".into()] });
+    }
+}

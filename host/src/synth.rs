@@ -1,0 +1,228 @@
+//! Runs every plugin for the central stack and for each tenant stack, in provider order, and
+//! composes the results. Stacks are independent, so they are synthesized in parallel.
+
+use crate::compose::{ComposeError, ComposedStack, compose};
+use crate::config::PluginSettings;
+use crate::order::{OrderError, order_plugins, stack_kind_name};
+use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
+use crate::tenants::{Fleet, Tenant};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
+
+/// Why synthesis failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    /// The plugins cannot be ordered.
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// A configured setting does not fit the plugin's declaration.
+    #[error("{0}")]
+    Settings(String),
+    /// A plugin call failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// A plugin's provided values do not match its declaration.
+    #[error("plugin `{plugin}` in stack `{stack}`: {problem}")]
+    Provides {
+        /// The plugin.
+        plugin: String,
+        /// The stack.
+        stack: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Fragments could not be composed.
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+}
+
+/// Orders `plugins` in place so that providers come first.
+pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), OrderError> {
+    let order = order_plugins(&plugins.iter().map(|p| &p.info).collect::<Vec<_>>())?;
+    let mut slots: Vec<Option<LoadedPlugin>> = plugins.drain(..).map(Some).collect();
+    plugins.extend(order.into_iter().map(|i| slots[i].take().expect("each index appears once")));
+    Ok(())
+}
+
+/// Checks that the configuration only sets settings of loaded plugins, before anything runs.
+pub fn check_settings_targets(plugins: &[LoadedPlugin], fleet: &Fleet) -> Result<(), SynthError> {
+    let known: Vec<&str> = plugins.iter().map(LoadedPlugin::name).collect();
+    let configured = fleet
+        .plugin_settings
+        .keys()
+        .map(|name| (name, None))
+        .chain(fleet.tenants.iter().flat_map(|t| t.settings.keys().map(move |name| (name, Some(&t.id)))));
+    for (name, tenant) in configured {
+        if !known.contains(&name.as_str()) {
+            let place = tenant.map(|t| format!("tenant `{t}`: ")).unwrap_or_default();
+            return Err(SynthError::Settings(format!(
+                "{place}settings for plugin `{name}`, which is not loaded (loaded: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings;
+/// an undeclared key or a value of another JSON type than the default is an error.
+pub fn resolve_settings(plugin: &LoadedPlugin, fleet: &Fleet, tenant: Option<&Tenant>) -> Result<PluginSettings, SynthError> {
+    let mut settings = plugin.defaults.clone();
+    let layers = [
+        fleet.plugin_settings.get(plugin.name()).map(|s| (s, "plugins".to_owned())),
+        tenant.and_then(|t| t.settings.get(plugin.name()).map(|s| (s, format!("tenant `{}`", t.id)))),
+    ];
+    for (layer, place) in layers.into_iter().flatten() {
+        for (key, value) in layer {
+            let Some(default) = plugin.defaults.get(key) else {
+                let known: Vec<&str> = plugin.defaults.keys().map(String::as_str).collect();
+                return Err(SynthError::Settings(format!(
+                    "{place}: plugin `{}` has no setting `{key}` (its settings: {})",
+                    plugin.name(),
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )));
+            };
+            if json_type(default) != json_type(value) {
+                return Err(SynthError::Settings(format!(
+                    "{place}: setting `{key}` of plugin `{}` must be {}, not {}",
+                    plugin.name(),
+                    json_type(default),
+                    json_type(value)
+                )));
+            }
+            settings.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(settings)
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a table",
+    }
+}
+
+/// The wire form of a tenant.
+pub fn wire_tenant(tenant: &Tenant) -> api::Tenant {
+    api::Tenant { id: tenant.id.clone(), cidr_block: tenant.cidr_block.to_string() }
+}
+
+/// Synthesizes the central stack and every tenant stack; `plugins` must be in dependency order.
+pub fn synthesize(runtime: &Runtime, plugins: &[LoadedPlugin], fleet: &Fleet) -> Result<Vec<ComposedStack>, SynthError> {
+    let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
+    specs.extend(fleet.tenants.iter().map(|t| (tenant_stack_name(&t.id, &fleet.suffix), Some(t))));
+    parallel_map(&specs, |(name, tenant)| synthesize_stack(runtime, plugins, fleet, name, *tenant))
+        .into_iter()
+        .collect()
+}
+
+fn synthesize_stack(
+    runtime: &Runtime,
+    plugins: &[LoadedPlugin],
+    fleet: &Fleet,
+    name: &str,
+    tenant: Option<&Tenant>,
+) -> Result<ComposedStack, SynthError> {
+    let (kind, function) = match tenant {
+        Some(_) => (api::StackKind::Tenant, Function::SynthesizeTenant),
+        None => (api::StackKind::Central, Function::SynthesizeCentral),
+    };
+    let fleet_view = match tenant {
+        Some(_) => Vec::new(),
+        None => fleet.tenants.iter().map(wire_tenant).collect(),
+    };
+    let mut provided: BTreeMap<String, String> = BTreeMap::new();
+    let mut fragments = Vec::new();
+    let mut settings_by_plugin = BTreeMap::new();
+    for plugin in plugins {
+        let settings = Value::Object(resolve_settings(plugin, fleet, tenant)?).to_string();
+        let inputs = plugin
+            .info
+            .requires
+            .iter()
+            .filter(|r| r.stack == kind)
+            .map(|r| api::NamedValue { name: r.name.clone(), value: provided[&r.name].clone() })
+            .collect();
+        let context = api::StackContext {
+            stack: name.into(),
+            tenant: tenant.map(wire_tenant),
+            fleet: fleet_view.clone(),
+            environment_suffix: fleet.suffix.clone(),
+            region: fleet.region.clone(),
+            settings: settings.clone(),
+            inputs,
+        };
+        let fragment = plugin.synthesize(runtime, function, &context)?;
+        record_provided(plugin, name, kind, &fragment, &mut provided)?;
+        settings_by_plugin.insert(plugin.name().to_owned(), settings);
+        fragments.push((plugin.name().to_owned(), fragment));
+    }
+    Ok(compose(fleet, name, tenant, fragments, settings_by_plugin)?)
+}
+
+/// Checks that a fragment provides exactly the values its plugin declared for this kind of stack,
+/// and records them for the plugins that follow.
+fn record_provided(
+    plugin: &LoadedPlugin,
+    stack: &str,
+    kind: api::StackKind,
+    fragment: &api::Fragment,
+    provided: &mut BTreeMap<String, String>,
+) -> Result<(), SynthError> {
+    let problem = |problem: String| SynthError::Provides { plugin: plugin.name().into(), stack: stack.into(), problem };
+    let declared: Vec<&str> =
+        plugin.info.provides.iter().filter(|d| d.stack == kind).map(|d| d.name.as_str()).collect();
+    for value in &fragment.provides {
+        if !declared.contains(&value.name.as_str()) {
+            return Err(problem(format!(
+                "provides `{}`, which it does not declare for {} stacks",
+                value.name,
+                stack_kind_name(kind)
+            )));
+        }
+        if provided.insert(value.name.clone(), value.value.clone()).is_some() {
+            return Err(problem(format!("provides `{}` twice", value.name)));
+        }
+    }
+    if let Some(missing) = declared.iter().find(|name| !provided.contains_key(**name)) {
+        return Err(problem(format!("declares that it provides `{missing}` but did not provide it")));
+    }
+    Ok(())
+}
+
+/// Maps `items` with `f` on up to as many threads as the machine has cores, keeping the order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("synthesis threads do not panic")).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_order() {
+        let items: Vec<u32> = (0..103).collect();
+        assert_eq!(parallel_map(&items, |x| x * 2), items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert!(parallel_map(&Vec::<u32>::new(), |x| *x).is_empty());
+    }
+
+    #[test]
+    fn json_types_distinguish_integers() {
+        assert_eq!(json_type(&serde_json::json!(30)), "an integer");
+        assert_eq!(json_type(&serde_json::json!(0.5)), "a number");
+        assert_eq!(json_type(&serde_json::json!("30")), "a string");
+    }
+}
