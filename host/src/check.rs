@@ -3,6 +3,7 @@
 //! none can suppress or alter another's.
 
 use crate::compose::ComposedStack;
+use crate::schema::{self, ProviderSchema};
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::synth::{parallel_map, resolve_settings, wire_tenant, SynthError};
 use crate::tenants::Fleet;
@@ -59,13 +60,90 @@ pub struct Finding {
     pub remediation: String,
 }
 
-/// Runs `check-stack` of every plugin on every stack, then `check-fleet` of every plugin.
-/// Findings come back sorted by stack, severity, rule and address.
+/// The host's own rules: what must hold whatever plugins are loaded. Findings of these rules are
+/// blamed on the plugin that emitted the offending block.
+pub const HOST_RULES: &[(&str, Severity, &str)] = &[
+    (SCHEMA_RULE, Severity::Error, "Every resource and data source validates against the AWS provider schema."),
+    (REFERENCE_RULE, Severity::Error, "Every ${...} reference names something declared in the same stack."),
+];
+const SCHEMA_RULE: &str = "host.schema-valid";
+const REFERENCE_RULE: &str = "host.references-resolve";
+
+/// The AWS provider schema subset vendored for the resource types the bundled plugins use
+/// (provenance in `tests/fixtures/aws-provider-schema/PROVENANCE.md`).
+pub const BUNDLED_SCHEMA: &str = include_str!("../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json");
+
+/// Validates every block of `stack` against `schema` and resolves every reference; problems are
+/// findings of the host rules, blamed on the plugin that emitted the block.
+pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> Vec<Finding> {
+    let finding = |rule_id: &str, address: String, plugin: &str, message: String, remediation: &str| Finding {
+        stack: Some(stack.name.clone()),
+        severity: Severity::Error,
+        rule_id: rule_id.into(),
+        address,
+        plugin: plugin.into(),
+        message,
+        remediation: remediation.into(),
+    };
+    let origin = |address: &str| stack.origins.get(address).map_or("host", String::as_str);
+    let mut findings = Vec::new();
+    for (section, kind, prefix) in [("resource", schema::BlockKind::Resource, ""), ("data", schema::BlockKind::Data, "data.")] {
+        let Some(types) = stack.document.get(section).and_then(Value::as_object) else { continue };
+        for (type_name, blocks) in types {
+            for (name, body) in blocks.as_object().into_iter().flatten() {
+                let address = format!("{prefix}{type_name}.{name}");
+                for problem in schema.validate(kind, type_name, body) {
+                    let plugin = origin(&address);
+                    findings.push(finding(
+                        SCHEMA_RULE,
+                        address.clone(),
+                        plugin,
+                        format!("{problem}"),
+                        "Fix the plugin's output to match the provider schema, or pass --schema with the output of `terraform providers schema -json` if the type is missing from the bundled subset.",
+                    ));
+                }
+            }
+        }
+    }
+    for reference in schema::undeclared_references(&stack.document) {
+        let needle = format!("{reference}.");
+        let users: Vec<&String> = stack
+            .origins
+            .iter()
+            .filter(|(address, _)| block_at(&stack.document, address).is_some_and(|b| b.to_string().contains(&needle)))
+            .map(|(_, plugin)| plugin)
+            .collect();
+        let plugin = users.first().map_or("host", |p| p.as_str());
+        findings.push(finding(
+            REFERENCE_RULE,
+            String::new(),
+            plugin,
+            format!("`{reference}` is referenced but not declared in this stack"),
+            "Declare the block in the stack (tenant stacks reach the central stack only by names or data sources), or require the value from the plugin that provides it.",
+        ));
+    }
+    findings
+}
+
+/// The body at a resource, data source or output address of a document.
+fn block_at<'a>(document: &'a Value, address: &str) -> Option<&'a Value> {
+    let parts: Vec<&str> = address.split('.').collect();
+    match parts.as_slice() {
+        ["data", type_name, name] => document.get("data")?.get(type_name)?.get(name),
+        ["output", name] => document.get("output")?.get(name),
+        [type_name, name] => document.get("resource")?.get(type_name)?.get(name),
+        _ => None,
+    }
+}
+
+/// Runs the schema checks and `check-stack` of every plugin on every stack, then `check-fleet`
+/// of every plugin. Findings come back sorted by stack, severity, rule and address.
 pub fn run_checks(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
     stacks: &[ComposedStack],
+    schema: &ProviderSchema,
 ) -> Result<Vec<Finding>, SynthError> {
     let documents: Vec<api::StackDocument> = stacks
         .iter()
@@ -77,7 +155,7 @@ pub fn run_checks(
         .collect();
     let per_stack = parallel_map(&documents, |document| -> Result<Vec<Finding>, SynthError> {
         let stack = stacks.iter().find(|s| s.name == document.stack).expect("documents mirror stacks");
-        let mut findings = Vec::new();
+        let mut findings = check_against_schema(schema, stack);
         for plugin in plugins {
             let settings = &stack.settings[plugin.name()];
             let raw = plugin.check_stack(runtime, document, settings)?;

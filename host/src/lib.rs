@@ -21,6 +21,7 @@ pub mod config;
 pub mod order;
 pub mod output;
 pub mod plugin;
+pub mod schema;
 pub mod synth;
 pub mod tenants;
 
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub suffix: Option<String>,
     /// The bounds of every plugin call.
     pub limits: plugin::Limits,
+    /// A provider schema (`terraform providers schema -json`); `None` for the bundled subset.
+    pub schema: Option<PathBuf>,
 }
 
 /// What a run produced.
@@ -65,6 +68,14 @@ pub enum Error {
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(#[from] config::ConfigError),
+    /// The provider schema could not be read or parsed.
+    #[error("provider schema {path}: {message}")]
+    Schema {
+        /// The file, or `bundled`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The runtime could not start.
     #[error("cannot start the WebAssembly runtime: {0:#}")]
     Runtime(wasmtime::Error),
@@ -83,12 +94,26 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
         None => config::Config::example(),
     };
     let fleet = tenants::plan_fleet(&config, config.suffix(options.suffix.as_deref()))?;
+    let schema = load_schema(options.schema.as_deref())?;
     let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
     synth::check_settings_targets(&plugins, &fleet)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
-    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks)?;
+    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
     Ok(Outcome { plugins, fleet, stacks, findings })
+}
+
+/// The provider schema from `path`, or the bundled subset.
+fn load_schema(path: Option<&std::path::Path>) -> Result<schema::ProviderSchema, Error> {
+    let (label, text) = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Schema { path: path.display().to_string(), message: e.to_string() })?;
+            (path.display().to_string(), text)
+        }
+        None => ("bundled".to_owned(), check::BUNDLED_SCHEMA.to_owned()),
+    };
+    schema::ProviderSchema::from_json(&text).map_err(|e| Error::Schema { path: label, message: e.to_string() })
 }

@@ -58,6 +58,10 @@ struct SynthArgs {
     /// Suffix of every name (tenant-{id}-{type}-{suffix}); overrides the configuration.
     #[arg(long, env = "ENVIRONMENT_SUFFIX", value_name = "SUFFIX")]
     environment_suffix: Option<String>,
+    /// AWS provider schema (`terraform providers schema -json` output) to validate against,
+    /// instead of the bundled subset covering the bundled plugins' resource types.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
     /// Wall time one plugin call may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     plugin_timeout: f64,
@@ -102,6 +106,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<ExitCode> {
         plugins: args.plugins,
         config: args.config,
         suffix: args.environment_suffix,
+        schema: args.schema,
         limits: plugin::Limits {
             call_timeout: Duration::from_secs_f64(args.plugin_timeout),
             memory_bytes: args.plugin_memory << 20,

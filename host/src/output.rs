@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Why the output could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}", path.display())]
+#[error("cannot write {}", path.display())]
 pub struct OutputError {
     /// The path that failed.
     pub path: PathBuf,

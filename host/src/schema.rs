@@ -54,6 +54,16 @@
 //!   iterators from being mistaken for resources.
 //! - The vendored AWS schema has every nested block as `list` and omits computed-only
 //!   attributes, so setting such an attribute is reported as unknown rather than read-only.
+//!
+//! # Relation to `tfjson_check.py`
+//!
+//! Everything the shared Python checker reports is reported here too, with three deliberate
+//! exceptions where the script is wrong: `$${...}` is Terraform's escape for a literal `${`,
+//! so `"$${var.x}"` is not a reference; names inside quoted strings in an expression
+//! (`replace(x, "aws_a.b", "")`) and attribute names after a `.` are not references. Beyond the
+//! script, this module also reports value shapes, `max_items`, `null` required attributes,
+//! unknown names below the top level that the script skips as meta-arguments (`count` inside a
+//! nested block), unknown non-`aws_` types, and undeclared non-`aws_` resources and `module.x`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -1020,7 +1030,9 @@ fn expr_references(expr: &str, ignored: &BTreeSet<String>, out: &mut BTreeSet<St
                 for_each_template_expr(inner, &mut |e| expr_references(e, ignored, out));
             }
             Token::Ident(root) => {
-                if i > 0 && matches!(tokens[i - 1], Token::Punct(b'.' | b':')) {
+                let after = |p: u8| i > 0 && tokens[i - 1] == Token::Punct(p);
+                let after_path_sep = after(b':') && i > 1 && tokens[i - 2] == Token::Punct(b':');
+                if after(b'.') || after_path_sep {
                     continue; // an attribute of an earlier traversal, or `provider::ns::fn`
                 }
                 let mut parts = vec![root];
@@ -1665,6 +1677,12 @@ mod tests {
                     "a": "${aws_subnet.a[0].id}", "b": "${aws_subnet.b.*.id}",
                     "c": "${jsonencode({\"x\" = \"${aws_kms_key.k.arn}\"})}"}}}}),
                 vec!["aws_kms_key.k", "aws_subnet.a", "aws_subnet.b"],
+            ),
+            (
+                "both arms of a conditional are references; provider functions are not",
+                json!({"output": {"o": {"value":
+                    "${var.on ? aws_vpc.a.id : aws_vpc.b.id} ${provider::aws::arn_parse(local.arn)}"}}}),
+                vec!["aws_vpc.a", "aws_vpc.b", "local.arn", "var.on"],
             ),
             (
                 "escaped $${...} is a literal and template directives are scanned",

@@ -14,7 +14,7 @@ use wasmtime::component::Component;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The folder could not be listed.
-    #[error("cannot read the plugin folder {}: {source}", dir.display())]
+    #[error("cannot read the plugin folder {}", dir.display())]
     ReadDir {
         /// The folder.
         dir: PathBuf,
@@ -22,7 +22,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// A file could not be read.
-    #[error("cannot read plugin {}: {source}", file.display())]
+    #[error("cannot read plugin {}", file.display())]
     ReadFile {
         /// The file.
         file: PathBuf,
@@ -68,12 +68,12 @@ pub enum LoadError {
         reason: String,
     },
     /// `describe` failed.
-    #[error("{}: {source}", file.display())]
+    #[error("{}: {call}", file.display())]
     Describe {
         /// The file.
         file: PathBuf,
         /// The failed call.
-        source: CallError,
+        call: CallError,
     },
     /// `describe` returned something unusable.
     #[error("{}: plugin `{plugin}` describes itself wrongly: {reason}", file.display())]
@@ -229,7 +229,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     let label = format!("loading {}", file.display());
     let info = runtime
         .call(&pre, &file.display().to_string(), &label, Function::Describe, |guest, store| guest.call_describe(store))
-        .map_err(|source| LoadError::Describe { file: file.into(), source })?;
+        .map_err(|call| LoadError::Describe { file: file.into(), call })?;
     let defaults = validate_description(&info).map_err(|reason| LoadError::InvalidDescription {
         file: file.into(),
         plugin: info.name.clone(),

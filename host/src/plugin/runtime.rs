@@ -100,8 +100,7 @@ pub struct CallError {
     pub stack: String,
     /// The function called.
     pub function: Function,
-    /// What went wrong.
-    #[source]
+    /// What went wrong (part of the message, so not a separate cause).
     pub failure: CallFailure,
 }
 
@@ -187,7 +186,9 @@ impl Runtime {
         if let Some(asked) = sandbox.memory_denied {
             return CallFailure::MemoryLimit { limit_mib: self.limits.memory_bytes >> 20, asked_mib: asked >> 20 };
         }
-        let mut message = format!("{error:#}");
+        // The root cause names the trap; the wasm backtrace is kept for `-v`.
+        tracing::debug!("plugin trap: {error:?}");
+        let mut message = error.root_cause().to_string();
         if let Some(stderr) = sandbox.stderr_tail() {
             message.push_str(&format!("\nplugin stderr:\n{stderr}"));
         }
