@@ -1,7 +1,9 @@
 //! The wasm32-only glue between the generated bindings and the [`Plugin`](crate::Plugin) trait.
 //! Plugin authors never name anything here; [`export_plugin!`](crate::export_plugin) does.
 
+// Generated bindings need `unsafe` for the canonical ABI.
 #[doc(hidden)]
+#[allow(unsafe_code)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",

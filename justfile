@@ -1,0 +1,64 @@
+# tenant-host recipes. On a fresh machine run them through ./dev, which installs `just` itself.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+target_dir := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
+# Plugins build in their own target folder so a nested build from the tests never waits on the
+# host's build lock; the end-to-end tests use the same folder.
+guest_target := target_dir / "guests"
+plugins := "network crypto storage iam compute logging events"
+
+# List the recipes.
+default:
+    @just --list
+
+# Install the wasm target and the Python tools (pytest, checkov).
+[group('setup')]
+setup:
+    rustup target add wasm32-wasip2
+    python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+# Build every plugin to a component and place it as plugins/<name>.wasm.
+[group('build')]
+plugins:
+    CARGO_TARGET_DIR={{guest_target}} cargo build --release --target wasm32-wasip2 \
+        {{ prepend("-p tenant-plugin-", plugins) }}
+    for plugin in {{plugins}}; do \
+        cp {{guest_target}}/wasm32-wasip2/release/tenant_plugin_$plugin.wasm plugins/$plugin.wasm; \
+    done
+
+# Synthesize the example fleet (or pass --config FILE, --out DIR, ...) into cdktf.out/.
+[group('build')]
+synth *args: setup plugins
+    cargo run --quiet --release -p tenant-host -- synth --plugins plugins/ {{args}}
+
+# Run every test: unit, golden, end-to-end, the Lambda code's tests, and checkov on the output.
+[group('test')]
+test: setup plugins
+    cargo test --workspace
+    python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder
+    just checkov
+
+# Synthesize the example into a scratch folder and run checkov on every stack, with the waivers.
+[group('test')]
+checkov:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+    cargo run --quiet -p tenant-host -- synth --plugins plugins/ --out "$out/cdktf.out"
+    python3 tests/checkov/run_checkov.py "$out/cdktf.out" tests/checkov/waivers.txt
+
+# Check formatting and lints (native and wasm).
+[group('test')]
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    CARGO_TARGET_DIR={{guest_target}} cargo clippy --target wasm32-wasip2 \
+        {{ prepend("-p tenant-plugin-", plugins) }} -- -D warnings
+
+# Time synthesis of large fleets with a release build.
+[group('test')]
+bench tenants="1000": plugins
+    cargo build --quiet --release -p tenant-host
+    python3 tests/bench/bench.py {{target_dir}}/release/tenant-host plugins/ {{tenants}}

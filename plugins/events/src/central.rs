@@ -1,0 +1,645 @@
+//! The central stack's part: the tenant event bus and the provisioning workflow a signup event
+//! starts (EventBridge → Step Functions → CodeBuild → result event back on the bus).
+
+use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT};
+use crate::settings::{ConfigRepository, Delivery, Provisioner};
+use crate::workflow::{self, DEPLOY_ROLE_VARIABLE};
+use tenant_plugin_sdk::naming;
+use tenant_plugin_sdk::prelude::*;
+
+/// IAM role names are at most 64 characters.
+const ROLE_NAME_LIMIT: usize = 64;
+/// The rule Step Functions creates in the account to learn when a `.sync` CodeBuild build ends.
+const CODEBUILD_SYNC_RULE: &str = "StepFunctionsGetEventForCodeBuildStartBuildRule";
+
+/// The event pattern of a tenant signup.
+pub fn signup_pattern() -> Value {
+    json!({"source": ["saas.tenant"], "detail-type": ["Tenant Signup"]})
+}
+
+/// Names of the central resources, derived from the environment suffix alone.
+#[derive(Debug)]
+struct Names {
+    bus: String,
+    signup_rule: String,
+    signup_dlq: String,
+    signup_role: String,
+    state_machine: String,
+    workflow_role: String,
+    workflow_log_group: String,
+    project: String,
+    project_role: String,
+    project_log_group: String,
+    key_alias: String,
+}
+
+impl Names {
+    fn new(suffix: &str) -> Result<Self, PluginError> {
+        let role = |name: String| delivery::within_limit(name, ROLE_NAME_LIMIT, "IAM role");
+        let state_machine = format!("saas-tenant-provisioning-{suffix}");
+        let project = format!("saas-tenant-provisioner-{suffix}");
+        Ok(Self {
+            bus: naming::event_bus_name(suffix),
+            signup_rule: delivery::within_limit(
+                format!("saas-tenant-signup-{suffix}"),
+                RULE_NAME_LIMIT,
+                "rule",
+            )?,
+            signup_dlq: delivery::within_limit(
+                format!("saas-tenant-signup-dlq-{suffix}"),
+                QUEUE_NAME_LIMIT,
+                "queue",
+            )?,
+            signup_role: role(format!("saas-tenant-signup-invoker-{suffix}"))?,
+            workflow_role: role(format!("saas-tenant-provisioning-workflow-{suffix}"))?,
+            // The `/aws/vendedlogs/` prefix keeps Step Functions' log delivery from growing the
+            // account's CloudWatch Logs resource policy with every log group.
+            workflow_log_group: format!("/aws/vendedlogs/states/{state_machine}"),
+            project_role: role(project.clone())?,
+            project_log_group: format!("/aws/codebuild/{project}"),
+            key_alias: format!("alias/saas-tenant-events-{suffix}"),
+            state_machine,
+            project,
+        })
+    }
+}
+
+/// The central stack fragment.
+pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
+    let suffix = &context.environment_suffix;
+    let region = &context.region;
+    let delivery = Delivery::from_context(context)?;
+    let provisioner = Provisioner::from_context(context)?;
+    let names = Names::new(suffix)?;
+    let tags = |name: &str| standard_tags(None, suffix, name);
+
+    let mut fragment = Fragment::default();
+    let caller = fragment.data("aws_caller_identity", "events", json!({}));
+    let account = caller.attr("account_id");
+    let log_group_arn = |name: &str| format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+
+    let bus = fragment.resource(
+        "aws_cloudwatch_event_bus",
+        "tenant_events",
+        json!({
+            "name": names.bus,
+            "description": "Tenant lifecycle events (signup, provisioning results) and events routed to tenant APIs.",
+            "tags": tags(&names.bus),
+        }),
+    );
+    let signup_rule = fragment.resource(
+        "aws_cloudwatch_event_rule",
+        "tenant_signup",
+        json!({
+            "name": names.signup_rule,
+            "description": "Starts the provisioning workflow for every tenant signup.",
+            "event_bus_name": bus.attr("name"),
+            "event_pattern": signup_pattern().to_string(),
+            "tags": tags(&names.signup_rule),
+        }),
+    );
+
+    // Key policy ARNs are spelt out rather than referenced: the log groups use the key, so a
+    // reference back to them would be a cycle.
+    let key_policy = PolicyDocument::new()
+        .statement(
+            Statement::allow("EnableIamPolicies")
+                .principal(json!({"AWS": format!("arn:aws:iam::{account}:root")}))
+                .actions(&["kms:*"])
+                .resources(&["*"]),
+        )
+        .statement(
+            Statement::allow("EncryptProvisioningLogs")
+                .principal(json!({"Service": format!("logs.{region}.amazonaws.com")}))
+                .actions(&[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ])
+                .resources(&["*"])
+                .condition(
+                    "ArnEquals",
+                    "kms:EncryptionContext:aws:logs:arn",
+                    json!([
+                        log_group_arn(&names.workflow_log_group),
+                        log_group_arn(&names.project_log_group)
+                    ]),
+                ),
+        )
+        .statement(
+            Statement::allow("EncryptSignupDeadLetters")
+                .principal(json!({"Service": "events.amazonaws.com"}))
+                .actions(&["kms:GenerateDataKey", "kms:Decrypt"])
+                .resources(&["*"])
+                .condition("ArnEquals", "aws:SourceArn", json!(signup_rule.attr("arn"))),
+        );
+    let key = fragment.resource(
+        "aws_kms_key",
+        "events",
+        json!({
+            "description": format!("Encrypts the tenant provisioning workflow's queue, logs and build ({suffix})."),
+            "enable_key_rotation": true,
+            "deletion_window_in_days": 7,
+            "policy": key_policy.render(),
+            "tags": tags(&names.key_alias),
+        }),
+    );
+    fragment.resource(
+        "aws_kms_alias",
+        "events",
+        json!({"name": names.key_alias, "target_key_id": key.attr("key_id")}),
+    );
+    let log_group = |fragment: &mut Fragment, local_name: &str, name: &str| {
+        fragment.resource(
+            "aws_cloudwatch_log_group",
+            local_name,
+            json!({
+                "name": name,
+                "retention_in_days": provisioner.log_retention_days,
+                "kms_key_id": key.attr("arn"),
+                "tags": tags(name),
+            }),
+        )
+    };
+
+    // CodeBuild: runs `tenant-host synth` and `terraform apply` for one tenant.
+    let project_logs = log_group(&mut fragment, "provisioner", &names.project_log_group);
+    let deploy_role_arn = provisioner
+        .deploy_role_arn
+        .clone()
+        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/saas-tenant-deployer-{suffix}"));
+    let state_bucket = provisioner
+        .state_bucket_name
+        .clone()
+        .unwrap_or_else(|| format!("saas-tenant-tfstate-{account}-{suffix}"));
+    let mut project_policy = PolicyDocument::new()
+        .statement(
+            Statement::allow("WriteBuildLogs")
+                .actions(&["logs:CreateLogStream", "logs:PutLogEvents"])
+                .resources(&[format!("{}:*", project_logs.attr("arn"))]),
+        )
+        .statement(
+            Statement::allow("UseProvisioningKey")
+                .actions(&[
+                    "kms:Decrypt",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                    "kms:ReEncrypt*",
+                    "kms:DescribeKey",
+                ])
+                .resources(&[key.attr("arn")]),
+        )
+        .statement(
+            Statement::allow("ListTerraformState")
+                .actions(&["s3:ListBucket"])
+                .resources(&[format!("arn:aws:s3:::{state_bucket}")]),
+        )
+        .statement(
+            // DeleteObject releases Terraform's S3 lock file.
+            Statement::allow("ReadWriteTerraformState")
+                .actions(&["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+                .resources(&[format!("arn:aws:s3:::{state_bucket}/*")]),
+        )
+        .statement(
+            Statement::allow("AssumeDeployRoleForOneTenant")
+                .actions(&["sts:AssumeRole", "sts:TagSession"])
+                .resources(&[&deploy_role_arn])
+                .condition(
+                    "ForAllValues:StringEquals",
+                    "aws:TagKeys",
+                    json!(["TenantId"]),
+                ),
+        );
+    if let Some(repository) = &provisioner.build_image.ecr_repository_arn {
+        project_policy = project_policy
+            .statement(
+                Statement::allow("AuthenticateToEcr")
+                    .actions(&["ecr:GetAuthorizationToken"])
+                    .resources(&["*"]),
+            )
+            .statement(
+                Statement::allow("PullBuildImage")
+                    .actions(&[
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchGetImage",
+                    ])
+                    .resources(&[repository]),
+            );
+    }
+    let project_role = service_role(
+        &mut fragment,
+        "provisioner",
+        &names.project_role,
+        "codebuild.amazonaws.com",
+        &account,
+        project_policy,
+        tags(&names.project_role),
+    );
+    // A private ECR image is pulled with the build role; CodeBuild pulls the others itself.
+    let image_pull_credentials = if provisioner.build_image.ecr_repository_arn.is_some() {
+        "SERVICE_ROLE"
+    } else {
+        "CODEBUILD"
+    };
+    let project = fragment.resource(
+        "aws_codebuild_project",
+        "provisioner",
+        json!({
+            "name": names.project,
+            "description": "Synthesizes and applies one tenant's stack; started by the provisioning workflow with TENANT_ID set.",
+            "service_role": project_role.attr("arn"),
+            "build_timeout": provisioner.build_timeout_minutes,
+            "encryption_key": key.attr("arn"),
+            "artifacts": [{"type": "NO_ARTIFACTS"}],
+            "environment": [{
+                "compute_type": "BUILD_GENERAL1_SMALL",
+                "type": "LINUX_CONTAINER",
+                "image": provisioner.build_image.image,
+                "image_pull_credentials_type": image_pull_credentials,
+                "privileged_mode": false,
+                "environment_variable": [{"name": DEPLOY_ROLE_VARIABLE, "type": "PLAINTEXT", "value": deploy_role_arn}],
+            }],
+            "logs_config": [{
+                "cloudwatch_logs": [{"status": "ENABLED", "group_name": project_logs.attr("name")}],
+                "s3_logs": [{"status": "DISABLED"}],
+            }],
+            "source": [source_block(&provisioner.config_repository, workflow::buildspec(suffix))],
+            "tags": tags(&names.project),
+        }),
+    );
+
+    // Step Functions: runs the build, retries, and announces the result on the bus.
+    let workflow_logs = log_group(
+        &mut fragment,
+        "provisioning_workflow",
+        &names.workflow_log_group,
+    );
+    let workflow_role = service_role(
+        &mut fragment,
+        "provisioning_workflow",
+        &names.workflow_role,
+        "states.amazonaws.com",
+        &account,
+        PolicyDocument::new()
+            .statement(
+                Statement::allow("RunProvisioningBuild")
+                    .actions(&[
+                        "codebuild:StartBuild",
+                        "codebuild:StopBuild",
+                        "codebuild:BatchGetBuilds",
+                    ])
+                    .resources(&[project.attr("arn")]),
+            )
+            .statement(
+                // `startBuild.sync` learns of the build's end through this Step Functions-managed rule.
+                Statement::allow("ManageCodeBuildCompletionRule")
+                    .actions(&["events:PutTargets", "events:PutRule", "events:DescribeRule"])
+                    .resources(&[format!(
+                        "arn:aws:events:{region}:{account}:rule/{CODEBUILD_SYNC_RULE}"
+                    )]),
+            )
+            .statement(
+                Statement::allow("AnnounceProvisioningResult")
+                    .actions(&["events:PutEvents"])
+                    .resources(&[bus.attr("arn")]),
+            )
+            .statement(
+                // Log delivery and X-Ray APIs have no resource-level permissions.
+                Statement::allow("DeliverExecutionLogs")
+                    .actions(&[
+                        "logs:CreateLogDelivery",
+                        "logs:GetLogDelivery",
+                        "logs:UpdateLogDelivery",
+                        "logs:DeleteLogDelivery",
+                        "logs:ListLogDeliveries",
+                        "logs:PutResourcePolicy",
+                        "logs:DescribeResourcePolicies",
+                        "logs:DescribeLogGroups",
+                    ])
+                    .resources(&["*"]),
+            )
+            .statement(
+                Statement::allow("WriteTraces")
+                    .actions(&[
+                        "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords",
+                        "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets",
+                    ])
+                    .resources(&["*"]),
+            ),
+        tags(&names.workflow_role),
+    );
+    let state_machine = fragment.resource(
+        "aws_sfn_state_machine",
+        "provisioning",
+        json!({
+            "name": names.state_machine,
+            "type": "STANDARD",
+            "role_arn": workflow_role.attr("arn"),
+            "definition": workflow::definition(&names.project, &names.bus).to_string(),
+            "logging_configuration": [{
+                "log_destination": format!("{}:*", workflow_logs.attr("arn")),
+                "include_execution_data": true,
+                "level": "ALL",
+            }],
+            "tracing_configuration": [{"enabled": true}],
+            "tags": tags(&names.state_machine),
+        }),
+    );
+
+    // EventBridge: a signup starts one execution with `{"tenant_id": ...}` as input.
+    let signup_role = service_role(
+        &mut fragment,
+        "signup_invoker",
+        &names.signup_role,
+        "events.amazonaws.com",
+        &account,
+        PolicyDocument::new().statement(
+            Statement::allow("StartProvisioning")
+                .actions(&["states:StartExecution"])
+                .resources(&[state_machine.attr("arn")]),
+        ),
+        tags(&names.signup_role),
+    );
+    let signup_dlq = DeadLetterQueue {
+        local_name: "tenant_signup_dlq",
+        name: &names.signup_dlq,
+        kms_key: &key.attr("arn"),
+        rule: &signup_rule,
+        account_id: &account,
+        tags: tags(&names.signup_dlq),
+    }
+    .add_to(&mut fragment);
+    fragment.resource(
+        "aws_cloudwatch_event_target",
+        "tenant_signup",
+        delivery::target_body(
+            &signup_rule,
+            &bus.attr("name"),
+            "provisioning-workflow",
+            &state_machine.attr("arn"),
+            delivery,
+            &signup_dlq,
+            json!({
+                "role_arn": signup_role.attr("arn"),
+                "input_transformer": [{
+                    "input_paths": {"tenant_id": "$.detail.tenant_id"},
+                    // An unquoted placeholder: EventBridge quotes string values itself.
+                    "input_template": "{\"tenant_id\": <tenant_id>}",
+                }],
+            }),
+        ),
+    );
+
+    fragment.output(
+        "event_bus_name",
+        json!(bus.attr("name")),
+        "The tenant event bus; signups are put here.",
+    );
+    fragment.output(
+        "event_bus_arn",
+        json!(bus.attr("arn")),
+        "ARN of the tenant event bus.",
+    );
+    fragment.output(
+        "provisioning_state_machine_arn",
+        json!(state_machine.attr("arn")),
+        "The workflow that provisions a tenant on signup.",
+    );
+    Ok(fragment)
+}
+
+/// The build's source. The buildspec is always inline, also with a repository, so whoever can
+/// push to the configuration repository cannot change what the build role runs.
+fn source_block(repository: &ConfigRepository, buildspec: String) -> Value {
+    match repository {
+        ConfigRepository::BuildImage => json!({"type": "NO_SOURCE", "buildspec": buildspec}),
+        ConfigRepository::Git {
+            source_type,
+            location,
+        } => json!({
+            "type": source_type,
+            "location": location,
+            "git_clone_depth": 1,
+            "buildspec": buildspec,
+        }),
+    }
+}
+
+/// A role `service` may assume only on behalf of this account, with one inline policy.
+fn service_role(
+    fragment: &mut Fragment,
+    local_name: &str,
+    name: &str,
+    service: &str,
+    account: &str,
+    policy: PolicyDocument,
+    tags: Value,
+) -> Reference {
+    let trust = PolicyDocument::new().statement(
+        Statement::allow("TrustServiceForThisAccount")
+            .principal(json!({"Service": service}))
+            .actions(&["sts:AssumeRole"])
+            .condition("StringEquals", "aws:SourceAccount", json!(account)),
+    );
+    let role = fragment.resource(
+        "aws_iam_role",
+        local_name,
+        json!({"name": name, "assume_role_policy": trust.render(), "tags": tags}),
+    );
+    fragment.resource(
+        "aws_iam_role_policy",
+        local_name,
+        json!({"name": name, "role": role.attr("name"), "policy": policy.render()}),
+    );
+    role
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Events;
+    use crate::settings::{BUILD_IMAGE, CONFIG_REPOSITORY, DEPLOY_ROLE_ARN};
+    use tenant_plugin_sdk::testing::{assert_golden_json, central_context};
+
+    fn policy_of(fragment: &Fragment, address: &str) -> Value {
+        serde_json::from_str(fragment.body(address).unwrap()["policy"].as_str().unwrap()).unwrap()
+    }
+
+    fn statement<'a>(policy: &'a Value, sid: &str) -> &'a Value {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap()
+    }
+
+    #[test]
+    fn central_matches_the_golden_file() {
+        let fragment = fragment(&central_context::<Events>(&[])).unwrap();
+        assert_golden_json(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/central.json"),
+            &fragment.to_json(),
+        );
+    }
+
+    #[test]
+    fn the_signup_target_starts_the_workflow_with_the_tenant_id() {
+        let fragment = fragment(&central_context::<Events>(&[])).unwrap();
+        let target = fragment
+            .body("aws_cloudwatch_event_target.tenant_signup")
+            .unwrap();
+        assert_eq!(target["arn"], "${aws_sfn_state_machine.provisioning.arn}");
+        assert_eq!(
+            target["input_transformer"][0]["input_paths"]["tenant_id"],
+            "$.detail.tenant_id"
+        );
+        let rule = fragment
+            .body("aws_cloudwatch_event_rule.tenant_signup")
+            .unwrap();
+        let pattern: Value = serde_json::from_str(rule["event_pattern"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            pattern,
+            json!({"source": ["saas.tenant"], "detail-type": ["Tenant Signup"]})
+        );
+        let definition: Value = serde_json::from_str(
+            fragment.body("aws_sfn_state_machine.provisioning").unwrap()["definition"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            definition["States"]["ProvisionTenant"]["Parameters"]["ProjectName"],
+            "saas-tenant-provisioner-dev"
+        );
+    }
+
+    #[test]
+    fn every_role_trusts_its_service_for_this_account_only() {
+        let fragment = fragment(&central_context::<Events>(&[])).unwrap();
+        let cases = [
+            ("aws_iam_role.signup_invoker", "events.amazonaws.com"),
+            ("aws_iam_role.provisioning_workflow", "states.amazonaws.com"),
+            ("aws_iam_role.provisioner", "codebuild.amazonaws.com"),
+        ];
+        for (address, service) in cases {
+            let trust: Value = serde_json::from_str(
+                fragment.body(address).unwrap()["assume_role_policy"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+            let statement = &trust["Statement"][0];
+            assert_eq!(statement["Principal"]["Service"], service, "{address}");
+            assert_eq!(
+                statement["Condition"]["StringEquals"]["aws:SourceAccount"],
+                "${data.aws_caller_identity.events.account_id}",
+                "{address}"
+            );
+        }
+    }
+
+    #[test]
+    fn roles_reach_only_their_own_resources() {
+        let fragment = fragment(&central_context::<Events>(&[])).unwrap();
+        let invoker = policy_of(&fragment, "aws_iam_role_policy.signup_invoker");
+        assert_eq!(
+            statement(&invoker, "StartProvisioning")["Resource"],
+            "${aws_sfn_state_machine.provisioning.arn}"
+        );
+        let workflow = policy_of(&fragment, "aws_iam_role_policy.provisioning_workflow");
+        assert_eq!(
+            statement(&workflow, "RunProvisioningBuild")["Resource"],
+            "${aws_codebuild_project.provisioner.arn}"
+        );
+        assert_eq!(
+            statement(&workflow, "ManageCodeBuildCompletionRule")["Resource"],
+            "arn:aws:events:us-east-1:${data.aws_caller_identity.events.account_id}:rule/StepFunctionsGetEventForCodeBuildStartBuildRule"
+        );
+        assert_eq!(
+            statement(&workflow, "AnnounceProvisioningResult")["Resource"],
+            "${aws_cloudwatch_event_bus.tenant_events.arn}"
+        );
+        let provisioner = policy_of(&fragment, "aws_iam_role_policy.provisioner");
+        let actions: Vec<&str> = provisioner["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+                one => vec![one.as_str().unwrap()],
+            })
+            .collect();
+        assert!(
+            actions
+                .iter()
+                .all(|a| !a.contains('*') || a.starts_with("kms:")),
+            "no wildcard rights: {actions:?}"
+        );
+        assert_eq!(
+            statement(&provisioner, "AssumeDeployRoleForOneTenant")["Resource"],
+            "arn:aws:iam::${data.aws_caller_identity.events.account_id}:role/saas-tenant-deployer-dev"
+        );
+    }
+
+    #[test]
+    fn settings_choose_the_deploy_role_and_the_source() {
+        let mut context = central_context::<Events>(&[]);
+        context.settings[DEPLOY_ROLE_ARN] =
+            json!("arn:aws:iam::123456789012:role/platform-deployer");
+        context.settings[CONFIG_REPOSITORY] = json!("https://github.com/acme/platform-config.git");
+        let fragment = fragment(&context).unwrap();
+        let provisioner = policy_of(&fragment, "aws_iam_role_policy.provisioner");
+        assert_eq!(
+            statement(&provisioner, "AssumeDeployRoleForOneTenant")["Resource"],
+            "arn:aws:iam::123456789012:role/platform-deployer"
+        );
+        let project = fragment.body("aws_codebuild_project.provisioner").unwrap();
+        assert_eq!(
+            project["environment"][0]["environment_variable"][0]["value"],
+            "arn:aws:iam::123456789012:role/platform-deployer"
+        );
+        assert_eq!(project["source"][0]["type"], "GITHUB");
+        assert_eq!(
+            project["source"][0]["location"],
+            "https://github.com/acme/platform-config.git"
+        );
+        assert!(
+            project["source"][0]["buildspec"]
+                .as_str()
+                .unwrap()
+                .contains("tenant-host synth")
+        );
+    }
+
+    #[test]
+    fn a_private_ecr_image_is_pulled_with_the_build_role() {
+        let mut context = central_context::<Events>(&[]);
+        context.settings[BUILD_IMAGE] =
+            json!("123456789012.dkr.ecr.us-east-1.amazonaws.com/tenant-host:1.4.0");
+        let fragment = fragment(&context).unwrap();
+        let project = fragment.body("aws_codebuild_project.provisioner").unwrap();
+        assert_eq!(
+            project["environment"][0]["image_pull_credentials_type"],
+            "SERVICE_ROLE"
+        );
+        let provisioner = policy_of(&fragment, "aws_iam_role_policy.provisioner");
+        assert_eq!(
+            statement(&provisioner, "PullBuildImage")["Resource"],
+            "arn:aws:ecr:us-east-1:123456789012:repository/tenant-host"
+        );
+    }
+
+    #[test]
+    fn default_source_is_none() {
+        let fragment = fragment(&central_context::<Events>(&[])).unwrap();
+        let project = fragment.body("aws_codebuild_project.provisioner").unwrap();
+        assert_eq!(project["source"][0]["type"], "NO_SOURCE");
+        assert!(project["source"][0].get("location").is_none());
+    }
+}

@@ -1,0 +1,375 @@
+//! The plugin's settings: their names and defaults, and their validation into typed values.
+//!
+//! Settings are read once per stack, so a bad value fails the synthesis of that stack with a
+//! message naming the setting instead of producing Terraform that AWS rejects at apply time.
+
+use tenant_plugin_sdk::prelude::*;
+
+/// How long EventBridge keeps retrying an undelivered event before it goes to the dead-letter queue.
+pub const MAX_EVENT_AGE_SECONDS: &str = "max-event-age-seconds";
+/// How many times EventBridge retries an undelivered event before it goes to the dead-letter queue.
+pub const MAX_RETRY_ATTEMPTS: &str = "max-retry-attempts";
+/// The repository the provisioning build checks out; empty means no source (see [`ConfigRepository`]).
+pub const CONFIG_REPOSITORY: &str = "config-repository";
+/// The role Terraform assumes to create tenant resources.
+pub const DEPLOY_ROLE_ARN: &str = "deploy-role-arn";
+/// The bucket holding the tenant stacks' Terraform state.
+pub const STATE_BUCKET_NAME: &str = "state-bucket-name";
+/// The CodeBuild image that carries `tenant-host` and `terraform`.
+pub const BUILD_IMAGE: &str = "build-image";
+/// The provisioning build's timeout.
+pub const BUILD_TIMEOUT_MINUTES: &str = "build-timeout-minutes";
+/// Retention of the workflow's and the build's log groups.
+pub const LOG_RETENTION_DAYS: &str = "log-retention-days";
+
+/// Declares every setting with its default on `info`.
+pub fn declare(info: PluginInfo) -> PluginInfo {
+    info.setting(
+        MAX_EVENT_AGE_SECONDS,
+        json!(3600),
+        "Seconds EventBridge keeps retrying delivery of an event to a target before dead-lettering it (60-86400).",
+    )
+    .setting(
+        MAX_RETRY_ATTEMPTS,
+        json!(8),
+        "Delivery retries EventBridge makes per event and target before dead-lettering it (0-185).",
+    )
+    .setting(
+        CONFIG_REPOSITORY,
+        json!(""),
+        "HTTPS URL of the platform's configuration repository (CodeCommit, GitHub, Bitbucket or GitLab) the provisioning build checks out; empty: no source, the build image carries the configuration.",
+    )
+    .setting(
+        DEPLOY_ROLE_ARN,
+        json!(""),
+        "ARN of the role Terraform assumes to create tenant resources; empty: arn:aws:iam::<account>:role/saas-tenant-deployer-<suffix>.",
+    )
+    .setting(
+        STATE_BUCKET_NAME,
+        json!(""),
+        "S3 bucket of the tenant stacks' Terraform state; empty: saas-tenant-tfstate-<account>-<suffix>.",
+    )
+    .setting(
+        BUILD_IMAGE,
+        json!("aws/codebuild/amazonlinux-x86_64-standard:5.0"),
+        "CodeBuild image of the provisioning build; it must provide `tenant-host` and `terraform` on the PATH.",
+    )
+    .setting(
+        BUILD_TIMEOUT_MINUTES,
+        json!(60),
+        "Minutes after which CodeBuild stops a provisioning build (5-2160).",
+    )
+    .setting(
+        LOG_RETENTION_DAYS,
+        json!(30),
+        "Retention in days of the provisioning workflow's and build's log groups (a CloudWatch Logs retention value).",
+    )
+}
+
+/// How EventBridge delivers to a target: how long and how often it retries before dead-lettering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// `maximum_event_age_in_seconds` of the target's retry policy.
+    pub max_event_age_seconds: u64,
+    /// `maximum_retry_attempts` of the target's retry policy.
+    pub max_retry_attempts: u64,
+}
+
+impl Delivery {
+    /// Reads and range-checks the delivery settings (EventBridge's own limits).
+    pub fn from_context(context: &StackContext) -> Result<Self, PluginError> {
+        Ok(Self {
+            max_event_age_seconds: bounded(context, MAX_EVENT_AGE_SECONDS, 60, 86_400)?,
+            max_retry_attempts: bounded(context, MAX_RETRY_ATTEMPTS, 0, 185)?,
+        })
+    }
+}
+
+/// Where the provisioning build gets the platform configuration from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigRepository {
+    /// `NO_SOURCE`: the build image carries `tenant-host`, its configuration and plugins.
+    BuildImage,
+    /// A Git repository CodeBuild checks out before running the build commands.
+    Git {
+        /// The CodeBuild source type, e.g. `GITHUB`.
+        source_type: &'static str,
+        /// The repository's HTTPS URL.
+        location: String,
+    },
+}
+
+impl ConfigRepository {
+    /// The source type CodeBuild needs follows from the host of the URL; anything else is refused
+    /// rather than guessed.
+    fn parse(url: &str) -> Result<Self, PluginError> {
+        if url.is_empty() {
+            return Ok(Self::BuildImage);
+        }
+        const HOSTS: [(&str, &str); 4] = [
+            ("https://git-codecommit.", "CODECOMMIT"),
+            ("https://github.com/", "GITHUB"),
+            ("https://bitbucket.org/", "BITBUCKET"),
+            ("https://gitlab.com/", "GITLAB"),
+        ];
+        HOSTS
+            .iter()
+            .find(|(prefix, _)| url.starts_with(prefix))
+            .map(|(_, source_type)| Self::Git { source_type, location: url.to_owned() })
+            .ok_or_else(|| {
+                PluginError::InvalidSettings(format!(
+                    "setting `{CONFIG_REPOSITORY}` is `{url}`: expected an HTTPS URL on CodeCommit, github.com, bitbucket.org or gitlab.com, or empty"
+                ))
+            })
+    }
+}
+
+/// The provisioning build's image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildImage {
+    /// The image reference CodeBuild pulls.
+    pub image: String,
+    /// The ECR repository holding the image, if it is a private ECR image: then CodeBuild pulls
+    /// it with the build role, which needs read access to that repository.
+    pub ecr_repository_arn: Option<String>,
+}
+
+impl BuildImage {
+    /// A private ECR image is `<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]`;
+    /// anything else (CodeBuild's managed images, public registries) CodeBuild pulls itself.
+    fn parse(image: &str) -> Result<Self, PluginError> {
+        if image.is_empty() {
+            return Err(PluginError::InvalidSettings(format!(
+                "setting `{BUILD_IMAGE}` must not be empty"
+            )));
+        }
+        let ecr_repository_arn = image.split_once('/').and_then(|(registry, path)| {
+            let (account, rest) = registry.split_once(".dkr.ecr.")?;
+            let region = rest.strip_suffix(".amazonaws.com")?;
+            let repository = path.split(['@', ':']).next()?;
+            let is_account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+            (is_account && !region.is_empty() && !repository.is_empty())
+                .then(|| format!("arn:aws:ecr:{region}:{account}:repository/{repository}"))
+        });
+        Ok(Self {
+            image: image.to_owned(),
+            ecr_repository_arn,
+        })
+    }
+}
+
+/// Everything the central stack's provisioning build is configured by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioner {
+    /// Where the configuration comes from.
+    pub config_repository: ConfigRepository,
+    /// The configured deploy role, `None` for the conventional one in this account.
+    pub deploy_role_arn: Option<String>,
+    /// The configured state bucket, `None` for the conventional one of this account.
+    pub state_bucket_name: Option<String>,
+    /// The CodeBuild image.
+    pub build_image: BuildImage,
+    /// CodeBuild's `build_timeout`.
+    pub build_timeout_minutes: u64,
+    /// Retention of the workflow's and the build's log groups.
+    pub log_retention_days: u64,
+}
+
+/// The retention values CloudWatch Logs accepts.
+const LOG_RETENTION_VALUES: [u64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+impl Provisioner {
+    /// Reads and validates the provisioning settings.
+    pub fn from_context(context: &StackContext) -> Result<Self, PluginError> {
+        let deploy_role_arn = non_empty(context.setting_str(DEPLOY_ROLE_ARN)?);
+        if let Some(arn) = &deploy_role_arn
+            && !(arn.starts_with("arn:aws:iam::") && arn.contains(":role/"))
+        {
+            return Err(PluginError::InvalidSettings(format!(
+                "setting `{DEPLOY_ROLE_ARN}` is `{arn}`: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+            )));
+        }
+        let log_retention_days = context.setting_u64(LOG_RETENTION_DAYS)?;
+        if !LOG_RETENTION_VALUES.contains(&log_retention_days) {
+            return Err(PluginError::InvalidSettings(format!(
+                "setting `{LOG_RETENTION_DAYS}` is {log_retention_days}: CloudWatch Logs accepts only {LOG_RETENTION_VALUES:?}"
+            )));
+        }
+        Ok(Self {
+            config_repository: ConfigRepository::parse(context.setting_str(CONFIG_REPOSITORY)?)?,
+            deploy_role_arn,
+            state_bucket_name: non_empty(context.setting_str(STATE_BUCKET_NAME)?),
+            build_image: BuildImage::parse(context.setting_str(BUILD_IMAGE)?)?,
+            build_timeout_minutes: bounded(context, BUILD_TIMEOUT_MINUTES, 5, 2160)?,
+            log_retention_days,
+        })
+    }
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn bounded(context: &StackContext, name: &str, min: u64, max: u64) -> Result<u64, PluginError> {
+    let value = context.setting_u64(name)?;
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(PluginError::InvalidSettings(format!(
+            "setting `{name}` is {value}: expected {min} to {max}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Events;
+    use tenant_plugin_sdk::testing::central_context;
+
+    fn context_with(name: &str, value: Value) -> StackContext {
+        let mut context = central_context::<Events>(&[]);
+        context.settings[name] = value;
+        context
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let context = central_context::<Events>(&[]);
+        assert_eq!(
+            Delivery::from_context(&context),
+            Ok(Delivery {
+                max_event_age_seconds: 3600,
+                max_retry_attempts: 8
+            })
+        );
+        let provisioner = Provisioner::from_context(&context).unwrap();
+        assert_eq!(provisioner.config_repository, ConfigRepository::BuildImage);
+        assert_eq!(provisioner.deploy_role_arn, None);
+        assert_eq!(provisioner.state_bucket_name, None);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let cases = [
+            (
+                MAX_EVENT_AGE_SECONDS,
+                json!(59),
+                "EventBridge's minimum event age is 60 s",
+            ),
+            (
+                MAX_EVENT_AGE_SECONDS,
+                json!(86_401),
+                "EventBridge keeps events for at most 24 h",
+            ),
+            (
+                MAX_RETRY_ATTEMPTS,
+                json!(186),
+                "EventBridge retries at most 185 times",
+            ),
+            (MAX_RETRY_ATTEMPTS, json!("8"), "a number given as text"),
+            (
+                BUILD_TIMEOUT_MINUTES,
+                json!(4),
+                "CodeBuild's minimum timeout is 5 minutes",
+            ),
+            (
+                LOG_RETENTION_DAYS,
+                json!(31),
+                "31 is not a CloudWatch retention value",
+            ),
+            (
+                DEPLOY_ROLE_ARN,
+                json!("saas-tenant-deployer"),
+                "a role name instead of an ARN",
+            ),
+            (
+                DEPLOY_ROLE_ARN,
+                json!("arn:aws:iam::123456789012:user/x"),
+                "a user instead of a role",
+            ),
+            (
+                CONFIG_REPOSITORY,
+                json!("git@github.com:acme/config.git"),
+                "SSH URLs need credentials CodeBuild does not have",
+            ),
+            (
+                CONFIG_REPOSITORY,
+                json!("https://example.com/config.git"),
+                "an unknown Git host",
+            ),
+            (BUILD_IMAGE, json!(""), "CodeBuild needs an image"),
+        ];
+        for (name, value, reason) in cases {
+            let context = context_with(name, value.clone());
+            let result = Delivery::from_context(&context)
+                .and(Provisioner::from_context(&context).map(|_| ()));
+            assert!(
+                matches!(&result, Err(PluginError::InvalidSettings(message)) if message.contains(name)),
+                "{name} = {value} must be refused ({reason}), got {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn private_ecr_images_name_their_repository() {
+        let cases = [
+            (
+                "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                None,
+                "a CodeBuild managed image",
+            ),
+            (
+                "public.ecr.aws/hashicorp/terraform:1.13",
+                None,
+                "a public registry",
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/platform/tenant-host:1.4.0",
+                Some("arn:aws:ecr:us-east-1:123456789012:repository/platform/tenant-host"),
+                "a tagged private image",
+            ),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tenant-host@sha256:abc",
+                Some("arn:aws:ecr:eu-west-1:123456789012:repository/tenant-host"),
+                "a pinned private image",
+            ),
+        ];
+        for (image, repository, reason) in cases {
+            let parsed = BuildImage::parse(image).unwrap();
+            assert_eq!(parsed.ecr_repository_arn.as_deref(), repository, "{reason}");
+            assert_eq!(parsed.image, image);
+        }
+    }
+
+    #[test]
+    fn repository_urls_select_the_source_type() {
+        let cases = [
+            ("https://github.com/acme/platform-config.git", "GITHUB"),
+            (
+                "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/platform-config",
+                "CODECOMMIT",
+            ),
+            ("https://gitlab.com/acme/platform-config.git", "GITLAB"),
+            (
+                "https://bitbucket.org/acme/platform-config.git",
+                "BITBUCKET",
+            ),
+        ];
+        for (url, expected) in cases {
+            let provisioner =
+                Provisioner::from_context(&context_with(CONFIG_REPOSITORY, json!(url))).unwrap();
+            assert_eq!(
+                provisioner.config_repository,
+                ConfigRepository::Git {
+                    source_type: expected,
+                    location: url.to_owned()
+                },
+                "{url}"
+            );
+        }
+    }
+}

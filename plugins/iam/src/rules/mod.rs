@@ -1,0 +1,121 @@
+//! The iam rules, checked over composed stacks: they judge every policy in the stack, whichever
+//! plugin emitted it.
+
+mod data_actions;
+mod foreign_tenant;
+mod trust;
+mod wildcard_principal;
+
+use crate::info::plugin_info;
+use tenant_plugin_sdk::prelude::*;
+
+/// All findings of the iam rules for one composed stack.
+pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
+    let info = plugin_info();
+    let reporter = Reporter { info: &info };
+    let mut findings = Vec::new();
+    findings.extend(data_actions::check(stack, &reporter));
+    findings.extend(foreign_tenant::check(stack, &reporter));
+    findings.extend(trust::check(stack, &reporter));
+    findings.extend(wildcard_principal::check(stack, &reporter));
+    findings
+}
+
+/// Builds findings of the declared rules.
+struct Reporter<'a> {
+    info: &'a PluginInfo,
+}
+
+impl Reporter<'_> {
+    fn finding(
+        &self,
+        rule_id: &str,
+        address: String,
+        message: String,
+        remediation: &str,
+    ) -> Finding {
+        Finding::new(self.info.find_rule(rule_id), address, message, remediation)
+    }
+}
+
+#[cfg(test)]
+mod test_support {
+    use super::*;
+    use crate::synth::{tenant_fragment, tests::INPUTS};
+    use tenant_plugin_sdk::testing::tenant_context;
+
+    /// The acme-corp stack as iam synthesizes it, plus named resources of the other plugins and a
+    /// scoped bucket policy: the complying baseline each case edits.
+    pub fn complying_document() -> Value {
+        let context = tenant_context::<crate::IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
+        let mut document = tenant_fragment(&context).unwrap().to_json();
+        document["resource"]["aws_s3_bucket"] =
+            json!({"data": {"bucket": "tenant-acme-corp-data-dev"}});
+        document["resource"]["aws_cloudwatch_log_group"] =
+            json!({"api": {"name": "tenant-acme-corp-api-logs-dev"}});
+        document["resource"]["aws_kms_alias"] =
+            json!({"tenant": {"name": "alias/tenant-acme-corp-dev"}});
+        document["resource"]["aws_s3_bucket_policy"] = json!({"data": {
+            "bucket": "${aws_s3_bucket.data.id}",
+            "policy": policy(json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}})),
+        }});
+        document
+    }
+
+    /// A policy string with one statement.
+    pub fn policy(statement: Value) -> Value {
+        json!(json!({"Version": "2012-10-17", "Statement": [statement]}).to_string())
+    }
+
+    /// Runs the checks over `document` as the acme-corp stack and returns the addresses of
+    /// `rule_id`'s findings.
+    pub fn addresses_found(rule_id: &str, document: Value) -> Vec<String> {
+        let stack = StackDocument {
+            stack: "tenant-acme-corp-dev".into(),
+            tenant: Some(Tenant {
+                id: "acme-corp".into(),
+                cidr_block: "10.0.0.0/16".into(),
+            }),
+            document,
+        };
+        check_stack(&stack)
+            .into_iter()
+            .filter(|f| f.rule_id == rule_id)
+            .map(|f| f.address)
+            .collect()
+    }
+
+    /// The baseline with the value at JSON pointer `pointer` set (`Some`) or removed (`None`).
+    pub fn edited(pointer: &str, edit: Option<Value>) -> Value {
+        let mut document = complying_document();
+        let (parent, key) = pointer.rsplit_once('/').expect("pointer has a parent");
+        let parent = document
+            .pointer_mut(parent)
+            .unwrap_or_else(|| panic!("{parent} exists"));
+        match edit {
+            Some(value) => parent[key] = value,
+            None => {
+                parent
+                    .as_object_mut()
+                    .expect("parent is an object")
+                    .remove(key);
+            }
+        }
+        document
+    }
+
+    #[test]
+    fn the_synthesized_stack_breaks_no_rule() {
+        let stack = StackDocument {
+            stack: "tenant-acme-corp-dev".into(),
+            tenant: Some(Tenant {
+                id: "acme-corp".into(),
+                cidr_block: "10.0.0.0/16".into(),
+            }),
+            document: complying_document(),
+        };
+        let findings = check_stack(&stack);
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+}

@@ -1,0 +1,168 @@
+//! The iam fragment of a tenant stack: the API function's execution role.
+
+use crate::policies::{TenantResources, permissions_boundary, permissions_policy, trust_policy};
+use tenant_plugin_sdk::prelude::*;
+
+/// IAM rejects role names longer than 64 characters and policy names longer than 128.
+const MAX_ROLE_NAME: usize = 64;
+const MAX_POLICY_NAME: usize = 128;
+
+/// The execution role, its inline permissions and its permissions boundary.
+pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> {
+    let tenant = context.tenant()?;
+    let suffix = &context.environment_suffix;
+    let resources = TenantResources {
+        tenant_id: tenant.id.clone(),
+        account_id: context.input("account-id")?.to_owned(),
+        region: context.region.clone(),
+        table_arn: context.input("table-arn")?.to_owned(),
+        bucket_arn: context.input("bucket-arn")?.to_owned(),
+        kms_key_arn: context.input("kms-key-arn")?.to_owned(),
+        log_group_arn: context.input("log-group-arn")?.to_owned(),
+        vpc_id: context.input("vpc-id")?.to_owned(),
+    };
+    let role_name = checked_name(
+        resource_name(&tenant.id, "lambda-role", suffix),
+        MAX_ROLE_NAME,
+    )?;
+    let policy_name = checked_name(
+        resource_name(&tenant.id, "lambda-policy", suffix),
+        MAX_POLICY_NAME,
+    )?;
+    let boundary_name = checked_name(
+        resource_name(&tenant.id, "boundary", suffix),
+        MAX_POLICY_NAME,
+    )?;
+    let tags = |name: &str| standard_tags(Some(&tenant.id), suffix, name);
+    let mut fragment = Fragment::default();
+
+    let boundary = fragment.resource(
+        "aws_iam_policy",
+        "lambda_boundary",
+        json!({
+            "name": boundary_name,
+            "description": format!("The most the execution role of tenant {} can ever be allowed.", tenant.id),
+            "policy": permissions_boundary(&resources),
+            "tags": tags(&boundary_name),
+        }),
+    );
+    let role = fragment.resource(
+        "aws_iam_role",
+        "lambda_execution",
+        json!({
+            "name": role_name,
+            "description": format!("Execution role of the API function of tenant {}.", tenant.id),
+            "assume_role_policy": trust_policy(&resources),
+            "permissions_boundary": boundary.attr("arn"),
+            // Policies attached outside Terraform must not block `terraform destroy`.
+            "force_detach_policies": true,
+            "tags": tags(&role_name),
+        }),
+    );
+    let policy = fragment.resource(
+        "aws_iam_role_policy",
+        "lambda_execution",
+        json!({"name": policy_name, "role": role.attr("id"), "policy": permissions_policy(&resources)}),
+    );
+
+    // Lambda checks the role's VPC permissions when the function is created, so consumers must
+    // wait for the policy, not just the role: reaching the role through the policy's `role`
+    // attribute gives every consumer that dependency without a `depends_on` of its own.
+    let role_name_after_policy = policy.attr("role");
+    let role_arn_after_policy = format!(
+        "arn:aws:iam::{}:role/{role_name_after_policy}",
+        resources.account_id
+    );
+    fragment.output(
+        "lambda_role_arn",
+        json!(role_arn_after_policy),
+        "The tenant API function's execution role.",
+    );
+    fragment.provide("lambda-role-arn", role_arn_after_policy);
+    fragment.provide("lambda-role-name", role_name_after_policy);
+    Ok(fragment)
+}
+
+fn checked_name(name: String, limit: usize) -> Result<String, PluginError> {
+    if name.len() > limit {
+        return Err(PluginError::InvalidContext(format!(
+            "IAM name `{name}` is longer than {limit} characters; shorten the tenant id or suffix"
+        )));
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::IamPlugin;
+    use tenant_plugin_sdk::testing::{assert_golden_json, tenant_context};
+
+    pub(crate) const INPUTS: &[(&str, &str)] = &[
+        (
+            "account-id",
+            "${data.aws_caller_identity.crypto.account_id}",
+        ),
+        ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
+        ("table-arn", "${aws_dynamodb_table.metadata.arn}"),
+        ("bucket-arn", "${aws_s3_bucket.data.arn}"),
+        ("log-group-arn", "${aws_cloudwatch_log_group.api.arn}"),
+        ("vpc-id", "${aws_vpc.tenant.id}"),
+    ];
+
+    #[test]
+    fn acme_corp_matches_the_golden_file() {
+        let context = tenant_context::<IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
+        let fragment = tenant_fragment(&context).unwrap();
+        assert_golden_json(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/golden/tenant-acme-corp.json"
+            ),
+            &fragment.to_json(),
+        );
+    }
+
+    #[test]
+    fn provides_exactly_what_it_declares() {
+        let context = tenant_context::<IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
+        let fragment = tenant_fragment(&context).unwrap();
+        let mut provided: Vec<_> = fragment
+            .provides
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut declared: Vec<_> = crate::info::plugin_info()
+            .provides
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        provided.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(provided, declared);
+    }
+
+    #[test]
+    fn refuses_contexts_it_cannot_name_or_wire() {
+        let long_id = "a".repeat(50);
+        let cases: &[(&str, StackContext)] = &[
+            (
+                "the role name would exceed 64 characters",
+                tenant_context::<IamPlugin>(&long_id, "10.0.0.0/16", INPUTS),
+            ),
+            (
+                "the VPC is missing",
+                tenant_context::<IamPlugin>("acme-corp", "10.0.0.0/16", &INPUTS[..5]),
+            ),
+        ];
+        for (reason, context) in cases {
+            assert!(
+                matches!(
+                    tenant_fragment(context),
+                    Err(PluginError::InvalidContext(_))
+                ),
+                "{reason}"
+            );
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The central stack fragment: the central log group, its key, the forwarder and its plumbing.
+
+use crate::access::{READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
+use crate::deployment::{asset_path, forwarder_package};
+use crate::settings::retention_days;
+use tenant_plugin_sdk::naming::{central_log_forwarder_name, central_log_group_name};
+use tenant_plugin_sdk::package::sha256_base64;
+use tenant_plugin_sdk::prelude::*;
+
+/// Throttled asynchronous invocations are retried for up to six hours, so the cap delays events
+/// under a burst rather than losing them; it keeps the forwarder from taking the account's
+/// concurrency away from the tenants' functions.
+const FORWARDER_RESERVED_CONCURRENCY: u64 = 10;
+
+pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
+    if context.tenant.is_some() {
+        return Err(PluginError::InvalidContext(format!(
+            "stack `{}` is a tenant stack",
+            context.stack
+        )));
+    }
+    let retention = retention_days(&context.settings)?;
+    let (suffix, region) = (context.environment_suffix.as_str(), context.region.as_str());
+    let tags = |name: &str| standard_tags(None, suffix, name);
+    // Central resources follow the fleet's pattern with `saas-central` in place of the tenant.
+    let central_name = |kind: &str| format!("saas-central-{kind}-{suffix}");
+    let mut fragment = Fragment::default();
+
+    let caller = fragment.data("aws_caller_identity", "logging", json!({}));
+    let account = caller.attr("account_id");
+    let central_group_name = central_log_group_name(suffix);
+    let forwarder_name = central_log_forwarder_name(suffix);
+    let forwarder_group_name = format!("/aws/lambda/{forwarder_name}");
+    // Literal ARNs: the key must exist before the groups it encrypts, so it cannot refer to them.
+    let group_arn = |name: &str| format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+
+    let key_policy = PolicyDocument::new()
+        .statement(
+            Statement::allow("AccountAdministersKey")
+                .principal(json!({"AWS": format!("arn:aws:iam::{account}:root")}))
+                .actions(&["kms:*"])
+                .resources(&["*"]),
+        )
+        .statement(
+            Statement::allow("CloudWatchLogsEncryptsCentralGroups")
+                .principal(json!({"Service": format!("logs.{region}.amazonaws.com")}))
+                .actions(&[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ])
+                .resources(&["*"])
+                .condition(
+                    "ArnEquals",
+                    "kms:EncryptionContext:aws:logs:arn",
+                    json!([
+                        group_arn(&central_group_name),
+                        group_arn(&forwarder_group_name)
+                    ]),
+                ),
+        );
+    let key_name = central_name("logs");
+    let key = fragment.resource(
+        "aws_kms_key",
+        "central_logs",
+        json!({
+            "description": format!("Encrypts the central log groups and the log forwarder's DLQ ({suffix})"),
+            "enable_key_rotation": true,
+            "deletion_window_in_days": 7,
+            "policy": key_policy.render(),
+            "tags": tags(&key_name),
+        }),
+    );
+    fragment.resource(
+        "aws_kms_alias",
+        "central_logs",
+        json!({"name": format!("alias/{key_name}"), "target_key_id": key.attr("key_id")}),
+    );
+
+    let mut log_group = |local_name: &str, name: &str| {
+        fragment.resource(
+            "aws_cloudwatch_log_group",
+            local_name,
+            json!({"name": name, "retention_in_days": retention, "kms_key_id": key.attr("arn"), "tags": tags(name)}),
+        )
+    };
+    let central_group = log_group("central", &central_group_name);
+    let forwarder_group = log_group("log_forwarder", &forwarder_group_name);
+
+    let dlq_name = central_name("log-forwarder-dlq");
+    let dlq = fragment.resource(
+        "aws_sqs_queue",
+        "log_forwarder_dlq",
+        json!({
+            "name": dlq_name,
+            "kms_master_key_id": key.attr("arn"),
+            "kms_data_key_reuse_period_seconds": 300,
+            "message_retention_seconds": 14 * 24 * 60 * 60,
+            "tags": tags(&dlq_name),
+        }),
+    );
+
+    let role_name = central_name("log-forwarder-role");
+    let trust = PolicyDocument::new().statement(
+        Statement::allow("LambdaAssumes")
+            .principal(json!({"Service": "lambda.amazonaws.com"}))
+            .actions(&["sts:AssumeRole"])
+            .condition("StringEquals", "aws:SourceAccount", json!(account)),
+    );
+    let role = fragment.resource(
+        "aws_iam_role",
+        "log_forwarder",
+        json!({
+            "name": role_name,
+            "description": "Runs the central log forwarder: writes to the central log group only",
+            "assume_role_policy": trust.render(),
+            "tags": tags(&role_name),
+        }),
+    );
+    let permissions = PolicyDocument::new()
+        .statement(
+            Statement::allow("WriteCentralLogGroup")
+                .actions(&WRITE_LOG_EVENTS)
+                .resources(&group_and_streams(&central_group.attr("arn"))),
+        )
+        .statement(
+            Statement::allow("WriteOwnLogGroup")
+                .actions(&WRITE_LOG_EVENTS)
+                .resources(&group_and_streams(&forwarder_group.attr("arn"))),
+        )
+        .statement(
+            Statement::allow("SendToDeadLetterQueue")
+                .actions(&["sqs:SendMessage"])
+                .resources(&[dlq.attr("arn")]),
+        )
+        .statement(
+            // The DLQ is SSE-KMS: sending to it encrypts with the central key, through SQS only.
+            Statement::allow("EncryptDeadLetters")
+                .actions(&["kms:GenerateDataKey", "kms:Decrypt"])
+                .resources(&[key.attr("arn")])
+                .condition(
+                    "StringEquals",
+                    "kms:ViaService",
+                    json!(format!("sqs.{region}.amazonaws.com")),
+                ),
+        )
+        .statement(
+            // X-Ray has no resource-level permissions: AWS only accepts `*` here.
+            Statement::allow("WriteTraces")
+                .actions(&["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+                .resources(&["*"]),
+        );
+    let role_policy = fragment.resource(
+        "aws_iam_role_policy",
+        "log_forwarder",
+        json!({"name": central_name("log-forwarder-permissions"), "role": role.attr("name"), "policy": permissions.render()}),
+    );
+
+    let package = forwarder_package();
+    let source_code_hash = sha256_base64(&package);
+    let filename = fragment.asset(&asset_path(&package), package);
+    let tenant_ids: Vec<&str> = context
+        .fleet
+        .iter()
+        .map(|tenant| tenant.id.as_str())
+        .collect();
+    let forwarder = fragment.resource(
+        "aws_lambda_function",
+        "log_forwarder",
+        json!({
+            "function_name": forwarder_name,
+            "description": "Copies tenant log events into the central log group under tenant-prefixed streams",
+            "role": role.attr("arn"),
+            "runtime": "python3.12",
+            "handler": "forwarder.handler",
+            "architectures": ["arm64"],
+            "memory_size": 256,
+            "timeout": 60,
+            "reserved_concurrent_executions": FORWARDER_RESERVED_CONCURRENCY,
+            "filename": filename,
+            "source_code_hash": source_code_hash,
+            "kms_key_arn": key.attr("arn"),
+            "environment": [{"variables": {
+                "CENTRAL_LOG_GROUP": central_group.attr("name"),
+                "ENVIRONMENT_SUFFIX": suffix,
+                // Events of log groups of no fleet tenant are skipped, never filed under a guess.
+                "TENANT_IDS": tenant_ids.join(","),
+            }}],
+            "tracing_config": [{"mode": "Active"}],
+            "dead_letter_config": [{"target_arn": dlq.attr("arn")}],
+            "logging_config": [{"log_format": "JSON", "log_group": forwarder_group.attr("name")}],
+            // Lambda refuses a DLQ the role cannot send to, so the grant must exist first.
+            "depends_on": [role_policy.address()],
+            "tags": tags(&forwarder_name),
+        }),
+    );
+    fragment.resource(
+        "aws_lambda_permission",
+        "tenant_log_subscriptions",
+        json!({
+            "statement_id": "TenantLogSubscriptions",
+            "action": "lambda:InvokeFunction",
+            "function_name": forwarder.attr("function_name"),
+            "principal": "logs.amazonaws.com",
+            "source_arn": format!("arn:aws:logs:{region}:{account}:log-group:tenant-*"),
+            "source_account": account,
+        }),
+    );
+
+    let read_name = central_name("logs-read");
+    let read = PolicyDocument::new().statement(
+        Statement::allow("ReadCentralLogGroup")
+            .actions(&READ_LOG_EVENTS)
+            .resources(&group_and_streams(&central_group.attr("arn"))),
+    );
+    let read_policy = fragment.resource(
+        "aws_iam_policy",
+        "central_logs_read",
+        json!({
+            "name": read_name,
+            "description": "Read of the central log group only; attach to the platform operator role",
+            "policy": read.render(),
+            "tags": tags(&read_name),
+        }),
+    );
+
+    fragment.output(
+        "central_log_group_name",
+        json!(central_group.attr("name")),
+        "The central log group.",
+    );
+    fragment.output(
+        "central_logs_read_policy_arn",
+        json!(read_policy.attr("arn")),
+        "Attach to the platform operator role to read the central log group.",
+    );
+    fragment.output(
+        "central_log_forwarder_arn",
+        json!(forwarder.attr("arn")),
+        "The central log forwarder.",
+    );
+    fragment.provide("central-log-group-name", central_group.attr("name"));
+    fragment.provide("central-log-group-arn", central_group.attr("arn"));
+    Ok(fragment)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::Logging;
+    use tenant_plugin_sdk::package::sha256_hex;
+    use tenant_plugin_sdk::testing::{assert_golden_json, central_context, tenant_context};
+
+    pub(crate) fn central() -> Fragment {
+        synthesize(&central_context::<Logging>(&[])).unwrap()
+    }
+
+    #[test]
+    fn the_central_stack_matches_the_golden_file() {
+        assert_golden_json(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/central.json"),
+            &central().to_json(),
+        );
+    }
+
+    #[test]
+    fn the_package_is_reproducible_and_pinned_by_its_hash() {
+        let (first, second) = (central(), central());
+        let [asset] = first.assets.as_slice() else {
+            panic!("one asset expected")
+        };
+        assert_eq!(
+            first.assets, second.assets,
+            "two syntheses give byte-identical packages"
+        );
+        assert_eq!(
+            asset.path,
+            format!("assets/log-forwarder/{}.zip", sha256_hex(&asset.contents))
+        );
+        let function = first.body("aws_lambda_function.log_forwarder").unwrap();
+        assert_eq!(function["source_code_hash"], sha256_base64(&asset.contents));
+        assert_eq!(
+            function["filename"],
+            format!("${{path.module}}/{}", asset.path)
+        );
+    }
+
+    #[test]
+    fn the_forwarder_knows_the_fleet() {
+        let fragment = central();
+        let variables = &fragment.body("aws_lambda_function.log_forwarder").unwrap()["environment"]
+            [0]["variables"];
+        assert_eq!(variables["TENANT_IDS"], "acme-corp,tech-startup,retail-co");
+        assert_eq!(variables["ENVIRONMENT_SUFFIX"], "dev");
+    }
+
+    #[test]
+    fn only_tenant_log_groups_of_this_account_may_invoke_the_forwarder() {
+        let fragment = central();
+        let permission = fragment
+            .body("aws_lambda_permission.tenant_log_subscriptions")
+            .unwrap();
+        assert_eq!(permission["principal"], "logs.amazonaws.com");
+        assert_eq!(
+            permission["source_arn"],
+            "arn:aws:logs:us-east-1:${data.aws_caller_identity.logging.account_id}:log-group:tenant-*"
+        );
+        assert_eq!(
+            permission["source_account"],
+            "${data.aws_caller_identity.logging.account_id}"
+        );
+    }
+
+    #[test]
+    fn tenant_stacks_are_refused() {
+        let error =
+            synthesize(&tenant_context::<Logging>("acme-corp", "10.0.0.0/16", &[])).unwrap_err();
+        assert!(error.to_string().contains("tenant stack"));
+    }
+}

@@ -1,0 +1,254 @@
+//! The tenant stack fragment: log groups, flow logs, forwarding, and the tenant's read policy.
+
+use crate::access::{
+    EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams, with_deny_except,
+};
+use crate::settings::retention_days;
+use tenant_plugin_sdk::naming::{
+    api_log_group_name, central_log_forwarder_name, flow_log_group_name,
+};
+use tenant_plugin_sdk::prelude::*;
+
+pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
+    let tenant = context.tenant()?;
+    let retention = retention_days(&context.settings)?;
+    let (id, suffix, region) = (
+        tenant.id.as_str(),
+        context.environment_suffix.as_str(),
+        context.region.as_str(),
+    );
+    let key_arn = context.input("kms-key-arn")?;
+    let account = context.input("account-id")?;
+    let own_tenant = |statement: Statement| {
+        statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id))
+    };
+    let mut fragment = Fragment::default();
+    let mut log_group = |local_name: &str, name: String| {
+        fragment.resource(
+            "aws_cloudwatch_log_group",
+            local_name,
+            json!({
+                "name": name,
+                "retention_in_days": retention,
+                "kms_key_id": key_arn,
+                "tags": standard_tags(Some(id), suffix, &name),
+            }),
+        )
+    };
+    let api_logs = log_group("api", api_log_group_name(id, suffix));
+    let flow_logs = log_group("flow", flow_log_group_name(id, suffix));
+
+    let forwarder = fragment.data(
+        "aws_lambda_function",
+        "central_log_forwarder",
+        json!({"function_name": central_log_forwarder_name(suffix)}),
+    );
+    fragment.resource(
+        "aws_cloudwatch_log_subscription_filter",
+        "api_to_central",
+        json!({
+            "name": resource_name(id, "api-logs-to-central", suffix),
+            "log_group_name": api_logs.attr("name"),
+            // Every event: the central group is the complete record.
+            "filter_pattern": "",
+            "destination_arn": forwarder.attr("arn"),
+        }),
+    );
+
+    let role_name = resource_name(id, "flow-logs-role", suffix);
+    let trust = PolicyDocument::new().statement(
+        Statement::allow("VpcFlowLogsForThisAccount")
+            .principal(json!({"Service": "vpc-flow-logs.amazonaws.com"}))
+            .actions(&["sts:AssumeRole"])
+            .condition("StringEquals", "aws:SourceAccount", json!(account))
+            .condition(
+                "ArnLike",
+                "aws:SourceArn",
+                json!(format!("arn:aws:ec2:{region}:{account}:vpc-flow-log/*")),
+            ),
+    );
+    let flow_role = fragment.resource(
+        "aws_iam_role",
+        "flow_logs",
+        json!({
+            "name": role_name,
+            "description": format!("Delivers VPC flow logs of tenant {id} to its flow log group"),
+            "assume_role_policy": trust.render(),
+            "tags": standard_tags(Some(id), suffix, &role_name),
+        }),
+    );
+    let delivery = PolicyDocument::new().statement(own_tenant(
+        Statement::allow("DeliverToFlowLogGroup")
+            .actions(&[&WRITE_LOG_EVENTS[..], &["logs:DescribeLogStreams"]].concat())
+            .resources(&group_and_streams(&flow_logs.attr("arn"))),
+    ));
+    fragment.resource(
+        "aws_iam_role_policy",
+        "flow_logs",
+        json!({
+            "name": resource_name(id, "flow-logs-delivery", suffix),
+            "role": flow_role.attr("name"),
+            "policy": delivery.render(),
+        }),
+    );
+    let flow_log_name = resource_name(id, "flow-log", suffix);
+    fragment.resource(
+        "aws_flow_log",
+        "vpc",
+        json!({
+            "vpc_id": context.input("vpc-id")?,
+            "traffic_type": "ALL",
+            "log_destination_type": "cloud-watch-logs",
+            "log_destination": flow_logs.attr("arn"),
+            "iam_role_arn": flow_role.attr("arn"),
+            "max_aggregation_interval": 60,
+            "tags": standard_tags(Some(id), suffix, &flow_log_name),
+        }),
+    );
+
+    let own_logs = [
+        group_and_streams(&api_logs.attr("arn")),
+        group_and_streams(&flow_logs.attr("arn")),
+    ]
+    .concat();
+    let read_own = PolicyDocument::new().statement(own_tenant(
+        Statement::allow("ReadOwnLogGroups")
+            .actions(&READ_LOG_EVENTS)
+            .resources(&own_logs),
+    ));
+    let read_policy_name = resource_name(id, "log-read", suffix);
+    let read_policy = fragment.resource(
+        "aws_iam_policy",
+        "log_read",
+        json!({
+            "name": read_policy_name,
+            "description": format!("Read of tenant {id}'s own log groups; denies log reads anywhere else"),
+            "policy": with_deny_except(&read_own, "DenyLogReadsOutsideOwnGroups", &EVERY_LOG_READ, &own_logs),
+            "tags": standard_tags(Some(id), suffix, &read_policy_name),
+        }),
+    );
+
+    fragment.output(
+        "log_read_policy_arn",
+        json!(read_policy.attr("arn")),
+        "Attach to the tenant's principals (tagged TenantId) to let them read their own logs only.",
+    );
+    fragment.provide("log-group-name", api_logs.attr("name"));
+    fragment.provide("log-group-arn", api_logs.attr("arn"));
+    Ok(fragment)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::Logging;
+    use tenant_plugin_sdk::testing::{assert_golden_json, central_context, tenant_context};
+
+    pub(crate) const INPUTS: &[(&str, &str)] = &[
+        ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
+        (
+            "account-id",
+            "${data.aws_caller_identity.crypto.account_id}",
+        ),
+        ("vpc-id", "${aws_vpc.tenant.id}"),
+    ];
+
+    pub(crate) fn acme() -> Fragment {
+        synthesize(&tenant_context::<Logging>(
+            "acme-corp",
+            "10.0.0.0/16",
+            INPUTS,
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn acme_corp_matches_the_golden_file() {
+        assert_golden_json(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/golden/tenant-acme-corp.json"
+            ),
+            &acme().to_json(),
+        );
+    }
+
+    fn read_policy() -> Value {
+        let fragment = acme();
+        serde_json::from_str(
+            fragment.body("aws_iam_policy.log_read").unwrap()["policy"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_read_policy_allows_only_own_groups_and_denies_all_others() {
+        let policy = read_policy();
+        let [allow, deny] = policy["Statement"].as_array().unwrap().as_slice() else {
+            panic!("two statements")
+        };
+        let own = json!([
+            "${aws_cloudwatch_log_group.api.arn}",
+            "${aws_cloudwatch_log_group.api.arn}:*",
+            "${aws_cloudwatch_log_group.flow.arn}",
+            "${aws_cloudwatch_log_group.flow.arn}:*",
+        ]);
+        assert_eq!(allow["Resource"], own);
+        assert_eq!(
+            allow["Condition"]["StringEquals"]["aws:PrincipalTag/TenantId"],
+            "acme-corp"
+        );
+        assert_eq!(
+            (deny["Effect"].as_str(), &deny["NotResource"]),
+            (Some("Deny"), &own)
+        );
+        assert!(
+            deny.get("Resource").is_none() && deny.get("Condition").is_none(),
+            "the deny holds for anyone"
+        );
+    }
+
+    #[test]
+    fn configured_retention_reaches_both_groups() {
+        let mut context = tenant_context::<Logging>("acme-corp", "10.0.0.0/16", INPUTS);
+        context.settings["retention-days"] = json!(90);
+        let fragment = synthesize(&context).unwrap();
+        for group in [
+            "aws_cloudwatch_log_group.api",
+            "aws_cloudwatch_log_group.flow",
+        ] {
+            assert_eq!(
+                fragment.body(group).unwrap()["retention_in_days"],
+                90,
+                "{group}"
+            );
+        }
+    }
+
+    #[test]
+    fn unusable_contexts_are_refused() {
+        let mut bad_retention = tenant_context::<Logging>("acme-corp", "10.0.0.0/16", INPUTS);
+        bad_retention.settings["retention-days"] = json!(31);
+        let mut missing_vpc = tenant_context::<Logging>("acme-corp", "10.0.0.0/16", INPUTS);
+        missing_vpc.inputs.retain(|(name, _)| name != "vpc-id");
+        let cases = [
+            (
+                central_context::<Logging>(&[]),
+                "has no tenant",
+                "the central stack is not a tenant's",
+            ),
+            (
+                bad_retention,
+                "retention-days",
+                "a retention CloudWatch refuses",
+            ),
+            (missing_vpc, "vpc-id", "no VPC to log"),
+        ];
+        for (context, expected, reason) in cases {
+            let error = synthesize(&context).expect_err(reason);
+            assert!(error.to_string().contains(expected), "{reason}: {error}");
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The storage fragment of a tenant stack.
+
+use crate::policies::{BucketArns, bucket_policy, endpoint_policy};
+use crate::settings::StorageSettings;
+use tenant_plugin_sdk::prelude::*;
+
+/// S3 rejects bucket names longer than this.
+const MAX_BUCKET_NAME: usize = 63;
+/// Incomplete multipart uploads hold storage nobody can read; a week is enough to resume one.
+const ABORT_INCOMPLETE_UPLOAD_DAYS: u64 = 7;
+
+/// The tenant's bucket, table and gateway endpoint policies.
+pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> {
+    let tenant = context.tenant()?;
+    let settings = StorageSettings::from_context(context)?;
+    let suffix = &context.environment_suffix;
+    let kms_key_arn = context.input("kms-key-arn")?;
+    let account_id = context.input("account-id")?;
+    let tags = |name: &str| standard_tags(Some(&tenant.id), suffix, name);
+    let mut fragment = Fragment::default();
+
+    let table_name = resource_name(&tenant.id, "metadata", suffix);
+    let table = fragment.resource(
+        "aws_dynamodb_table",
+        "metadata",
+        json!({
+            "name": table_name,
+            "billing_mode": "PAY_PER_REQUEST",
+            "hash_key": "tenant_id",
+            "range_key": "resource_type",
+            "attribute": [{"name": "tenant_id", "type": "S"}, {"name": "resource_type", "type": "S"}],
+            "server_side_encryption": [{"enabled": true, "kms_key_arn": kms_key_arn}],
+            "point_in_time_recovery": [{"enabled": true}],
+            "deletion_protection_enabled": false,
+            "tags": tags(&table_name),
+        }),
+    );
+    fragment.resource(
+        "aws_dynamodb_contributor_insights",
+        "metadata",
+        json!({"table_name": table.attr("name")}),
+    );
+
+    let bucket_name = resource_name(&tenant.id, "data", suffix);
+    if bucket_name.len() > MAX_BUCKET_NAME {
+        return Err(PluginError::InvalidContext(format!(
+            "bucket name `{bucket_name}` is longer than {MAX_BUCKET_NAME} characters; shorten the tenant id or suffix"
+        )));
+    }
+    let bucket = fragment.resource(
+        "aws_s3_bucket",
+        "data",
+        json!({"bucket": bucket_name, "force_destroy": true, "tags": tags(&bucket_name)}),
+    );
+    let bucket_id = bucket.attr("id");
+    let versioning = fragment.resource(
+        "aws_s3_bucket_versioning",
+        "data",
+        json!({"bucket": bucket_id, "versioning_configuration": [{"status": "Enabled"}]}),
+    );
+    fragment.resource(
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "data",
+        json!({
+            "bucket": bucket_id,
+            "rule": [{
+                "apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}],
+                // One data key per bucket instead of per object: fewer KMS calls, same key.
+                "bucket_key_enabled": true,
+            }],
+        }),
+    );
+    fragment.resource(
+        "aws_s3_bucket_public_access_block",
+        "data",
+        json!({
+            "bucket": bucket_id,
+            "block_public_acls": true,
+            "block_public_policy": true,
+            "ignore_public_acls": true,
+            "restrict_public_buckets": true,
+        }),
+    );
+    fragment.resource(
+        "aws_s3_bucket_ownership_controls",
+        "data",
+        json!({"bucket": bucket_id, "rule": [{"object_ownership": "BucketOwnerEnforced"}]}),
+    );
+    let bucket_arns = BucketArns::new(bucket.attr("arn"));
+    fragment.resource(
+        "aws_s3_bucket_policy",
+        "data",
+        json!({
+            "bucket": bucket_id,
+            "policy": bucket_policy(&tenant.id, &bucket_arns, kms_key_arn, account_id, &settings.data_admin_role_names),
+        }),
+    );
+    // Object events go to EventBridge (CKV2_AWS_62); nothing is delivered until a rule asks.
+    fragment.resource(
+        "aws_s3_bucket_notification",
+        "data",
+        json!({"bucket": bucket_id, "eventbridge": true}),
+    );
+    if let Some(tiers) = settings.archive_tiers {
+        fragment.resource(
+            "aws_s3_bucket_intelligent_tiering_configuration",
+            "data",
+            json!({
+                "bucket": bucket_id,
+                "name": "archive-tiers",
+                "status": "Enabled",
+                "tiering": [
+                    {"access_tier": "ARCHIVE_ACCESS", "days": tiers.archive_access_days},
+                    {"access_tier": "DEEP_ARCHIVE_ACCESS", "days": tiers.deep_archive_access_days},
+                ],
+            }),
+        );
+    }
+    fragment.resource(
+        "aws_s3_bucket_lifecycle_configuration",
+        "data",
+        json!({
+            "bucket": bucket_id,
+            "rule": [{
+                "id": "tier-and-expire",
+                "status": "Enabled",
+                // An empty filter applies the rule to every object.
+                "filter": [{}],
+                "transition": [{"days": 0, "storage_class": "INTELLIGENT_TIERING"}],
+                "expiration": [{"days": settings.object_expiration_days}],
+                "noncurrent_version_expiration": [{"noncurrent_days": settings.noncurrent_version_expiration_days}],
+                "abort_incomplete_multipart_upload": [{"days_after_initiation": ABORT_INCOMPLETE_UPLOAD_DAYS}],
+            }],
+            // Noncurrent-version rules need versioning in place first.
+            "depends_on": [versioning.address()],
+        }),
+    );
+
+    fragment.resource(
+        "aws_vpc_endpoint_policy",
+        "storage_s3",
+        json!({
+            "vpc_endpoint_id": context.input("s3-endpoint-id")?,
+            "policy": endpoint_policy(
+                "TenantBucketOnly",
+                "s3",
+                &[bucket_arns.bucket.clone(), bucket_arns.objects.clone()],
+                &tenant.id,
+                account_id,
+            ),
+        }),
+    );
+    let table_arn = table.attr("arn");
+    fragment.resource(
+        "aws_vpc_endpoint_policy",
+        "storage_dynamodb",
+        json!({
+            "vpc_endpoint_id": context.input("dynamodb-endpoint-id")?,
+            "policy": endpoint_policy(
+                "TenantTableOnly",
+                "dynamodb",
+                &[table_arn.clone(), format!("{table_arn}/index/*"), format!("{table_arn}/stream/*")],
+                &tenant.id,
+                account_id,
+            ),
+        }),
+    );
+
+    fragment.output(
+        "bucket_name",
+        json!(bucket.attr("bucket")),
+        "The tenant data bucket.",
+    );
+    fragment.output(
+        "table_name",
+        json!(table.attr("name")),
+        "The tenant metadata table.",
+    );
+    fragment.output(
+        "table_arn",
+        json!(table_arn),
+        "The tenant metadata table's ARN.",
+    );
+    fragment.provide("bucket-name", bucket.attr("bucket"));
+    fragment.provide("bucket-arn", bucket_arns.bucket);
+    fragment.provide("table-name", table.attr("name"));
+    fragment.provide("table-arn", table_arn);
+    Ok(fragment)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::StoragePlugin;
+    use tenant_plugin_sdk::testing::{assert_golden_json, tenant_context};
+
+    pub(crate) const INPUTS: &[(&str, &str)] = &[
+        ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
+        (
+            "account-id",
+            "${data.aws_caller_identity.crypto.account_id}",
+        ),
+        ("s3-endpoint-id", "${aws_vpc_endpoint.s3.id}"),
+        ("dynamodb-endpoint-id", "${aws_vpc_endpoint.dynamodb.id}"),
+    ];
+
+    #[test]
+    fn acme_corp_matches_the_golden_file() {
+        let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
+        let fragment = tenant_fragment(&context).unwrap();
+        assert_golden_json(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/golden/tenant-acme-corp.json"
+            ),
+            &fragment.to_json(),
+        );
+    }
+
+    #[test]
+    fn provides_exactly_what_it_declares() {
+        let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
+        let fragment = tenant_fragment(&context).unwrap();
+        let mut provided: Vec<_> = fragment
+            .provides
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut declared: Vec<_> = crate::info::plugin_info()
+            .provides
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        provided.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(provided, declared);
+    }
+
+    #[test]
+    fn switching_the_archive_tiers_off_drops_the_tiering_configuration() {
+        let mut context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
+        context.settings[crate::info::ARCHIVE_TIERS_ENABLED] = json!(false);
+        let fragment = tenant_fragment(&context).unwrap();
+        assert!(
+            fragment
+                .body("aws_s3_bucket_intelligent_tiering_configuration.data")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn refuses_contexts_it_cannot_name_or_wire() {
+        let long_id = "a".repeat(50);
+        let cases: &[(&str, StackContext)] = &[
+            (
+                "the bucket name would exceed 63 characters",
+                tenant_context::<StoragePlugin>(&long_id, "10.0.0.0/16", INPUTS),
+            ),
+            (
+                "the tenant key is missing",
+                tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", &INPUTS[1..]),
+            ),
+        ];
+        for (reason, context) in cases {
+            assert!(
+                matches!(
+                    tenant_fragment(context),
+                    Err(PluginError::InvalidContext(_))
+                ),
+                "{reason}"
+            );
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! A test fixture, not a product plugin: it misbehaves in the way its `behaviour` setting names,
+//! so that the end-to-end tests can prove that the host contains every kind of misbehaviour.
+//!
+//! `probe` tries every ambient authority a WASI program could reach for (files, environment,
+//! arguments, a TCP connection to `port` on loopback, the clock) and reports what it got as stack
+//! outputs, so that a test can assert each attempt was refused.
+
+use std::io::Read;
+use tenant_plugin_sdk::prelude::*;
+
+/// The misbehaving plugin.
+#[derive(Debug)]
+pub struct Rogue;
+
+impl Plugin for Rogue {
+    fn describe() -> PluginInfo {
+        PluginInfo::new("rogue", env!("CARGO_PKG_VERSION"), "Misbehaves on request (test fixture).")
+            .setting("behaviour", json!("probe"), "probe | panic | loop | alloc | huge-output | error | bad-schema")
+            .setting("port", json!(0), "Loopback port the probe tries to connect to.")
+            .rule("rogue.always", Severity::Info, "Reports one note per stack.")
+    }
+
+    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+        let mut fragment = Fragment::default();
+        match context.setting_str("behaviour")? {
+            "probe" => {
+                let port = context.setting_u64("port")?;
+                for (name, result) in probe(port as u16) {
+                    fragment.output(&format!("probe_{name}"), json!(result), "What the sandbox allowed.");
+                }
+            }
+            "panic" => panic!("rogue plugin panicked on purpose"),
+            "loop" => loop {
+                std::hint::black_box(());
+            },
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 16 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "huge-output" => fragment.output("huge", json!("x".repeat(2 << 20)), "Two MiB of text."),
+            "error" => return Err(PluginError::InvalidSettings("rogue refuses on purpose".into())),
+            "bad-schema" => {
+                fragment.resource("aws_vpc", "rogue", json!({"cidr_block": "10.9.0.0/16", "enable_dns_magic": true}));
+            }
+            other => return Err(PluginError::InvalidSettings(format!("unknown behaviour `{other}`"))),
+        }
+        Ok(fragment)
+    }
+
+    fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
+        let rule = Self::describe().find_rule("rogue.always").clone();
+        Ok(vec![Finding::new(&rule, "", format!("checked {}", stack.stack), "nothing to do")])
+    }
+}
+
+/// Each attempt and its outcome: `denied: …` when the sandbox refused, `allowed: …` otherwise.
+fn probe(port: u16) -> Vec<(&'static str, String)> {
+    let file = match std::fs::File::open("/etc/passwd") {
+        Ok(mut f) => {
+            let mut text = String::new();
+            let _ = f.read_to_string(&mut text);
+            format!("allowed: read {} bytes", text.len())
+        }
+        Err(e) => format!("denied: {e}"),
+    };
+    let dir = match std::fs::read_dir(".") {
+        Ok(entries) => format!("allowed: listed {} entries", entries.count()),
+        Err(e) => format!("denied: {e}"),
+    };
+    let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    let env = if vars.is_empty() { "denied: no variables".to_owned() } else { format!("allowed: {vars:?}") };
+    let args: Vec<String> = std::env::args().collect();
+    let args = if args.is_empty() { "denied: no arguments".to_owned() } else { format!("allowed: {args:?}") };
+    let socket = match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Ok(_) => format!("allowed: connected to 127.0.0.1:{port}"),
+        Err(e) => format!("denied: {e}"),
+    };
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let clock = format!("fixed: {seconds}");
+    vec![("file", file), ("dir", dir), ("env", env), ("args", args), ("socket", socket), ("clock", clock)]
+}
+
+export_plugin!(Rogue);
