@@ -3,9 +3,9 @@
 //! none can suppress or alter another's.
 
 use crate::compose::ComposedStack;
-use crate::schema::{self, ProviderSchema};
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
-use crate::synth::{parallel_map, resolve_settings, wire_tenant, SynthError};
+use crate::schema::{self, ProviderSchema};
+use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -63,32 +63,47 @@ pub struct Finding {
 /// The host's own rules: what must hold whatever plugins are loaded. Findings of these rules are
 /// blamed on the plugin that emitted the offending block.
 pub const HOST_RULES: &[(&str, Severity, &str)] = &[
-    (SCHEMA_RULE, Severity::Error, "Every resource and data source validates against the AWS provider schema."),
-    (REFERENCE_RULE, Severity::Error, "Every ${...} reference names something declared in the same stack."),
+    (
+        SCHEMA_RULE,
+        Severity::Error,
+        "Every resource and data source validates against the AWS provider schema.",
+    ),
+    (
+        REFERENCE_RULE,
+        Severity::Error,
+        "Every ${...} reference names something declared in the same stack.",
+    ),
 ];
 const SCHEMA_RULE: &str = "host.schema-valid";
 const REFERENCE_RULE: &str = "host.references-resolve";
 
 /// The AWS provider schema subset vendored for the resource types the bundled plugins use
 /// (provenance in `tests/fixtures/aws-provider-schema/PROVENANCE.md`).
-pub const BUNDLED_SCHEMA: &str = include_str!("../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json");
+pub const BUNDLED_SCHEMA: &str =
+    include_str!("../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json");
 
 /// Validates every block of `stack` against `schema` and resolves every reference; problems are
 /// findings of the host rules, blamed on the plugin that emitted the block.
 pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> Vec<Finding> {
-    let finding = |rule_id: &str, address: String, plugin: &str, message: String, remediation: &str| Finding {
-        stack: Some(stack.name.clone()),
-        severity: Severity::Error,
-        rule_id: rule_id.into(),
-        address,
-        plugin: plugin.into(),
-        message,
-        remediation: remediation.into(),
-    };
+    let finding =
+        |rule_id: &str, address: String, plugin: &str, message: String, remediation: &str| Finding {
+            stack: Some(stack.name.clone()),
+            severity: Severity::Error,
+            rule_id: rule_id.into(),
+            address,
+            plugin: plugin.into(),
+            message,
+            remediation: remediation.into(),
+        };
     let origin = |address: &str| stack.origins.get(address).map_or("host", String::as_str);
     let mut findings = Vec::new();
-    for (section, kind, prefix) in [("resource", schema::BlockKind::Resource, ""), ("data", schema::BlockKind::Data, "data.")] {
-        let Some(types) = stack.document.get(section).and_then(Value::as_object) else { continue };
+    for (section, kind, prefix) in [
+        ("resource", schema::BlockKind::Resource, ""),
+        ("data", schema::BlockKind::Data, "data."),
+    ] {
+        let Some(types) = stack.document.get(section).and_then(Value::as_object) else {
+            continue;
+        };
         for (type_name, blocks) in types {
             for (name, body) in blocks.as_object().into_iter().flatten() {
                 let address = format!("{prefix}{type_name}.{name}");
@@ -110,7 +125,9 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
         let users: Vec<&String> = stack
             .origins
             .iter()
-            .filter(|(address, _)| block_at(&stack.document, address).is_some_and(|b| b.to_string().contains(&needle)))
+            .filter(|(address, _)| {
+                block_at(&stack.document, address).is_some_and(|b| b.to_string().contains(&needle))
+            })
             .map(|(_, plugin)| plugin)
             .collect();
         let plugin = users.first().map_or("host", |p| p.as_str());
@@ -154,7 +171,10 @@ pub fn run_checks(
         })
         .collect();
     let per_stack = parallel_map(&documents, |document| -> Result<Vec<Finding>, SynthError> {
-        let stack = stacks.iter().find(|s| s.name == document.stack).expect("documents mirror stacks");
+        let stack = stacks
+            .iter()
+            .find(|s| s.name == document.stack)
+            .expect("documents mirror stacks");
         let mut findings = check_against_schema(schema, stack);
         for plugin in plugins {
             let settings = &stack.settings[plugin.name()];
@@ -190,7 +210,10 @@ fn attribute(
                     plugin: plugin.name().into(),
                     stack: stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
                     function,
-                    failure: CallFailure::Contract(format!("reported rule `{}`, which it does not declare", f.rule_id)),
+                    failure: CallFailure::Contract(format!(
+                        "reported rule `{}`, which it does not declare",
+                        f.rule_id
+                    )),
                 }));
             }
             Ok(Finding {

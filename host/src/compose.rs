@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 pub const CDKTF_VERSION: &str = "0.20.0";
 /// The AWS provider versions the output is valid for: the vendored schema is 6.25.0.
 pub const AWS_PROVIDER_VERSION: &str = ">= 6.25.0, < 7.0.0";
-/// S3-native state locking (`use_lockfile`) needs Terraform 1.10.
-pub const TERRAFORM_VERSION: &str = ">= 1.10.0";
 
 /// One stack, composed from every plugin's fragment.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,15 +59,24 @@ pub enum ComposeError {
 
 /// A Terraform identifier: letters, digits, `_` and `-`, not starting with a digit or `-`.
 fn is_identifier(text: &str) -> bool {
-    text.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    text.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A relative `/`-separated path of plain segments.
 fn is_relative_path(path: &str) -> bool {
     !path.is_empty()
         && path.split('/').all(|seg| {
-            !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
         && path != "cdk.tf.json"
 }
@@ -111,24 +118,45 @@ pub fn compose(
                 api::BlockKind::Data => ("data", format!("data.{}.{}", block.type_name, block.name)),
             };
             if !is_identifier(&block.type_name) || !is_identifier(&block.name) {
-                return Err(malformed(&plugin, format!("address `{address}`"), "not a Terraform identifier".into()));
+                return Err(malformed(
+                    &plugin,
+                    format!("address `{address}`"),
+                    "not a Terraform identifier".into(),
+                ));
             }
             let body: Value = serde_json::from_str(&block.body)
                 .map_err(|e| malformed(&plugin, format!("body of `{address}`"), e.to_string()))?;
             if !body.is_object() {
-                return Err(malformed(&plugin, format!("body of `{address}`"), "not a JSON object".into()));
+                return Err(malformed(
+                    &plugin,
+                    format!("body of `{address}`"),
+                    "not a JSON object".into(),
+                ));
             }
             claim(address, &plugin)?;
-            let by_type = sections.entry(section).or_default().entry(block.type_name).or_insert_with(|| json!({}));
+            let by_type = sections
+                .entry(section)
+                .or_default()
+                .entry(block.type_name)
+                .or_insert_with(|| json!({}));
             by_type[&block.name] = body;
         }
         for output in fragment.outputs {
             let address = format!("output.{}", output.name);
             if !is_identifier(&output.name) {
-                return Err(malformed(&plugin, format!("output `{}`", output.name), "not a Terraform identifier".into()));
+                return Err(malformed(
+                    &plugin,
+                    format!("output `{}`", output.name),
+                    "not a Terraform identifier".into(),
+                ));
             }
-            let value: Value = serde_json::from_str(&output.value)
-                .map_err(|e| malformed(&plugin, format!("value of output `{}`", output.name), e.to_string()))?;
+            let value: Value = serde_json::from_str(&output.value).map_err(|e| {
+                malformed(
+                    &plugin,
+                    format!("value of output `{}`", output.name),
+                    e.to_string(),
+                )
+            })?;
             claim(address, &plugin)?;
             let mut body = json!({"value": value, "description": output.description});
             if output.sensitive {
@@ -175,7 +203,6 @@ pub fn compose(
 fn terraform_block(fleet: &Fleet, stack: &str) -> Value {
     let backend = &fleet.backend;
     json!({
-        "required_version": TERRAFORM_VERSION,
         "required_providers": {"aws": {"source": "hashicorp/aws", "version": AWS_PROVIDER_VERSION}},
         "backend": {"s3": {
             "bucket": backend.bucket,
@@ -202,11 +229,21 @@ mod tests {
     use crate::tenants::plan_fleet;
 
     fn block(type_name: &str, name: &str, body: &str) -> api::Block {
-        api::Block { kind: api::BlockKind::Resource, type_name: type_name.into(), name: name.into(), body: body.into() }
+        api::Block {
+            kind: api::BlockKind::Resource,
+            type_name: type_name.into(),
+            name: name.into(),
+            body: body.into(),
+        }
     }
 
     fn fragment(blocks: Vec<api::Block>) -> api::Fragment {
-        api::Fragment { blocks, outputs: vec![], provides: vec![], assets: vec![] }
+        api::Fragment {
+            blocks,
+            outputs: vec![],
+            provides: vec![],
+            assets: vec![],
+        }
     }
 
     #[test]
@@ -218,17 +255,33 @@ mod tests {
             "tenant-acme-corp-dev",
             Some(tenant),
             vec![
-                ("network".into(), fragment(vec![block("aws_vpc", "tenant", "{\"cidr_block\":\"10.0.0.0/16\"}")])),
-                ("crypto".into(), fragment(vec![block("aws_kms_key", "tenant", "{}")])),
+                (
+                    "network".into(),
+                    fragment(vec![block(
+                        "aws_vpc",
+                        "tenant",
+                        "{\"cidr_block\":\"10.0.0.0/16\"}",
+                    )]),
+                ),
+                (
+                    "crypto".into(),
+                    fragment(vec![block("aws_kms_key", "tenant", "{}")]),
+                ),
             ],
             BTreeMap::new(),
         )
         .unwrap();
         let doc = &stack.document;
         assert_eq!(doc["resource"]["aws_vpc"]["tenant"]["cidr_block"], "10.0.0.0/16");
-        assert_eq!(doc["terraform"]["backend"]["s3"]["key"], "dev/tenant-acme-corp-dev.tfstate");
+        assert_eq!(
+            doc["terraform"]["backend"]["s3"]["key"],
+            "dev/tenant-acme-corp-dev.tfstate"
+        );
         assert_eq!(doc["terraform"]["backend"]["s3"]["use_lockfile"], true);
-        assert_eq!(doc["provider"]["aws"][0]["default_tags"][0]["tags"]["TenantId"], "acme-corp");
+        assert_eq!(
+            doc["provider"]["aws"][0]["default_tags"][0]["tags"]["TenantId"],
+            "acme-corp"
+        );
         assert_eq!(stack.origins["aws_kms_key.tenant"], "crypto");
     }
 
@@ -236,21 +289,32 @@ mod tests {
     fn rejects_what_plugins_must_not_emit() {
         let fleet = plan_fleet(&Config::example(), "dev".into()).unwrap();
         let run = |fragments: Vec<(String, api::Fragment)>| {
-            compose(&fleet, "central-dev", None, fragments, BTreeMap::new()).unwrap_err().to_string()
+            compose(&fleet, "central-dev", None, fragments, BTreeMap::new())
+                .unwrap_err()
+                .to_string()
         };
         let twice = run(vec![
             ("a".into(), fragment(vec![block("aws_vpc", "x", "{}")])),
             ("b".into(), fragment(vec![block("aws_vpc", "x", "{}")])),
         ]);
-        assert!(twice.contains("`aws_vpc.x` is emitted by both plugin `a` and plugin `b`"), "{twice}");
+        assert!(
+            twice.contains("`aws_vpc.x` is emitted by both plugin `a` and plugin `b`"),
+            "{twice}"
+        );
         let not_json = run(vec![("a".into(), fragment(vec![block("aws_vpc", "x", "{")]))]);
-        assert!(not_json.contains("plugin `a` emitted an invalid body of `aws_vpc.x`"), "{not_json}");
+        assert!(
+            not_json.contains("plugin `a` emitted an invalid body of `aws_vpc.x`"),
+            "{not_json}"
+        );
         let not_object = run(vec![("a".into(), fragment(vec![block("aws_vpc", "x", "[]")]))]);
         assert!(not_object.contains("not a JSON object"), "{not_object}");
         let bad_name = run(vec![("a".into(), fragment(vec![block("aws_vpc", "x.y", "{}")]))]);
         assert!(bad_name.contains("not a Terraform identifier"), "{bad_name}");
         let mut escaping = fragment(vec![]);
-        escaping.assets.push(api::Asset { path: "../etc/passwd".into(), contents: vec![] });
+        escaping.assets.push(api::Asset {
+            path: "../etc/passwd".into(),
+            contents: vec![],
+        });
         assert!(run(vec![("a".into(), escaping)]).contains("asset path `../etc/passwd`"));
     }
 }

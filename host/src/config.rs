@@ -62,7 +62,10 @@ pub struct Addressing {
 
 impl Default for Addressing {
     fn default() -> Self {
-        Self { pool: "10.0.0.0/8".into(), prefix_length: 16 }
+        Self {
+            pool: "10.0.0.0/8".into(),
+            prefix_length: 16,
+        }
     }
 }
 
@@ -119,13 +122,22 @@ impl Config {
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })
     }
 
     /// The suffix: the flag (or `ENVIRONMENT_SUFFIX`) first, then the file, then `dev`.
     pub fn suffix(&self, from_cli_or_env: Option<&str>) -> String {
-        from_cli_or_env.or(self.environment_suffix.as_deref()).unwrap_or(DEFAULT_SUFFIX).to_owned()
+        from_cli_or_env
+            .or(self.environment_suffix.as_deref())
+            .unwrap_or(DEFAULT_SUFFIX)
+            .to_owned()
     }
 }
 

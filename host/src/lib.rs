@@ -96,24 +96,38 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let fleet = tenants::plan_fleet(&config, config.suffix(options.suffix.as_deref()))?;
     let schema = load_schema(options.schema.as_deref())?;
     let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
+    let started = std::time::Instant::now();
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
+    tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
     synth::check_settings_targets(&plugins, &fleet)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
+    tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
     let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
-    Ok(Outcome { plugins, fleet, stacks, findings })
+    tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
+    Ok(Outcome {
+        plugins,
+        fleet,
+        stacks,
+        findings,
+    })
 }
 
 /// The provider schema from `path`, or the bundled subset.
 fn load_schema(path: Option<&std::path::Path>) -> Result<schema::ProviderSchema, Error> {
     let (label, text) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Schema { path: path.display().to_string(), message: e.to_string() })?;
+            let text = std::fs::read_to_string(path).map_err(|e| Error::Schema {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
             (path.display().to_string(), text)
         }
         None => ("bundled".to_owned(), check::BUNDLED_SCHEMA.to_owned()),
     };
-    schema::ProviderSchema::from_json(&text).map_err(|e| Error::Schema { path: label, message: e.to_string() })
+    schema::ProviderSchema::from_json(&text).map_err(|e| Error::Schema {
+        path: label,
+        message: e.to_string(),
+    })
 }

@@ -80,7 +80,11 @@ fn main() -> ExitCode {
         1 => "tenant_host=debug",
         _ => "tenant_host=trace,wasmtime=debug",
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     let result = match cli.command {
         Command::Synth(args) => synth(args),
     };
@@ -132,7 +136,13 @@ fn print_findings(findings: &[Finding]) {
             (Some(stack), true) => stack.clone(),
             (None, _) => "fleet".to_owned(),
         };
-        eprintln!("{}[{}] {place}: {}\n    remediation: {}", f.severity.as_str(), f.rule_id, f.message, f.remediation);
+        eprintln!(
+            "{}[{}] {place}: {}\n    remediation: {}",
+            f.severity.as_str(),
+            f.rule_id,
+            f.message,
+            f.remediation
+        );
     }
 }
 
@@ -141,7 +151,11 @@ fn print_summary(outcome: &Outcome, out: &std::path::Path, elapsed: Duration) {
     let resources: usize = outcome
         .stacks
         .iter()
-        .map(|s| s.document["resource"].as_object().map_or(0, |r| r.values().filter_map(|v| v.as_object()).map(|m| m.len()).sum()))
+        .map(|s| {
+            s.document["resource"].as_object().map_or(0, |r| {
+                r.values().filter_map(|v| v.as_object()).map(|m| m.len()).sum()
+            })
+        })
         .sum();
     println!(
         "wrote {} stacks ({} resources) from {} plugins to {} in {:.2?}: {} warnings, {} notes",

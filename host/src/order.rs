@@ -66,11 +66,14 @@ pub fn order_plugins(plugins: &[&PluginInfo]) -> Result<Vec<usize>, OrderError> 
     for (index, plugin) in plugins.iter().enumerate() {
         for value in &plugin.requires {
             let stack = stack_kind_name(value.stack);
-            let provider = providers.get(&(value.name.as_str(), stack)).ok_or_else(|| OrderError::MissingProvider {
-                plugin: plugin.name.clone(),
-                value: value.name.clone(),
-                stack,
-            })?;
+            let provider =
+                providers
+                    .get(&(value.name.as_str(), stack))
+                    .ok_or_else(|| OrderError::MissingProvider {
+                        plugin: plugin.name.clone(),
+                        value: value.name.clone(),
+                        stack,
+                    })?;
             if *provider != index {
                 depends_on[index].insert(*provider);
             }
@@ -83,8 +86,10 @@ pub fn order_plugins(plugins: &[&PluginInfo]) -> Result<Vec<usize>, OrderError> 
             .filter(|i| !done.contains(i) && depends_on[*i].is_subset(&done))
             .min_by_key(|i| &plugins[*i].name);
         let Some(next) = next else {
-            let mut stuck: Vec<String> =
-                (0..plugins.len()).filter(|i| !done.contains(i)).map(|i| plugins[i].name.clone()).collect();
+            let mut stuck: Vec<String> = (0..plugins.len())
+                .filter(|i| !done.contains(i))
+                .map(|i| plugins[i].name.clone())
+                .collect();
             stuck.sort();
             return Err(OrderError::Cycle { plugins: stuck });
         };
@@ -103,7 +108,11 @@ mod tests {
         let declare = |names: &[&str]| {
             names
                 .iter()
-                .map(|n| ValueDeclaration { name: (*n).into(), stack: StackKind::Tenant, description: String::new() })
+                .map(|n| ValueDeclaration {
+                    name: (*n).into(),
+                    stack: StackKind::Tenant,
+                    description: String::new(),
+                })
                 .collect()
         };
         PluginInfo {
@@ -120,12 +129,19 @@ mod tests {
 
     fn names(plugins: &[PluginInfo]) -> Result<Vec<String>, OrderError> {
         let refs: Vec<&PluginInfo> = plugins.iter().collect();
-        Ok(order_plugins(&refs)?.into_iter().map(|i| plugins[i].name.clone()).collect())
+        Ok(order_plugins(&refs)?
+            .into_iter()
+            .map(|i| plugins[i].name.clone())
+            .collect())
     }
 
     #[test]
     fn providers_run_first_and_ties_break_by_name() {
-        let plugins = [plugin("compute", &[], &["key"]), plugin("crypto", &["key"], &[]), plugin("audit", &[], &[])];
+        let plugins = [
+            plugin("compute", &[], &["key"]),
+            plugin("crypto", &["key"], &[]),
+            plugin("audit", &[], &[]),
+        ];
         assert_eq!(names(&plugins).unwrap(), ["audit", "crypto", "compute"]);
     }
 
@@ -136,7 +152,16 @@ mod tests {
         let duplicate = [plugin("a", &["key"], &[]), plugin("b", &["key"], &[])];
         let error = names(&duplicate).unwrap_err().to_string();
         assert!(error.contains("`a` and `b` both provide `key`"), "{error}");
-        let cycle = [plugin("a", &["x"], &["y"]), plugin("b", &["y"], &["x"]), plugin("c", &[], &[])];
-        assert_eq!(names(&cycle).unwrap_err(), OrderError::Cycle { plugins: vec!["a".into(), "b".into()] });
+        let cycle = [
+            plugin("a", &["x"], &["y"]),
+            plugin("b", &["y"], &["x"]),
+            plugin("c", &[], &[]),
+        ];
+        assert_eq!(
+            names(&cycle).unwrap_err(),
+            OrderError::Cycle {
+                plugins: vec!["a".into(), "b".into()]
+            }
+        );
     }
 }

@@ -20,7 +20,10 @@ pub struct OutputError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
-    move |source| OutputError { path: path.into(), source }
+    move |source| OutputError {
+        path: path.into(),
+        source,
+    }
 }
 
 /// Renders JSON with sorted keys (serde_json's maps are ordered) and a final newline.
@@ -33,7 +36,11 @@ pub fn render_json(value: &Value) -> String {
 /// The manifest: every stack with its paths, its warnings as annotations, and the central stack
 /// as the dependency of every tenant stack.
 pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
-    let central: Vec<&str> = stacks.iter().filter(|s| s.tenant.is_none()).map(|s| s.name.as_str()).collect();
+    let central: Vec<&str> = stacks
+        .iter()
+        .filter(|s| s.tenant.is_none())
+        .map(|s| s.name.as_str())
+        .collect();
     let entries: serde_json::Map<String, Value> = stacks
         .iter()
         .map(|stack| {
@@ -53,7 +60,11 @@ pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
                     })
                 })
                 .collect();
-            let dependencies: Vec<&str> = if stack.tenant.is_some() { central.clone() } else { vec![] };
+            let dependencies: Vec<&str> = if stack.tenant.is_some() {
+                central.clone()
+            } else {
+                vec![]
+            };
             let entry = json!({
                 "name": stack.name,
                 "constructPath": stack.name,
@@ -75,9 +86,16 @@ pub fn write_output(out: &Path, stacks: &[ComposedStack], findings: &[Finding]) 
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let staging = tempfile::Builder::new().prefix(".tenant-host-staging-").tempdir_in(&parent).map_err(io_error(&parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".tenant-host-staging-")
+        .tempdir_in(&parent)
+        .map_err(io_error(&parent))?;
     let root = staging.path();
-    std::fs::write(root.join("manifest.json"), render_json(&manifest(stacks, findings))).map_err(io_error(root))?;
+    std::fs::write(
+        root.join("manifest.json"),
+        render_json(&manifest(stacks, findings)),
+    )
+    .map_err(io_error(root))?;
     for stack in stacks {
         let dir = root.join("stacks").join(&stack.name);
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -97,20 +115,32 @@ pub fn write_output(out: &Path, stacks: &[ComposedStack], findings: &[Finding]) 
 fn swap_in(staging: tempfile::TempDir, out: &Path) -> Result<(), OutputError> {
     let staged = staging.keep();
     if out.exists() {
-        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let retired = tempfile::Builder::new().prefix(".tenant-host-previous-").tempdir_in(parent).map_err(io_error(parent))?;
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let retired = tempfile::Builder::new()
+            .prefix(".tenant-host-previous-")
+            .tempdir_in(parent)
+            .map_err(io_error(parent))?;
         let aside = retired.path().join("out");
         std::fs::rename(out, &aside).map_err(io_error(out))?;
         if let Err(source) = std::fs::rename(&staged, out) {
             // Put the previous output back before reporting.
             let _ = std::fs::rename(&aside, out);
             let _ = std::fs::remove_dir_all(&staged);
-            return Err(OutputError { path: out.into(), source });
+            return Err(OutputError {
+                path: out.into(),
+                source,
+            });
         }
         drop(retired);
     } else if let Err(source) = std::fs::rename(&staged, out) {
         let _ = std::fs::remove_dir_all(&staged);
-        return Err(OutputError { path: out.into(), source });
+        return Err(OutputError {
+            path: out.into(),
+            source,
+        });
     }
     Ok(())
 }

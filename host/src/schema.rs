@@ -368,10 +368,7 @@ impl ProviderSchema {
             Value::Object(fields) => check_block(&entry.block, fields, "", true, &mut problems),
             other => problems.push(SchemaProblem {
                 path: String::new(),
-                message: format!(
-                    "the {kind} body must be a JSON object, not {}",
-                    shape(other)
-                ),
+                message: format!("the {kind} body must be a JSON object, not {}", shape(other)),
                 kind: ProblemKind::BlockShape,
             }),
         }
@@ -433,9 +430,7 @@ fn parse_block(value: &Value, at: &str) -> Result<Block, SchemaError> {
         let at = format!("{at}/attributes");
         for (name, attr) in as_object(attrs, &at)? {
             let at = format!("{at}/{name}");
-            block
-                .attributes
-                .insert(name.clone(), parse_attribute(attr, &at)?);
+            block.attributes.insert(name.clone(), parse_attribute(attr, &at)?);
         }
     }
     if let Some(blocks) = fields.get("block_types") {
@@ -456,10 +451,7 @@ fn parse_attribute(value: &Value, at: &str) -> Result<Attribute, SchemaError> {
         (Some(ty), _) => parse_type(ty, &format!("{at}/type"))?,
         (None, Some(nested)) => parse_nested_type(nested, &format!("{at}/nested_type"))?,
         (None, None) => {
-            return Err(malformed(
-                at,
-                "attribute has neither `type` nor `nested_type`",
-            ));
+            return Err(malformed(at, "attribute has neither `type` nor `nested_type`"));
         }
     };
     Ok(Attribute {
@@ -650,9 +642,7 @@ fn check_block(
             if attr.computed && !attr.required && !attr.optional {
                 problems.push(SchemaProblem {
                     path: here,
-                    message: format!(
-                        "`{name}` is computed by the provider and cannot be set; remove it"
-                    ),
+                    message: format!("`{name}` is computed by the provider and cannot be set; remove it"),
                     kind: ProblemKind::ComputedOnly,
                 });
             } else {
@@ -693,23 +683,14 @@ fn check_block(
     }
 }
 
-fn check_nested(
-    nested: &NestedBlock,
-    value: &Value,
-    path: &str,
-    problems: &mut Vec<SchemaProblem>,
-) {
+fn check_nested(nested: &NestedBlock, value: &Value, path: &str, problems: &mut Vec<SchemaProblem>) {
     // (path, body) of every block instance given.
     let mut items: Vec<(String, &Value)> = Vec::new();
     match (nested.nesting, value) {
         // Absence is reported by the parent's required-block check.
         (_, Value::Null) => return,
         (Nesting::Map, Value::Object(labelled)) => {
-            items.extend(
-                labelled
-                    .iter()
-                    .map(|(label, body)| (key(path, label), body)),
-            );
+            items.extend(labelled.iter().map(|(label, body)| (key(path, label), body)));
         }
         (_, Value::Object(_)) => items.push((path.to_owned(), value)),
         (Nesting::Map, _) => {
@@ -742,10 +723,7 @@ fn check_nested(
     if given < nested.min_items {
         problems.push(SchemaProblem {
             path: path.to_owned(),
-            message: format!(
-                "{given} block(s) given, at least {} required",
-                nested.min_items
-            ),
+            message: format!("{given} block(s) given, at least {} required", nested.min_items),
             kind: ProblemKind::MissingBlock,
         });
     }
@@ -903,8 +881,7 @@ fn for_each_template_expr<'a>(s: &'a str, f: &mut dyn FnMut(&'a str)) {
     let mut i = 0;
     while i + 1 < b.len() {
         let open = matches!(b[i], b'$' | b'%') && b[i + 1] == b'{';
-        let escaped =
-            matches!(b[i], b'$' | b'%') && b[i + 1] == b[i] && b.get(i + 2) == Some(&b'{');
+        let escaped = matches!(b[i], b'$' | b'%') && b[i + 1] == b[i] && b.get(i + 2) == Some(&b'{');
         if escaped {
             i += 3;
         } else if open {
@@ -1079,11 +1056,7 @@ fn declared_names(document: &Map<String, Value>) -> BTreeSet<String> {
             }
         }
     }
-    for (section, prefix) in [
-        ("variable", "var"),
-        ("locals", "local"),
-        ("module", "module"),
-    ] {
+    for (section, prefix) in [("variable", "var"), ("locals", "local"), ("module", "module")] {
         let tables: Vec<&Map<String, Value>> = match document.get(section) {
             Some(Value::Object(table)) => vec![table],
             Some(Value::Array(tables)) => tables.iter().filter_map(Value::as_object).collect(),
@@ -1122,9 +1095,7 @@ fn collect_references(value: &Value, ignored: &BTreeSet<String>, out: &mut BTree
     let mut scan = |s: &str| for_each_template_expr(s, &mut |e| expr_references(e, ignored, out));
     match value {
         Value::String(s) => scan(s),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| collect_references(v, ignored, out)),
+        Value::Array(items) => items.iter().for_each(|v| collect_references(v, ignored, out)),
         Value::Object(fields) => {
             for (k, v) in fields {
                 if k == COMMENT_KEY {
@@ -1500,14 +1471,10 @@ mod tests {
                 .into_iter()
                 .map(|p| (p.path, p.kind))
                 .collect();
-            let expected: Vec<(String, ProblemKind)> = expected
-                .into_iter()
-                .map(|(p, k)| (p.to_owned(), k))
-                .collect();
+            let expected: Vec<(String, ProblemKind)> =
+                expected.into_iter().map(|(p, k)| (p.to_owned(), k)).collect();
             if got != expected {
-                failures.push(format!(
-                    "{reason}:\n  got      {got:?}\n  expected {expected:?}"
-                ));
+                failures.push(format!("{reason}:\n  got      {got:?}\n  expected {expected:?}"));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -1580,13 +1547,8 @@ mod tests {
             ),
         ];
         for (reason, text, needle) in cases {
-            let err = ProviderSchema::from_json(text)
-                .expect_err(reason)
-                .to_string();
-            assert!(
-                err.contains(needle),
-                "case: {reason}: `{err}` lacks `{needle}`"
-            );
+            let err = ProviderSchema::from_json(text).expect_err(reason).to_string();
+            assert!(err.contains(needle), "case: {reason}: `{err}` lacks `{needle}`");
         }
     }
 
@@ -1707,10 +1669,7 @@ mod tests {
             "../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"
         ))
         .expect("vendored subset parses");
-        assert!(
-            aws.has_resource("aws_vpc")
-                && aws.has_resource("aws_s3_bucket_lifecycle_configuration")
-        );
+        assert!(aws.has_resource("aws_vpc") && aws.has_resource("aws_s3_bucket_lifecycle_configuration"));
         assert!(aws.has_data_source("aws_iam_policy_document") && !aws.has_resource("aws_region"));
 
         let good = json!({
@@ -1766,7 +1725,8 @@ mod tests {
             "nested rule problems"
         );
 
-        let environment = json!({"compute_type": "BUILD_GENERAL1_SMALL", "image": "i", "type": "LINUX_CONTAINER"});
+        let environment =
+            json!({"compute_type": "BUILD_GENERAL1_SMALL", "image": "i", "type": "LINUX_CONTAINER"});
         let codebuild = json!({"name": "b", "service_role": "${aws_iam_role.r.arn}",
             "artifacts": {"type": "NO_ARTIFACTS"}, "environment": [environment.clone(), environment]});
         let got: Vec<(String, ProblemKind)> = aws

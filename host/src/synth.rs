@@ -41,18 +41,23 @@ pub enum SynthError {
 pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), OrderError> {
     let order = order_plugins(&plugins.iter().map(|p| &p.info).collect::<Vec<_>>())?;
     let mut slots: Vec<Option<LoadedPlugin>> = plugins.drain(..).map(Some).collect();
-    plugins.extend(order.into_iter().map(|i| slots[i].take().expect("each index appears once")));
+    plugins.extend(
+        order
+            .into_iter()
+            .map(|i| slots[i].take().expect("each index appears once")),
+    );
     Ok(())
 }
 
 /// Checks that the configuration only sets settings of loaded plugins, before anything runs.
 pub fn check_settings_targets(plugins: &[LoadedPlugin], fleet: &Fleet) -> Result<(), SynthError> {
     let known: Vec<&str> = plugins.iter().map(LoadedPlugin::name).collect();
-    let configured = fleet
-        .plugin_settings
-        .keys()
-        .map(|name| (name, None))
-        .chain(fleet.tenants.iter().flat_map(|t| t.settings.keys().map(move |name| (name, Some(&t.id)))));
+    let configured = fleet.plugin_settings.keys().map(|name| (name, None)).chain(
+        fleet
+            .tenants
+            .iter()
+            .flat_map(|t| t.settings.keys().map(move |name| (name, Some(&t.id)))),
+    );
     for (name, tenant) in configured {
         if !known.contains(&name.as_str()) {
             let place = tenant.map(|t| format!("tenant `{t}`: ")).unwrap_or_default();
@@ -67,11 +72,22 @@ pub fn check_settings_targets(plugins: &[LoadedPlugin], fleet: &Fleet) -> Result
 
 /// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings;
 /// an undeclared key or a value of another JSON type than the default is an error.
-pub fn resolve_settings(plugin: &LoadedPlugin, fleet: &Fleet, tenant: Option<&Tenant>) -> Result<PluginSettings, SynthError> {
+pub fn resolve_settings(
+    plugin: &LoadedPlugin,
+    fleet: &Fleet,
+    tenant: Option<&Tenant>,
+) -> Result<PluginSettings, SynthError> {
     let mut settings = plugin.defaults.clone();
     let layers = [
-        fleet.plugin_settings.get(plugin.name()).map(|s| (s, "plugins".to_owned())),
-        tenant.and_then(|t| t.settings.get(plugin.name()).map(|s| (s, format!("tenant `{}`", t.id)))),
+        fleet
+            .plugin_settings
+            .get(plugin.name())
+            .map(|s| (s, "plugins".to_owned())),
+        tenant.and_then(|t| {
+            t.settings
+                .get(plugin.name())
+                .map(|s| (s, format!("tenant `{}`", t.id)))
+        }),
     ];
     for (layer, place) in layers.into_iter().flatten() {
         for (key, value) in layer {
@@ -80,7 +96,11 @@ pub fn resolve_settings(plugin: &LoadedPlugin, fleet: &Fleet, tenant: Option<&Te
                 return Err(SynthError::Settings(format!(
                     "{place}: plugin `{}` has no setting `{key}` (its settings: {})",
                     plugin.name(),
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
                 )));
             };
             if json_type(default) != json_type(value) {
@@ -111,16 +131,30 @@ fn json_type(value: &Value) -> &'static str {
 
 /// The wire form of a tenant.
 pub fn wire_tenant(tenant: &Tenant) -> api::Tenant {
-    api::Tenant { id: tenant.id.clone(), cidr_block: tenant.cidr_block.to_string() }
+    api::Tenant {
+        id: tenant.id.clone(),
+        cidr_block: tenant.cidr_block.to_string(),
+    }
 }
 
 /// Synthesizes the central stack and every tenant stack; `plugins` must be in dependency order.
-pub fn synthesize(runtime: &Runtime, plugins: &[LoadedPlugin], fleet: &Fleet) -> Result<Vec<ComposedStack>, SynthError> {
+pub fn synthesize(
+    runtime: &Runtime,
+    plugins: &[LoadedPlugin],
+    fleet: &Fleet,
+) -> Result<Vec<ComposedStack>, SynthError> {
     let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
-    specs.extend(fleet.tenants.iter().map(|t| (tenant_stack_name(&t.id, &fleet.suffix), Some(t))));
-    parallel_map(&specs, |(name, tenant)| synthesize_stack(runtime, plugins, fleet, name, *tenant))
-        .into_iter()
-        .collect()
+    specs.extend(
+        fleet
+            .tenants
+            .iter()
+            .map(|t| (tenant_stack_name(&t.id, &fleet.suffix), Some(t))),
+    );
+    parallel_map(&specs, |(name, tenant)| {
+        synthesize_stack(runtime, plugins, fleet, name, *tenant)
+    })
+    .into_iter()
+    .collect()
 }
 
 fn synthesize_stack(
@@ -148,7 +182,10 @@ fn synthesize_stack(
             .requires
             .iter()
             .filter(|r| r.stack == kind)
-            .map(|r| api::NamedValue { name: r.name.clone(), value: provided[&r.name].clone() })
+            .map(|r| api::NamedValue {
+                name: r.name.clone(),
+                value: provided[&r.name].clone(),
+            })
             .collect();
         let context = api::StackContext {
             stack: name.into(),
@@ -176,9 +213,18 @@ fn record_provided(
     fragment: &api::Fragment,
     provided: &mut BTreeMap<String, String>,
 ) -> Result<(), SynthError> {
-    let problem = |problem: String| SynthError::Provides { plugin: plugin.name().into(), stack: stack.into(), problem };
-    let declared: Vec<&str> =
-        plugin.info.provides.iter().filter(|d| d.stack == kind).map(|d| d.name.as_str()).collect();
+    let problem = |problem: String| SynthError::Provides {
+        plugin: plugin.name().into(),
+        stack: stack.into(),
+        problem,
+    };
+    let declared: Vec<&str> = plugin
+        .info
+        .provides
+        .iter()
+        .filter(|d| d.stack == kind)
+        .map(|d| d.name.as_str())
+        .collect();
     for value in &fragment.provides {
         if !declared.contains(&value.name.as_str()) {
             return Err(problem(format!(
@@ -192,19 +238,28 @@ fn record_provided(
         }
     }
     if let Some(missing) = declared.iter().find(|name| !provided.contains_key(**name)) {
-        return Err(problem(format!("declares that it provides `{missing}` but did not provide it")));
+        return Err(problem(format!(
+            "declares that it provides `{missing}` but did not provide it"
+        )));
     }
     Ok(())
 }
 
 /// Maps `items` with `f` on up to as many threads as the machine has cores, keeping the order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("synthesis threads do not panic")).collect()
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("synthesis threads do not panic"))
+            .collect()
     })
 }
 
@@ -215,7 +270,10 @@ mod tests {
     #[test]
     fn parallel_map_keeps_order() {
         let items: Vec<u32> = (0..103).collect();
-        assert_eq!(parallel_map(&items, |x| x * 2), items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(
+            parallel_map(&items, |x| x * 2),
+            items.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
         assert!(parallel_map(&Vec::<u32>::new(), |x| *x).is_empty());
     }
 

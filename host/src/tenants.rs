@@ -34,7 +34,9 @@ pub struct Fleet {
 /// `[a-z0-9-]+` with no leading, trailing or double hyphen.
 fn is_name_shaped(text: &str) -> bool {
     !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !text.starts_with('-')
         && !text.ends_with('-')
         && !text.contains("--")
@@ -44,7 +46,9 @@ fn is_name_shaped(text: &str) -> bool {
 fn is_region_shaped(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
@@ -58,7 +62,9 @@ pub fn plan_fleet(config: &Config, suffix: String) -> Result<Fleet, ConfigError>
     }
     for region in [&config.region, &config.state_backend.region] {
         if !is_region_shaped(region) {
-            problems.push(format!("region `{region}` is not an AWS region name such as `us-east-1`"));
+            problems.push(format!(
+                "region `{region}` is not an AWS region name such as `us-east-1`"
+            ));
         }
     }
     let mut seen = BTreeSet::new();
@@ -90,14 +96,22 @@ pub fn plan_fleet(config: &Config, suffix: String) -> Result<Fleet, ConfigError>
         .map(|(tenant, cidr_block)| Tenant {
             id: tenant.id.clone(),
             cidr_block,
-            settings: tenant.settings.iter().map(|(k, v)| (k.clone(), table_to_json(v))).collect(),
+            settings: tenant
+                .settings
+                .iter()
+                .map(|(k, v)| (k.clone(), table_to_json(v)))
+                .collect(),
         })
         .collect();
     Ok(Fleet {
         suffix,
         region: config.region.clone(),
         backend: config.state_backend.clone(),
-        plugin_settings: config.plugins.iter().map(|(k, v)| (k.clone(), table_to_json(v))).collect(),
+        plugin_settings: config
+            .plugins
+            .iter()
+            .map(|(k, v)| (k.clone(), table_to_json(v)))
+            .collect(),
         tenants,
     })
 }
@@ -105,10 +119,17 @@ pub fn plan_fleet(config: &Config, suffix: String) -> Result<Fleet, ConfigError>
 /// Gives each tenant its explicit block, or else the lowest free block of the pool, in
 /// configuration order.
 fn allocate(config: &Config) -> Result<Vec<Ipv4Block>, Vec<String>> {
-    let pool: Ipv4Block = config.addressing.pool.parse().map_err(|e| vec![format!("address pool: {e}")])?;
+    let pool: Ipv4Block = config
+        .addressing
+        .pool
+        .parse()
+        .map_err(|e| vec![format!("address pool: {e}")])?;
     let prefix = config.addressing.prefix_length;
     if prefix < pool.prefix() || prefix > 28 {
-        return Err(vec![format!("prefix length /{prefix} must be between the pool's /{} and /28", pool.prefix())]);
+        return Err(vec![format!(
+            "prefix length /{prefix} must be between the pool's /{} and /28",
+            pool.prefix()
+        )]);
     }
     let mut problems = Vec::new();
     let mut taken: Vec<(Ipv4Block, &str)> = Vec::new();
@@ -116,9 +137,10 @@ fn allocate(config: &Config) -> Result<Vec<Ipv4Block>, Vec<String>> {
         let Some(text) = &tenant.cidr_block else { continue };
         match text.parse::<Ipv4Block>() {
             Err(e) => problems.push(format!("tenant `{}`: cidr-block {e}", tenant.id)),
-            Ok(block) if !pool.contains(&block) => {
-                problems.push(format!("tenant `{}`: cidr-block {block} is outside the pool {pool}", tenant.id))
-            }
+            Ok(block) if !pool.contains(&block) => problems.push(format!(
+                "tenant `{}`: cidr-block {block} is outside the pool {pool}",
+                tenant.id
+            )),
             Ok(block) => match taken.iter().find(|(other, _)| other.overlaps(&block)) {
                 Some((other, owner)) => problems.push(format!(
                     "tenant `{}`: cidr-block {block} overlaps {other} of tenant `{owner}`",
@@ -132,7 +154,11 @@ fn allocate(config: &Config) -> Result<Vec<Ipv4Block>, Vec<String>> {
     let mut next = 0u64;
     let mut blocks = Vec::new();
     for tenant in &config.tenants {
-        if let Some(block) = tenant.cidr_block.as_ref().and_then(|t| t.parse::<Ipv4Block>().ok()) {
+        if let Some(block) = tenant
+            .cidr_block
+            .as_ref()
+            .and_then(|t| t.parse::<Ipv4Block>().ok())
+        {
             blocks.push(block);
             continue;
         }
@@ -144,7 +170,9 @@ fn allocate(config: &Config) -> Result<Vec<Ipv4Block>, Vec<String>> {
                 ));
                 break;
             }
-            let candidate = pool.subnet(prefix - pool.prefix(), next as u32).expect("netnum is below capacity");
+            let candidate = pool
+                .subnet(prefix - pool.prefix(), next as u32)
+                .expect("netnum is below capacity");
             next += 1;
             if !taken.iter().any(|(other, _)| other.overlaps(&candidate)) {
                 taken.push((candidate, &tenant.id));
@@ -153,7 +181,11 @@ fn allocate(config: &Config) -> Result<Vec<Ipv4Block>, Vec<String>> {
             }
         }
     }
-    if problems.is_empty() { Ok(blocks) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(blocks)
+    } else {
+        Err(problems)
+    }
 }
 
 #[cfg(test)]
@@ -176,7 +208,8 @@ mod tests {
 
     #[test]
     fn explicit_blocks_are_skipped_by_allocation() {
-        let config = config_with("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\ncidr-block = \"10.0.0.0/16\"\n");
+        let config =
+            config_with("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\ncidr-block = \"10.0.0.0/16\"\n");
         let fleet = plan_fleet(&config, "dev".into()).unwrap();
         assert_eq!(fleet.tenants[0].cidr_block.to_string(), "10.1.0.0/16");
         assert_eq!(fleet.tenants[1].cidr_block.to_string(), "10.0.0.0/16");
@@ -197,21 +230,36 @@ mod tests {
             ("outside the pool", "an explicit block outside the pool"),
         ];
         for (needle, reason) in cases {
-            assert!(problems.iter().any(|p| p.contains(needle)), "{reason}: {problems:?}");
+            assert!(
+                problems.iter().any(|p| p.contains(needle)),
+                "{reason}: {problems:?}"
+            );
         }
     }
 
     #[test]
     fn an_exhausted_pool_names_the_remedy() {
         let tenants: String = (0..3).map(|i| format!("[[tenants]]\nid = \"t{i}\"\n")).collect();
-        let config = config_with(&format!("[addressing]\npool = \"10.0.0.0/15\"\nprefix-length = 16\n{tenants}"));
-        let ConfigError::Invalid { problems } = plan_fleet(&config, "dev".into()).unwrap_err() else { panic!() };
-        assert!(problems[0].contains("tenant `t2`") && problems[0].contains("no free /16"), "{problems:?}");
+        let config = config_with(&format!(
+            "[addressing]\npool = \"10.0.0.0/15\"\nprefix-length = 16\n{tenants}"
+        ));
+        let ConfigError::Invalid { problems } = plan_fleet(&config, "dev".into()).unwrap_err() else {
+            panic!()
+        };
+        assert!(
+            problems[0].contains("tenant `t2`") && problems[0].contains("no free /16"),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn region_shapes() {
-        for (region, ok) in [("us-east-1", true), ("us-gov-west-1", true), ("useast1", false), ("us-east-x", false)] {
+        for (region, ok) in [
+            ("us-east-1", true),
+            ("us-gov-west-1", true),
+            ("useast1", false),
+            ("us-east-x", false),
+        ] {
             assert_eq!(is_region_shaped(region), ok, "{region}");
         }
     }

@@ -20,26 +20,49 @@ fn read_json(path: &std::path::Path) -> Value {
 fn example_synth_matches_the_golden_folder() {
     let plugins = product_plugin_dir();
     let work = tempfile::tempdir().unwrap();
-    let output = tenant_host(work.path(), &["synth", "--plugins", plugins.path().to_str().unwrap()]);
+    let output = tenant_host(
+        work.path(),
+        &["synth", "--plugins", plugins.path().to_str().unwrap()],
+    );
     assert_success(&output);
     let out = work.path().join("cdktf.out");
     let golden = workspace().join("tests/golden/example");
     let manifest = read_json(&out.join("manifest.json"));
     assert_golden_json(golden.join("manifest.json"), &manifest);
     let stacks: Vec<&String> = manifest["stacks"].as_object().unwrap().keys().collect();
-    assert_eq!(stacks, ["central-dev", "tenant-acme-corp-dev", "tenant-retail-co-dev", "tenant-tech-startup-dev"]);
+    assert_eq!(
+        stacks,
+        [
+            "central-dev",
+            "tenant-acme-corp-dev",
+            "tenant-retail-co-dev",
+            "tenant-tech-startup-dev"
+        ]
+    );
     for stack in &stacks {
         let entry = &manifest["stacks"][stack.as_str()];
-        let expected_dependencies: Vec<Value> =
-            if stack.starts_with("tenant-") { vec!["central-dev".into()] } else { vec![] };
-        assert_eq!(entry["dependencies"].as_array().unwrap(), &expected_dependencies, "{stack}");
+        let expected_dependencies: Vec<Value> = if stack.starts_with("tenant-") {
+            vec!["central-dev".into()]
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            entry["dependencies"].as_array().unwrap(),
+            &expected_dependencies,
+            "{stack}"
+        );
         let document = read_json(&out.join(entry["synthesizedStackPath"].as_str().unwrap()));
         assert_golden_json(golden.join(format!("stacks/{stack}/cdk.tf.json")), &document);
     }
     let assets: serde_json::Map<String, Value> = read_tree(&out)
         .into_iter()
         .filter(|(path, _)| path.contains("/assets/"))
-        .map(|(path, bytes)| (path, Value::String(tenant_plugin_sdk::package::sha256_hex(&bytes))))
+        .map(|(path, bytes)| {
+            (
+                path,
+                Value::String(tenant_plugin_sdk::package::sha256_hex(&bytes)),
+            )
+        })
         .collect();
     assert_golden_json(golden.join("assets.json"), &Value::Object(assets));
 }
@@ -50,8 +73,21 @@ fn example_synth_matches_the_golden_folder() {
 fn tenant_stacks_get_their_blocks_tags_and_backends() {
     let plugins = product_plugin_dir();
     let work = tempfile::tempdir().unwrap();
-    assert_success(&tenant_host(work.path(), &["synth", "--plugins", plugins.path().to_str().unwrap(), "--environment-suffix", "pr7"]));
-    for (tenant, cidr) in [("acme-corp", "10.0.0.0/16"), ("tech-startup", "10.1.0.0/16"), ("retail-co", "10.2.0.0/16")] {
+    assert_success(&tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--environment-suffix",
+            "pr7",
+        ],
+    ));
+    for (tenant, cidr) in [
+        ("acme-corp", "10.0.0.0/16"),
+        ("tech-startup", "10.1.0.0/16"),
+        ("retail-co", "10.2.0.0/16"),
+    ] {
         let stack = format!("tenant-{tenant}-pr7");
         let doc = read_json(&work.path().join(format!("cdktf.out/stacks/{stack}/cdk.tf.json")));
         let vpcs = doc["resource"]["aws_vpc"].as_object().expect("a VPC per tenant");
@@ -63,8 +99,16 @@ fn tenant_stacks_get_their_blocks_tags_and_backends() {
         assert_eq!(tags["TenantId"], tenant);
         assert_eq!(tags["Environment"], "pr7");
         assert_eq!(tags["ManagedBy"], "CDKTF");
-        assert_eq!(doc["terraform"]["backend"]["s3"]["key"], format!("pr7/{stack}.tfstate"));
-        assert!(doc["terraform"]["required_providers"]["aws"]["version"].as_str().unwrap().contains("6.25.0"));
+        assert_eq!(
+            doc["terraform"]["backend"]["s3"]["key"],
+            format!("pr7/{stack}.tfstate")
+        );
+        assert!(
+            doc["terraform"]["required_providers"]["aws"]["version"]
+                .as_str()
+                .unwrap()
+                .contains("6.25.0")
+        );
     }
 }
 
@@ -74,9 +118,14 @@ fn tenant_stacks_get_their_blocks_tags_and_backends() {
 fn example_output_is_schema_valid() {
     let plugins = product_plugin_dir();
     let work = tempfile::tempdir().unwrap();
-    assert_success(&tenant_host(work.path(), &["synth", "--plugins", plugins.path().to_str().unwrap()]));
-    let schema_text =
-        std::fs::read_to_string(workspace().join("tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json")).unwrap();
+    assert_success(&tenant_host(
+        work.path(),
+        &["synth", "--plugins", plugins.path().to_str().unwrap()],
+    ));
+    let schema_text = std::fs::read_to_string(
+        workspace().join("tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"),
+    )
+    .unwrap();
     let schema = ProviderSchema::from_json(&schema_text).unwrap();
     let mut problems = Vec::new();
     let mut resources = 0;
@@ -89,13 +138,25 @@ fn example_output_is_schema_valid() {
             for (type_name, blocks) in doc[section].as_object().into_iter().flatten() {
                 for (name, body) in blocks.as_object().unwrap() {
                     resources += 1;
-                    problems.extend(schema.validate(kind, type_name, body).into_iter().map(|p| format!("{path}: {type_name}.{name}: {p}")));
+                    problems.extend(
+                        schema
+                            .validate(kind, type_name, body)
+                            .into_iter()
+                            .map(|p| format!("{path}: {type_name}.{name}: {p}")),
+                    );
                 }
             }
         }
-        problems.extend(undeclared_references(&doc).into_iter().map(|r| format!("{path}: undeclared {r}")));
+        problems.extend(
+            undeclared_references(&doc)
+                .into_iter()
+                .map(|r| format!("{path}: undeclared {r}")),
+        );
     }
-    assert!(resources > 50, "the example should be substantial, found {resources} blocks");
+    assert!(
+        resources > 50,
+        "the example should be substantial, found {resources} blocks"
+    );
     assert!(problems.is_empty(), "schema problems:\n{}", problems.join("\n"));
 }
 
@@ -103,20 +164,71 @@ fn example_output_is_schema_valid() {
 /// in whatever order the folder lists them.
 #[test]
 fn output_is_deterministic_and_independent_of_plugin_file_order() {
-    let forward: Vec<(&str, String)> = PRODUCT_PLUGINS.iter().enumerate().map(|(i, p)| (*p, format!("{i}-{p}.wasm"))).collect();
-    let reverse: Vec<(&str, String)> =
-        PRODUCT_PLUGINS.iter().rev().enumerate().map(|(i, p)| (*p, format!("{i}-{p}.wasm"))).collect();
+    let forward: Vec<(&str, String)> = PRODUCT_PLUGINS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, format!("{i}-{p}.wasm")))
+        .collect();
+    let reverse: Vec<(&str, String)> = PRODUCT_PLUGINS
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, p)| (*p, format!("{i}-{p}.wasm")))
+        .collect();
     let as_refs = |v: &[(&'static str, String)]| v.iter().map(|(p, f)| (*p, f.clone())).collect::<Vec<_>>();
-    let first = plugin_dir(&as_refs(&forward).iter().map(|(p, f)| (*p, f.as_str())).collect::<Vec<_>>());
-    let second = plugin_dir(&as_refs(&reverse).iter().map(|(p, f)| (*p, f.as_str())).collect::<Vec<_>>());
+    let first = plugin_dir(
+        &as_refs(&forward)
+            .iter()
+            .map(|(p, f)| (*p, f.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let second = plugin_dir(
+        &as_refs(&reverse)
+            .iter()
+            .map(|(p, f)| (*p, f.as_str()))
+            .collect::<Vec<_>>(),
+    );
     let work = tempfile::tempdir().unwrap();
-    assert_success(&tenant_host(work.path(), &["synth", "--plugins", first.path().to_str().unwrap(), "--out", "one"]));
-    assert_success(&tenant_host(work.path(), &["synth", "--plugins", second.path().to_str().unwrap(), "--out", "two"]));
-    assert_success(&tenant_host(work.path(), &["synth", "--plugins", first.path().to_str().unwrap(), "--out", "three"]));
+    assert_success(&tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            first.path().to_str().unwrap(),
+            "--out",
+            "one",
+        ],
+    ));
+    assert_success(&tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            second.path().to_str().unwrap(),
+            "--out",
+            "two",
+        ],
+    ));
+    assert_success(&tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            first.path().to_str().unwrap(),
+            "--out",
+            "three",
+        ],
+    ));
     let one = read_tree(&work.path().join("one"));
     assert!(one.len() > 4, "expected manifest, stacks and assets");
-    assert!(one == read_tree(&work.path().join("two")), "plugin file order changed the output");
-    assert!(one == read_tree(&work.path().join("three")), "a second run changed the output");
+    assert!(
+        one == read_tree(&work.path().join("two")),
+        "plugin file order changed the output"
+    );
+    assert!(
+        one == read_tree(&work.path().join("three")),
+        "a second run changed the output"
+    );
 }
 
 /// Covers: a failed run leaves the previous output untouched and no staging folder behind.
@@ -124,16 +236,44 @@ fn output_is_deterministic_and_independent_of_plugin_file_order() {
 fn a_failed_run_leaves_the_previous_output_untouched() {
     let work = tempfile::tempdir().unwrap();
     let good = product_plugin_dir();
-    assert_success(&tenant_host(work.path(), &["synth", "--plugins", good.path().to_str().unwrap()]));
+    assert_success(&tenant_host(
+        work.path(),
+        &["synth", "--plugins", good.path().to_str().unwrap()],
+    ));
     let before = read_tree(&work.path().join("cdktf.out"));
-    let mut with_rogue: Vec<(&str, String)> = PRODUCT_PLUGINS.iter().map(|p| (*p, format!("{p}.wasm"))).collect();
+    let mut with_rogue: Vec<(&str, String)> = PRODUCT_PLUGINS
+        .iter()
+        .map(|p| (*p, format!("{p}.wasm")))
+        .collect();
     with_rogue.push(("rogue", "rogue.wasm".into()));
-    let failing = plugin_dir(&with_rogue.iter().map(|(p, f)| (*p, f.as_str())).collect::<Vec<_>>());
+    let failing = plugin_dir(
+        &with_rogue
+            .iter()
+            .map(|(p, f)| (*p, f.as_str()))
+            .collect::<Vec<_>>(),
+    );
     let config = rogue_config(work.path(), "error", 0);
-    let output = tenant_host(work.path(), &["synth", "--plugins", failing.path().to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let output = tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            failing.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("plugin `rogue` failed in `synthesize-tenant` for stack `tenant-acme-corp-dev`"), "{}", stderr(&output));
-    assert!(before == read_tree(&work.path().join("cdktf.out")), "the failed run changed the previous output");
+    assert!(
+        stderr(&output)
+            .contains("plugin `rogue` failed in `synthesize-tenant` for stack `tenant-acme-corp-dev`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        before == read_tree(&work.path().join("cdktf.out")),
+        "the failed run changed the previous output"
+    );
     let leftovers: Vec<String> = std::fs::read_dir(work.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -154,19 +294,38 @@ fn plugins_have_no_ambient_authority() {
     let config = rogue_config(work.path(), "probe", port);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tenant-host"))
         .current_dir(work.path())
-        .args(["synth", "--plugins", plugins.path().to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args([
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
         .env("TENANT_HOST_SECRET", "must-not-leak")
         .output()
         .unwrap();
     assert_success(&output);
-    let doc = read_json(&work.path().join("cdktf.out/stacks/tenant-acme-corp-dev/cdk.tf.json"));
+    let doc = read_json(
+        &work
+            .path()
+            .join("cdktf.out/stacks/tenant-acme-corp-dev/cdk.tf.json"),
+    );
     let probes = doc["output"].as_object().unwrap();
-    for name in ["probe_file", "probe_dir", "probe_env", "probe_args", "probe_socket"] {
+    for name in [
+        "probe_file",
+        "probe_dir",
+        "probe_env",
+        "probe_args",
+        "probe_socket",
+    ] {
         let result = probes[name]["value"].as_str().unwrap();
         assert!(result.starts_with("denied"), "{name}: {result}");
     }
     assert_eq!(probes["probe_clock"]["value"], "fixed: 0");
-    assert!(listener.accept().is_err(), "the plugin reached the loopback listener");
+    assert!(
+        listener.accept().is_err(),
+        "the plugin reached the loopback listener"
+    );
 }
 
 /// Covers: every kind of misbehaviour becomes one message naming plugin, stack and function,
@@ -176,26 +335,61 @@ fn misbehaving_plugins_are_contained_and_named() {
     let plugins = plugin_dir(&[("rogue", "rogue.wasm")]);
     let work = tempfile::tempdir().unwrap();
     let cases = [
-        ("loop", "did not return within 1s", "an endless loop hits the time bound"),
-        ("alloc", "exceeded the memory limit of 64 MiB", "a memory hog hits the memory cap"),
-        ("panic", "rogue plugin panicked on purpose", "a panic is reported with the plugin's own message"),
-        ("huge-output", "more than the limit of 1048576 bytes", "an oversized result hits the output cap"),
-        ("error", "returned an error: invalid settings: rogue refuses on purpose", "a typed error is passed on"),
+        (
+            "loop",
+            "did not return within 1s",
+            "an endless loop hits the time bound",
+        ),
+        (
+            "alloc",
+            "exceeded the memory limit of 64 MiB",
+            "a memory hog hits the memory cap",
+        ),
+        (
+            "panic",
+            "rogue plugin panicked on purpose",
+            "a panic is reported with the plugin's own message",
+        ),
+        (
+            "huge-output",
+            "more than the limit of 1048576 bytes",
+            "an oversized result hits the output cap",
+        ),
+        (
+            "error",
+            "returned an error: invalid settings: rogue refuses on purpose",
+            "a typed error is passed on",
+        ),
     ];
     for (behaviour, expected, reason) in cases {
         let config = rogue_config(work.path(), behaviour, 0);
         let output = tenant_host(
             work.path(),
             &[
-                "synth", "--plugins", plugins.path().to_str().unwrap(), "--config", config.to_str().unwrap(),
-                "--plugin-timeout", "1", "--plugin-memory", "64", "--plugin-output", "1",
+                "synth",
+                "--plugins",
+                plugins.path().to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+                "--plugin-timeout",
+                "1",
+                "--plugin-memory",
+                "64",
+                "--plugin-output",
+                "1",
             ],
         );
         let text = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{reason}: {text}");
-        assert!(text.contains("plugin `rogue` failed in `synthesize-tenant` for stack `tenant-acme-corp-dev`"), "{reason}: {text}");
+        assert!(
+            text.contains("plugin `rogue` failed in `synthesize-tenant` for stack `tenant-acme-corp-dev`"),
+            "{reason}: {text}"
+        );
         assert!(text.contains(expected), "{reason}: {text}");
-        assert!(!text.contains("panicked at host"), "{reason}: the host panicked: {text}");
+        assert!(
+            !text.contains("panicked at host"),
+            "{reason}: the host panicked: {text}"
+        );
     }
 }
 
@@ -206,10 +400,22 @@ fn schema_violations_fail_the_run_and_blame_the_plugin() {
     let plugins = plugin_dir(&[("rogue", "rogue.wasm")]);
     let work = tempfile::tempdir().unwrap();
     let config = rogue_config(work.path(), "bad-schema", 0);
-    let output = tenant_host(work.path(), &["synth", "--plugins", plugins.path().to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let output = tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("error[host.schema-valid] tenant-acme-corp-dev: aws_vpc.rogue"), "{text}");
+    assert!(
+        text.contains("error[host.schema-valid] tenant-acme-corp-dev: aws_vpc.rogue"),
+        "{text}"
+    );
     assert!(text.contains("enable_dns_magic"), "{text}");
     assert!(!work.path().join("cdktf.out").exists());
 }
@@ -219,8 +425,16 @@ fn schema_violations_fail_the_run_and_blame_the_plugin() {
 fn the_loader_refuses_what_is_not_a_compatible_plugin() {
     let work = tempfile::tempdir().unwrap();
     let cases: [(&str, Vec<u8>, &str); 3] = [
-        ("future.wasm", std::fs::read(component("future-contract")).unwrap(), "was built for contract tenant:plugin@0.2.0, but this host speaks tenant:plugin@0.1.0"),
-        ("core.wasm", b"\0asm\x01\0\0\0".to_vec(), "is a core WebAssembly module, not a component"),
+        (
+            "future.wasm",
+            std::fs::read(component("future-contract")).unwrap(),
+            "was built for contract tenant:plugin@0.2.0, but this host speaks tenant:plugin@0.1.0",
+        ),
+        (
+            "core.wasm",
+            b"\0asm\x01\0\0\0".to_vec(),
+            "is a core WebAssembly module, not a component",
+        ),
         ("notes.wasm", b"hello".to_vec(), "is not a WebAssembly file"),
     ];
     for (file, bytes, expected) in cases {
@@ -232,6 +446,13 @@ fn the_loader_refuses_what_is_not_a_compatible_plugin() {
         assert!(text.contains(file) && text.contains(expected), "{file}: {text}");
     }
     let empty = tempfile::tempdir().unwrap();
-    let output = tenant_host(work.path(), &["synth", "--plugins", empty.path().to_str().unwrap()]);
-    assert!(stderr(&output).contains("no plugins (*.wasm files)"), "{}", stderr(&output));
+    let output = tenant_host(
+        work.path(),
+        &["synth", "--plugins", empty.path().to_str().unwrap()],
+    );
+    assert!(
+        stderr(&output).contains("no plugins (*.wasm files)"),
+        "{}",
+        stderr(&output)
+    );
 }

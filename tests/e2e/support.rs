@@ -6,13 +6,18 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// The product plugins, as `just plugins` builds them.
-pub const PRODUCT_PLUGINS: &[&str] = &["network", "crypto", "storage", "iam", "compute", "logging", "events"];
+pub const PRODUCT_PLUGINS: &[&str] = &[
+    "network", "crypto", "storage", "iam", "compute", "logging", "events",
+];
 /// Test fixtures built alongside.
 const FIXTURE_PLUGINS: &[&str] = &["rogue", "future-contract"];
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// Builds every plugin component (once per test run) with a nested cargo in the same guest
@@ -22,7 +27,10 @@ pub fn components() -> &'static Path {
     COMPONENTS.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
         // <target>/debug/deps/e2e-<hash>
-        let target = exe.ancestors().nth(3).expect("test binary lives in <target>/<profile>/deps");
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("test binary lives in <target>/<profile>/deps");
         let guest_target = target.join("guests");
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         command
@@ -34,8 +42,13 @@ pub fn components() -> &'static Path {
         for plugin in PRODUCT_PLUGINS.iter().chain(FIXTURE_PLUGINS) {
             command.args(["-p", &format!("tenant-plugin-{plugin}")]);
         }
-        let status = command.status().expect("run cargo to build the plugin components");
-        assert!(status.success(), "building the plugin components failed (is the wasm32-wasip2 target installed? `just setup`)");
+        let status = command
+            .status()
+            .expect("run cargo to build the plugin components");
+        assert!(
+            status.success(),
+            "building the plugin components failed (is the wasm32-wasip2 target installed? `just setup`)"
+        );
         guest_target.join("wasm32-wasip2").join("release")
     })
 }
@@ -56,7 +69,10 @@ pub fn plugin_dir(plugins: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// A scratch folder with every product plugin, named `<plugin>.wasm`.
 pub fn product_plugin_dir() -> tempfile::TempDir {
-    let named: Vec<(&str, String)> = PRODUCT_PLUGINS.iter().map(|p| (*p, format!("{p}.wasm"))).collect();
+    let named: Vec<(&str, String)> = PRODUCT_PLUGINS
+        .iter()
+        .map(|p| (*p, format!("{p}.wasm")))
+        .collect();
     plugin_dir(&named.iter().map(|(p, f)| (*p, f.as_str())).collect::<Vec<_>>())
 }
 
@@ -77,7 +93,12 @@ pub fn stderr(output: &Output) -> String {
 
 /// Asserts a successful run, showing its standard error otherwise.
 pub fn assert_success(output: &Output) {
-    assert!(output.status.success(), "tenant-host failed ({}):\n{}", output.status, stderr(output));
+    assert!(
+        output.status.success(),
+        "tenant-host failed ({}):\n{}",
+        output.status,
+        stderr(output)
+    );
 }
 
 /// Every file below `root` with its bytes, by relative path: for byte-for-byte comparisons.
@@ -88,7 +109,11 @@ pub fn read_tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, files);
             } else {
-                let relative = path.strip_prefix(root).expect("below root").to_string_lossy().replace('\\', "/");
+                let relative = path
+                    .strip_prefix(root)
+                    .expect("below root")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 files.insert(relative, std::fs::read(&path).expect("read file"));
             }
         }

@@ -111,7 +111,10 @@ pub struct LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin").field("file", &self.file).field("name", &self.info.name).finish_non_exhaustive()
+        f.debug_struct("LoadedPlugin")
+            .field("file", &self.file)
+            .field("name", &self.info.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,10 +132,16 @@ impl LoadedPlugin {
         context: &api::StackContext,
     ) -> Result<api::Fragment, CallError> {
         let stack = format!("stack `{}`", context.stack);
-        let result = runtime.call(&self.pre, self.name(), &stack, function, |guest, store| match function {
-            Function::SynthesizeCentral => guest.call_synthesize_central(store, context),
-            _ => guest.call_synthesize_tenant(store, context),
-        })?;
+        let result = runtime.call(
+            &self.pre,
+            self.name(),
+            &stack,
+            function,
+            |guest, store| match function {
+                Function::SynthesizeCentral => guest.call_synthesize_central(store, context),
+                _ => guest.call_synthesize_tenant(store, context),
+            },
+        )?;
         result.map_err(|e| rejected(self.name(), &stack, function, e))
     }
 
@@ -144,9 +153,13 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = format!("stack `{}`", stack.stack);
-        let result = runtime.call(&self.pre, self.name(), &label, Function::CheckStack, |guest, store| {
-            guest.call_check_stack(store, stack, settings)
-        })?;
+        let result = runtime.call(
+            &self.pre,
+            self.name(),
+            &label,
+            Function::CheckStack,
+            |guest, store| guest.call_check_stack(store, stack, settings),
+        )?;
         result.map_err(|e| rejected(self.name(), &label, Function::CheckStack, e))
     }
 
@@ -158,9 +171,13 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = "the fleet".to_owned();
-        let result = runtime.call(&self.pre, self.name(), &label, Function::CheckFleet, |guest, store| {
-            guest.call_check_fleet(store, stacks, settings)
-        })?;
+        let result = runtime.call(
+            &self.pre,
+            self.name(),
+            &label,
+            Function::CheckFleet,
+            |guest, store| guest.call_check_fleet(store, stacks, settings),
+        )?;
         result.map_err(|e| rejected(self.name(), &label, Function::CheckFleet, e))
     }
 }
@@ -172,16 +189,29 @@ fn rejected(plugin: &str, stack: &str, function: Function, error: api::PluginErr
         api::PluginError::InvalidDocument(m) => format!("invalid document: {m}"),
         api::PluginError::Internal(m) => format!("internal error: {m}"),
     };
-    CallError { plugin: plugin.into(), stack: stack.into(), function, failure: super::CallFailure::Rejected(message) }
+    CallError {
+        plugin: plugin.into(),
+        stack: stack.into(),
+        function,
+        failure: super::CallFailure::Rejected(message),
+    }
 }
 
 /// Loads every `*.wasm` file directly inside `dir`, sorted by plugin name so that the result
 /// does not depend on the order the file system lists them in.
 pub fn load_plugins(runtime: &Runtime, dir: &Path) -> Result<Vec<LoadedPlugin>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::ReadDir { dir: dir.into(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::ReadDir {
+        dir: dir.into(),
+        source,
+    })?;
     let mut files = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|source| LoadError::ReadDir { dir: dir.into(), source })?.path();
+        let path = entry
+            .map_err(|source| LoadError::ReadDir {
+                dir: dir.into(),
+                source,
+            })?
+            .path();
         if path.extension().is_some_and(|ext| ext == "wasm") && path.is_file() {
             files.push(path);
         }
@@ -207,8 +237,14 @@ pub fn load_plugins(runtime: &Runtime, dir: &Path) -> Result<Vec<LoadedPlugin>, 
 
 /// Loads one component file.
 pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadError> {
-    let bytes = std::fs::read(file).map_err(|source| LoadError::ReadFile { file: file.into(), source })?;
-    let not_a_component = |reason: &str| LoadError::NotAComponent { file: file.into(), reason: reason.into() };
+    let bytes = std::fs::read(file).map_err(|source| LoadError::ReadFile {
+        file: file.into(),
+        source,
+    })?;
+    let not_a_component = |reason: &str| LoadError::NotAComponent {
+        file: file.into(),
+        reason: reason.into(),
+    };
     match bytes.get(..8) {
         Some([0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00]) => {}
         Some([0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00]) => {
@@ -224,34 +260,71 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     let instance_pre = runtime
         .linker()
         .instantiate_pre(&component)
-        .map_err(|e| LoadError::Link { file: file.into(), reason: format!("{e:#}") })?;
-    let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Link { file: file.into(), reason: format!("{e:#}") })?;
+        .map_err(|e| LoadError::Link {
+            file: file.into(),
+            reason: format!("{e:#}"),
+        })?;
+    let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Link {
+        file: file.into(),
+        reason: format!("{e:#}"),
+    })?;
     let label = format!("loading {}", file.display());
     let info = runtime
-        .call(&pre, &file.display().to_string(), &label, Function::Describe, |guest, store| guest.call_describe(store))
-        .map_err(|call| LoadError::Describe { file: file.into(), call })?;
+        .call(
+            &pre,
+            &file.display().to_string(),
+            &label,
+            Function::Describe,
+            |guest, store| guest.call_describe(store),
+        )
+        .map_err(|call| LoadError::Describe {
+            file: file.into(),
+            call,
+        })?;
     let defaults = validate_description(&info).map_err(|reason| LoadError::InvalidDescription {
         file: file.into(),
         plugin: info.name.clone(),
         reason,
     })?;
-    Ok(LoadedPlugin { file: file.into(), info, defaults, pre })
+    Ok(LoadedPlugin {
+        file: file.into(),
+        info,
+        defaults,
+        pre,
+    })
 }
 
 /// Finds the exported contract interface and refuses an incompatible version with a message that
 /// names both versions, before the linker would fail with a less helpful one.
 fn check_contract_version(runtime: &Runtime, component: &Component, file: &Path) -> Result<(), LoadError> {
     let prefix = format!("{CONTRACT_PACKAGE}/{CONTRACT_INTERFACE}@");
-    let exports: Vec<String> =
-        component.component_type().exports(runtime.engine()).map(|(name, _)| name.to_owned()).collect();
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(runtime.engine())
+        .map(|(name, _)| name.to_owned())
+        .collect();
     let Some(found) = exports.iter().find_map(|name| name.strip_prefix(&prefix)) else {
-        let exports = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
-        return Err(LoadError::NotAPlugin { file: file.into(), exports });
+        let exports = if exports.is_empty() {
+            "nothing".to_owned()
+        } else {
+            exports.join(", ")
+        };
+        return Err(LoadError::NotAPlugin {
+            file: file.into(),
+            exports,
+        });
     };
-    let incompatible = || LoadError::IncompatibleContract { file: file.into(), found: found.to_owned() };
+    let incompatible = || LoadError::IncompatibleContract {
+        file: file.into(),
+        found: found.to_owned(),
+    };
     let found_version = Version::parse(found).map_err(|_| incompatible())?;
     let host_version = Version::parse(CONTRACT_VERSION).expect("the SDK's contract version is semver");
-    if compatible(&found_version, &host_version) { Ok(()) } else { Err(incompatible()) }
+    if compatible(&found_version, &host_version) {
+        Ok(())
+    } else {
+        Err(incompatible())
+    }
 }
 
 /// Semver compatibility of a plugin's contract with the host's: the same major version (the same
@@ -263,10 +336,13 @@ fn compatible(plugin: &Version, host: &Version) -> bool {
 }
 
 /// Checks what `describe` returned and parses the settings' defaults.
-fn validate_description(info: &api::PluginInfo) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+fn validate_description(
+    info: &api::PluginInfo,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
     let kebab = |s: &str| {
         !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
     };
@@ -278,7 +354,9 @@ fn validate_description(info: &api::PluginInfo) -> Result<serde_json::Map<String
             .map_err(|_| format!("contract version `{}` is not semver", info.contract_version))?;
         let host = Version::parse(CONTRACT_VERSION).expect("the SDK's contract version is semver");
         if !compatible(&reported, &host) {
-            return Err(format!("it reports contract version {reported}, which this host ({host}) cannot run"));
+            return Err(format!(
+                "it reports contract version {reported}, which this host ({host}) cannot run"
+            ));
         }
     }
     let mut rule_ids = std::collections::BTreeSet::new();
@@ -314,7 +392,12 @@ mod tests {
         let cases = [
             ("0.1.0", "0.1.0", true, "same version"),
             ("0.1.0", "0.1.3", true, "older patch runs on a newer host"),
-            ("0.1.4", "0.1.3", false, "a newer patch may use what the host lacks"),
+            (
+                "0.1.4",
+                "0.1.3",
+                false,
+                "a newer patch may use what the host lacks",
+            ),
             ("0.2.0", "0.1.0", false, "minor bumps break while the major is 0"),
             ("1.0.0", "1.2.0", true, "older minor of 1.x"),
             ("1.3.0", "1.2.0", false, "newer minor of 1.x"),

@@ -26,7 +26,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { call_timeout: Duration::from_secs(10), memory_bytes: 256 << 20, output_bytes: 64 << 20 }
+        Self {
+            call_timeout: Duration::from_secs(10),
+            memory_bytes: 256 << 20,
+            output_bytes: 64 << 20,
+        }
     }
 }
 
@@ -114,7 +118,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,18 +129,33 @@ impl Runtime {
     pub fn new(limits: Limits) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // Compiled components are cached on disk (keyed by the component's bytes and the engine's
+        // settings), so only the first run after a plugin changes pays for compilation.
+        match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
+            Ok(cache) => {
+                config.cache(Some(cache));
+            }
+            Err(error) => tracing::debug!("compilation cache unavailable, compiling every run: {error:#}"),
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
-        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                ticking_engine.increment_epoch();
-            }
-        })?;
-        Ok(Self { engine, linker, limits, ticker_stop })
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking_engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            ticker_stop,
+        })
     }
 
     /// The shared engine.
@@ -162,7 +183,12 @@ impl Runtime {
         function: Function,
         body: impl FnOnce(&api::Guest, &mut Store<Sandbox>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let error = |failure| CallError { plugin: plugin.into(), stack: stack.into(), function, failure };
+        let error = |failure| CallError {
+            plugin: plugin.into(),
+            stack: stack.into(),
+            function,
+            failure,
+        };
         let mut store = Store::new(&self.engine, Sandbox::new(self.limits.memory_bytes));
         store.limiter(|sandbox| sandbox);
         let ticks = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
@@ -174,7 +200,10 @@ impl Runtime {
         let value = result.map_err(|e| error(self.classify(&e, store.data())))?;
         let size = value.output_size();
         if size > self.limits.output_bytes {
-            return Err(error(CallFailure::OutputTooLarge { size, limit: self.limits.output_bytes }));
+            return Err(error(CallFailure::OutputTooLarge {
+                size,
+                limit: self.limits.output_bytes,
+            }));
         }
         Ok(value)
     }
@@ -184,7 +213,10 @@ impl Runtime {
             return CallFailure::Timeout(self.limits.call_timeout);
         }
         if let Some(asked) = sandbox.memory_denied {
-            return CallFailure::MemoryLimit { limit_mib: self.limits.memory_bytes >> 20, asked_mib: asked >> 20 };
+            return CallFailure::MemoryLimit {
+                limit_mib: self.limits.memory_bytes >> 20,
+                asked_mib: asked >> 20,
+            };
         }
         // The root cause names the trap; the wasm backtrace is kept for `-v`.
         tracing::debug!("plugin trap: {error:?}");
@@ -225,15 +257,26 @@ impl<T: OutputSize> OutputSize for Vec<T> {
 impl OutputSize for api::PluginError {
     fn output_size(&self) -> usize {
         match self {
-            Self::InvalidSettings(m) | Self::InvalidContext(m) | Self::InvalidDocument(m) | Self::Internal(m) => m.len(),
+            Self::InvalidSettings(m)
+            | Self::InvalidContext(m)
+            | Self::InvalidDocument(m)
+            | Self::Internal(m) => m.len(),
         }
     }
 }
 
 impl OutputSize for api::Fragment {
     fn output_size(&self) -> usize {
-        let blocks: usize = self.blocks.iter().map(|b| b.type_name.len() + b.name.len() + b.body.len()).sum();
-        let outputs: usize = self.outputs.iter().map(|o| o.name.len() + o.value.len() + o.description.len()).sum();
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| b.type_name.len() + b.name.len() + b.body.len())
+            .sum();
+        let outputs: usize = self
+            .outputs
+            .iter()
+            .map(|o| o.name.len() + o.value.len() + o.description.len())
+            .sum();
         let provides: usize = self.provides.iter().map(|v| v.name.len() + v.value.len()).sum();
         let assets: usize = self.assets.iter().map(|a| a.path.len() + a.contents.len()).sum();
         blocks + outputs + provides + assets
@@ -252,8 +295,11 @@ impl OutputSize for api::PluginInfo {
             list.iter().map(|d| d.name.len() + d.description.len()).sum()
         };
         let rules: usize = self.rules.iter().map(|r| r.id.len() + r.description.len()).sum();
-        let settings: usize =
-            self.settings.iter().map(|s| s.name.len() + s.description.len() + s.default_value.len()).sum();
+        let settings: usize = self
+            .settings
+            .iter()
+            .map(|s| s.name.len() + s.description.len() + s.default_value.len())
+            .sum();
         self.name.len()
             + self.version.len()
             + self.contract_version.len()

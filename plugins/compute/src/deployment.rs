@@ -26,11 +26,7 @@ mod tests {
         let source = std::str::from_utf8(HANDLER_SOURCE).unwrap();
         assert!(source.contains("def handler(event, context):"));
         // Stored (uncompressed) entries keep the source bytes contiguous in the archive.
-        assert!(
-            package
-                .windows(HANDLER_SOURCE.len())
-                .any(|w| w == HANDLER_SOURCE)
-        );
+        assert!(package.windows(HANDLER_SOURCE.len()).any(|w| w == HANDLER_SOURCE));
         assert!(asset_path(&package).starts_with("assets/tenant-api/"));
         assert_eq!(
             asset_path(&package).len(),

@@ -17,12 +17,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
         .transpose()?;
     let mut findings = Vec::new();
     let mut report = |rule: &str, address: String, message: String, remediation: &str| {
-        findings.push(Finding::new(
-            info.find_rule(rule),
-            address,
-            message,
-            remediation,
-        ));
+        findings.push(Finding::new(info.find_rule(rule), address, message, remediation));
     };
     for function in stack.resources_of("aws_lambda_function") {
         let address = function.address();
@@ -116,9 +111,8 @@ fn runs_in_vpc(function: &Value) -> bool {
         list.and_then(Value::as_array)
             .is_some_and(|items| !items.is_empty())
     };
-    nested(function, "vpc_config").is_some_and(|vpc| {
-        non_empty(vpc.get("subnet_ids")) && non_empty(vpc.get("security_group_ids"))
-    })
+    nested(function, "vpc_config")
+        .is_some_and(|vpc| non_empty(vpc.get("subnet_ids")) && non_empty(vpc.get("security_group_ids")))
 }
 
 /// Why the function's dead letters are not kept encrypted under a key of this stack, if they are not.
@@ -242,11 +236,7 @@ mod tests {
             ),
             case(
                 "memory and timeout both differ from the settings",
-                with(
-                    with(f(), "memory_size", json!(1024)),
-                    "timeout",
-                    Value::Null,
-                ),
+                with(with(f(), "memory_size", json!(1024)), "timeout", Value::Null),
                 &[(LAMBDA_LIMITS, FUNCTION), (LAMBDA_LIMITS, FUNCTION)],
             ),
             case(
@@ -267,11 +257,7 @@ mod tests {
                 tenant: false,
                 ..case(
                     "sizing and VPC are not demanded in the central stack",
-                    with(
-                        with(f(), "vpc_config", Value::Null),
-                        "memory_size",
-                        json!(128),
-                    ),
+                    with(with(f(), "vpc_config", Value::Null), "memory_size", json!(128)),
                     &[],
                 )
             },
@@ -360,10 +346,7 @@ mod tests {
             ),
         };
         let findings = check_stack(&stack, &json!({})).unwrap();
-        let tracing = findings
-            .iter()
-            .find(|f| f.rule_id == LAMBDA_TRACING)
-            .unwrap();
+        let tracing = findings.iter().find(|f| f.rule_id == LAMBDA_TRACING).unwrap();
         assert_eq!(tracing.severity, Severity::Warning);
         assert!(tracing.message.contains("unset"));
     }

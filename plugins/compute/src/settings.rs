@@ -70,11 +70,7 @@ mod tests {
                 json!(0),
                 "zero reserved concurrency would disable the function",
             ),
-            (
-                RESERVED_CONCURRENCY,
-                json!(5000),
-                "more than the account quota",
-            ),
+            (RESERVED_CONCURRENCY, json!(5000), "more than the account quota"),
             (MEMORY_MB, json!("256"), "a string"),
             (TIMEOUT_SECONDS, json!(-5), "a negative number"),
         ];

@@ -15,9 +15,8 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
     let (id, suffix) = (tenant.id.as_str(), context.environment_suffix.as_str());
     let key_arn = context.input("kms-key-arn")?;
     let subnet_ids = subnet_ids(context.input("private-subnet-ids")?)?;
-    let own_tenant = |statement: Statement| {
-        statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id))
-    };
+    let own_tenant =
+        |statement: Statement| statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id));
     let mut fragment = Fragment::default();
 
     let dlq_name = resource_name(id, "api-dlq", suffix);
@@ -152,10 +151,7 @@ pub(crate) mod tests {
             "private-subnet-ids",
             r#"["${aws_subnet.private_a.id}","${aws_subnet.private_b.id}"]"#,
         ),
-        (
-            "lambda-security-group-id",
-            "${aws_security_group.lambda.id}",
-        ),
+        ("lambda-security-group-id", "${aws_security_group.lambda.id}"),
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
         ("table-name", "${aws_dynamodb_table.metadata.name}"),
         ("bucket-name", "${aws_s3_bucket.data.id}"),
@@ -163,21 +159,13 @@ pub(crate) mod tests {
     ];
 
     pub(crate) fn acme() -> Fragment {
-        tenant(&tenant_context::<Compute>(
-            "acme-corp",
-            "10.0.0.0/16",
-            INPUTS,
-        ))
-        .unwrap()
+        tenant(&tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS)).unwrap()
     }
 
     #[test]
     fn acme_corp_matches_the_golden_file() {
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &acme().to_json(),
         );
     }
@@ -198,17 +186,13 @@ pub(crate) mod tests {
         );
         let function = first.body("aws_lambda_function.api").unwrap();
         assert_eq!(function["source_code_hash"], sha256_base64(&asset.contents));
-        assert_eq!(
-            function["filename"],
-            format!("${{path.module}}/{}", asset.path)
-        );
+        assert_eq!(function["filename"], format!("${{path.module}}/{}", asset.path));
     }
 
     #[test]
     fn configured_sizing_reaches_the_function() {
         let mut context = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
-        context.settings =
-            json!({"memory-mb": 512, "timeout-seconds": 30, "reserved-concurrency": 3});
+        context.settings = json!({"memory-mb": 512, "timeout-seconds": 30, "reserved-concurrency": 3});
         let function = tenant(&context)
             .unwrap()
             .body("aws_lambda_function.api")
@@ -231,9 +215,7 @@ pub(crate) mod tests {
             .inputs
             .push(("private-subnet-ids".into(), "[]".into()));
         let mut missing_role = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
-        missing_role
-            .inputs
-            .retain(|(name, _)| name != "lambda-role-arn");
+        missing_role.inputs.retain(|(name, _)| name != "lambda-role-arn");
         let mut bad_memory = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
         bad_memory.settings["memory-mb"] = json!(1);
         let cases = [

@@ -27,9 +27,7 @@ pub fn resolve<'a>(stack: &'a StackDocument, value: &str) -> Option<(&'a str, &'
     let (type_name, name) = referenced_resource(value)?;
     stack
         .blocks()
-        .find(|block| {
-            block.kind == BlockKind::Resource && block.type_name == type_name && block.name == name
-        })
+        .find(|block| block.kind == BlockKind::Resource && block.type_name == type_name && block.name == name)
         .map(|block| (block.type_name, block.body))
 }
 

@@ -211,10 +211,7 @@ mod tests {
             }
             let text = policy.to_string();
             for other in TENANTS.iter().filter(|other| !tenant.contains(*other)) {
-                assert!(
-                    !text.contains(other),
-                    "the policy of {tenant} mentions {other}"
-                );
+                assert!(!text.contains(other), "the policy of {tenant} mentions {other}");
             }
         }
     }
@@ -239,10 +236,7 @@ mod tests {
         );
         for statement in statements(&policy) {
             if statement["Principal"] == json!({"AWS": "*"}) && statement["Effect"] == "Allow" {
-                assert_eq!(
-                    statement["Condition"]["StringEquals"][TENANT_TAG],
-                    "acme-corp"
-                );
+                assert_eq!(statement["Condition"]["StringEquals"][TENANT_TAG], "acme-corp");
                 assert_eq!(
                     statement["Condition"]["StringEquals"]["aws:PrincipalAccount"],
                     "${data.aws_caller_identity.crypto.account_id}"
@@ -251,10 +245,7 @@ mod tests {
         }
         let deny = &statements(&policy)[5];
         assert_eq!(deny["Effect"], "Deny");
-        assert_eq!(
-            deny["Condition"]["StringNotEquals"][TENANT_TAG],
-            "acme-corp"
-        );
+        assert_eq!(deny["Condition"]["StringNotEquals"][TENANT_TAG], "acme-corp");
         assert_eq!(
             deny["Condition"]["Null"][TENANT_TAG], "false",
             "untagged principals and services are not denied"

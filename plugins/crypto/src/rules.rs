@@ -68,12 +68,7 @@ fn key_rotation_enabled(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
         .collect()
 }
 
-fn deletion_window(
-    stack: &StackDocument,
-    in_range: &Rule,
-    short: &Rule,
-    configured: u64,
-) -> Vec<Finding> {
+fn deletion_window(stack: &StackDocument, in_range: &Rule, short: &Rule, configured: u64) -> Vec<Finding> {
     let mut findings = Vec::new();
     for key in stack.resources_of("aws_kms_key") {
         let window = key.body.get("deletion_window_in_days");
@@ -154,8 +149,7 @@ fn no_unbound_wildcard_principal(stack: &StackDocument, rule: &Rule) -> Vec<Find
             statement => vec![statement],
         };
         for (index, statement) in statements.into_iter().enumerate() {
-            if statement["Effect"] == "Allow" && grants_everyone(statement) && !is_bound(statement)
-            {
+            if statement["Effect"] == "Allow" && grants_everyone(statement) && !is_bound(statement) {
                 let sid = statement["Sid"]
                     .as_str()
                     .map_or_else(|| format!("#{index}"), |sid| format!("`{sid}`"));
@@ -179,9 +173,7 @@ fn grants_everyone(statement: &Value) -> bool {
         _ => false,
     };
     let principal = &statement["Principal"];
-    statement.get("NotPrincipal").is_some()
-        || is_star(principal)
-        || principal.get("AWS").is_some_and(is_star)
+    statement.get("NotPrincipal").is_some() || is_star(principal) || principal.get("AWS").is_some_and(is_star)
 }
 
 /// Whether a statement's conditions tie the caller to an account, organization or principal.
@@ -236,11 +228,9 @@ impl StackKeys<'_> {
                 "`{attribute}` = `{reference}` names the key by `{key_attribute}`; `{attribute}` needs its {}",
                 accepted.join(" or ")
             )),
-            None if reference.starts_with("alias/aws/") || reference.contains(":alias/aws/") => {
-                Some(format!(
-                    "`{attribute}` = `{reference}` is an AWS-managed key, not the tenant's"
-                ))
-            }
+            None if reference.starts_with("alias/aws/") || reference.contains(":alias/aws/") => Some(
+                format!("`{attribute}` = `{reference}` is an AWS-managed key, not the tenant's"),
+            ),
             None => Some(format!(
                 "`{attribute}` = `{reference}` is not a KMS key declared in this tenant stack"
             )),
@@ -258,9 +248,7 @@ const ENCRYPTED_RESOURCES: [(&str, EncryptionCheck); 5] = [
     ),
     ("aws_dynamodb_table", dynamodb_encryption),
     ("aws_cloudwatch_log_group", |body, keys| {
-        keys.problem(body, "kms_key_id", ARN_ONLY)
-            .into_iter()
-            .collect()
+        keys.problem(body, "kms_key_id", ARN_ONLY).into_iter().collect()
     }),
     ("aws_sqs_queue", |body, keys| {
         keys.problem(body, "kms_master_key_id", ARN_OR_KEY_ID)
@@ -268,9 +256,7 @@ const ENCRYPTED_RESOURCES: [(&str, EncryptionCheck); 5] = [
             .collect()
     }),
     ("aws_lambda_function", |body, keys| {
-        keys.problem(body, "kms_key_arn", ARN_ONLY)
-            .into_iter()
-            .collect()
+        keys.problem(body, "kms_key_arn", ARN_ONLY).into_iter().collect()
     }),
 ];
 
@@ -280,16 +266,13 @@ fn s3_default_encryption(body: &Value, keys: &StackKeys<'_>) -> Vec<String> {
         .collect();
     if defaults.is_empty() {
         return vec![
-            "has no apply_server_side_encryption_by_default, so S3 encrypts with its own keys"
-                .to_owned(),
+            "has no apply_server_side_encryption_by_default, so S3 encrypts with its own keys".to_owned(),
         ];
     }
     defaults
         .into_iter()
         .filter_map(|default| match string(default, "sse_algorithm") {
-            Some("aws:kms" | "aws:kms:dsse") => {
-                keys.problem(default, "kms_master_key_id", ARN_OR_KEY_ID)
-            }
+            Some("aws:kms" | "aws:kms:dsse") => keys.problem(default, "kms_master_key_id", ARN_OR_KEY_ID),
             algorithm => Some(format!(
                 "sse_algorithm is {}, not aws:kms",
                 algorithm.unwrap_or("not set")
@@ -303,9 +286,7 @@ fn dynamodb_encryption(body: &Value, keys: &StackKeys<'_>) -> Vec<String> {
         Some(encryption) if encryption.get("enabled") == Some(&json!(true)) => {
             keys.problem(encryption, "kms_key_arn", ARN_OR_KEY_ID)
         }
-        _ => Some(
-            "does not enable server_side_encryption, so DynamoDB uses a key AWS owns".to_owned(),
-        ),
+        _ => Some("does not enable server_side_encryption, so DynamoDB uses a key AWS owns".to_owned()),
     };
     problem.into_iter().collect()
 }
@@ -324,10 +305,7 @@ fn data_encrypted_with_tenant_key(stack: &StackDocument, rule: &Rule) -> Vec<Fin
         return Vec::new();
     }
     let keys = StackKeys {
-        names: stack
-            .resources_of("aws_kms_key")
-            .map(|key| key.name)
-            .collect(),
+        names: stack.resources_of("aws_kms_key").map(|key| key.name).collect(),
     };
     let remediation = |type_name: &str| {
         format!(
@@ -337,9 +315,11 @@ fn data_encrypted_with_tenant_key(stack: &StackDocument, rule: &Rule) -> Vec<Fin
     let mut findings = Vec::new();
     for (type_name, check) in ENCRYPTED_RESOURCES {
         for resource in stack.resources_of(type_name) {
-            findings.extend(check(resource.body, &keys).into_iter().map(|problem| {
-                Finding::new(rule, resource.address(), problem, remediation(type_name))
-            }));
+            findings.extend(
+                check(resource.body, &keys)
+                    .into_iter()
+                    .map(|problem| Finding::new(rule, resource.address(), problem, remediation(type_name))),
+            );
         }
     }
     let configurations: Vec<_> = stack
@@ -403,9 +383,8 @@ mod tests {
 
     #[test]
     fn rules_flag_violations_and_pass_compliant_documents() {
-        let policy = |statement: Value| {
-            json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()
-        };
+        let policy =
+            |statement: Value| json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
         // (why, in a tenant stack, resources, (rule, address) findings expected)
         let cases: Vec<(&str, bool, Value, Expected)> = vec![
             (
@@ -466,10 +445,7 @@ mod tests {
                     (NO_UNBOUND_WILDCARD_PRINCIPAL, "aws_kms_key_policy.negated"),
                     (NO_UNBOUND_WILDCARD_PRINCIPAL, "aws_kms_key_policy.star"),
                     (NO_UNBOUND_WILDCARD_PRINCIPAL, "aws_kms_key_policy.tag_only"),
-                    (
-                        NO_UNBOUND_WILDCARD_PRINCIPAL,
-                        "aws_kms_key_policy.unreadable",
-                    ),
+                    (NO_UNBOUND_WILDCARD_PRINCIPAL, "aws_kms_key_policy.unreadable"),
                 ],
             ),
             (
@@ -507,10 +483,7 @@ mod tests {
                     ),
                     (DATA_ENCRYPTED_WITH_TENANT_KEY, "aws_dynamodb_table.managed"),
                     (DATA_ENCRYPTED_WITH_TENANT_KEY, "aws_dynamodb_table.owned"),
-                    (
-                        DATA_ENCRYPTED_WITH_TENANT_KEY,
-                        "aws_cloudwatch_log_group.by_id",
-                    ),
+                    (DATA_ENCRYPTED_WITH_TENANT_KEY, "aws_cloudwatch_log_group.by_id"),
                     (DATA_ENCRYPTED_WITH_TENANT_KEY, "aws_sqs_queue.foreign"),
                     (DATA_ENCRYPTED_WITH_TENANT_KEY, "aws_sqs_queue.managed"),
                     (DATA_ENCRYPTED_WITH_TENANT_KEY, "aws_lambda_function.api"),
@@ -557,12 +530,7 @@ mod tests {
                                                           "invalid": {"enable_key_rotation": true, "deletion_window_in_days": 40}}}),
         );
         let findings = check_stack(&document, &default_settings::<Crypto>()).unwrap();
-        let severity_of = |address: &str| {
-            findings
-                .iter()
-                .find(|f| f.address == address)
-                .map(|f| f.severity)
-        };
+        let severity_of = |address: &str| findings.iter().find(|f| f.address == address).map(|f| f.severity);
         assert_eq!(severity_of("aws_kms_key.slow"), Some(Severity::Warning));
         assert_eq!(severity_of("aws_kms_key.invalid"), Some(Severity::Error));
         let relaxed = json!({"deletion-window-days": 30});

@@ -72,10 +72,7 @@ mod tests {
     #[test]
     fn acme_corp_matches_the_golden_file() {
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &acme().to_json(),
         );
     }
@@ -111,11 +108,7 @@ mod tests {
     #[test]
     fn provides_every_declared_value_once() {
         let provided: Vec<_> = acme().provides.into_iter().map(|(name, _)| name).collect();
-        let declared: Vec<_> = Crypto::describe()
-            .provides
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
+        let declared: Vec<_> = Crypto::describe().provides.into_iter().map(|d| d.name).collect();
         assert_eq!(provided, declared);
     }
 

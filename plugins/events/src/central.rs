@@ -206,11 +206,7 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
             Statement::allow("AssumeDeployRoleForOneTenant")
                 .actions(&["sts:AssumeRole", "sts:TagSession"])
                 .resources(&[&deploy_role_arn])
-                .condition(
-                    "ForAllValues:StringEquals",
-                    "aws:TagKeys",
-                    json!(["TenantId"]),
-                ),
+                .condition("ForAllValues:StringEquals", "aws:TagKeys", json!(["TenantId"])),
         );
     if let Some(repository) = &provisioner.build_image.ecr_repository_arn {
         project_policy = project_policy
@@ -272,11 +268,7 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
     );
 
     // Step Functions: runs the build, retries, and announces the result on the bus.
-    let workflow_logs = log_group(
-        &mut fragment,
-        "provisioning_workflow",
-        &names.workflow_log_group,
-    );
+    let workflow_logs = log_group(&mut fragment, "provisioning_workflow", &names.workflow_log_group);
     let workflow_role = service_role(
         &mut fragment,
         "provisioning_workflow",
@@ -499,9 +491,7 @@ mod tests {
             target["input_transformer"][0]["input_paths"]["tenant_id"],
             "$.detail.tenant_id"
         );
-        let rule = fragment
-            .body("aws_cloudwatch_event_rule.tenant_signup")
-            .unwrap();
+        let rule = fragment.body("aws_cloudwatch_event_rule.tenant_signup").unwrap();
         let pattern: Value = serde_json::from_str(rule["event_pattern"].as_str().unwrap()).unwrap();
         assert_eq!(
             pattern,
@@ -576,9 +566,7 @@ mod tests {
             })
             .collect();
         assert!(
-            actions
-                .iter()
-                .all(|a| !a.contains('*') || a.starts_with("kms:")),
+            actions.iter().all(|a| !a.contains('*') || a.starts_with("kms:")),
             "no wildcard rights: {actions:?}"
         );
         assert_eq!(
@@ -590,8 +578,7 @@ mod tests {
     #[test]
     fn settings_choose_the_deploy_role_and_the_source() {
         let mut context = central_context::<Events>(&[]);
-        context.settings[DEPLOY_ROLE_ARN] =
-            json!("arn:aws:iam::123456789012:role/platform-deployer");
+        context.settings[DEPLOY_ROLE_ARN] = json!("arn:aws:iam::123456789012:role/platform-deployer");
         context.settings[CONFIG_REPOSITORY] = json!("https://github.com/acme/platform-config.git");
         let fragment = fragment(&context).unwrap();
         let provisioner = policy_of(&fragment, "aws_iam_role_policy.provisioner");

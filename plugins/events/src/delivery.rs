@@ -124,10 +124,7 @@ mod tests {
             .as_str()
             .unwrap();
         let statement = &serde_json::from_str::<Value>(policy).unwrap()["Statement"][0];
-        assert_eq!(
-            statement["Principal"],
-            json!({"Service": "events.amazonaws.com"})
-        );
+        assert_eq!(statement["Principal"], json!({"Service": "events.amazonaws.com"}));
         assert_eq!(statement["Action"], "sqs:SendMessage");
         assert_eq!(
             statement["Condition"]["ArnEquals"]["aws:SourceArn"],

@@ -24,11 +24,7 @@ mod tests {
     #[test]
     fn declares_four_error_rules_and_provides_nothing() {
         let info = plugin_info();
-        let ids: Vec<(&str, Severity)> = info
-            .rules
-            .iter()
-            .map(|r| (r.id.as_str(), r.severity))
-            .collect();
+        let ids: Vec<(&str, Severity)> = info.rules.iter().map(|r| (r.id.as_str(), r.severity)).collect();
         assert_eq!(
             ids,
             [
@@ -39,10 +35,6 @@ mod tests {
             ]
         );
         assert!(info.provides.is_empty());
-        assert!(
-            info.requires
-                .iter()
-                .all(|value| value.stack == StackKind::Tenant)
-        );
+        assert!(info.requires.iter().all(|value| value.stack == StackKind::Tenant));
     }
 }

@@ -41,11 +41,7 @@ pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
     let info = crate::describe::plugin_info();
     let mut findings = Vec::new();
     targets_have_dead_letter_queues(stack, info.find_rule(RULE_HAS_DLQ), &mut findings);
-    lambda_permissions_are_bound(
-        stack,
-        info.find_rule(LAMBDA_PERMISSION_BOUND),
-        &mut findings,
-    );
+    lambda_permissions_are_bound(stack, info.find_rule(LAMBDA_PERMISSION_BOUND), &mut findings);
     if let Some(tenant) = &stack.tenant {
         tenant_rules_are_scoped(
             stack,
@@ -68,16 +64,10 @@ fn nested_block<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 fn non_empty_string(value: Option<&Value>) -> bool {
-    value
-        .and_then(Value::as_str)
-        .is_some_and(|text| !text.is_empty())
+    value.and_then(Value::as_str).is_some_and(|text| !text.is_empty())
 }
 
-fn targets_have_dead_letter_queues(
-    stack: &StackDocument,
-    rule: &Rule,
-    findings: &mut Vec<Finding>,
-) {
+fn targets_have_dead_letter_queues(stack: &StackDocument, rule: &Rule, findings: &mut Vec<Finding>) {
     for target in stack.resources_of("aws_cloudwatch_event_target") {
         let has_queue = nested_block(target.body, "dead_letter_config")
             .is_some_and(|dlq| non_empty_string(dlq.get("arn")));
@@ -103,8 +93,8 @@ fn targets_have_dead_letter_queues(
 
 fn lambda_permissions_are_bound(stack: &StackDocument, rule: &Rule, findings: &mut Vec<Finding>) {
     for permission in stack.resources_of("aws_lambda_permission") {
-        let for_eventbridge = permission.body.get("principal").and_then(Value::as_str)
-            == Some("events.amazonaws.com");
+        let for_eventbridge =
+            permission.body.get("principal").and_then(Value::as_str) == Some("events.amazonaws.com");
         if for_eventbridge && !non_empty_string(permission.body.get("source_arn")) {
             findings.push(Finding::new(
                 rule,
@@ -131,29 +121,18 @@ fn unscoped_pattern_reason(body: &Value, tenant_id: &str) -> Option<String> {
     };
     let Ok(pattern) = serde_json::from_str::<Value>(pattern_text) else {
         return Some(
-            "has an event_pattern that is not literal JSON, so its scope cannot be verified"
-                .to_owned(),
+            "has an event_pattern that is not literal JSON, so its scope cannot be verified".to_owned(),
         );
     };
     let expected = json!([tenant_id]);
-    match pattern
-        .get("detail")
-        .and_then(|detail| detail.get("tenant_id"))
-    {
+    match pattern.get("detail").and_then(|detail| detail.get("tenant_id")) {
         Some(values) if *values == expected => None,
-        Some(values) => Some(format!(
-            "matches detail.tenant_id {values} instead of {expected}"
-        )),
+        Some(values) => Some(format!("matches detail.tenant_id {values} instead of {expected}")),
         None => Some("does not match on detail.tenant_id".to_owned()),
     }
 }
 
-fn tenant_rules_are_scoped(
-    stack: &StackDocument,
-    tenant_id: &str,
-    rule: &Rule,
-    findings: &mut Vec<Finding>,
-) {
+fn tenant_rules_are_scoped(stack: &StackDocument, tenant_id: &str, rule: &Rule, findings: &mut Vec<Finding>) {
     for event_rule in stack.resources_of("aws_cloudwatch_event_rule") {
         if let Some(reason) = unscoped_pattern_reason(event_rule.body, tenant_id) {
             findings.push(Finding::new(
@@ -227,11 +206,7 @@ mod tests {
                 json!({"dead_letter_config": {"arn": DLQ}, "retry_policy": {}}),
                 true,
             ),
-            (
-                "no dead-letter queue",
-                json!({"retry_policy": retry}),
-                false,
-            ),
+            ("no dead-letter queue", json!({"retry_policy": retry}), false),
             (
                 "dead-letter block without an arn",
                 json!({"dead_letter_config": [{}], "retry_policy": retry}),
@@ -267,11 +242,7 @@ mod tests {
                 json!({"principal": "events.amazonaws.com", "source_arn": "${aws_cloudwatch_event_rule.r.arn}"}),
                 true,
             ),
-            (
-                "unbound",
-                json!({"principal": "events.amazonaws.com"}),
-                false,
-            ),
+            ("unbound", json!({"principal": "events.amazonaws.com"}), false),
             (
                 "empty source arn",
                 json!({"principal": "events.amazonaws.com", "source_arn": ""}),
@@ -295,11 +266,7 @@ mod tests {
             } else {
                 vec!["aws_lambda_permission.p".into()]
             };
-            assert_eq!(
-                findings_of(LAMBDA_PERMISSION_BOUND, &stack),
-                expected,
-                "{reason}"
-            );
+            assert_eq!(findings_of(LAMBDA_PERMISSION_BOUND, &stack), expected, "{reason}");
         }
     }
 
@@ -309,9 +276,7 @@ mod tests {
         let cases = [
             (
                 "own tenant",
-                pattern(
-                    json!({"source": [{"prefix": "saas."}], "detail": {"tenant_id": ["acme-corp"]}}),
-                ),
+                pattern(json!({"source": [{"prefix": "saas."}], "detail": {"tenant_id": ["acme-corp"]}})),
                 true,
             ),
             (
@@ -358,11 +323,7 @@ mod tests {
             } else {
                 vec!["aws_cloudwatch_event_rule.r".into()]
             };
-            assert_eq!(
-                findings_of(TENANT_RULE_SCOPED, &stack),
-                expected,
-                "{reason}"
-            );
+            assert_eq!(findings_of(TENANT_RULE_SCOPED, &stack), expected, "{reason}");
         }
     }
 

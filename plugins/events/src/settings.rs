@@ -177,8 +177,7 @@ pub struct Provisioner {
 
 /// The retention values CloudWatch Logs accepts.
 const LOG_RETENTION_VALUES: [u64; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 impl Provisioner {
@@ -305,8 +304,8 @@ mod tests {
         ];
         for (name, value, reason) in cases {
             let context = context_with(name, value.clone());
-            let result = Delivery::from_context(&context)
-                .and(Provisioner::from_context(&context).map(|_| ()));
+            let result =
+                Delivery::from_context(&context).and(Provisioner::from_context(&context).map(|_| ()));
             assert!(
                 matches!(&result, Err(PluginError::InvalidSettings(message)) if message.contains(name)),
                 "{name} = {value} must be refused ({reason}), got {result:?}"
@@ -354,10 +353,7 @@ mod tests {
                 "CODECOMMIT",
             ),
             ("https://gitlab.com/acme/platform-config.git", "GITLAB"),
-            (
-                "https://bitbucket.org/acme/platform-config.git",
-                "BITBUCKET",
-            ),
+            ("https://bitbucket.org/acme/platform-config.git", "BITBUCKET"),
         ];
         for (url, expected) in cases {
             let provisioner =

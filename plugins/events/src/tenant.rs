@@ -101,40 +101,22 @@ pub(crate) mod tests {
         ("function-arn", "${aws_lambda_function.api.arn}"),
         ("function-name", "${aws_lambda_function.api.function_name}"),
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
-        (
-            "account-id",
-            "${data.aws_caller_identity.crypto.account_id}",
-        ),
+        ("account-id", "${data.aws_caller_identity.crypto.account_id}"),
     ];
 
     #[test]
     fn acme_corp_matches_the_golden_file() {
-        let fragment = fragment(&tenant_context::<Events>(
-            "acme-corp",
-            "10.0.0.0/16",
-            &INPUTS,
-        ))
-        .unwrap();
+        let fragment = fragment(&tenant_context::<Events>("acme-corp", "10.0.0.0/16", &INPUTS)).unwrap();
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &fragment.to_json(),
         );
     }
 
     #[test]
     fn the_rule_listens_on_the_central_bus_for_this_tenant_only() {
-        let fragment = fragment(&tenant_context::<Events>(
-            "retail-co",
-            "10.2.0.0/16",
-            &INPUTS,
-        ))
-        .unwrap();
-        let rule = fragment
-            .body("aws_cloudwatch_event_rule.tenant_events")
-            .unwrap();
+        let fragment = fragment(&tenant_context::<Events>("retail-co", "10.2.0.0/16", &INPUTS)).unwrap();
+        let rule = fragment.body("aws_cloudwatch_event_rule.tenant_events").unwrap();
         assert_eq!(rule["name"], "tenant-retail-co-events-dev");
         assert_eq!(rule["event_bus_name"], "saas-tenant-events-dev");
         let pattern: Value = serde_json::from_str(rule["event_pattern"].as_str().unwrap()).unwrap();

@@ -113,8 +113,7 @@ pub fn buildspec(suffix: &str) -> String {
         format!(r#"terraform -chdir="{stack_dir}" init -input=false"#),
         format!(r#"terraform -chdir="{stack_dir}" apply -auto-approve -input=false"#),
     ];
-    let mut yaml =
-        String::from("version: 0.2\nenv:\n  shell: bash\nphases:\n  build:\n    commands:\n");
+    let mut yaml = String::from("version: 0.2\nenv:\n  shell: bash\nphases:\n  build:\n    commands:\n");
     for command in commands {
         yaml.push_str(&format!("      - {}\n", yaml_single_quoted(&command)));
     }
@@ -132,8 +131,7 @@ mod tests {
 
     #[test]
     fn definition_is_a_complete_state_machine() {
-        let rendered =
-            definition("saas-tenant-provisioner-dev", "saas-tenant-events-dev").to_string();
+        let rendered = definition("saas-tenant-provisioner-dev", "saas-tenant-events-dev").to_string();
         assert!(
             !rendered.contains("${"),
             "Terraform would interpolate the definition"
@@ -156,15 +154,10 @@ mod tests {
         for (name, state) in states {
             for target in [&state["Next"], &state["Catch"][0]["Next"]] {
                 if let Some(target) = target.as_str() {
-                    assert!(
-                        states.contains_key(target),
-                        "{name} goes to undeclared {target}"
-                    );
+                    assert!(states.contains_key(target), "{name} goes to undeclared {target}");
                 }
             }
-            let ends = state["End"] == json!(true)
-                || state["Type"] == "Fail"
-                || state.get("Next").is_some();
+            let ends = state["End"] == json!(true) || state["Type"] == "Fail" || state.get("Next").is_some();
             assert!(ends, "{name} neither ends nor continues");
         }
 
@@ -195,10 +188,7 @@ mod tests {
             ("AnnounceFailure", PROVISIONING_FAILED),
         ] {
             let entry = &states[state]["Parameters"]["Entries"][0];
-            assert_eq!(
-                states[state]["Resource"],
-                "arn:aws:states:::events:putEvents"
-            );
+            assert_eq!(states[state]["Resource"], "arn:aws:states:::events:putEvents");
             assert_eq!(entry["EventBusName"], "saas-tenant-events-dev");
             assert_eq!(entry["Source"], RESULT_SOURCE);
             assert_eq!(entry["DetailType"], detail_type);
@@ -210,10 +200,7 @@ mod tests {
     #[test]
     fn buildspec_runs_the_provisioning_commands_in_order() {
         let spec = buildspec("dev");
-        assert!(
-            !spec.contains("${"),
-            "Terraform would interpolate the buildspec"
-        );
+        assert!(!spec.contains("${"), "Terraform would interpolate the buildspec");
         assert!(spec.starts_with("version: 0.2\n"));
         let commands: Vec<&str> = spec
             .lines()
@@ -228,10 +215,7 @@ mod tests {
         ];
         assert_eq!(commands.len(), expectations.len());
         for (command, expected) in commands.iter().zip(expectations) {
-            assert!(
-                command.contains(expected),
-                "{command} should contain {expected}"
-            );
+            assert!(command.contains(expected), "{command} should contain {expected}");
         }
     }
 

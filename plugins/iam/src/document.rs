@@ -35,10 +35,7 @@ pub struct PolicySource<'a> {
 /// Every policy in the stack's resources.
 pub fn policies(stack: &StackDocument) -> Vec<PolicySource<'_>> {
     let mut found = Vec::new();
-    for block in stack
-        .blocks()
-        .filter(|block| block.kind == BlockKind::Resource)
-    {
+    for block in stack.blocks().filter(|block| block.kind == BlockKind::Resource) {
         let mut candidates: Vec<(PolicyKind, Option<&Value>)> = Vec::new();
         if IDENTITY_POLICY_TYPES.contains(&block.type_name) {
             candidates.push((PolicyKind::Identity, block.body.get("policy")));
@@ -173,8 +170,7 @@ mod tests {
 
     #[test]
     fn condition_keys_match_case_insensitively() {
-        let statement =
-            json!({"Condition": {"StringEquals": {"AWS:SourceAccount": "1"}, "Bool": {}}});
+        let statement = json!({"Condition": {"StringEquals": {"AWS:SourceAccount": "1"}, "Bool": {}}});
         assert_eq!(
             conditions_on(&statement, "aws:SourceAccount"),
             [("StringEquals", &json!("1"))]

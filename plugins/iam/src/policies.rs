@@ -52,10 +52,7 @@ const NETWORK_DESCRIBE_ACTIONS: &[&str] = &[
 
 impl TenantResources {
     fn table(&self) -> Vec<String> {
-        vec![
-            self.table_arn.clone(),
-            format!("{}/index/*", self.table_arn),
-        ]
+        vec![self.table_arn.clone(), format!("{}/index/*", self.table_arn)]
     }
 
     fn objects(&self) -> String {
@@ -76,11 +73,7 @@ impl TenantResources {
     /// Binds a statement to principals tagged with this tenant. The role carries the tag, so the
     /// condition holds for it and fails for any other principal the policy gets attached to.
     fn bound(&self, statement: Statement) -> Statement {
-        statement.condition(
-            "StringEquals",
-            "aws:PrincipalTag/TenantId",
-            json!(self.tenant_id),
-        )
+        statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(self.tenant_id))
     }
 
     /// Network interface statements, shared by the grant and the ceiling. Lambda creates, moves
@@ -119,11 +112,7 @@ pub fn trust_policy(resources: &TenantResources) -> String {
             Statement::allow("LambdaAssumesRole")
                 .principal(json!({"Service": "lambda.amazonaws.com"}))
                 .actions(&["sts:AssumeRole"])
-                .condition(
-                    "StringEquals",
-                    "aws:SourceAccount",
-                    json!(resources.account_id),
-                ),
+                .condition("StringEquals", "aws:SourceAccount", json!(resources.account_id)),
         )
         .render()
 }
@@ -266,13 +255,9 @@ mod tests {
             permissions_policy(&resources()),
             permissions_boundary(&resources()),
         ] {
-            for statement in statements(&policy)
-                .iter()
-                .filter(|s| s["Effect"] == "Allow")
-            {
+            for statement in statements(&policy).iter().filter(|s| s["Effect"] == "Allow") {
                 assert_eq!(
-                    statement["Condition"]["StringEquals"]["aws:PrincipalTag/TenantId"],
-                    "acme-corp",
+                    statement["Condition"]["StringEquals"]["aws:PrincipalTag/TenantId"], "acme-corp",
                     "{statement}"
                 );
             }

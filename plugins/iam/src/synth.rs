@@ -21,18 +21,12 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         log_group_arn: context.input("log-group-arn")?.to_owned(),
         vpc_id: context.input("vpc-id")?.to_owned(),
     };
-    let role_name = checked_name(
-        resource_name(&tenant.id, "lambda-role", suffix),
-        MAX_ROLE_NAME,
-    )?;
+    let role_name = checked_name(resource_name(&tenant.id, "lambda-role", suffix), MAX_ROLE_NAME)?;
     let policy_name = checked_name(
         resource_name(&tenant.id, "lambda-policy", suffix),
         MAX_POLICY_NAME,
     )?;
-    let boundary_name = checked_name(
-        resource_name(&tenant.id, "boundary", suffix),
-        MAX_POLICY_NAME,
-    )?;
+    let boundary_name = checked_name(resource_name(&tenant.id, "boundary", suffix), MAX_POLICY_NAME)?;
     let tags = |name: &str| standard_tags(Some(&tenant.id), suffix, name);
     let mut fragment = Fragment::default();
 
@@ -99,10 +93,7 @@ pub(crate) mod tests {
     use tenant_plugin_sdk::testing::{assert_golden_json, tenant_context};
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
-        (
-            "account-id",
-            "${data.aws_caller_identity.crypto.account_id}",
-        ),
+        ("account-id", "${data.aws_caller_identity.crypto.account_id}"),
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
         ("table-arn", "${aws_dynamodb_table.metadata.arn}"),
         ("bucket-arn", "${aws_s3_bucket.data.arn}"),
@@ -115,10 +106,7 @@ pub(crate) mod tests {
         let context = tenant_context::<IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
         let fragment = tenant_fragment(&context).unwrap();
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &fragment.to_json(),
         );
     }
@@ -127,11 +115,7 @@ pub(crate) mod tests {
     fn provides_exactly_what_it_declares() {
         let context = tenant_context::<IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
         let fragment = tenant_fragment(&context).unwrap();
-        let mut provided: Vec<_> = fragment
-            .provides
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let mut provided: Vec<_> = fragment.provides.iter().map(|(name, _)| name.as_str()).collect();
         let mut declared: Vec<_> = crate::info::plugin_info()
             .provides
             .into_iter()
@@ -157,10 +141,7 @@ pub(crate) mod tests {
         ];
         for (reason, context) in cases {
             assert!(
-                matches!(
-                    tenant_fragment(context),
-                    Err(PluginError::InvalidContext(_))
-                ),
+                matches!(tenant_fragment(context), Err(PluginError::InvalidContext(_))),
                 "{reason}"
             );
         }

@@ -44,8 +44,7 @@ pub fn with_deny_except(
     let statements = value["Statement"]
         .as_array_mut()
         .expect("a policy document has a statement list");
-    statements
-        .push(json!({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": resources}));
+    statements.push(json!({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": resources}));
     value.to_string()
 }
 

@@ -55,10 +55,7 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
                 .condition(
                     "ArnEquals",
                     "kms:EncryptionContext:aws:logs:arn",
-                    json!([
-                        group_arn(&central_group_name),
-                        group_arn(&forwarder_group_name)
-                    ]),
+                    json!([group_arn(&central_group_name), group_arn(&forwarder_group_name)]),
                 ),
         );
     let key_name = central_name("logs");
@@ -161,11 +158,7 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
     let package = forwarder_package();
     let source_code_hash = sha256_base64(&package);
     let filename = fragment.asset(&asset_path(&package), package);
-    let tenant_ids: Vec<&str> = context
-        .fleet
-        .iter()
-        .map(|tenant| tenant.id.as_str())
-        .collect();
+    let tenant_ids: Vec<&str> = context.fleet.iter().map(|tenant| tenant.id.as_str()).collect();
     let forwarder = fragment.resource(
         "aws_lambda_function",
         "log_forwarder",
@@ -281,17 +274,14 @@ pub(crate) mod tests {
         );
         let function = first.body("aws_lambda_function.log_forwarder").unwrap();
         assert_eq!(function["source_code_hash"], sha256_base64(&asset.contents));
-        assert_eq!(
-            function["filename"],
-            format!("${{path.module}}/{}", asset.path)
-        );
+        assert_eq!(function["filename"], format!("${{path.module}}/{}", asset.path));
     }
 
     #[test]
     fn the_forwarder_knows_the_fleet() {
         let fragment = central();
-        let variables = &fragment.body("aws_lambda_function.log_forwarder").unwrap()["environment"]
-            [0]["variables"];
+        let variables =
+            &fragment.body("aws_lambda_function.log_forwarder").unwrap()["environment"][0]["variables"];
         assert_eq!(variables["TENANT_IDS"], "acme-corp,tech-startup,retail-co");
         assert_eq!(variables["ENVIRONMENT_SUFFIX"], "dev");
     }
@@ -315,8 +305,7 @@ pub(crate) mod tests {
 
     #[test]
     fn tenant_stacks_are_refused() {
-        let error =
-            synthesize(&tenant_context::<Logging>("acme-corp", "10.0.0.0/16", &[])).unwrap_err();
+        let error = synthesize(&tenant_context::<Logging>("acme-corp", "10.0.0.0/16", &[])).unwrap_err();
         assert!(error.to_string().contains("tenant stack"));
     }
 }

@@ -13,12 +13,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
     let configured_retention = retention_days(settings)?;
     let mut findings = Vec::new();
     let mut report = |rule: &str, address: String, message: String, remediation: &str| {
-        findings.push(Finding::new(
-            info.find_rule(rule),
-            address,
-            message,
-            remediation,
-        ));
+        findings.push(Finding::new(info.find_rule(rule), address, message, remediation));
     };
     for group in stack.resources_of("aws_cloudwatch_log_group") {
         let address = group.address();
@@ -28,9 +23,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
             report(
                 RETENTION_VALID,
                 address.clone(),
-                format!(
-                    "{address} has retention_in_days {shown}, which CloudWatch Logs does not accept"
-                ),
+                format!("{address} has retention_in_days {shown}, which CloudWatch Logs does not accept"),
                 "Set retention_in_days to one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.",
             );
         }
@@ -166,9 +159,7 @@ mod tests {
     fn changed(path: &[&str], value: Value) -> Value {
         let mut resources = complying();
         let (last, parents) = path.split_last().unwrap();
-        let parent = parents
-            .iter()
-            .fold(&mut resources, |node, key| &mut node[*key]);
+        let parent = parents.iter().fold(&mut resources, |node, key| &mut node[*key]);
         if value.is_null() {
             parent.as_object_mut().unwrap().remove(*last);
         } else {
@@ -246,11 +237,7 @@ mod tests {
                 "a filter naming the group literally",
                 acme(),
                 changed(
-                    &[
-                        "aws_cloudwatch_log_subscription_filter",
-                        "api",
-                        "log_group_name",
-                    ],
+                    &["aws_cloudwatch_log_subscription_filter", "api", "log_group_name"],
                     json!("tenant-acme-corp-api-logs-dev"),
                 ),
                 &[],

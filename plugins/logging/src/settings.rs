@@ -6,15 +6,14 @@ pub const RETENTION_DAYS: &str = "retention-days";
 
 /// The retention periods CloudWatch Logs accepts (`PutRetentionPolicy`).
 pub const ACCEPTED_RETENTION_DAYS: [u64; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 /// How long log groups keep events.
 pub fn retention_days(settings: &Value) -> Result<u64, PluginError> {
-    let value = settings.get(RETENTION_DAYS).ok_or_else(|| {
-        PluginError::InvalidSettings(format!("setting `{RETENTION_DAYS}` is missing"))
-    })?;
+    let value = settings
+        .get(RETENTION_DAYS)
+        .ok_or_else(|| PluginError::InvalidSettings(format!("setting `{RETENTION_DAYS}` is missing")))?;
     value.as_u64().filter(|days| ACCEPTED_RETENTION_DAYS.contains(days)).ok_or_else(|| {
         PluginError::InvalidSettings(format!(
             "setting `{RETENTION_DAYS}` is {value}; CloudWatch Logs accepts one of {ACCEPTED_RETENTION_DAYS:?}"

@@ -1,12 +1,8 @@
 //! The tenant stack fragment: log groups, flow logs, forwarding, and the tenant's read policy.
 
-use crate::access::{
-    EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams, with_deny_except,
-};
+use crate::access::{EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams, with_deny_except};
 use crate::settings::retention_days;
-use tenant_plugin_sdk::naming::{
-    api_log_group_name, central_log_forwarder_name, flow_log_group_name,
-};
+use tenant_plugin_sdk::naming::{api_log_group_name, central_log_forwarder_name, flow_log_group_name};
 use tenant_plugin_sdk::prelude::*;
 
 pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
@@ -19,9 +15,8 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
     );
     let key_arn = context.input("kms-key-arn")?;
     let account = context.input("account-id")?;
-    let own_tenant = |statement: Statement| {
-        statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id))
-    };
+    let own_tenant =
+        |statement: Statement| statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id));
     let mut fragment = Fragment::default();
     let mut log_group = |local_name: &str, name: String| {
         fragment.resource(
@@ -146,29 +141,18 @@ pub(crate) mod tests {
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
-        (
-            "account-id",
-            "${data.aws_caller_identity.crypto.account_id}",
-        ),
+        ("account-id", "${data.aws_caller_identity.crypto.account_id}"),
         ("vpc-id", "${aws_vpc.tenant.id}"),
     ];
 
     pub(crate) fn acme() -> Fragment {
-        synthesize(&tenant_context::<Logging>(
-            "acme-corp",
-            "10.0.0.0/16",
-            INPUTS,
-        ))
-        .unwrap()
+        synthesize(&tenant_context::<Logging>("acme-corp", "10.0.0.0/16", INPUTS)).unwrap()
     }
 
     #[test]
     fn acme_corp_matches_the_golden_file() {
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &acme().to_json(),
         );
     }
@@ -215,15 +199,8 @@ pub(crate) mod tests {
         let mut context = tenant_context::<Logging>("acme-corp", "10.0.0.0/16", INPUTS);
         context.settings["retention-days"] = json!(90);
         let fragment = synthesize(&context).unwrap();
-        for group in [
-            "aws_cloudwatch_log_group.api",
-            "aws_cloudwatch_log_group.flow",
-        ] {
-            assert_eq!(
-                fragment.body(group).unwrap()["retention_in_days"],
-                90,
-                "{group}"
-            );
+        for group in ["aws_cloudwatch_log_group.api", "aws_cloudwatch_log_group.flow"] {
+            assert_eq!(fragment.body(group).unwrap()["retention_in_days"], 90, "{group}");
         }
     }
 
@@ -239,11 +216,7 @@ pub(crate) mod tests {
                 "has no tenant",
                 "the central stack is not a tenant's",
             ),
-            (
-                bad_retention,
-                "retention-days",
-                "a retention CloudWatch refuses",
-            ),
+            (bad_retention, "retention-days", "a retention CloudWatch refuses"),
             (missing_vpc, "vpc-id", "no VPC to log"),
         ];
         for (context, expected, reason) in cases {

@@ -37,8 +37,7 @@ mod tests {
 
     #[test]
     fn reads_blocks_and_strings_in_either_shape() {
-        let body =
-            json!({"many": [{"a": 1}, {"a": 2}], "one": {"a": 3}, "list": ["x", "y"], "text": "z"});
+        let body = json!({"many": [{"a": 1}, {"a": 2}], "one": {"a": 3}, "list": ["x", "y"], "text": "z"});
         assert_eq!(nested_blocks(&body, "many").count(), 2);
         assert_eq!(nested_blocks(&body, "one").count(), 1);
         assert_eq!(nested_blocks(&body, "missing").count(), 0);

@@ -40,10 +40,7 @@ impl Plugin for Network {
         Ok(rules::check_stack(stack))
     }
 
-    fn check_fleet(
-        stacks: &[StackDocument],
-        _settings: &Value,
-    ) -> Result<Vec<Finding>, PluginError> {
+    fn check_fleet(stacks: &[StackDocument], _settings: &Value) -> Result<Vec<Finding>, PluginError> {
         Ok(rules::check_fleet(stacks))
     }
 }

@@ -67,17 +67,13 @@ fn no_public_ingress(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
         .filter(|b| b.kind == tenant_plugin_sdk::BlockKind::Resource)
     {
         let sources = match block.type_name {
-            "aws_security_group" | "aws_default_security_group" => {
-                nested_blocks(block.body, "ingress")
-                    .flat_map(|ingress| open_sources(ingress, &SECURITY_GROUP_BLOCK_SOURCES))
-                    .collect()
-            }
+            "aws_security_group" | "aws_default_security_group" => nested_blocks(block.body, "ingress")
+                .flat_map(|ingress| open_sources(ingress, &SECURITY_GROUP_BLOCK_SOURCES))
+                .collect(),
             "aws_security_group_rule" if string(block.body, "type") == Some("ingress") => {
                 open_sources(block.body, &SECURITY_GROUP_BLOCK_SOURCES)
             }
-            "aws_vpc_security_group_ingress_rule" => {
-                open_sources(block.body, &["cidr_ipv4", "cidr_ipv6"])
-            }
+            "aws_vpc_security_group_ingress_rule" => open_sources(block.body, &["cidr_ipv4", "cidr_ipv6"]),
             _ => Vec::new(),
         };
         findings.extend(sources.into_iter().map(|source| {
@@ -101,7 +97,8 @@ fn subnets_span_two_azs(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
     let mut subnet_count = 0;
     for subnet in stack.resources_of("aws_subnet") {
         subnet_count += 1;
-        match string(subnet.body, "availability_zone").or_else(|| string(subnet.body, "availability_zone_id")) {
+        match string(subnet.body, "availability_zone").or_else(|| string(subnet.body, "availability_zone_id"))
+        {
             Some(zone) => {
                 zones.insert(zone);
             }
@@ -142,10 +139,7 @@ const INTERNET_PATH_TYPES: [(&str, &str); 6] = [
         "an egress-only internet gateway",
     ),
     ("aws_vpc_peering_connection", "a VPC peering connection"),
-    (
-        "aws_vpc_peering_connection_accepter",
-        "a VPC peering accepter",
-    ),
+    ("aws_vpc_peering_connection_accepter", "a VPC peering accepter"),
 ];
 
 fn no_internet_path(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
@@ -196,8 +190,8 @@ fn vpc_cidr_matches_allocation(stack: &StackDocument, rule: &Rule) -> Vec<Findin
         .resources_of("aws_vpc")
         .filter_map(|vpc| {
             let declared = string(vpc.body, "cidr_block");
-            let matches = allocated.is_some()
-                && declared.and_then(|d| d.parse::<Ipv4Block>().ok()) == allocated;
+            let matches =
+                allocated.is_some() && declared.and_then(|d| d.parse::<Ipv4Block>().ok()) == allocated;
             (!matches).then(|| {
                 Finding::new(
                     rule,
@@ -246,8 +240,8 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
         }
     }
     for group in &default_groups {
-        let inline = nested_blocks(group.body, "ingress").count()
-            + nested_blocks(group.body, "egress").count();
+        let inline =
+            nested_blocks(group.body, "ingress").count() + nested_blocks(group.body, "egress").count();
         if inline > 0 {
             findings.push(Finding::new(
                 rule,
@@ -263,10 +257,7 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
                     findings.push(Finding::new(
                         rule,
                         attached.address(),
-                        format!(
-                            "adds a rule to the default security group {}",
-                            group.address()
-                        ),
+                        format!("adds a rule to the default security group {}", group.address()),
                         "Attach the rule to a dedicated security group instead.",
                     ));
                 }
@@ -327,10 +318,7 @@ mod tests {
 
     fn stack(tenant: Allocation, document: Value) -> StackDocument {
         StackDocument {
-            stack: tenant.map_or_else(
-                || "central-dev".to_owned(),
-                |(id, _)| format!("tenant-{id}-dev"),
-            ),
+            stack: tenant.map_or_else(|| "central-dev".to_owned(), |(id, _)| format!("tenant-{id}-dev")),
             tenant: tenant.map(|(id, cidr)| Tenant {
                 id: id.into(),
                 cidr_block: cidr.into(),
@@ -548,10 +536,7 @@ mod tests {
             ),
             (
                 "the same block twice",
-                vec![
-                    ("acme-corp", "10.0.0.0/16"),
-                    ("tech-startup", "10.0.0.0/16"),
-                ],
+                vec![("acme-corp", "10.0.0.0/16"), ("tech-startup", "10.0.0.0/16")],
                 1,
             ),
         ];

@@ -36,9 +36,7 @@ impl NetworkSettings {
             })?;
         let pool = context.setting_str(TENANT_POOL)?;
         let tenant_pool = pool.parse().map_err(|e| {
-            PluginError::InvalidSettings(format!(
-                "setting `{TENANT_POOL}` is not a CIDR block: {e}"
-            ))
+            PluginError::InvalidSettings(format!("setting `{TENANT_POOL}` is not a CIDR block: {e}"))
         })?;
         let zone_letters = zone_letters(context.setting(ZONE_LETTERS)?)?;
         Ok(Self {
@@ -110,11 +108,7 @@ mod tests {
                 json!(["us-east-1a", "b"]),
                 "a letter, not a zone name",
             ),
-            (
-                ZONE_LETTERS,
-                json!(["A", "b"]),
-                "zone letters are lowercase",
-            ),
+            (ZONE_LETTERS, json!(["A", "b"]), "zone letters are lowercase"),
         ];
         for (name, value, reason) in cases {
             let mut context = tenant_context::<Network>("acme-corp", "10.0.0.0/16", &[]);

@@ -227,9 +227,9 @@ impl Names<'_> {
 
 /// The tenant's allocated block, which must be a network address AWS accepts for a VPC.
 fn vpc_block(cidr_block: &str) -> Result<Ipv4Block, PluginError> {
-    let block: Ipv4Block = cidr_block.parse().map_err(|e| {
-        PluginError::InvalidContext(format!("tenant CIDR block `{cidr_block}`: {e}"))
-    })?;
+    let block: Ipv4Block = cidr_block
+        .parse()
+        .map_err(|e| PluginError::InvalidContext(format!("tenant CIDR block `{cidr_block}`: {e}")))?;
     if !AWS_PREFIX_RANGE.contains(&block.prefix()) {
         return Err(PluginError::InvalidContext(format!(
             "tenant CIDR block {block} cannot be a VPC: AWS accepts /16 to /28"
@@ -252,13 +252,7 @@ fn private_subnet_block(vpc: Ipv4Block, newbits: u8, index: u32) -> Result<Ipv4B
 }
 
 /// One inline network ACL entry in Terraform JSON.
-fn acl_entry(
-    rule_no: u16,
-    action: &str,
-    protocol: &str,
-    cidr_block: &str,
-    ports: (u16, u16),
-) -> Value {
+fn acl_entry(rule_no: u16, action: &str, protocol: &str, cidr_block: &str, ports: (u16, u16)) -> Value {
     json!({
         "rule_no": rule_no,
         "action": action,
@@ -308,10 +302,7 @@ mod tests {
     #[test]
     fn acme_corp_matches_the_golden_file() {
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &acme().to_json(),
         );
     }
@@ -357,16 +348,8 @@ mod tests {
     #[test]
     fn provides_every_declared_value_once() {
         let fragment = acme();
-        let provided: Vec<_> = fragment
-            .provides
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
-        let declared: Vec<_> = Network::describe()
-            .provides
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
+        let provided: Vec<_> = fragment.provides.iter().map(|(name, _)| name.as_str()).collect();
+        let declared: Vec<_> = Network::describe().provides.into_iter().map(|d| d.name).collect();
         assert_eq!(provided, declared);
         let subnets = &fragment
             .provides
@@ -375,10 +358,7 @@ mod tests {
             .unwrap()
             .1;
         let ids: Vec<String> = serde_json::from_str(subnets).unwrap();
-        assert_eq!(
-            ids,
-            ["${aws_subnet.private_a.id}", "${aws_subnet.private_b.id}"]
-        );
+        assert_eq!(ids, ["${aws_subnet.private_a.id}", "${aws_subnet.private_b.id}"]);
     }
 
     #[test]
@@ -387,30 +367,20 @@ mod tests {
         let acl = fragment.body("aws_network_acl.private").unwrap();
         for direction in ["ingress", "egress"] {
             let entries = acl[direction].as_array().unwrap();
-            let own = entries
-                .iter()
-                .find(|e| e["cidr_block"] == "10.0.0.0/16")
-                .unwrap();
-            let pool = entries
-                .iter()
-                .find(|e| e["cidr_block"] == "10.0.0.0/8")
-                .unwrap();
+            let own = entries.iter().find(|e| e["cidr_block"] == "10.0.0.0/16").unwrap();
+            let pool = entries.iter().find(|e| e["cidr_block"] == "10.0.0.0/8").unwrap();
             assert_eq!(
                 (own["action"].as_str(), pool["action"].as_str()),
                 (Some("allow"), Some("deny"))
             );
-            assert!(
-                own["rule_no"].as_u64() < pool["rule_no"].as_u64(),
-                "{direction}"
-            );
+            assert!(own["rule_no"].as_u64() < pool["rule_no"].as_u64(), "{direction}");
             let open = entries.iter().filter(|e| e["cidr_block"] == "0.0.0.0/0");
             for entry in open {
                 assert_eq!(
                     entry["protocol"], "tcp",
                     "{direction}: the internet only gets TCP"
                 );
-                let ports =
-                    entry["from_port"].as_u64().unwrap()..=entry["to_port"].as_u64().unwrap();
+                let ports = entry["from_port"].as_u64().unwrap()..=entry["to_port"].as_u64().unwrap();
                 assert!(
                     ![20, 21, 22, 3389].iter().any(|p| ports.contains(p)),
                     "{direction}: {entry}"
@@ -428,8 +398,7 @@ mod tests {
             ("10.0.0.0/27", "leaves no room for /35 subnets", false),
         ];
         for (cidr, reason, is_context_error) in cases {
-            let error =
-                tenant_fragment(&tenant_context::<Network>("acme-corp", cidr, &[])).unwrap_err();
+            let error = tenant_fragment(&tenant_context::<Network>("acme-corp", cidr, &[])).unwrap_err();
             assert_eq!(
                 matches!(error, PluginError::InvalidContext(_)),
                 is_context_error,

@@ -20,8 +20,8 @@ pub use wit::Guest;
 pub use wit_bindgen;
 
 use crate::{
-    BlockKind, Finding, Fragment, Plugin, PluginError, PluginInfo, Severity, StackContext,
-    StackDocument, StackKind, Tenant,
+    BlockKind, Finding, Fragment, Plugin, PluginError, PluginInfo, Severity, StackContext, StackDocument,
+    StackKind, Tenant,
 };
 
 pub fn describe<P: Plugin>() -> wit::PluginInfo {
@@ -48,7 +48,11 @@ pub fn describe<P: Plugin>() -> wit::PluginInfo {
         rules: info
             .rules
             .into_iter()
-            .map(|r| wit::Rule { id: r.id, severity: severity(r.severity), description: r.description })
+            .map(|r| wit::Rule {
+                id: r.id,
+                severity: severity(r.severity),
+                description: r.description,
+            })
             .collect(),
         settings: info
             .settings
@@ -64,7 +68,9 @@ pub fn describe<P: Plugin>() -> wit::PluginInfo {
 
 pub fn synthesize_central<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
     let context = stack_context(context)?;
-    P::synthesize_central(&context).map(fragment).map_err(plugin_error)
+    P::synthesize_central(&context)
+        .map(fragment)
+        .map_err(plugin_error)
 }
 
 pub fn synthesize_tenant<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
@@ -72,27 +78,41 @@ pub fn synthesize_tenant<P: Plugin>(context: wit::StackContext) -> Result<wit::F
     P::synthesize_tenant(&context).map(fragment).map_err(plugin_error)
 }
 
-pub fn check_stack<P: Plugin>(stack: wit::StackDocument, settings: String) -> Result<Vec<wit::Finding>, wit::PluginError> {
+pub fn check_stack<P: Plugin>(
+    stack: wit::StackDocument,
+    settings: String,
+) -> Result<Vec<wit::Finding>, wit::PluginError> {
     let stack = stack_document(stack)?;
     let settings = parse_json(&settings, "settings")?;
-    P::check_stack(&stack, &settings).map(findings).map_err(plugin_error)
+    P::check_stack(&stack, &settings)
+        .map(findings)
+        .map_err(plugin_error)
 }
 
 pub fn check_fleet<P: Plugin>(
     stacks: Vec<wit::StackDocument>,
     settings: String,
 ) -> Result<Vec<wit::Finding>, wit::PluginError> {
-    let stacks = stacks.into_iter().map(stack_document).collect::<Result<Vec<_>, _>>()?;
+    let stacks = stacks
+        .into_iter()
+        .map(stack_document)
+        .collect::<Result<Vec<_>, _>>()?;
     let settings = parse_json(&settings, "settings")?;
-    P::check_fleet(&stacks, &settings).map(findings).map_err(plugin_error)
+    P::check_fleet(&stacks, &settings)
+        .map(findings)
+        .map_err(plugin_error)
 }
 
 fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, wit::PluginError> {
-    serde_json::from_str(text).map_err(|e| wit::PluginError::InvalidContext(format!("{what} is not JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| wit::PluginError::InvalidContext(format!("{what} is not JSON: {e}")))
 }
 
 fn tenant(t: wit::Tenant) -> Tenant {
-    Tenant { id: t.id, cidr_block: t.cidr_block }
+    Tenant {
+        id: t.id,
+        cidr_block: t.cidr_block,
+    }
 }
 
 fn stack_context(c: wit::StackContext) -> Result<StackContext, wit::PluginError> {
@@ -149,8 +169,19 @@ fn fragment(f: Fragment) -> wit::Fragment {
                 sensitive: o.sensitive,
             })
             .collect(),
-        provides: f.provides.into_iter().map(|(name, value)| wit::NamedValue { name, value }).collect(),
-        assets: f.assets.into_iter().map(|a| wit::Asset { path: a.path, contents: a.contents }).collect(),
+        provides: f
+            .provides
+            .into_iter()
+            .map(|(name, value)| wit::NamedValue { name, value })
+            .collect(),
+        assets: f
+            .assets
+            .into_iter()
+            .map(|a| wit::Asset {
+                path: a.path,
+                contents: a.contents,
+            })
+            .collect(),
     }
 }
 

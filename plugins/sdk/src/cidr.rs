@@ -41,7 +41,11 @@ impl Ipv4Block {
     }
 
     fn mask(prefix: u8) -> u32 {
-        if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) }
+        if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(prefix))
+        }
     }
 
     /// The prefix length.
@@ -76,11 +80,17 @@ impl Ipv4Block {
             return Err(CidrError(format!("cannot split {self} by {newbits} more bits")));
         }
         if u64::from(netnum) >= 1u64 << newbits {
-            return Err(CidrError(format!("{self} has only {} subnets of /{prefix}", 1u64 << newbits)));
+            return Err(CidrError(format!(
+                "{self} has only {} subnets of /{prefix}",
+                1u64 << newbits
+            )));
         }
         let size = 1u64 << (32 - u32::from(prefix));
         let network = u64::from(self.network) + u64::from(netnum) * size;
-        Ok(Ipv4Block { network: network as u32, prefix })
+        Ok(Ipv4Block {
+            network: network as u32,
+            prefix,
+        })
     }
 }
 
@@ -91,8 +101,9 @@ impl FromStr for Ipv4Block {
         let (address, prefix) = text
             .split_once('/')
             .ok_or_else(|| CidrError(format!("`{text}` is not in CIDR notation (a.b.c.d/n)")))?;
-        let address: Ipv4Addr =
-            address.parse().map_err(|_| CidrError(format!("`{address}` is not an IPv4 address")))?;
+        let address: Ipv4Addr = address
+            .parse()
+            .map_err(|_| CidrError(format!("`{address}` is not an IPv4 address")))?;
         let prefix: u8 = prefix
             .parse()
             .map_err(|_| CidrError(format!("`{prefix}` is not a prefix length (0-32)")))?;
@@ -117,7 +128,13 @@ mod tests {
     #[test]
     fn parses_and_prints() {
         assert_eq!(block("10.1.0.0/16").to_string(), "10.1.0.0/16");
-        assert!("10.1.0.1/16".parse::<Ipv4Block>().unwrap_err().0.contains("host bits"));
+        assert!(
+            "10.1.0.1/16"
+                .parse::<Ipv4Block>()
+                .unwrap_err()
+                .0
+                .contains("host bits")
+        );
         assert!("10.1.0.0".parse::<Ipv4Block>().is_err());
         assert!("10.1.0.0/33".parse::<Ipv4Block>().is_err());
         assert!("10.300.0.0/16".parse::<Ipv4Block>().is_err());
@@ -127,7 +144,10 @@ mod tests {
     fn splits_like_terraform_cidrsubnet() {
         // cidrsubnet("10.1.0.0/16", 8, 1) == "10.1.1.0/24"
         assert_eq!(block("10.1.0.0/16").subnet(8, 1).unwrap(), block("10.1.1.0/24"));
-        assert_eq!(block("10.0.0.0/8").subnet(8, 255).unwrap(), block("10.255.0.0/16"));
+        assert_eq!(
+            block("10.0.0.0/8").subnet(8, 255).unwrap(),
+            block("10.255.0.0/16")
+        );
         assert!(block("10.0.0.0/8").subnet(8, 256).is_err());
         assert!(block("10.0.0.0/30").subnet(3, 0).is_err());
     }

@@ -46,19 +46,24 @@ impl StackDocument {
                     .into_iter()
                     .flatten()
                     .flat_map(move |(type_name, by_name)| {
-                        by_name.as_object().into_iter().flatten().map(move |(name, body)| TerraformBlock {
-                            kind,
-                            type_name,
-                            name,
-                            body,
-                        })
+                        by_name
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(move |(name, body)| TerraformBlock {
+                                kind,
+                                type_name,
+                                name,
+                                body,
+                            })
                     })
             })
     }
 
     /// The resources of one type.
     pub fn resources_of<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = TerraformBlock<'a>> {
-        self.blocks().filter(move |b| b.kind == BlockKind::Resource && b.type_name == type_name)
+        self.blocks()
+            .filter(move |b| b.kind == BlockKind::Resource && b.type_name == type_name)
     }
 }
 
@@ -78,7 +83,15 @@ mod tests {
             }),
         };
         let addresses: Vec<_> = doc.blocks().map(|b| b.address()).collect();
-        assert_eq!(addresses, ["aws_subnet.c", "aws_vpc.a", "aws_vpc.b", "data.aws_region.current"]);
+        assert_eq!(
+            addresses,
+            [
+                "aws_subnet.c",
+                "aws_vpc.a",
+                "aws_vpc.b",
+                "data.aws_region.current"
+            ]
+        );
         assert_eq!(doc.resources_of("aws_vpc").count(), 2);
     }
 }

@@ -57,7 +57,11 @@ pub struct Reference {
 impl Reference {
     /// A handle on a block another plugin (or an earlier run) declares.
     pub fn new(kind: BlockKind, type_name: &str, name: &str) -> Self {
-        Self { kind, type_name: type_name.into(), name: name.into() }
+        Self {
+            kind,
+            type_name: type_name.into(),
+            name: name.into(),
+        }
     }
 
     /// The block's address: `aws_vpc.tenant` or `data.aws_region.current`.
@@ -99,13 +103,23 @@ impl Fragment {
     }
 
     fn push(&mut self, kind: BlockKind, type_name: &str, name: &str, body: Value) -> Reference {
-        self.blocks.push(Block { kind, type_name: type_name.into(), name: name.into(), body });
+        self.blocks.push(Block {
+            kind,
+            type_name: type_name.into(),
+            name: name.into(),
+            body,
+        });
         Reference::new(kind, type_name, name)
     }
 
     /// Adds a stack output.
     pub fn output(&mut self, name: &str, value: Value, description: &str) {
-        self.outputs.push(Output { name: name.into(), value, description: description.into(), sensitive: false });
+        self.outputs.push(Output {
+            name: name.into(),
+            value,
+            description: description.into(),
+            sensitive: false,
+        });
     }
 
     /// Provides a value declared in the plugin's `provides`.
@@ -116,7 +130,10 @@ impl Fragment {
     /// Adds a file at `path` inside the stack folder and returns the expression Terraform uses to
     /// reach it: `${path.module}/<path>`.
     pub fn asset(&mut self, path: &str, contents: Vec<u8>) -> String {
-        self.assets.push(Asset { path: path.into(), contents });
+        self.assets.push(Asset {
+            path: path.into(),
+            contents,
+        });
         format!("${{path.module}}/{path}")
     }
 
@@ -138,18 +155,31 @@ impl Fragment {
                 BlockKind::Resource => &mut resource,
                 BlockKind::Data => &mut data,
             };
-            let by_type = section.entry(block.type_name.clone()).or_insert_with(|| json!({}));
+            let by_type = section
+                .entry(block.type_name.clone())
+                .or_insert_with(|| json!({}));
             by_type[&block.name] = block.body.clone();
         }
         let output: Map<String, Value> = self
             .outputs
             .iter()
-            .map(|o| (o.name.clone(), json!({"value": o.value, "description": o.description, "sensitive": o.sensitive})))
+            .map(|o| {
+                (
+                    o.name.clone(),
+                    json!({"value": o.value, "description": o.description, "sensitive": o.sensitive}),
+                )
+            })
             .collect();
-        let provides: Map<String, Value> =
-            self.provides.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        let assets: Map<String, Value> =
-            self.assets.iter().map(|a| (a.path.clone(), json!(a.contents.len()))).collect();
+        let provides: Map<String, Value> = self
+            .provides
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let assets: Map<String, Value> = self
+            .assets
+            .iter()
+            .map(|a| (a.path.clone(), json!(a.contents.len())))
+            .collect();
         json!({"resource": resource, "data": data, "output": output, "provides": provides, "assets": assets})
     }
 }
@@ -172,6 +202,9 @@ mod tests {
     #[test]
     fn assets_are_reached_from_the_module_path() {
         let mut fragment = Fragment::default();
-        assert_eq!(fragment.asset("assets/api.zip", vec![1]), "${path.module}/assets/api.zip");
+        assert_eq!(
+            fragment.asset("assets/api.zip", vec![1]),
+            "${path.module}/assets/api.zip"
+        );
     }
 }

@@ -75,7 +75,8 @@ impl Statement {
 
     /// Adds resource ARNs or references.
     pub fn resources<S: AsRef<str>>(mut self, resources: &[S]) -> Self {
-        self.resources.extend(resources.iter().map(|r| r.as_ref().to_owned()));
+        self.resources
+            .extend(resources.iter().map(|r| r.as_ref().to_owned()));
         self
     }
 
@@ -87,7 +88,10 @@ impl Statement {
 
     /// Adds a condition: `operator` (e.g. `StringEquals`) on `key` with `value`.
     pub fn condition(mut self, operator: &str, key: &str, value: Value) -> Self {
-        let entry = self.conditions.entry(operator.to_owned()).or_insert_with(|| json!({}));
+        let entry = self
+            .conditions
+            .entry(operator.to_owned())
+            .or_insert_with(|| json!({}));
         entry[key] = value;
         self
     }
@@ -133,7 +137,10 @@ mod tests {
         assert_eq!(value["Version"], "2012-10-17");
         let statement = &value["Statement"][0];
         assert_eq!(statement["Action"], "dynamodb:GetItem");
-        assert_eq!(statement["Condition"]["StringEquals"]["aws:PrincipalTag/TenantId"], "acme-corp");
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["aws:PrincipalTag/TenantId"],
+            "acme-corp"
+        );
         assert!(statement.get("Principal").is_none());
     }
 }

@@ -35,11 +35,11 @@
 extern crate self as tenant_plugin_sdk;
 
 pub mod cidr;
-pub mod package;
 mod document;
 mod fragment;
 pub mod iam;
 pub mod naming;
+pub mod package;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 mod types;
@@ -51,8 +51,8 @@ pub mod __guest;
 pub use document::{StackDocument, TerraformBlock};
 pub use fragment::{Asset, Block, BlockKind, Fragment, Output, Reference};
 pub use types::{
-    CONTRACT_VERSION, Finding, PluginError, PluginInfo, Rule, Setting, Severity, StackContext,
-    StackKind, Tenant, ValueDeclaration,
+    CONTRACT_VERSION, Finding, PluginError, PluginInfo, Rule, Setting, Severity, StackContext, StackKind,
+    Tenant, ValueDeclaration,
 };
 
 /// What most plugins import: `use tenant_plugin_sdk::prelude::*;`.
@@ -60,8 +60,8 @@ pub mod prelude {
     pub use crate::iam::{PolicyDocument, Statement};
     pub use crate::naming::{resource_name, standard_tags};
     pub use crate::{
-        Finding, Fragment, Plugin, PluginError, PluginInfo, Reference, Rule, Setting, Severity,
-        StackContext, StackDocument, StackKind, Tenant, ValueDeclaration, export_plugin,
+        Finding, Fragment, Plugin, PluginError, PluginInfo, Reference, Rule, Setting, Severity, StackContext,
+        StackDocument, StackKind, Tenant, ValueDeclaration, export_plugin,
     };
     pub use serde_json::{self, Value, json};
 }

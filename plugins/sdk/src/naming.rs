@@ -67,7 +67,10 @@ mod tests {
 
     #[test]
     fn names_follow_the_convention() {
-        assert_eq!(resource_name("acme-corp", "vpc", "dev"), "tenant-acme-corp-vpc-dev");
+        assert_eq!(
+            resource_name("acme-corp", "vpc", "dev"),
+            "tenant-acme-corp-vpc-dev"
+        );
         assert_eq!(tenant_stack_name("retail-co", "pr7"), "tenant-retail-co-pr7");
         assert_eq!(central_stack_name("dev"), "central-dev");
     }

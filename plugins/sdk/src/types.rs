@@ -96,25 +96,41 @@ impl PluginInfo {
 
     /// Declares a value this plugin provides in stacks of `stack` kind.
     pub fn provides(mut self, stack: StackKind, name: &str, description: &str) -> Self {
-        self.provides.push(ValueDeclaration { name: name.into(), stack, description: description.into() });
+        self.provides.push(ValueDeclaration {
+            name: name.into(),
+            stack,
+            description: description.into(),
+        });
         self
     }
 
     /// Declares a value this plugin requires in stacks of `stack` kind.
     pub fn requires(mut self, stack: StackKind, name: &str, description: &str) -> Self {
-        self.requires.push(ValueDeclaration { name: name.into(), stack, description: description.into() });
+        self.requires.push(ValueDeclaration {
+            name: name.into(),
+            stack,
+            description: description.into(),
+        });
         self
     }
 
     /// Declares a rule.
     pub fn rule(mut self, id: &str, severity: Severity, description: &str) -> Self {
-        self.rules.push(Rule { id: id.into(), severity, description: description.into() });
+        self.rules.push(Rule {
+            id: id.into(),
+            severity,
+            description: description.into(),
+        });
         self
     }
 
     /// Declares a setting and its default.
     pub fn setting(mut self, name: &str, default_value: serde_json::Value, description: &str) -> Self {
-        self.settings.push(Setting { name: name.into(), description: description.into(), default_value });
+        self.settings.push(Setting {
+            name: name.into(),
+            description: description.into(),
+            default_value,
+        });
         self
     }
 
@@ -159,9 +175,9 @@ pub struct StackContext {
 impl StackContext {
     /// The tenant of a tenant stack, or an error for the central stack.
     pub fn tenant(&self) -> Result<&Tenant, PluginError> {
-        self.tenant.as_ref().ok_or_else(|| {
-            PluginError::InvalidContext(format!("stack `{}` has no tenant", self.stack))
-        })
+        self.tenant
+            .as_ref()
+            .ok_or_else(|| PluginError::InvalidContext(format!("stack `{}` has no tenant", self.stack)))
     }
 
     /// The value of a required input, or an error naming it.
@@ -245,7 +261,12 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of `rule`, with the rule's severity.
-    pub fn new(rule: &Rule, address: impl Into<String>, message: impl Into<String>, remediation: impl Into<String>) -> Self {
+    pub fn new(
+        rule: &Rule,
+        address: impl Into<String>,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Self {
         Self {
             rule_id: rule.id.clone(),
             severity: rule.severity,

@@ -12,10 +12,7 @@ pub fn is_reference_to(value: &str, address: &str) -> bool {
         .and_then(|inner| inner.strip_prefix(address))
         .and_then(|rest| rest.strip_prefix('.'))
         .is_some_and(|attribute| {
-            !attribute.is_empty()
-                && attribute
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            !attribute.is_empty() && attribute.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
 }
 
@@ -139,11 +136,7 @@ mod tests {
                 "aws_dynamodb_table",
                 None,
             ),
-            (
-                "arn:aws:s3:::tenant-acme-corp-data-dev",
-                "aws_s3_bucket",
-                None,
-            ),
+            ("arn:aws:s3:::tenant-acme-corp-data-dev", "aws_s3_bucket", None),
             ("*", "aws_s3_bucket", None),
         ];
         for (value, type_name, expected) in cases {
@@ -159,12 +152,7 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(
-            policy_statements(r#"{"Statement": [{}, {}]}"#)
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(policy_statements(r#"{"Statement": [{}, {}]}"#).unwrap().len(), 2);
         assert!(policy_statements("${data.aws_iam_policy_document.x.json}").is_err());
         assert!(policy_statements("{}").is_err());
     }

@@ -64,11 +64,7 @@ pub fn bucket_policy(
         .principal(json!("*"))
         .actions(S3_DATA_ACTIONS)
         .resources(&bucket.both())
-        .condition(
-            "StringNotEquals",
-            "aws:PrincipalTag/TenantId",
-            json!(tenant_id),
-        )
+        .condition("StringNotEquals", "aws:PrincipalTag/TenantId", json!(tenant_id))
         .condition("BoolIfExists", "aws:PrincipalIsAWSService", json!("false"));
     if !data_admin_role_names.is_empty() {
         let admins: Vec<String> = data_admin_role_names
@@ -135,11 +131,7 @@ pub fn endpoint_policy(
                 .actions(&[format!("{service}:*")])
                 .resources(resources)
                 .condition("StringEquals", "aws:PrincipalAccount", json!(account_id))
-                .condition(
-                    "StringEquals",
-                    "aws:PrincipalTag/TenantId",
-                    json!(tenant_id),
-                ),
+                .condition("StringEquals", "aws:PrincipalTag/TenantId", json!(tenant_id)),
         )
         .render()
 }

@@ -32,8 +32,7 @@ impl StorageSettings {
     /// Reads and validates the settings of `context`.
     pub fn from_context(context: &StackContext) -> Result<Self, PluginError> {
         let object_expiration_days = positive(context, OBJECT_EXPIRATION_DAYS)?;
-        let noncurrent_version_expiration_days =
-            positive(context, NONCURRENT_VERSION_EXPIRATION_DAYS)?;
+        let noncurrent_version_expiration_days = positive(context, NONCURRENT_VERSION_EXPIRATION_DAYS)?;
         let archive_tiers = if context.setting_bool(ARCHIVE_TIERS_ENABLED)? {
             let archive_access_days = within(context, ARCHIVE_ACCESS_DAYS, ARCHIVE_ACCESS_RANGE)?;
             let deep_archive_access_days =

@@ -176,11 +176,7 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         json!(table.attr("name")),
         "The tenant metadata table.",
     );
-    fragment.output(
-        "table_arn",
-        json!(table_arn),
-        "The tenant metadata table's ARN.",
-    );
+    fragment.output("table_arn", json!(table_arn), "The tenant metadata table's ARN.");
     fragment.provide("bucket-name", bucket.attr("bucket"));
     fragment.provide("bucket-arn", bucket_arns.bucket);
     fragment.provide("table-name", table.attr("name"));
@@ -196,10 +192,7 @@ pub(crate) mod tests {
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
-        (
-            "account-id",
-            "${data.aws_caller_identity.crypto.account_id}",
-        ),
+        ("account-id", "${data.aws_caller_identity.crypto.account_id}"),
         ("s3-endpoint-id", "${aws_vpc_endpoint.s3.id}"),
         ("dynamodb-endpoint-id", "${aws_vpc_endpoint.dynamodb.id}"),
     ];
@@ -209,10 +202,7 @@ pub(crate) mod tests {
         let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
         let fragment = tenant_fragment(&context).unwrap();
         assert_golden_json(
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/golden/tenant-acme-corp.json"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
             &fragment.to_json(),
         );
     }
@@ -221,11 +211,7 @@ pub(crate) mod tests {
     fn provides_exactly_what_it_declares() {
         let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
         let fragment = tenant_fragment(&context).unwrap();
-        let mut provided: Vec<_> = fragment
-            .provides
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let mut provided: Vec<_> = fragment.provides.iter().map(|(name, _)| name.as_str()).collect();
         let mut declared: Vec<_> = crate::info::plugin_info()
             .provides
             .into_iter()
@@ -263,10 +249,7 @@ pub(crate) mod tests {
         ];
         for (reason, context) in cases {
             assert!(
-                matches!(
-                    tenant_fragment(context),
-                    Err(PluginError::InvalidContext(_))
-                ),
+                matches!(tenant_fragment(context), Err(PluginError::InvalidContext(_))),
                 "{reason}"
             );
         }

@@ -2,9 +2,7 @@
 //! principals tagged with the tenant.
 
 use super::Reporter;
-use crate::document::{
-    PolicyKind, conditions_on, is_allow, one_or_many, policies, policy_statements,
-};
+use crate::document::{PolicyKind, conditions_on, is_allow, one_or_many, policies, policy_statements};
 use crate::info::{DATA_ACTIONS_SCOPED, PRINCIPAL_TAG_BOUND};
 use tenant_plugin_sdk::prelude::*;
 
@@ -38,8 +36,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             let label = statement["Sid"]
                 .as_str()
                 .map_or_else(|| format!("#{index}"), |sid| format!("`{sid}`"));
-            if statement.get("NotResource").is_some()
-                || one_or_many(statement.get("Resource")).contains(&"*")
+            if statement.get("NotResource").is_some() || one_or_many(statement.get("Resource")).contains(&"*")
             {
                 findings.push(reporter.finding(
                     DATA_ACTIONS_SCOPED,
@@ -94,8 +91,7 @@ fn is_data_action(action: &str) -> bool {
     }
     let literal = name.split(['*', '?']).next().unwrap_or_default();
     let metadata = literal.starts_with("describe")
-        || (literal.starts_with("list")
-            && (service != "s3" || literal.starts_with("listallmybuckets")));
+        || (literal.starts_with("list") && (service != "s3" || literal.starts_with("listallmybuckets")));
     let log_delivery_setup = service == "logs"
         && ["logdeliver", "resourcepolic"]
             .iter()
@@ -176,9 +172,7 @@ mod tests {
             ),
             (
                 "metadata on every resource is fine",
-                inline(
-                    json!({"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"}),
-                ),
+                inline(json!({"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"})),
                 &[],
             ),
             (
@@ -208,10 +202,7 @@ mod tests {
             ),
             (
                 "an unverifiable policy",
-                edited(
-                    INLINE,
-                    Some(json!("${data.aws_iam_policy_document.x.json}")),
-                ),
+                edited(INLINE, Some(json!("${data.aws_iam_policy_document.x.json}"))),
                 &[POLICY],
             ),
         ];
@@ -255,9 +246,7 @@ mod tests {
             ),
             (
                 "either of two tenants",
-                allow(
-                    json!({"StringEquals": {"aws:PrincipalTag/TenantId": ["acme-corp", "retail-co"]}}),
-                ),
+                allow(json!({"StringEquals": {"aws:PrincipalTag/TenantId": ["acme-corp", "retail-co"]}})),
                 &[POLICY],
             ),
             (
@@ -282,9 +271,8 @@ mod tests {
 
     #[test]
     fn central_stacks_need_no_tenant_tag() {
-        let document = inline(
-            json!({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:x"}),
-        );
+        let document =
+            inline(json!({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:x"}));
         let stack = StackDocument {
             stack: "central-dev".into(),
             tenant: None,

@@ -16,13 +16,7 @@ use tenant_plugin_sdk::BlockKind;
 use tenant_plugin_sdk::prelude::*;
 
 /// Attributes that name the resource they belong to.
-const NAME_ATTRIBUTES: [&str; 5] = [
-    "name",
-    "name_prefix",
-    "bucket",
-    "bucket_prefix",
-    "function_name",
-];
+const NAME_ATTRIBUTES: [&str; 5] = ["name", "name_prefix", "bucket", "bucket_prefix", "function_name"];
 const MARKER: &str = "tenant-";
 
 pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
@@ -108,8 +102,7 @@ fn mentions(text: &str) -> Vec<&str> {
     let is_name_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
     text.match_indices(MARKER)
         .filter(|(start, _)| {
-            !text[..*start]
-                .ends_with(|c: char| is_name_char(c) || c == '_' || c.is_ascii_uppercase())
+            !text[..*start].ends_with(|c: char| is_name_char(c) || c == '_' || c.is_ascii_uppercase())
         })
         .map(|(start, _)| {
             let end = text[start..]
@@ -211,10 +204,7 @@ mod tests {
             ),
             (
                 "an output naming another tenant",
-                edited(
-                    "/output/peer",
-                    Some(json!({"value": "tenant-retail-co-dev"})),
-                ),
+                edited("/output/peer", Some(json!({"value": "tenant-retail-co-dev"}))),
                 &["output"],
             ),
             (

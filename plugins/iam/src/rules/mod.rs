@@ -27,13 +27,7 @@ struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
-    fn finding(
-        &self,
-        rule_id: &str,
-        address: String,
-        message: String,
-        remediation: &str,
-    ) -> Finding {
+    fn finding(&self, rule_id: &str, address: String, message: String, remediation: &str) -> Finding {
         Finding::new(self.info.find_rule(rule_id), address, message, remediation)
     }
 }
@@ -49,12 +43,10 @@ mod test_support {
     pub fn complying_document() -> Value {
         let context = tenant_context::<crate::IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
         let mut document = tenant_fragment(&context).unwrap().to_json();
-        document["resource"]["aws_s3_bucket"] =
-            json!({"data": {"bucket": "tenant-acme-corp-data-dev"}});
+        document["resource"]["aws_s3_bucket"] = json!({"data": {"bucket": "tenant-acme-corp-data-dev"}});
         document["resource"]["aws_cloudwatch_log_group"] =
             json!({"api": {"name": "tenant-acme-corp-api-logs-dev"}});
-        document["resource"]["aws_kms_alias"] =
-            json!({"tenant": {"name": "alias/tenant-acme-corp-dev"}});
+        document["resource"]["aws_kms_alias"] = json!({"tenant": {"name": "alias/tenant-acme-corp-dev"}});
         document["resource"]["aws_s3_bucket_policy"] = json!({"data": {
             "bucket": "${aws_s3_bucket.data.id}",
             "policy": policy(json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
@@ -96,10 +88,7 @@ mod test_support {
         match edit {
             Some(value) => parent[key] = value,
             None => {
-                parent
-                    .as_object_mut()
-                    .expect("parent is an object")
-                    .remove(key);
+                parent.as_object_mut().expect("parent is an object").remove(key);
             }
         }
         document

@@ -18,13 +18,8 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             .find(|p| p.kind == PolicyKind::Trust && p.address == address);
         let problem = match trust.map(|trust| policy_statements(trust.text)) {
             None => Some("has no assume_role_policy".to_owned()),
-            Some(Err(problem)) => Some(format!(
-                "has a trust policy that cannot be verified: {problem}"
-            )),
-            Some(Ok(statements)) => statements
-                .iter()
-                .filter(|s| is_allow(s))
-                .find_map(unscoped_trust),
+            Some(Err(problem)) => Some(format!("has a trust policy that cannot be verified: {problem}")),
+            Some(Ok(statements)) => statements.iter().filter(|s| is_allow(s)).find_map(unscoped_trust),
         };
         if let Some(problem) = problem {
             findings.push(reporter.finding(
@@ -51,8 +46,7 @@ fn unscoped_trust(statement: &Value) -> Option<String> {
     let bound = SOURCE_KEYS
         .iter()
         .any(|key| !conditions_on(statement, key).is_empty());
-    (!bound)
-        .then(|| "trusts a service without binding aws:SourceAccount or aws:SourceArn".to_owned())
+    (!bound).then(|| "trusts a service without binding aws:SourceAccount or aws:SourceArn".to_owned())
 }
 
 #[cfg(test)]
@@ -64,8 +58,7 @@ mod tests {
     const ROLE: &str = "aws_iam_role.lambda_execution";
 
     fn trusting(principal: Value, condition: Option<Value>) -> Value {
-        let mut statement =
-            json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
+        let mut statement = json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
         if let Some(condition) = condition {
             statement["Condition"] = condition;
         }

@@ -3,9 +3,7 @@
 //! with a condition that binds it (an account, an organization, a source).
 
 use super::Reporter;
-use crate::document::{
-    PolicyKind, has_condition, is_allow, one_or_many, policies, policy_statements,
-};
+use crate::document::{PolicyKind, has_condition, is_allow, one_or_many, policies, policy_statements};
 use crate::info::NO_WILDCARD_PRINCIPAL;
 use tenant_plugin_sdk::prelude::*;
 
@@ -71,9 +69,7 @@ fn names_everyone(statement: &Value) -> bool {
     statement.get("NotPrincipal").is_some()
         || match statement.get("Principal") {
             Some(Value::String(principal)) => principal == "*",
-            Some(Value::Object(kinds)) => kinds
-                .values()
-                .any(|ids| one_or_many(Some(ids)).contains(&"*")),
+            Some(Value::Object(kinds)) => kinds.values().any(|ids| one_or_many(Some(ids)).contains(&"*")),
             _ => false,
         }
 }
@@ -86,7 +82,8 @@ mod tests {
     const BUCKET_POLICY: &str = "/resource/aws_s3_bucket_policy/data/policy";
 
     fn allowing(principal: Value, condition: Option<Value>) -> Value {
-        let mut statement = json!({"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "x"});
+        let mut statement =
+            json!({"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "x"});
         if let Some(condition) = condition {
             statement["Condition"] = condition;
         }
@@ -98,11 +95,7 @@ mod tests {
         let account = json!({"StringEquals": {"aws:PrincipalAccount": "1"}});
         let bucket_policy: &[&str] = &["aws_s3_bucket_policy.data"];
         let cases: &[(&str, Value, &[&str])] = &[
-            (
-                "a bucket policy that only denies",
-                complying_document(),
-                &[],
-            ),
+            ("a bucket policy that only denies", complying_document(), &[]),
             ("everyone", allowing(json!("*"), None), bucket_policy),
             (
                 "every AWS principal",

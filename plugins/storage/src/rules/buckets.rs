@@ -2,9 +2,7 @@
 
 use super::Reporter;
 use crate::document::{bucket_configurations, is_reference_to, nested};
-use crate::info::{
-    BUCKET_ENCRYPTED_WITH_KMS, BUCKET_PUBLIC_ACCESS_BLOCKED, BUCKET_VERSIONING_ENABLED,
-};
+use crate::info::{BUCKET_ENCRYPTED_WITH_KMS, BUCKET_PUBLIC_ACCESS_BLOCKED, BUCKET_VERSIONING_ENABLED};
 use tenant_plugin_sdk::prelude::*;
 
 const PUBLIC_ACCESS_SETTINGS: [&str; 4] = [
@@ -19,12 +17,11 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
     for bucket in stack.resources_of("aws_s3_bucket") {
         let address = bucket.address();
 
-        let versioned =
-            bucket_configurations(stack, "aws_s3_bucket_versioning", &bucket).any(|versioning| {
-                nested(versioning.body, "versioning_configuration")
-                    .iter()
-                    .any(|configuration| configuration["status"] == "Enabled")
-            });
+        let versioned = bucket_configurations(stack, "aws_s3_bucket_versioning", &bucket).any(|versioning| {
+            nested(versioning.body, "versioning_configuration")
+                .iter()
+                .any(|configuration| configuration["status"] == "Enabled")
+        });
         if !versioned {
             findings.push(reporter.finding(
                 BUCKET_VERSIONING_ENABLED,
@@ -34,8 +31,8 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             ));
         }
 
-        let blocked = bucket_configurations(stack, "aws_s3_bucket_public_access_block", &bucket)
-            .any(|block| {
+        let blocked =
+            bucket_configurations(stack, "aws_s3_bucket_public_access_block", &bucket).any(|block| {
                 PUBLIC_ACCESS_SETTINGS
                     .iter()
                     .all(|setting| block.body[setting] == true)
@@ -44,7 +41,10 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             findings.push(reporter.finding(
                 BUCKET_PUBLIC_ACCESS_BLOCKED,
                 address.clone(),
-                format!("`{address}` has no aws_s3_bucket_public_access_block setting all of {}", PUBLIC_ACCESS_SETTINGS.join(", ")),
+                format!(
+                    "`{address}` has no aws_s3_bucket_public_access_block setting all of {}",
+                    PUBLIC_ACCESS_SETTINGS.join(", ")
+                ),
                 "Add an aws_s3_bucket_public_access_block for the bucket with all four settings true.",
             ));
         }
@@ -61,10 +61,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
                     .into_iter()
                     .flat_map(|rule| nested(rule, "apply_server_side_encryption_by_default"))
                     .collect();
-                !defaults.is_empty()
-                    && defaults
-                        .iter()
-                        .all(|default| uses_stack_key(stack, default))
+                !defaults.is_empty() && defaults.iter().all(|default| uses_stack_key(stack, default))
             });
         if !encrypted {
             findings.push(reporter.finding(
@@ -98,11 +95,7 @@ mod tests {
     #[test]
     fn versioning() {
         let cases: &[(&str, Value, &[&str])] = &[
-            (
-                "the synthesized bucket is versioned",
-                complying_document(),
-                &[],
-            ),
+            ("the synthesized bucket is versioned", complying_document(), &[]),
             (
                 "versioning only suspended",
                 edited(

@@ -33,7 +33,9 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             findings.push(reporter.finding(
                 DESTROYABLE,
                 address.clone(),
-                format!("`{address}` sets lifecycle.prevent_destroy, so terraform refuses to destroy the stack"),
+                format!(
+                    "`{address}` sets lifecycle.prevent_destroy, so terraform refuses to destroy the stack"
+                ),
                 "Remove prevent_destroy.",
             ));
         }
@@ -41,7 +43,9 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             findings.push(reporter.finding(
                 DESTROYABLE,
                 address.clone(),
-                format!("`{address}` does not set force_destroy, so destroying it fails while it holds objects"),
+                format!(
+                    "`{address}` does not set force_destroy, so destroying it fails while it holds objects"
+                ),
                 "Set force_destroy = true on the bucket.",
             ));
         }
@@ -68,10 +72,7 @@ mod tests {
             ),
             (
                 "a bucket that keeps its objects",
-                edited(
-                    "/resource/aws_s3_bucket/data/force_destroy",
-                    Some(json!(false)),
-                ),
+                edited("/resource/aws_s3_bucket/data/force_destroy", Some(json!(false))),
                 &["aws_s3_bucket.data"],
             ),
             (

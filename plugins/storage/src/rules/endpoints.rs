@@ -21,10 +21,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
     let mut findings = Vec::new();
     let gateways = stack.resources_of("aws_vpc_endpoint").filter(|endpoint| {
         matches!(
-            endpoint
-                .body
-                .get("vpc_endpoint_type")
-                .and_then(Value::as_str),
+            endpoint.body.get("vpc_endpoint_type").and_then(Value::as_str),
             None | Some("Gateway")
         )
     });
@@ -40,10 +37,8 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
                 .get("vpc_endpoint_id")
                 .and_then(Value::as_str)
                 .is_some_and(|id| is_reference_to(id, &address));
-            if let (true, Some(policy)) = (
-                attaches_here,
-                attached.body.get("policy").and_then(Value::as_str),
-            ) {
+            if let (true, Some(policy)) = (attaches_here, attached.body.get("policy").and_then(Value::as_str))
+            {
                 policies.push((attached.address(), policy));
             }
         }
@@ -127,10 +122,20 @@ mod tests {
     fn endpoint_policies_scoped() {
         let cases: &[(&str, Value, &[&str])] = &[
             ("the synthesized policies", complying_document(), &[]),
-            ("every resource", edited(S3_POLICY, Some(allow(json!("*")))), &["aws_vpc_endpoint_policy.storage_s3"]),
+            (
+                "every resource",
+                edited(S3_POLICY, Some(allow(json!("*")))),
+                &["aws_vpc_endpoint_policy.storage_s3"],
+            ),
             (
                 "another tenant's bucket by name",
-                edited(S3_POLICY, Some(allow(json!(["${aws_s3_bucket.data.arn}", "arn:aws:s3:::tenant-retail-co-data-dev/*"])))),
+                edited(
+                    S3_POLICY,
+                    Some(allow(json!([
+                        "${aws_s3_bucket.data.arn}",
+                        "arn:aws:s3:::tenant-retail-co-data-dev/*"
+                    ]))),
+                ),
                 &["aws_vpc_endpoint_policy.storage_s3"],
             ),
             (
@@ -142,7 +147,10 @@ mod tests {
                 "NotResource",
                 edited(
                     S3_POLICY,
-                    Some(json!(json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "NotResource": "x"}}).to_string())),
+                    Some(json!(
+                        json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "NotResource": "x"}})
+                            .to_string()
+                    )),
                 ),
                 &["aws_vpc_endpoint_policy.storage_s3"],
             ),
@@ -155,19 +163,28 @@ mod tests {
                 "a broad Deny does not widen anything",
                 edited(
                     S3_POLICY,
-                    Some(json!(json!({"Statement": [
-                        {"Effect": "Allow", "Action": "s3:*", "Resource": "${aws_s3_bucket.data.arn}/*"},
-                        {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
-                    ]}).to_string())),
+                    Some(json!(
+                        json!({"Statement": [
+                            {"Effect": "Allow", "Action": "s3:*", "Resource": "${aws_s3_bucket.data.arn}/*"},
+                            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
+                        ]})
+                        .to_string()
+                    )),
                 ),
                 &[],
             ),
-            ("no policy for the DynamoDB endpoint", edited("/resource/aws_vpc_endpoint_policy/storage_dynamodb", None), &["aws_vpc_endpoint.dynamodb"]),
+            (
+                "no policy for the DynamoDB endpoint",
+                edited("/resource/aws_vpc_endpoint_policy/storage_dynamodb", None),
+                &["aws_vpc_endpoint.dynamodb"],
+            ),
             (
                 "an interface endpoint is out of scope",
                 edited(
                     "/resource/aws_vpc_endpoint/logs",
-                    Some(json!({"vpc_endpoint_type": "Interface", "service_name": "com.amazonaws.us-east-1.logs"})),
+                    Some(
+                        json!({"vpc_endpoint_type": "Interface", "service_name": "com.amazonaws.us-east-1.logs"}),
+                    ),
                 ),
                 &[],
             ),

@@ -29,13 +29,7 @@ struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
-    fn finding(
-        &self,
-        rule_id: &str,
-        address: String,
-        message: String,
-        remediation: &str,
-    ) -> Finding {
+    fn finding(&self, rule_id: &str, address: String, message: String, remediation: &str) -> Finding {
         Finding::new(self.info.find_rule(rule_id), address, message, remediation)
     }
 }
@@ -88,10 +82,7 @@ mod test_support {
         match edit {
             Some(value) => parent[key] = value,
             None => {
-                parent
-                    .as_object_mut()
-                    .expect("parent is an object")
-                    .remove(key);
+                parent.as_object_mut().expect("parent is an object").remove(key);
             }
         }
         document

@@ -16,11 +16,9 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
         let Some(expiration) = earliest_expiration(stack, &bucket) else {
             continue;
         };
-        for tiering in bucket_configurations(
-            stack,
-            "aws_s3_bucket_intelligent_tiering_configuration",
-            &bucket,
-        ) {
+        for tiering in
+            bucket_configurations(stack, "aws_s3_bucket_intelligent_tiering_configuration", &bucket)
+        {
             if tiering.body["status"] == "Disabled" {
                 continue;
             }
@@ -126,11 +124,7 @@ mod tests {
                 edited(&format!("{RULE}/expiration/0/days"), Some(json!(120))),
                 &[TIERING],
             ),
-            (
-                "no expiry",
-                edited(&format!("{RULE}/expiration"), None),
-                &[],
-            ),
+            ("no expiry", edited(&format!("{RULE}/expiration"), None), &[]),
             (
                 "the rule is disabled",
                 edited(&format!("{RULE}/status"), Some(json!("Disabled"))),
@@ -156,10 +150,7 @@ mod tests {
             ),
             (
                 "no tiering configuration",
-                edited(
-                    "/resource/aws_s3_bucket_intelligent_tiering_configuration",
-                    None,
-                ),
+                edited("/resource/aws_s3_bucket_intelligent_tiering_configuration", None),
                 &[],
             ),
         ];

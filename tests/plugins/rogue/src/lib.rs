@@ -14,10 +14,18 @@ pub struct Rogue;
 
 impl Plugin for Rogue {
     fn describe() -> PluginInfo {
-        PluginInfo::new("rogue", env!("CARGO_PKG_VERSION"), "Misbehaves on request (test fixture).")
-            .setting("behaviour", json!("probe"), "probe | panic | loop | alloc | huge-output | error | bad-schema")
-            .setting("port", json!(0), "Loopback port the probe tries to connect to.")
-            .rule("rogue.always", Severity::Info, "Reports one note per stack.")
+        PluginInfo::new(
+            "rogue",
+            env!("CARGO_PKG_VERSION"),
+            "Misbehaves on request (test fixture).",
+        )
+        .setting(
+            "behaviour",
+            json!("probe"),
+            "probe | panic | loop | alloc | huge-output | error | bad-schema",
+        )
+        .setting("port", json!(0), "Loopback port the probe tries to connect to.")
+        .rule("rogue.always", Severity::Info, "Reports one note per stack.")
     }
 
     fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
@@ -26,7 +34,11 @@ impl Plugin for Rogue {
             "probe" => {
                 let port = context.setting_u64("port")?;
                 for (name, result) in probe(port as u16) {
-                    fragment.output(&format!("probe_{name}"), json!(result), "What the sandbox allowed.");
+                    fragment.output(
+                        &format!("probe_{name}"),
+                        json!(result),
+                        "What the sandbox allowed.",
+                    );
                 }
             }
             "panic" => panic!("rogue plugin panicked on purpose"),
@@ -43,16 +55,29 @@ impl Plugin for Rogue {
             "huge-output" => fragment.output("huge", json!("x".repeat(2 << 20)), "Two MiB of text."),
             "error" => return Err(PluginError::InvalidSettings("rogue refuses on purpose".into())),
             "bad-schema" => {
-                fragment.resource("aws_vpc", "rogue", json!({"cidr_block": "10.9.0.0/16", "enable_dns_magic": true}));
+                fragment.resource(
+                    "aws_vpc",
+                    "rogue",
+                    json!({"cidr_block": "10.9.0.0/16", "enable_dns_magic": true}),
+                );
             }
-            other => return Err(PluginError::InvalidSettings(format!("unknown behaviour `{other}`"))),
+            other => {
+                return Err(PluginError::InvalidSettings(format!(
+                    "unknown behaviour `{other}`"
+                )));
+            }
         }
         Ok(fragment)
     }
 
     fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
         let rule = Self::describe().find_rule("rogue.always").clone();
-        Ok(vec![Finding::new(&rule, "", format!("checked {}", stack.stack), "nothing to do")])
+        Ok(vec![Finding::new(
+            &rule,
+            "",
+            format!("checked {}", stack.stack),
+            "nothing to do",
+        )])
     }
 }
 
@@ -71,9 +96,17 @@ fn probe(port: u16) -> Vec<(&'static str, String)> {
         Err(e) => format!("denied: {e}"),
     };
     let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
-    let env = if vars.is_empty() { "denied: no variables".to_owned() } else { format!("allowed: {vars:?}") };
+    let env = if vars.is_empty() {
+        "denied: no variables".to_owned()
+    } else {
+        format!("allowed: {vars:?}")
+    };
     let args: Vec<String> = std::env::args().collect();
-    let args = if args.is_empty() { "denied: no arguments".to_owned() } else { format!("allowed: {args:?}") };
+    let args = if args.is_empty() {
+        "denied: no arguments".to_owned()
+    } else {
+        format!("allowed: {args:?}")
+    };
     let socket = match std::net::TcpStream::connect(("127.0.0.1", port)) {
         Ok(_) => format!("allowed: connected to 127.0.0.1:{port}"),
         Err(e) => format!("denied: {e}"),
@@ -83,7 +116,14 @@ fn probe(port: u16) -> Vec<(&'static str, String)> {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let clock = format!("fixed: {seconds}");
-    vec![("file", file), ("dir", dir), ("env", env), ("args", args), ("socket", socket), ("clock", clock)]
+    vec![
+        ("file", file),
+        ("dir", dir),
+        ("env", env),
+        ("args", args),
+        ("socket", socket),
+        ("clock", clock),
+    ]
 }
 
 export_plugin!(Rogue);
