@@ -35,6 +35,55 @@ pub struct Config {
     /// Fleet-wide settings per plugin, keyed by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, toml::Table>,
+    /// The account's quotas in this region, for the quota preflight checks.
+    #[serde(default)]
+    pub quotas: Quotas,
+    /// Accepted findings: each names a rule, what it applies to, why, and until when.
+    #[serde(default)]
+    pub waivers: Vec<WaiverConfig>,
+}
+
+/// Account quotas the fleet must fit in; the defaults are AWS's defaults for a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Quotas {
+    /// VPCs per region.
+    pub vpcs_per_region: u32,
+    /// Gateway VPC endpoints per region.
+    pub gateway_endpoints_per_region: u32,
+    /// Concurrent Lambda executions of the account in the region.
+    pub lambda_concurrent_executions: u32,
+    /// Concurrency AWS keeps unreserved; reservations may not eat into it.
+    pub lambda_unreserved_minimum: u32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            vpcs_per_region: 5,
+            gateway_endpoints_per_region: 20,
+            lambda_concurrent_executions: 1000,
+            lambda_unreserved_minimum: 100,
+        }
+    }
+}
+
+/// An accepted finding, as written in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WaiverConfig {
+    /// The rule id, e.g. `storage.archive-tiers-unreachable`.
+    pub rule: String,
+    /// Only this tenant's stack; every stack when absent.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Only addresses matching this pattern (`*` matches any run of characters).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Why the finding is accepted; required.
+    pub reason: String,
+    /// The last day the waiver holds, `YYYY-MM-DD`; after it the waiver is itself an error.
+    pub expires: String,
 }
 
 /// The S3 backend every stack uses; each stack's key is `<prefix><suffix>/<stack>.tfstate`.

@@ -1,7 +1,7 @@
 //! From configuration to a validated fleet: tenant ids, the suffix, the region and each tenant's
 //! VPC block.
 
-use crate::config::{Config, ConfigError, PluginSettings, StateBackend, table_to_json};
+use crate::config::{Config, ConfigError, PluginSettings, Quotas, StateBackend, WaiverConfig, table_to_json};
 use std::collections::{BTreeMap, BTreeSet};
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
@@ -29,6 +29,10 @@ pub struct Fleet {
     pub plugin_settings: BTreeMap<String, PluginSettings>,
     /// The tenants, in configuration order.
     pub tenants: Vec<Tenant>,
+    /// The account quotas for preflight checks.
+    pub quotas: Quotas,
+    /// The configured waivers.
+    pub waivers: Vec<WaiverConfig>,
 }
 
 /// `[a-z0-9-]+` with no leading, trailing or double hyphen.
