@@ -117,6 +117,8 @@ pub fn plan_fleet(config: &Config, suffix: String) -> Result<Fleet, ConfigError>
             .map(|(k, v)| (k.clone(), table_to_json(v)))
             .collect(),
         tenants,
+        quotas: config.quotas,
+        waivers: config.waivers.clone(),
     })
 }
 
