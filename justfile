@@ -30,7 +30,7 @@ plugins:
 # Synthesize the example fleet (or pass --config FILE, --out DIR, ...) into cdktf.out/.
 [group('build')]
 synth *args: setup plugins
-    cargo run --quiet --release -p tenant-host -- synth --plugins plugins/ {{args}}
+    cargo run --quiet -p tenant-host -- synth --plugins plugins/ {{args}}
 
 # Run every test: unit, golden, end-to-end, the Lambda code's tests, and checkov on the output.
 [group('test')]
