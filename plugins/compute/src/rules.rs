@@ -4,7 +4,8 @@ use crate::info::{
     self, FUNCTION_URL_IAM_AUTH, LAMBDA_DLQ_ENCRYPTED, LAMBDA_IN_VPC, LAMBDA_LIMITS, LAMBDA_TRACING,
 };
 use crate::settings::ComputeSettings;
-use crate::terraform::{is_key_of_stack, nested, resolve};
+use crate::terraform::{is_key_of_stack, resolve};
+use tenant_plugin_sdk::document::nested_block;
 use tenant_plugin_sdk::prelude::*;
 
 pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
@@ -47,7 +48,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
                 "Set dead_letter_config.target_arn to a queue or topic of this stack whose kms_master_key_id is a key of this stack.",
             );
         }
-        let tracing = nested(function.body, "tracing_config")
+        let tracing = nested_block(function.body, "tracing_config")
             .and_then(|t| t.get("mode"))
             .and_then(Value::as_str);
         if tracing != Some("Active") {
@@ -111,13 +112,13 @@ fn runs_in_vpc(function: &Value) -> bool {
         list.and_then(Value::as_array)
             .is_some_and(|items| !items.is_empty())
     };
-    nested(function, "vpc_config")
+    nested_block(function, "vpc_config")
         .is_some_and(|vpc| non_empty(vpc.get("subnet_ids")) && non_empty(vpc.get("security_group_ids")))
 }
 
 /// Why the function's dead letters are not kept encrypted under a key of this stack, if they are not.
 fn dlq_problem(stack: &StackDocument, function: &Value) -> Option<String> {
-    let Some(target) = nested(function, "dead_letter_config")
+    let Some(target) = nested_block(function, "dead_letter_config")
         .and_then(|d| d.get("target_arn"))
         .and_then(Value::as_str)
     else {

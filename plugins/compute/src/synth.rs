@@ -5,9 +5,7 @@ use crate::settings::ComputeSettings;
 use tenant_plugin_sdk::naming::api_function_name;
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
-
-/// Failed asynchronous invocations stay this long in the DLQ: SQS's maximum, 14 days.
-const DLQ_RETENTION_SECONDS: u64 = 14 * 24 * 60 * 60;
+use tenant_plugin_sdk::resources::dead_letter_queue;
 
 pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
     let tenant = context.tenant()?;
@@ -19,17 +17,12 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
         |statement: Statement| statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id));
     let mut fragment = Fragment::default();
 
+    // Failed asynchronous invocations stay in the DLQ for SQS's maximum, 14 days.
     let dlq_name = resource_name(id, "api-dlq", suffix);
     let dlq = fragment.resource(
         "aws_sqs_queue",
         "api_dlq",
-        json!({
-            "name": dlq_name,
-            "kms_master_key_id": key_arn,
-            "kms_data_key_reuse_period_seconds": 300,
-            "message_retention_seconds": DLQ_RETENTION_SECONDS,
-            "tags": standard_tags(Some(id), suffix, &dlq_name),
-        }),
+        dead_letter_queue(&dlq_name, key_arn, standard_tags(Some(id), suffix, &dlq_name)),
     );
 
     let runtime_policy = PolicyDocument::new()
@@ -141,8 +134,9 @@ fn subnet_ids(text: &str) -> Result<Vec<String>, PluginError> {
 pub(crate) mod tests {
     use super::*;
     use crate::Compute;
-    use tenant_plugin_sdk::package::sha256_hex;
-    use tenant_plugin_sdk::testing::{assert_golden_json, central_context, tenant_context};
+    use tenant_plugin_sdk::testing::{
+        assert_golden_json, assert_reproducible_package, central_context, tenant_context,
+    };
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("lambda-role-arn", "${aws_iam_role.lambda_execution.arn}"),
@@ -172,21 +166,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_package_is_reproducible_and_pinned_by_its_hash() {
-        let (first, second) = (acme(), acme());
-        let [asset] = first.assets.as_slice() else {
-            panic!("one asset expected")
-        };
-        assert_eq!(
-            first.assets, second.assets,
-            "two syntheses give byte-identical packages"
-        );
-        assert_eq!(
-            asset.path,
-            format!("assets/tenant-api/{}.zip", sha256_hex(&asset.contents))
-        );
-        let function = first.body("aws_lambda_function.api").unwrap();
-        assert_eq!(function["source_code_hash"], sha256_base64(&asset.contents));
-        assert_eq!(function["filename"], format!("${{path.module}}/{}", asset.path));
+        assert_reproducible_package(&acme(), &acme(), "assets/tenant-api", "aws_lambda_function.api");
     }
 
     #[test]

@@ -16,7 +16,6 @@
 //! it to the plugin contract.
 
 mod describe;
-mod json;
 pub mod policy;
 pub mod rules;
 pub mod settings;

@@ -20,7 +20,10 @@
 //!    every KMS action on this key, whatever its IAM policies grant. Service principals carry no
 //!    principal tags, so statements 4 and 5 are unaffected.
 
-use tenant_plugin_sdk::naming::{api_log_group_name, flow_log_group_name, resource_name};
+use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
+use tenant_plugin_sdk::naming::{
+    api_log_group_name, flow_log_group_name, log_group_arn, tenant_events_dlq_name,
+};
 use tenant_plugin_sdk::prelude::*;
 
 /// The actions that use a key for data.
@@ -30,15 +33,6 @@ pub const KEY_USE_ACTIONS: [&str; 5] = [
     "kms:ReEncrypt*",
     "kms:GenerateDataKey*",
     "kms:DescribeKey",
-];
-
-/// The actions CloudWatch Logs needs on a key protecting a log group.
-const LOGS_ACTIONS: [&str; 5] = [
-    "kms:Encrypt*",
-    "kms:Decrypt*",
-    "kms:ReEncrypt*",
-    "kms:GenerateDataKey*",
-    "kms:Describe*",
 ];
 
 /// The principal tag naming the tenant a principal works for.
@@ -62,24 +56,23 @@ pub fn tenant_log_group_arns(scope: &KeyPolicyScope<'_>) -> Vec<String> {
     [api_log_group_name, flow_log_group_name]
         .iter()
         .map(|name| {
-            format!(
-                "arn:aws:logs:{}:{}:log-group:{}",
+            log_group_arn(
                 scope.region,
                 scope.account_id,
-                name(scope.tenant_id, scope.suffix)
+                &name(scope.tenant_id, scope.suffix),
             )
         })
         .collect()
 }
 
-/// The tenant's EventBridge dead-letter queue. The events plugin names it
-/// `tenant-{id}-events-dlq-{suffix}`; the SDK's `naming` has no function for it yet.
+/// The tenant's EventBridge dead-letter queue, which the events plugin declares under the SDK's
+/// `naming::tenant_events_dlq_name`.
 pub fn tenant_dead_letter_queue_arn(scope: &KeyPolicyScope<'_>) -> String {
     format!(
         "arn:aws:sqs:{}:{}:{}",
         scope.region,
         scope.account_id,
-        resource_name(scope.tenant_id, "events-dlq", scope.suffix)
+        tenant_events_dlq_name(scope.tenant_id, scope.suffix)
     )
 }
 
@@ -89,12 +82,10 @@ pub fn key_policy(scope: &KeyPolicyScope<'_>) -> PolicyDocument {
     let account = json!(scope.account_id);
     let any_principal = json!({"AWS": "*"});
     PolicyDocument::new()
-        .statement(
-            Statement::allow("EnableAccountAdministration")
-                .principal(json!({"AWS": format!("arn:aws:iam::{}:root", scope.account_id)}))
-                .actions(&["kms:*"])
-                .resources(&["*"]),
-        )
+        .statement(key_administration(
+            "EnableAccountAdministration",
+            scope.account_id,
+        ))
         .statement(
             Statement::allow("AllowUseByTenantPrincipals")
                 .principal(any_principal.clone())
@@ -117,17 +108,11 @@ pub fn key_policy(scope: &KeyPolicyScope<'_>) -> PolicyDocument {
                 )
                 .condition("Bool", "kms:GrantIsForAWSResource", json!("true")),
         )
-        .statement(
-            Statement::allow("AllowCloudWatchLogsForTenantLogGroups")
-                .principal(json!({"Service": format!("logs.{}.amazonaws.com", scope.region)}))
-                .actions(&LOGS_ACTIONS)
-                .resources(&["*"])
-                .condition(
-                    "ArnEquals",
-                    "kms:EncryptionContext:aws:logs:arn",
-                    json!(tenant_log_group_arns(scope)),
-                ),
-        )
+        .statement(logs_key_use(
+            "AllowCloudWatchLogsForTenantLogGroups",
+            scope.region,
+            &tenant_log_group_arns(scope),
+        ))
         .statement(
             Statement::allow("AllowEventBridgeForTenantDeadLetterQueue")
                 .principal(json!({"Service": "events.amazonaws.com"}))

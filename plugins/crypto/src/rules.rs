@@ -6,10 +6,10 @@
 //! warning, since it delays clean-up but protects nothing less.
 
 use crate::describe::plugin_info;
-use crate::json::{nested_blocks, string};
 use crate::settings::{AWS_DELETION_WINDOW_DAYS, deletion_window_days};
 use std::collections::BTreeSet;
 use tenant_plugin_sdk::BlockKind;
+use tenant_plugin_sdk::document::{nested_blocks, string};
 use tenant_plugin_sdk::prelude::*;
 
 /// Every KMS key rotates.

@@ -63,7 +63,7 @@ fn alias_name(tenant_id: &str, suffix: &str) -> String {
 mod tests {
     use super::*;
     use crate::{Crypto, rules};
-    use tenant_plugin_sdk::testing::{assert_golden_json, default_settings, tenant_context};
+    use tenant_plugin_sdk::testing::{assert_golden_json, default_settings, tenant_context, tenant_stack};
 
     fn acme() -> Fragment {
         tenant_fragment(&tenant_context::<Crypto>("acme-corp", "10.0.0.0/16", &[])).unwrap()
@@ -79,14 +79,7 @@ mod tests {
 
     #[test]
     fn the_fragment_passes_the_plugins_own_rules() {
-        let stack = StackDocument {
-            stack: "tenant-acme-corp-dev".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document: acme().to_json(),
-        };
+        let stack = tenant_stack("acme-corp", "10.0.0.0/16", acme().to_json());
         assert_eq!(
             rules::check_stack(&stack, &default_settings::<Crypto>()),
             Ok(Vec::new())

@@ -4,8 +4,10 @@
 use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT};
 use crate::settings::{ConfigRepository, Delivery, Provisioner};
 use crate::workflow::{self, DEPLOY_ROLE_VARIABLE};
+use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
 use tenant_plugin_sdk::naming;
 use tenant_plugin_sdk::prelude::*;
+use tenant_plugin_sdk::resources::encrypted_log_group;
 
 /// IAM role names are at most 64 characters.
 const ROLE_NAME_LIMIT: usize = 64;
@@ -76,7 +78,7 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
     let mut fragment = Fragment::default();
     let caller = fragment.data("aws_caller_identity", "events", json!({}));
     let account = caller.attr("account_id");
-    let log_group_arn = |name: &str| format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+    let log_group_arn = |name: &str| naming::log_group_arn(region, &account, name);
 
     let bus = fragment.resource(
         "aws_cloudwatch_event_bus",
@@ -102,32 +104,15 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
     // Key policy ARNs are spelt out rather than referenced: the log groups use the key, so a
     // reference back to them would be a cycle.
     let key_policy = PolicyDocument::new()
-        .statement(
-            Statement::allow("EnableIamPolicies")
-                .principal(json!({"AWS": format!("arn:aws:iam::{account}:root")}))
-                .actions(&["kms:*"])
-                .resources(&["*"]),
-        )
-        .statement(
-            Statement::allow("EncryptProvisioningLogs")
-                .principal(json!({"Service": format!("logs.{region}.amazonaws.com")}))
-                .actions(&[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ])
-                .resources(&["*"])
-                .condition(
-                    "ArnEquals",
-                    "kms:EncryptionContext:aws:logs:arn",
-                    json!([
-                        log_group_arn(&names.workflow_log_group),
-                        log_group_arn(&names.project_log_group)
-                    ]),
-                ),
-        )
+        .statement(key_administration("EnableIamPolicies", &account))
+        .statement(logs_key_use(
+            "EncryptProvisioningLogs",
+            region,
+            &[
+                log_group_arn(&names.workflow_log_group),
+                log_group_arn(&names.project_log_group),
+            ],
+        ))
         .statement(
             Statement::allow("EncryptSignupDeadLetters")
                 .principal(json!({"Service": "events.amazonaws.com"}))
@@ -155,12 +140,7 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
         fragment.resource(
             "aws_cloudwatch_log_group",
             local_name,
-            json!({
-                "name": name,
-                "retention_in_days": provisioner.log_retention_days,
-                "kms_key_id": key.attr("arn"),
-                "tags": tags(name),
-            }),
+            encrypted_log_group(name, provisioner.log_retention_days, &key.attr("arn"), tags(name)),
         )
     };
 

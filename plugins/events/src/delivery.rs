@@ -4,9 +4,7 @@
 
 use crate::settings::Delivery;
 use tenant_plugin_sdk::prelude::*;
-
-/// SQS's longest retention: a dead-lettered event stays inspectable for two weeks.
-const DEAD_LETTER_RETENTION_SECONDS: u64 = 1_209_600;
+use tenant_plugin_sdk::resources::dead_letter_queue;
 
 /// EventBridge rule names are at most 64 characters.
 pub const RULE_NAME_LIMIT: usize = 64;
@@ -33,16 +31,11 @@ pub struct DeadLetterQueue<'a> {
 impl DeadLetterQueue<'_> {
     /// Adds the queue and its policy to `fragment`; returns the queue.
     pub fn add_to(self, fragment: &mut Fragment) -> Reference {
+        // SQS's longest retention: a dead-lettered event stays inspectable for two weeks.
         let queue = fragment.resource(
             "aws_sqs_queue",
             self.local_name,
-            json!({
-                "name": self.name,
-                "kms_master_key_id": self.kms_key,
-                "kms_data_key_reuse_period_seconds": 300,
-                "message_retention_seconds": DEAD_LETTER_RETENTION_SECONDS,
-                "tags": self.tags,
-            }),
+            dead_letter_queue(self.name, self.kms_key, self.tags),
         );
         let policy = PolicyDocument::new().statement(
             Statement::allow("AcceptDeadLettersOfOneRule")

@@ -1,6 +1,7 @@
 //! The plugin's policy rules, checked on every composed stack (so they also judge what other
 //! plugins emit).
 
+use tenant_plugin_sdk::document::nested_block;
 use tenant_plugin_sdk::prelude::*;
 
 /// Every event target retries explicitly and dead-letters what it cannot deliver.
@@ -52,15 +53,6 @@ pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
     }
     queues_are_encrypted(stack, info.find_rule(QUEUES_ENCRYPTED), &mut findings);
     findings
-}
-
-/// A nested block of a Terraform JSON body, written either as `[{...}]` or as `{...}`.
-fn nested_block<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    match body.get(name)? {
-        Value::Array(blocks) => blocks.first(),
-        block @ Value::Object(_) => Some(block),
-        _ => None,
-    }
 }
 
 fn non_empty_string(value: Option<&Value>) -> bool {
@@ -161,17 +153,10 @@ fn queues_are_encrypted(stack: &StackDocument, rule: &Rule, findings: &mut Vec<F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tenant_plugin_sdk::Tenant;
+    use tenant_plugin_sdk::{Tenant, testing};
 
     fn tenant_stack(resources: Value) -> StackDocument {
-        StackDocument {
-            stack: "tenant-acme-corp-dev".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document: json!({"resource": resources}),
-        }
+        testing::tenant_stack("acme-corp", "10.0.0.0/16", json!({"resource": resources}))
     }
 
     fn central_stack(resources: Value) -> StackDocument {

@@ -27,12 +27,12 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
     // The central stack owns the bus; a tenant stack knows it only by its conventional name.
     let bus_name = naming::event_bus_name(suffix);
     let rule_name = delivery::within_limit(
-        resource_name(&tenant.id, "events", suffix),
+        naming::tenant_events_rule_name(&tenant.id, suffix),
         RULE_NAME_LIMIT,
         "rule",
     )?;
     let queue_name = delivery::within_limit(
-        resource_name(&tenant.id, "events-dlq", suffix),
+        naming::tenant_events_dlq_name(&tenant.id, suffix),
         QUEUE_NAME_LIMIT,
         "queue",
     )?;

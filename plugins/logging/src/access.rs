@@ -1,7 +1,5 @@
 //! The log actions the plugin's policies grant and deny.
 
-use tenant_plugin_sdk::prelude::*;
-
 /// Reading events of log groups the caller names; each action can be limited to log groups.
 pub const READ_LOG_EVENTS: [&str; 4] = [
     "logs:DescribeLogStreams",
@@ -32,46 +30,9 @@ pub fn group_and_streams(group_arn: &str) -> [String; 2] {
     [group_arn.to_owned(), format!("{group_arn}:*")]
 }
 
-/// A `Deny` of `actions` on everything but `resources`. The SDK's `Statement` has no
-/// `NotResource`, so this one is built as JSON and appended to a rendered document.
-pub fn with_deny_except(
-    document: &PolicyDocument,
-    sid: &str,
-    actions: &[&str],
-    resources: &[String],
-) -> String {
-    let mut value = document.to_value();
-    let statements = value["Statement"]
-        .as_array_mut()
-        .expect("a policy document has a statement list");
-    statements.push(json!({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": resources}));
-    value.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_deny_follows_the_allows() {
-        let allow = PolicyDocument::new().statement(
-            Statement::allow("Read")
-                .actions(&["logs:GetLogEvents"])
-                .resources(&["a"]),
-        );
-        let rendered: Value = serde_json::from_str(&with_deny_except(
-            &allow,
-            "DenyElse",
-            &["logs:GetLogEvents"],
-            &["a".to_owned()],
-        ))
-        .unwrap();
-        assert_eq!(rendered["Statement"][0]["Effect"], "Allow");
-        assert_eq!(
-            rendered["Statement"][1],
-            json!({"Sid": "DenyElse", "Effect": "Deny", "Action": ["logs:GetLogEvents"], "NotResource": ["a"]})
-        );
-    }
 
     #[test]
     fn every_read_covers_the_granted_reads() {

@@ -3,9 +3,11 @@
 use crate::access::{READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::deployment::{asset_path, forwarder_package};
 use crate::settings::retention_days;
-use tenant_plugin_sdk::naming::{central_log_forwarder_name, central_log_group_name};
+use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
+use tenant_plugin_sdk::naming::{central_log_forwarder_name, central_log_group_name, log_group_arn};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
+use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
 
 /// Throttled asynchronous invocations are retried for up to six hours, so the cap delays events
 /// under a burst rather than losing them; it keeps the forwarder from taking the account's
@@ -32,32 +34,15 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
     let forwarder_name = central_log_forwarder_name(suffix);
     let forwarder_group_name = format!("/aws/lambda/{forwarder_name}");
     // Literal ARNs: the key must exist before the groups it encrypts, so it cannot refer to them.
-    let group_arn = |name: &str| format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+    let group_arn = |name: &str| log_group_arn(region, &account, name);
 
     let key_policy = PolicyDocument::new()
-        .statement(
-            Statement::allow("AccountAdministersKey")
-                .principal(json!({"AWS": format!("arn:aws:iam::{account}:root")}))
-                .actions(&["kms:*"])
-                .resources(&["*"]),
-        )
-        .statement(
-            Statement::allow("CloudWatchLogsEncryptsCentralGroups")
-                .principal(json!({"Service": format!("logs.{region}.amazonaws.com")}))
-                .actions(&[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ])
-                .resources(&["*"])
-                .condition(
-                    "ArnEquals",
-                    "kms:EncryptionContext:aws:logs:arn",
-                    json!([group_arn(&central_group_name), group_arn(&forwarder_group_name)]),
-                ),
-        );
+        .statement(key_administration("AccountAdministersKey", &account))
+        .statement(logs_key_use(
+            "CloudWatchLogsEncryptsCentralGroups",
+            region,
+            &[group_arn(&central_group_name), group_arn(&forwarder_group_name)],
+        ));
     let key_name = central_name("logs");
     let key = fragment.resource(
         "aws_kms_key",
@@ -80,7 +65,7 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
         fragment.resource(
             "aws_cloudwatch_log_group",
             local_name,
-            json!({"name": name, "retention_in_days": retention, "kms_key_id": key.attr("arn"), "tags": tags(name)}),
+            encrypted_log_group(name, retention, &key.attr("arn"), tags(name)),
         )
     };
     let central_group = log_group("central", &central_group_name);
@@ -90,13 +75,7 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
     let dlq = fragment.resource(
         "aws_sqs_queue",
         "log_forwarder_dlq",
-        json!({
-            "name": dlq_name,
-            "kms_master_key_id": key.attr("arn"),
-            "kms_data_key_reuse_period_seconds": 300,
-            "message_retention_seconds": 14 * 24 * 60 * 60,
-            "tags": tags(&dlq_name),
-        }),
+        dead_letter_queue(&dlq_name, &key.attr("arn"), tags(&dlq_name)),
     );
 
     let role_name = central_name("log-forwarder-role");
@@ -243,8 +222,9 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
 pub(crate) mod tests {
     use super::*;
     use crate::Logging;
-    use tenant_plugin_sdk::package::sha256_hex;
-    use tenant_plugin_sdk::testing::{assert_golden_json, central_context, tenant_context};
+    use tenant_plugin_sdk::testing::{
+        assert_golden_json, assert_reproducible_package, central_context, tenant_context,
+    };
 
     pub(crate) fn central() -> Fragment {
         synthesize(&central_context::<Logging>(&[])).unwrap()
@@ -260,21 +240,12 @@ pub(crate) mod tests {
 
     #[test]
     fn the_package_is_reproducible_and_pinned_by_its_hash() {
-        let (first, second) = (central(), central());
-        let [asset] = first.assets.as_slice() else {
-            panic!("one asset expected")
-        };
-        assert_eq!(
-            first.assets, second.assets,
-            "two syntheses give byte-identical packages"
+        assert_reproducible_package(
+            &central(),
+            &central(),
+            "assets/log-forwarder",
+            "aws_lambda_function.log_forwarder",
         );
-        assert_eq!(
-            asset.path,
-            format!("assets/log-forwarder/{}.zip", sha256_hex(&asset.contents))
-        );
-        let function = first.body("aws_lambda_function.log_forwarder").unwrap();
-        assert_eq!(function["source_code_hash"], sha256_base64(&asset.contents));
-        assert_eq!(function["filename"], format!("${{path.module}}/{}", asset.path));
     }
 
     #[test]

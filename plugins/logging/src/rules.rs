@@ -5,6 +5,7 @@ use crate::info::{
     SUBSCRIPTION_FORWARDING,
 };
 use crate::settings::{ACCEPTED_RETENTION_DAYS, retention_days};
+use tenant_plugin_sdk::document::referenced_resource;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::{BlockKind, TerraformBlock};
 
@@ -79,10 +80,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
 /// The `(type, name)` of a resource referred to by a whole-string interpolation such as
 /// `${aws_kms_key.tenant.arn}`.
 fn referenced_block(value: Option<&Value>) -> Option<(&str, &str)> {
-    let expression = value?.as_str()?.strip_prefix("${")?.strip_suffix('}')?;
-    let mut parts = expression.split('.');
-    let (type_name, name, _attribute) = (parts.next()?, parts.next()?, parts.next()?);
-    (type_name.starts_with("aws_") && parts.next().is_none()).then_some((type_name, name))
+    referenced_resource(value?.as_str()?)
 }
 
 fn declares(stack: &StackDocument, type_name: &str, name: &str) -> bool {

@@ -1,9 +1,10 @@
 //! The tenant stack fragment: log groups, flow logs, forwarding, and the tenant's read policy.
 
-use crate::access::{EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams, with_deny_except};
+use crate::access::{EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::settings::retention_days;
 use tenant_plugin_sdk::naming::{api_log_group_name, central_log_forwarder_name, flow_log_group_name};
 use tenant_plugin_sdk::prelude::*;
+use tenant_plugin_sdk::resources::encrypted_log_group;
 
 pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
     let tenant = context.tenant()?;
@@ -22,12 +23,7 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
         fragment.resource(
             "aws_cloudwatch_log_group",
             local_name,
-            json!({
-                "name": name,
-                "retention_in_days": retention,
-                "kms_key_id": key_arn,
-                "tags": standard_tags(Some(id), suffix, &name),
-            }),
+            encrypted_log_group(&name, retention, key_arn, standard_tags(Some(id), suffix, &name)),
         )
     };
     let api_logs = log_group("api", api_log_group_name(id, suffix));
@@ -106,11 +102,17 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
         group_and_streams(&flow_logs.attr("arn")),
     ]
     .concat();
-    let read_own = PolicyDocument::new().statement(own_tenant(
-        Statement::allow("ReadOwnLogGroups")
-            .actions(&READ_LOG_EVENTS)
-            .resources(&own_logs),
-    ));
+    let read_own = PolicyDocument::new()
+        .statement(own_tenant(
+            Statement::allow("ReadOwnLogGroups")
+                .actions(&READ_LOG_EVENTS)
+                .resources(&own_logs),
+        ))
+        .statement(
+            Statement::deny("DenyLogReadsOutsideOwnGroups")
+                .actions(&EVERY_LOG_READ)
+                .not_resources(&own_logs),
+        );
     let read_policy_name = resource_name(id, "log-read", suffix);
     let read_policy = fragment.resource(
         "aws_iam_policy",
@@ -118,7 +120,7 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
         json!({
             "name": read_policy_name,
             "description": format!("Read of tenant {id}'s own log groups; denies log reads anywhere else"),
-            "policy": with_deny_except(&read_own, "DenyLogReadsOutsideOwnGroups", &EVERY_LOG_READ, &own_logs),
+            "policy": read_own.render(),
             "tags": standard_tags(Some(id), suffix, &read_policy_name),
         }),
     );

@@ -16,7 +16,6 @@
 //! plugin contract.
 
 mod describe;
-mod json;
 pub mod rules;
 pub mod settings;
 pub mod synth;

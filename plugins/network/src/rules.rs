@@ -2,9 +2,9 @@
 //! emit.
 
 use crate::describe::plugin_info;
-use crate::json::{nested_blocks, string, strings};
 use std::collections::BTreeSet;
 use tenant_plugin_sdk::cidr::Ipv4Block;
+use tenant_plugin_sdk::document::{nested_blocks, string, strings};
 use tenant_plugin_sdk::prelude::*;
 
 /// No security group ingress from 0.0.0.0/0 or ::/0.

@@ -293,7 +293,7 @@ fn network_acl_entries(vpc: Ipv4Block, tenant_pool: Ipv4Block) -> (Vec<Value>, V
 mod tests {
     use super::*;
     use crate::{Network, rules};
-    use tenant_plugin_sdk::testing::{assert_golden_json, tenant_context};
+    use tenant_plugin_sdk::testing::{assert_golden_json, tenant_context, tenant_stack};
 
     fn acme() -> Fragment {
         tenant_fragment(&tenant_context::<Network>("acme-corp", "10.0.0.0/16", &[])).unwrap()
@@ -315,15 +315,7 @@ mod tests {
             ("retail-co", "10.2.0.0/16"),
         ] {
             let fragment = tenant_fragment(&tenant_context::<Network>(id, cidr, &[])).unwrap();
-            let document = fragment.to_json();
-            let stack = StackDocument {
-                stack: format!("tenant-{id}-dev"),
-                tenant: Some(Tenant {
-                    id: id.into(),
-                    cidr_block: cidr.into(),
-                }),
-                document,
-            };
+            let stack = tenant_stack(id, cidr, fragment.to_json());
             assert_eq!(rules::check_stack(&stack), Vec::new(), "{id}");
         }
     }

@@ -1,4 +1,6 @@
-//! IAM policy documents as typed builders, rendered as the JSON string Terraform expects.
+//! IAM policy documents: typed builders, rendered as the JSON string Terraform expects, the
+//! statements several plugins put into KMS key policies, and readers for the statements of
+//! composed policies, for check functions.
 
 use serde_json::{Map, Value, json};
 
@@ -41,7 +43,9 @@ pub struct Statement {
     effect: &'static str,
     principal: Option<Value>,
     actions: Vec<String>,
+    not_actions: Vec<String>,
     resources: Vec<String>,
+    not_resources: Vec<String>,
     conditions: Map<String, Value>,
 }
 
@@ -62,7 +66,9 @@ impl Statement {
             effect,
             principal: None,
             actions: Vec::new(),
+            not_actions: Vec::new(),
             resources: Vec::new(),
+            not_resources: Vec::new(),
             conditions: Map::new(),
         }
     }
@@ -76,6 +82,21 @@ impl Statement {
     /// Adds resource ARNs or references.
     pub fn resources<S: AsRef<str>>(mut self, resources: &[S]) -> Self {
         self.resources
+            .extend(resources.iter().map(|r| r.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds `NotAction` entries: the statement covers every action but these.
+    pub fn not_actions<S: AsRef<str>>(mut self, actions: &[S]) -> Self {
+        self.not_actions
+            .extend(actions.iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds `NotResource` entries: the statement covers every resource but these, e.g. a `Deny`
+    /// of reads anywhere outside the tenant's own resources.
+    pub fn not_resources<S: AsRef<str>>(mut self, resources: &[S]) -> Self {
+        self.not_resources
             .extend(resources.iter().map(|r| r.as_ref().to_owned()));
         self
     }
@@ -103,9 +124,18 @@ impl Statement {
         if let Some(principal) = &self.principal {
             statement.insert("Principal".into(), principal.clone());
         }
-        statement.insert("Action".into(), one_or_many(&self.actions));
+        // `Action` is always written unless the statement is a `NotAction` one.
+        if !self.actions.is_empty() || self.not_actions.is_empty() {
+            statement.insert("Action".into(), rendered_one_or_many(&self.actions));
+        }
+        if !self.not_actions.is_empty() {
+            statement.insert("NotAction".into(), rendered_one_or_many(&self.not_actions));
+        }
         if !self.resources.is_empty() {
-            statement.insert("Resource".into(), one_or_many(&self.resources));
+            statement.insert("Resource".into(), rendered_one_or_many(&self.resources));
+        }
+        if !self.not_resources.is_empty() {
+            statement.insert("NotResource".into(), rendered_one_or_many(&self.not_resources));
         }
         if !self.conditions.is_empty() {
             statement.insert("Condition".into(), Value::Object(self.conditions.clone()));
@@ -114,11 +144,101 @@ impl Statement {
     }
 }
 
-fn one_or_many(items: &[String]) -> Value {
+fn rendered_one_or_many(items: &[String]) -> Value {
     match items {
         [one] => json!(one),
         many => json!(many),
     }
+}
+
+/// The actions CloudWatch Logs needs on a KMS key that encrypts a log group.
+pub const LOGS_KEY_ACTIONS: [&str; 5] = [
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+];
+
+/// The key policy statement AWS requires so a key stays manageable: the root of `account_id`
+/// (an id or a reference to one) gets `kms:*` on the key, which delegates access decisions to
+/// the account's IAM policies.
+pub fn key_administration(sid: &str, account_id: &str) -> Statement {
+    Statement::allow(sid)
+        .principal(json!({"AWS": format!("arn:aws:iam::{account_id}:root")}))
+        .actions(&["kms:*"])
+        .resources(&["*"])
+}
+
+/// The key policy statement letting CloudWatch Logs of `region` use the key for exactly the log
+/// groups `log_group_arns` (see [`crate::naming::log_group_arn`]): it is bound by the
+/// `kms:EncryptionContext:aws:logs:arn` CloudWatch Logs passes.
+pub fn logs_key_use<S: AsRef<str>>(sid: &str, region: &str, log_group_arns: &[S]) -> Statement {
+    let arns: Vec<&str> = log_group_arns.iter().map(AsRef::as_ref).collect();
+    Statement::allow(sid)
+        .principal(json!({"Service": format!("logs.{region}.amazonaws.com")}))
+        .actions(&LOGS_KEY_ACTIONS)
+        .resources(&["*"])
+        .condition("ArnEquals", "kms:EncryptionContext:aws:logs:arn", json!(arns))
+}
+
+/// The statements of a policy held as a JSON string; `Statement` may be one object or a list.
+/// The error says why there are none to read (not JSON, e.g. an interpolated data source, or no
+/// `Statement`).
+pub fn policy_statements(policy: &str) -> Result<Vec<Value>, String> {
+    let document: Value =
+        serde_json::from_str(policy).map_err(|e| format!("the policy is not JSON ({e})"))?;
+    match document.get("Statement") {
+        Some(Value::Array(statements)) => Ok(statements.clone()),
+        Some(statement @ Value::Object(_)) => Ok(vec![statement.clone()]),
+        _ => Err("the policy has no Statement".to_owned()),
+    }
+}
+
+/// A policy element that is one string or a list of strings (`Action`, `Resource`, a condition
+/// value, a principal list); anything else gives none.
+pub fn one_or_many(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a statement's `Effect` is `Allow`.
+pub fn is_allow(statement: &Value) -> bool {
+    statement["Effect"] == "Allow"
+}
+
+/// The condition entries of `statement` on `key` (keys are case-insensitive in IAM), as
+/// `(operator, value)`.
+pub fn conditions_on<'s>(statement: &'s Value, key: &str) -> Vec<(&'s str, &'s Value)> {
+    let Some(operators) = statement.get("Condition").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    operators
+        .iter()
+        .flat_map(|(operator, entries)| {
+            entries
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(entry_key, _)| entry_key.eq_ignore_ascii_case(key))
+                .map(move |(_, value)| (operator.as_str(), value))
+        })
+        .collect()
+}
+
+/// Whether the statement has any condition at all (an operator with no entries is none).
+pub fn has_condition(statement: &Value) -> bool {
+    statement
+        .get("Condition")
+        .and_then(Value::as_object)
+        .is_some_and(|operators| {
+            operators
+                .values()
+                .any(|entries| entries.as_object().is_some_and(|e| !e.is_empty()))
+        })
 }
 
 #[cfg(test)]
@@ -142,5 +262,89 @@ mod tests {
             "acme-corp"
         );
         assert!(statement.get("Principal").is_none());
+    }
+
+    #[test]
+    fn renders_not_actions_and_not_resources() {
+        let statement = |s: Statement| PolicyDocument::new().statement(s).to_value()["Statement"][0].clone();
+        let deny = statement(
+            Statement::deny("DenyElsewhere")
+                .actions(&["logs:GetLogEvents", "logs:FilterLogEvents"])
+                .not_resources(&["a", "a:*"]),
+        );
+        assert_eq!(
+            deny,
+            json!({"Sid": "DenyElsewhere", "Effect": "Deny", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"], "NotResource": ["a", "a:*"]})
+        );
+        let all_but = statement(
+            Statement::allow("AllBut")
+                .not_actions(&["iam:*"])
+                .resources(&["*"]),
+        );
+        assert_eq!(
+            all_but,
+            json!({"Sid": "AllBut", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+        );
+        assert_eq!(statement(Statement::allow("Bare"))["Action"], json!([]));
+    }
+
+    #[test]
+    fn builds_the_shared_key_policy_statements() {
+        let document = PolicyDocument::new()
+            .statement(key_administration(
+                "Admin",
+                "${data.aws_caller_identity.x.account_id}",
+            ))
+            .statement(logs_key_use("Logs", "us-east-1", &["arn:one"]))
+            .to_value();
+        assert_eq!(
+            document["Statement"][0],
+            json!({"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::${data.aws_caller_identity.x.account_id}:root"}, "Action": "kms:*", "Resource": "*"})
+        );
+        let logs = &document["Statement"][1];
+        assert_eq!(
+            logs["Principal"],
+            json!({"Service": "logs.us-east-1.amazonaws.com"})
+        );
+        assert_eq!(logs["Action"], json!(LOGS_KEY_ACTIONS));
+        assert_eq!(
+            logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"],
+            json!(["arn:one"]),
+            "the ARNs stay a list, also when there is one"
+        );
+    }
+
+    #[test]
+    fn reads_single_and_listed_statements() {
+        assert_eq!(
+            policy_statements(r#"{"Statement": {"Effect": "Allow"}}"#)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(policy_statements(r#"{"Statement": [{}, {}]}"#).unwrap().len(), 2);
+        assert!(policy_statements("${data.aws_iam_policy_document.x.json}").is_err());
+        assert!(policy_statements("{}").is_err());
+    }
+
+    #[test]
+    fn reads_statement_elements() {
+        let statement = json!({
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": ["a", 1, "b"],
+            "Condition": {"StringEquals": {"AWS:SourceAccount": "1"}, "Bool": {}},
+        });
+        assert!(is_allow(&statement));
+        assert!(!is_allow(&json!({"Effect": "Deny"})));
+        assert_eq!(one_or_many(statement.get("Action")), ["s3:GetObject"]);
+        assert_eq!(one_or_many(statement.get("Resource")), ["a", "b"]);
+        assert!(one_or_many(statement.get("Principal")).is_empty());
+        assert_eq!(
+            conditions_on(&statement, "aws:SourceAccount"),
+            [("StringEquals", &json!("1"))]
+        );
+        assert!(has_condition(&statement));
+        assert!(!has_condition(&json!({"Condition": {"Bool": {}}})));
     }
 }

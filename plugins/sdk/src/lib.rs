@@ -35,11 +35,12 @@
 extern crate self as tenant_plugin_sdk;
 
 pub mod cidr;
-mod document;
+pub mod document;
 mod fragment;
 pub mod iam;
 pub mod naming;
 pub mod package;
+pub mod resources;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 mod types;

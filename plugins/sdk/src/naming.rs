@@ -48,6 +48,25 @@ pub fn event_bus_name(suffix: &str) -> String {
     format!("saas-tenant-events-{suffix}")
 }
 
+/// The rule on the central bus routing a tenant's platform events to its API function:
+/// `tenant-{id}-events-{suffix}`.
+pub fn tenant_events_rule_name(tenant_id: &str, suffix: &str) -> String {
+    resource_name(tenant_id, "events", suffix)
+}
+
+/// The queue the tenant's events rule dead-letters into: `tenant-{id}-events-dlq-{suffix}`. It is
+/// encrypted with the tenant key, whose policy names it.
+pub fn tenant_events_dlq_name(tenant_id: &str, suffix: &str) -> String {
+    resource_name(tenant_id, "events-dlq", suffix)
+}
+
+/// The ARN of the log group `name` in `region` of `account_id` (an id or a reference to one):
+/// `arn:aws:logs:{region}:{account}:log-group:{name}`. Key policies spell log groups out this way
+/// because the groups, encrypted with the key, cannot be referenced from its policy.
+pub fn log_group_arn(region: &str, account_id: &str, name: &str) -> String {
+    format!("arn:aws:logs:{region}:{account_id}:log-group:{name}")
+}
+
 /// The tags every taggable resource carries: `TenantId` (for tenant resources), `Environment` and
 /// `ManagedBy = CDKTF`, plus `Name`.
 pub fn standard_tags(tenant_id: Option<&str>, suffix: &str, name: &str) -> Value {
@@ -73,6 +92,18 @@ mod tests {
         );
         assert_eq!(tenant_stack_name("retail-co", "pr7"), "tenant-retail-co-pr7");
         assert_eq!(central_stack_name("dev"), "central-dev");
+        assert_eq!(
+            tenant_events_rule_name("acme-corp", "dev"),
+            "tenant-acme-corp-events-dev"
+        );
+        assert_eq!(
+            tenant_events_dlq_name("acme-corp", "dev"),
+            "tenant-acme-corp-events-dlq-dev"
+        );
+        assert_eq!(
+            log_group_arn("us-east-1", "123456789012", "/aws/lambda/f"),
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f"
+        );
     }
 
     #[test]

@@ -142,6 +142,18 @@ impl PluginInfo {
             .find(|rule| rule.id == id)
             .unwrap_or_else(|| panic!("rule `{id}` is not declared by plugin `{}`", self.name))
     }
+
+    /// A finding of the declared rule `rule_id` (see [`PluginInfo::find_rule`], which panics on an
+    /// undeclared id) at `address`.
+    pub fn finding(
+        &self,
+        rule_id: &str,
+        address: impl Into<String>,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Finding {
+        Finding::new(self.find_rule(rule_id), address, message, remediation)
+    }
 }
 
 /// A tenant of the fleet.
@@ -274,5 +286,24 @@ impl Finding {
             message: message.into(),
             remediation: remediation.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_take_the_declared_rules_severity() {
+        let info = PluginInfo::new("p", "0.1.0", "Checks.").rule("p.warned", Severity::Warning, "Warned.");
+        let finding = info.finding("p.warned", "aws_vpc.a", "message", "remediation");
+        assert_eq!(
+            (
+                finding.rule_id.as_str(),
+                finding.severity,
+                finding.address.as_str()
+            ),
+            ("p.warned", Severity::Warning, "aws_vpc.a")
+        );
     }
 }

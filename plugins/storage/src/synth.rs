@@ -188,7 +188,7 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
 pub(crate) mod tests {
     use super::*;
     use crate::StoragePlugin;
-    use tenant_plugin_sdk::testing::{assert_golden_json, tenant_context};
+    use tenant_plugin_sdk::testing::{assert_golden_json, assert_provides_declared, tenant_context};
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
@@ -211,15 +211,7 @@ pub(crate) mod tests {
     fn provides_exactly_what_it_declares() {
         let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
         let fragment = tenant_fragment(&context).unwrap();
-        let mut provided: Vec<_> = fragment.provides.iter().map(|(name, _)| name.as_str()).collect();
-        let mut declared: Vec<_> = crate::info::plugin_info()
-            .provides
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
-        provided.sort_unstable();
-        declared.sort_unstable();
-        assert_eq!(provided, declared);
+        assert_provides_declared::<StoragePlugin>(&fragment);
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! Data actions in identity policies: never on every resource, and in tenant stacks only for
 //! principals tagged with the tenant.
 
-use super::Reporter;
-use crate::document::{PolicyKind, conditions_on, is_allow, one_or_many, policies, policy_statements};
+use crate::document::{PolicyKind, policies};
 use crate::info::{DATA_ACTIONS_SCOPED, PRINCIPAL_TAG_BOUND};
+use tenant_plugin_sdk::iam::{conditions_on, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 /// The services whose actions read or write tenant data.
 const DATA_SERVICES: [&str; 4] = ["dynamodb", "kms", "logs", "s3"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let tenant_id = stack.tenant.as_ref().map(|tenant| tenant.id.as_str());
     let mut findings = Vec::new();
     for source in policies(stack)
@@ -278,9 +278,6 @@ mod tests {
             tenant: None,
             document,
         };
-        let reporter = Reporter {
-            info: &crate::info::plugin_info(),
-        };
-        assert!(check(&stack, &reporter).is_empty());
+        assert!(check(&stack, &crate::info::plugin_info()).is_empty());
     }
 }

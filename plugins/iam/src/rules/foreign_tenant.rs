@@ -9,7 +9,6 @@
 //! environment suffix, or holding a wildcard; `tenant-api` in an asset path or a target id is a
 //! word, not a tenant's resource.
 
-use super::Reporter;
 use crate::info::NO_FOREIGN_TENANT;
 use std::collections::BTreeSet;
 use tenant_plugin_sdk::BlockKind;
@@ -19,7 +18,7 @@ use tenant_plugin_sdk::prelude::*;
 const NAME_ATTRIBUTES: [&str; 5] = ["name", "name_prefix", "bucket", "bucket_prefix", "function_name"];
 const MARKER: &str = "tenant-";
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let Some(tenant) = &stack.tenant else {
         return Vec::new();
     };

@@ -12,31 +12,19 @@ use tenant_plugin_sdk::prelude::*;
 /// All findings of the iam rules for one composed stack.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
     let info = plugin_info();
-    let reporter = Reporter { info: &info };
     let mut findings = Vec::new();
-    findings.extend(data_actions::check(stack, &reporter));
-    findings.extend(foreign_tenant::check(stack, &reporter));
-    findings.extend(trust::check(stack, &reporter));
-    findings.extend(wildcard_principal::check(stack, &reporter));
+    findings.extend(data_actions::check(stack, &info));
+    findings.extend(foreign_tenant::check(stack, &info));
+    findings.extend(trust::check(stack, &info));
+    findings.extend(wildcard_principal::check(stack, &info));
     findings
-}
-
-/// Builds findings of the declared rules.
-struct Reporter<'a> {
-    info: &'a PluginInfo,
-}
-
-impl Reporter<'_> {
-    fn finding(&self, rule_id: &str, address: String, message: String, remediation: &str) -> Finding {
-        Finding::new(self.info.find_rule(rule_id), address, message, remediation)
-    }
 }
 
 #[cfg(test)]
 mod test_support {
     use super::*;
     use crate::synth::{tenant_fragment, tests::INPUTS};
-    use tenant_plugin_sdk::testing::tenant_context;
+    use tenant_plugin_sdk::testing::{self, tenant_context, tenant_stack};
 
     /// The acme-corp stack as iam synthesizes it, plus named resources of the other plugins and a
     /// scoped bucket policy: the complying baseline each case edits.
@@ -63,14 +51,7 @@ mod test_support {
     /// Runs the checks over `document` as the acme-corp stack and returns the addresses of
     /// `rule_id`'s findings.
     pub fn addresses_found(rule_id: &str, document: Value) -> Vec<String> {
-        let stack = StackDocument {
-            stack: "tenant-acme-corp-dev".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document,
-        };
+        let stack = tenant_stack("acme-corp", "10.0.0.0/16", document);
         check_stack(&stack)
             .into_iter()
             .filter(|f| f.rule_id == rule_id)
@@ -80,30 +61,12 @@ mod test_support {
 
     /// The baseline with the value at JSON pointer `pointer` set (`Some`) or removed (`None`).
     pub fn edited(pointer: &str, edit: Option<Value>) -> Value {
-        let mut document = complying_document();
-        let (parent, key) = pointer.rsplit_once('/').expect("pointer has a parent");
-        let parent = document
-            .pointer_mut(parent)
-            .unwrap_or_else(|| panic!("{parent} exists"));
-        match edit {
-            Some(value) => parent[key] = value,
-            None => {
-                parent.as_object_mut().expect("parent is an object").remove(key);
-            }
-        }
-        document
+        testing::edited(complying_document(), pointer, edit)
     }
 
     #[test]
     fn the_synthesized_stack_breaks_no_rule() {
-        let stack = StackDocument {
-            stack: "tenant-acme-corp-dev".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document: complying_document(),
-        };
+        let stack = tenant_stack("acme-corp", "10.0.0.0/16", complying_document());
         let findings = check_stack(&stack);
         assert!(findings.is_empty(), "{findings:#?}");
     }

@@ -2,14 +2,14 @@
 //! `aws:SourceAccount` / `aws:SourceArn` the service would assume the role for anyone's resource
 //! (the confused deputy).
 
-use super::Reporter;
-use crate::document::{PolicyKind, conditions_on, is_allow, policies, policy_statements};
+use crate::document::{PolicyKind, policies};
 use crate::info::TRUST_SCOPED;
+use tenant_plugin_sdk::iam::{conditions_on, is_allow, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 const SOURCE_KEYS: [&str; 2] = ["aws:SourceAccount", "aws:SourceArn"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let mut findings = Vec::new();
     for role in stack.resources_of("aws_iam_role") {
         let address = role.address();

@@ -2,15 +2,15 @@
 //! endpoint policies and some bucket policies must be written, so it is allowed only together
 //! with a condition that binds it (an account, an organization, a source).
 
-use super::Reporter;
-use crate::document::{PolicyKind, has_condition, is_allow, one_or_many, policies, policy_statements};
+use crate::document::{PolicyKind, policies};
 use crate::info::NO_WILDCARD_PRINCIPAL;
+use tenant_plugin_sdk::iam::{has_condition, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 /// What binds a Lambda permission granted to `*`.
 const LAMBDA_PERMISSION_BINDINGS: [&str; 3] = ["source_arn", "source_account", "principal_org_id"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let remediation = "Name the principal, or add a Condition binding it (aws:PrincipalAccount, aws:SourceArn, aws:PrincipalOrgID…).";
     let mut findings = Vec::new();
     // Trust policies are resource policies of roles; their parse errors are iam.trust-scoped's.

@@ -1,8 +1,8 @@
 //! Bucket rules: versioning, public access block, KMS default encryption.
 
-use super::Reporter;
-use crate::document::{bucket_configurations, is_reference_to, nested};
+use crate::document::bucket_configurations;
 use crate::info::{BUCKET_ENCRYPTED_WITH_KMS, BUCKET_PUBLIC_ACCESS_BLOCKED, BUCKET_VERSIONING_ENABLED};
+use tenant_plugin_sdk::document::{is_reference_to, nested_blocks};
 use tenant_plugin_sdk::prelude::*;
 
 const PUBLIC_ACCESS_SETTINGS: [&str; 4] = [
@@ -12,14 +12,13 @@ const PUBLIC_ACCESS_SETTINGS: [&str; 4] = [
     "restrict_public_buckets",
 ];
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let mut findings = Vec::new();
     for bucket in stack.resources_of("aws_s3_bucket") {
         let address = bucket.address();
 
         let versioned = bucket_configurations(stack, "aws_s3_bucket_versioning", &bucket).any(|versioning| {
-            nested(versioning.body, "versioning_configuration")
-                .iter()
+            nested_blocks(versioning.body, "versioning_configuration")
                 .any(|configuration| configuration["status"] == "Enabled")
         });
         if !versioned {
@@ -57,9 +56,8 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
         .collect();
         let encrypted = !encryptions.is_empty()
             && encryptions.iter().all(|encryption| {
-                let defaults: Vec<_> = nested(encryption.body, "rule")
-                    .into_iter()
-                    .flat_map(|rule| nested(rule, "apply_server_side_encryption_by_default"))
+                let defaults: Vec<_> = nested_blocks(encryption.body, "rule")
+                    .flat_map(|rule| nested_blocks(rule, "apply_server_side_encryption_by_default"))
                     .collect();
                 !defaults.is_empty() && defaults.iter().all(|default| uses_stack_key(stack, default))
             });

@@ -1,6 +1,5 @@
 //! Everything the stack creates can be destroyed by `terraform destroy` alone.
 
-use super::Reporter;
 use crate::info::DESTROYABLE;
 use tenant_plugin_sdk::prelude::*;
 
@@ -11,7 +10,7 @@ const DELETION_PROTECTION: [&str; 3] = [
     "enable_deletion_protection",
 ];
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let mut findings = Vec::new();
     for block in stack
         .blocks()

@@ -5,16 +5,17 @@
 //! isolation: whatever identity policies say, traffic through the endpoint can only touch the
 //! resources this stack declares.
 
-use super::Reporter;
-use crate::document::{is_reference_to, one_or_many, policy_statements, referenced_resource};
+use crate::document::referenced_resource;
 use crate::info::ENDPOINT_POLICIES_SCOPED;
 use tenant_plugin_sdk::TerraformBlock;
+use tenant_plugin_sdk::document::is_reference_to;
+use tenant_plugin_sdk::iam::{one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 /// The resource types a gateway endpoint serves.
 const DATA_STORE_TYPES: [&str; 2] = ["aws_s3_bucket", "aws_dynamodb_table"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     if stack.tenant.is_none() {
         return Vec::new();
     }
@@ -206,14 +207,6 @@ mod tests {
             tenant: None,
             document,
         };
-        assert!(
-            check(
-                &stack,
-                &Reporter {
-                    info: &crate::info::plugin_info()
-                }
-            )
-            .is_empty()
-        );
+        assert!(check(&stack, &crate::info::plugin_info()).is_empty());
     }
 }

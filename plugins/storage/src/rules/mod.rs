@@ -13,32 +13,20 @@ use tenant_plugin_sdk::prelude::*;
 /// All findings of the storage rules for one composed stack.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
     let info = plugin_info();
-    let reporter = Reporter { info: &info };
     let mut findings = Vec::new();
-    findings.extend(buckets::check(stack, &reporter));
-    findings.extend(tables::check(stack, &reporter));
-    findings.extend(destroyable::check(stack, &reporter));
-    findings.extend(tiering::check(stack, &reporter));
-    findings.extend(endpoints::check(stack, &reporter));
+    findings.extend(buckets::check(stack, &info));
+    findings.extend(tables::check(stack, &info));
+    findings.extend(destroyable::check(stack, &info));
+    findings.extend(tiering::check(stack, &info));
+    findings.extend(endpoints::check(stack, &info));
     findings
-}
-
-/// Builds findings of the declared rules.
-struct Reporter<'a> {
-    info: &'a PluginInfo,
-}
-
-impl Reporter<'_> {
-    fn finding(&self, rule_id: &str, address: String, message: String, remediation: &str) -> Finding {
-        Finding::new(self.info.find_rule(rule_id), address, message, remediation)
-    }
 }
 
 #[cfg(test)]
 mod test_support {
     use super::*;
     use crate::synth::{tenant_fragment, tests::INPUTS};
-    use tenant_plugin_sdk::testing::tenant_context;
+    use tenant_plugin_sdk::testing::{self, tenant_context, tenant_stack};
 
     /// The acme-corp stack as storage synthesizes it, plus the network endpoints and tenant key
     /// it refers to: the complying baseline each case edits.
@@ -56,14 +44,7 @@ mod test_support {
     /// Runs one rule's checks over `document` as the acme-corp stack and returns the addresses of
     /// that rule's findings.
     pub fn addresses_found(rule_id: &str, document: Value) -> Vec<String> {
-        let stack = StackDocument {
-            stack: "tenant-acme-corp-dev".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document,
-        };
+        let stack = tenant_stack("acme-corp", "10.0.0.0/16", document);
         check_stack(&stack)
             .into_iter()
             .filter(|f| f.rule_id == rule_id)
@@ -74,30 +55,12 @@ mod test_support {
     /// `document` with `edit` applied at the JSON pointer `pointer`: `Some(value)` sets it,
     /// `None` removes it.
     pub fn edited(pointer: &str, edit: Option<Value>) -> Value {
-        let mut document = complying_document();
-        let (parent, key) = pointer.rsplit_once('/').expect("pointer has a parent");
-        let parent = document
-            .pointer_mut(parent)
-            .unwrap_or_else(|| panic!("{parent} exists"));
-        match edit {
-            Some(value) => parent[key] = value,
-            None => {
-                parent.as_object_mut().expect("parent is an object").remove(key);
-            }
-        }
-        document
+        testing::edited(complying_document(), pointer, edit)
     }
 
     #[test]
     fn the_synthesized_stack_breaks_no_error_rule() {
-        let stack = StackDocument {
-            stack: "tenant-acme-corp-dev".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document: complying_document(),
-        };
+        let stack = tenant_stack("acme-corp", "10.0.0.0/16", complying_document());
         let errors: Vec<_> = check_stack(&stack)
             .into_iter()
             .filter(|f| f.severity == Severity::Error)

@@ -1,17 +1,15 @@
 //! Table rules: point-in-time recovery and contributor insights.
 
-use super::Reporter;
-use crate::document::{is_reference_to, nested};
 use crate::info::{TABLE_CONTRIBUTOR_INSIGHTS, TABLE_POINT_IN_TIME_RECOVERY};
+use tenant_plugin_sdk::document::{is_reference_to, nested_blocks};
 use tenant_plugin_sdk::prelude::*;
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let mut findings = Vec::new();
     for table in stack.resources_of("aws_dynamodb_table") {
         let address = table.address();
-        let recoverable = nested(table.body, "point_in_time_recovery")
-            .iter()
-            .any(|pitr| pitr["enabled"] == true);
+        let recoverable =
+            nested_blocks(table.body, "point_in_time_recovery").any(|pitr| pitr["enabled"] == true);
         if !recoverable {
             findings.push(reporter.finding(
                 TABLE_POINT_IN_TIME_RECOVERY,

@@ -5,12 +5,12 @@
 //! `D >= E` every object is deleted before it could reach the tier: the tier only costs
 //! monitoring and misleads readers about retention.
 
-use super::Reporter;
-use crate::document::{bucket_configurations, nested};
+use crate::document::bucket_configurations;
 use crate::info::ARCHIVE_TIERS_UNREACHABLE;
+use tenant_plugin_sdk::document::nested_blocks;
 use tenant_plugin_sdk::prelude::*;
 
-pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
     let mut findings = Vec::new();
     for bucket in stack.resources_of("aws_s3_bucket") {
         let Some(expiration) = earliest_expiration(stack, &bucket) else {
@@ -22,8 +22,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &Reporter) -> Vec<Finding> 
             if tiering.body["status"] == "Disabled" {
                 continue;
             }
-            let unreachable: Vec<String> = nested(tiering.body, "tiering")
-                .into_iter()
+            let unreachable: Vec<String> = nested_blocks(tiering.body, "tiering")
                 .filter_map(|tier| Some((tier["access_tier"].as_str()?, tier["days"].as_u64()?)))
                 .filter(|(_, days)| *days >= expiration.days)
                 .map(|(tier, days)| format!("{tier} after {days} days"))
@@ -62,19 +61,16 @@ fn earliest_expiration(
 ) -> Option<Expiration> {
     bucket_configurations(stack, "aws_s3_bucket_lifecycle_configuration", bucket)
         .flat_map(|configuration| {
-            nested(configuration.body, "rule")
-                .into_iter()
+            nested_blocks(configuration.body, "rule")
                 .filter(|rule| rule["status"] == "Enabled" && covers_every_object(rule))
                 .flat_map(move |rule| {
-                    nested(rule, "expiration")
-                        .into_iter()
-                        .filter_map(move |expiration| {
-                            Some(Expiration {
-                                days: expiration["days"].as_u64()?,
-                                configuration: configuration.address(),
-                                rule_id: rule["id"].as_str().unwrap_or_default().to_owned(),
-                            })
+                    nested_blocks(rule, "expiration").filter_map(move |expiration| {
+                        Some(Expiration {
+                            days: expiration["days"].as_u64()?,
+                            configuration: configuration.address(),
+                            rule_id: rule["id"].as_str().unwrap_or_default().to_owned(),
                         })
+                    })
                 })
         })
         .min_by_key(|expiration| expiration.days)
@@ -89,7 +85,7 @@ fn covers_every_object(rule: &Value) -> bool {
         _ => false,
     };
     unrestricted(&rule["prefix"])
-        && nested(rule, "filter").iter().all(|filter| {
+        && nested_blocks(rule, "filter").all(|filter| {
             filter.as_object().is_some_and(|fields| {
                 fields
                     .iter()
