@@ -306,4 +306,11 @@ mod tests {
             ("p.warned", Severity::Warning, "aws_vpc.a")
         );
     }
+
+    #[test]
+    fn contract_version_matches_the_wit_package() {
+        let wit = include_str!("../../../wit/plugin.wit");
+        let package = wit.lines().find(|l| l.starts_with("package ")).expect("the WIT names its package");
+        assert_eq!(package, format!("package tenant:plugin@{CONTRACT_VERSION};"));
+    }
 }
