@@ -3,6 +3,7 @@
 //! none can suppress or alter another's.
 
 use crate::compose::ComposedStack;
+use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::schema::{self, ProviderSchema};
 use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
@@ -58,22 +59,59 @@ pub struct Finding {
     pub message: String,
     /// What to change.
     pub remediation: String,
+    /// The waiver that accepts this finding, if one does; a waived finding stays in every report.
+    pub waived: Option<Waived>,
 }
 
-/// The host's own rules: what must hold whatever plugins are loaded. Findings of these rules are
-/// blamed on the plugin that emitted the offending block.
-pub const HOST_RULES: &[(&str, Severity, &str)] = &[
-    (
-        SCHEMA_RULE,
-        Severity::Error,
-        "Every resource and data source validates against the AWS provider schema.",
-    ),
-    (
-        REFERENCE_RULE,
-        Severity::Error,
-        "Every ${...} reference names something declared in the same stack.",
-    ),
+impl Finding {
+    /// Whether the finding fails the run: an error that no waiver accepts.
+    pub fn is_blocking(&self) -> bool {
+        self.severity == Severity::Error && self.waived.is_none()
+    }
+}
+
+/// Why and until when a finding is accepted, copied from the waiver that matched it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Waived {
+    /// The waiver's reason.
+    pub reason: String,
+    /// The waiver's last day, `YYYY-MM-DD`.
+    pub expires: String,
+}
+
+/// A rule the host enforces itself, whatever plugins are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostRule {
+    /// The rule id, `host.<kebab-case-name>`.
+    pub id: &'static str,
+    /// The severity of its findings.
+    pub severity: Severity,
+    /// What the rule demands, in one line.
+    pub description: &'static str,
+}
+
+/// The host's schema rules. Findings of these rules are blamed on the plugin that emitted the
+/// offending block.
+pub const SCHEMA_RULES: &[HostRule] = &[
+    HostRule {
+        id: SCHEMA_RULE,
+        severity: Severity::Error,
+        description: "Every resource and data source validates against the AWS provider schema.",
+    },
+    HostRule {
+        id: REFERENCE_RULE,
+        severity: Severity::Error,
+        description: "Every ${...} reference names something declared in the same stack.",
+    },
 ];
+
+/// Every rule of the host: what must hold whatever plugins are loaded.
+pub fn host_rules() -> impl Iterator<Item = &'static HostRule> {
+    SCHEMA_RULES
+        .iter()
+        .chain(guardrails::RULES)
+        .chain(crate::waivers::RULES)
+}
 const SCHEMA_RULE: &str = "host.schema-valid";
 const REFERENCE_RULE: &str = "host.references-resolve";
 
@@ -94,6 +132,7 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
             plugin: plugin.into(),
             message,
             remediation: remediation.into(),
+            waived: None,
         };
     let origin = |address: &str| stack.origins.get(address).map_or("host", String::as_str);
     let mut findings = Vec::new();
@@ -153,8 +192,9 @@ fn block_at<'a>(document: &'a Value, address: &str) -> Option<&'a Value> {
     }
 }
 
-/// Runs the schema checks and `check-stack` of every plugin on every stack, then `check-fleet`
-/// of every plugin. Findings come back sorted by stack, severity, rule and address.
+/// Runs the schema checks, the host guardrails and `check-stack` of every plugin on every stack,
+/// then the fleet guardrails and `check-fleet` of every plugin. Findings come back sorted by
+/// stack, severity, rule and address.
 pub fn run_checks(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
@@ -176,6 +216,7 @@ pub fn run_checks(
             .find(|s| s.name == document.stack)
             .expect("documents mirror stacks");
         let mut findings = check_against_schema(schema, stack);
+        findings.extend(guardrails::check_stack(stack, fleet, schema));
         for plugin in plugins {
             let settings = &stack.settings[plugin.name()];
             let raw = plugin.check_stack(runtime, document, settings)?;
@@ -183,7 +224,7 @@ pub fn run_checks(
         }
         Ok(findings)
     });
-    let mut findings = Vec::new();
+    let mut findings = guardrails::check_fleet(stacks, fleet);
     for result in per_stack {
         findings.extend(result?);
     }
@@ -224,6 +265,7 @@ fn attribute(
                 plugin: plugin.name().into(),
                 message: f.message,
                 remediation: f.remediation,
+                waived: None,
             })
         })
         .collect()

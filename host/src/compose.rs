@@ -225,8 +225,6 @@ fn provider_block(fleet: &Fleet, tenant: Option<&Tenant>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::tenants::plan_fleet;
 
     fn block(type_name: &str, name: &str, body: &str) -> api::Block {
         api::Block {
@@ -248,7 +246,7 @@ mod tests {
 
     #[test]
     fn merges_fragments_and_adds_backend_and_provider() {
-        let fleet = plan_fleet(&Config::example(), "dev".into()).unwrap();
+        let fleet = Fleet::example("dev");
         let tenant = &fleet.tenants[0];
         let stack = compose(
             &fleet,
@@ -287,7 +285,7 @@ mod tests {
 
     #[test]
     fn rejects_what_plugins_must_not_emit() {
-        let fleet = plan_fleet(&Config::example(), "dev".into()).unwrap();
+        let fleet = Fleet::example("dev");
         let run = |fragments: Vec<(String, api::Fragment)>| {
             compose(&fleet, "central-dev", None, fragments, BTreeMap::new())
                 .unwrap_err()

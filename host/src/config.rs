@@ -1,8 +1,11 @@
 //! The fleet's configuration: a TOML file, or the built-in example of three tenants.
 //!
-//! Everything here is parsed into typed values before any plugin runs; unknown keys are errors so
-//! that a typo never passes silently.
+//! Everything here is parsed into typed values before any plugin runs. Unknown keys are errors so
+//! that a typo never passes silently; they are found by `serde_ignored` rather than
+//! `deny_unknown_fields` so that every one of them is reported, each with its line and column.
+//! The reference is `docs/configuration.md`.
 
+use crate::diagnostics::{Report, Source, Spans, parse_toml};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ pub type PluginSettings = serde_json::Map<String, serde_json::Value>;
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct Config {
     /// Appended to every name; the `ENVIRONMENT_SUFFIX` variable and `--environment-suffix` win.
     #[serde(default)]
@@ -45,7 +48,7 @@ pub struct Config {
 
 /// Account quotas the fleet must fit in; the defaults are AWS's defaults for a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+#[serde(rename_all = "kebab-case", default)]
 pub struct Quotas {
     /// VPCs per region.
     pub vpcs_per_region: u32,
@@ -70,7 +73,7 @@ impl Default for Quotas {
 
 /// An accepted finding, as written in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct WaiverConfig {
     /// The rule id, e.g. `storage.archive-tiers-unreachable`.
     pub rule: String,
@@ -88,7 +91,7 @@ pub struct WaiverConfig {
 
 /// The S3 backend every stack uses; each stack's key is `<prefix><suffix>/<stack>.tfstate`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct StateBackend {
     /// The state bucket (created outside tenant-host, once per account).
     pub bucket: String,
@@ -101,7 +104,7 @@ pub struct StateBackend {
 
 /// The address pool tenant VPC blocks are allocated from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct Addressing {
     /// The pool, e.g. `10.0.0.0/8`.
     pub pool: String,
@@ -120,7 +123,7 @@ impl Default for Addressing {
 
 /// One tenant.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct TenantConfig {
     /// `[a-z0-9-]`, no leading, trailing or double hyphen.
     pub id: String,
@@ -140,33 +143,46 @@ fn default_region() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read {}", path.display())]
+    #[error("configuration: cannot read {}; check the --config path", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
     },
-    /// The file is not valid TOML or does not have the expected shape.
-    #[error("{}: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message, with line, column and the offending line.
-        message: String,
-    },
-    /// A value is not acceptable.
-    #[error("{}", problems.join("\n"))]
-    Invalid {
-        /// Every problem found, not only the first.
-        problems: Vec<String>,
-    },
+    /// The file is not valid TOML, does not have the expected shape, or has unacceptable values;
+    /// every problem found, each with its position.
+    #[error("configuration: {0}")]
+    Invalid(Report),
+    /// The lock file beside the configuration is unusable.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
-impl Config {
-    /// The built-in example: `acme-corp`, `tech-startup` and `retail-co` in `us-east-1`.
+/// The configuration with its text and the position of every key and value, for diagnostics.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// The parsed configuration.
+    pub config: Config,
+    /// The text it was parsed from.
+    pub source: Source,
+    /// Where each key and value is in `source`.
+    pub spans: Spans,
+    /// The file; `None` for the built-in example.
+    pub path: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// The built-in example, which has no file and therefore no lock file.
     pub fn example() -> Self {
-        toml::from_str(EXAMPLE).expect("the built-in example configuration parses")
+        Self::parse(
+            Source {
+                origin: "built-in example (examples/tenants.toml)".into(),
+                text: EXAMPLE.into(),
+            },
+            None,
+        )
+        .expect("the built-in example configuration parses")
     }
 
     /// Reads and parses a configuration file.
@@ -175,18 +191,35 @@ impl Config {
             path: path.into(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.into(),
-            message: e.to_string(),
+        let source = Source {
+            origin: path.display().to_string(),
+            text,
+        };
+        Self::parse(source, Some(path.into()))
+    }
+
+    /// Parses `source`, reporting every syntax error or every unknown key at once.
+    pub fn parse(source: Source, path: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let (config, spans) = parse_toml::<Config>(&source).map_err(ConfigError::Invalid)?;
+        Ok(Self {
+            config,
+            source,
+            spans,
+            path,
         })
     }
 
-    /// The suffix: the flag (or `ENVIRONMENT_SUFFIX`) first, then the file, then `dev`.
-    pub fn suffix(&self, from_cli_or_env: Option<&str>) -> String {
-        from_cli_or_env
-            .or(self.environment_suffix.as_deref())
-            .unwrap_or(DEFAULT_SUFFIX)
-            .to_owned()
+    /// The lock file beside the configuration (`tenants.toml` → `tenants.lock`); `None` for the
+    /// built-in example.
+    pub fn lock_path(&self) -> Option<PathBuf> {
+        self.path.as_ref().map(|p| p.with_extension("lock"))
+    }
+}
+
+impl Config {
+    /// The built-in example: `acme-corp`, `tech-startup` and `retail-co` in `us-east-1`.
+    pub fn example() -> Self {
+        ConfigFile::example().config
     }
 }
 
@@ -211,14 +244,28 @@ mod tests {
         let ids: Vec<_> = config.tenants.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["acme-corp", "tech-startup", "retail-co"]);
         assert_eq!(config.region, "us-east-1");
-        assert_eq!(config.suffix(None), "dev");
-        assert_eq!(config.suffix(Some("pr42")), "pr42");
+        assert_eq!(config.environment_suffix, None);
     }
 
     #[test]
     fn unknown_keys_are_errors() {
-        let text = format!("{EXAMPLE}\nregoin = \"eu-west-1\"\n");
-        let error = toml::from_str::<Config>(&text).unwrap_err().to_string();
-        assert!(error.contains("unknown field `regoin`"), "{error}");
+        let source = Source {
+            origin: "tenants.toml".into(),
+            text: format!("regoin = \"eu-west-1\"\n{EXAMPLE}\n[quotas]\nvpcs-per-regoin = 5\n"),
+        };
+        let error = ConfigFile::parse(source, None).unwrap_err().to_string();
+        assert!(error.contains("unknown key `regoin`"), "{error}");
+        assert!(error.contains("unknown key `quotas.vpcs-per-regoin`"), "{error}");
+    }
+
+    #[test]
+    fn the_lock_file_sits_beside_the_configuration() {
+        let source = Source {
+            origin: "fleet/prod.toml".into(),
+            text: EXAMPLE.into(),
+        };
+        let file = ConfigFile::parse(source, Some("fleet/prod.toml".into())).unwrap();
+        assert_eq!(file.lock_path(), Some(PathBuf::from("fleet/prod.lock")));
+        assert_eq!(ConfigFile::example().lock_path(), None);
     }
 }

@@ -4,26 +4,36 @@
 //! The modules follow the data flow of one run:
 //!
 //! 1. [`config`] reads the fleet's TOML (or the built-in example);
-//! 2. [`tenants`] validates it and allocates each tenant's VPC block;
+//! 2. [`tenants`] validates it against the loaded plugins ([`diagnostics`] points at the
+//!    offending lines, [`names`] holds the length budget) and gives each tenant its VPC block,
+//!    recorded in the [`lock`] file;
 //! 3. [`plugin`] loads the plugin components, checks their contract version, and calls them in
 //!    a sandbox with no ambient authority and bounded time, memory and output;
 //! 4. [`order`] orders plugins so that providers of values run before their consumers;
 //! 5. [`synth`] asks every plugin for its fragment of the central stack and of each tenant stack;
 //! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
-//! 7. [`check`] runs every plugin's rules over the composed stacks and the fleet;
+//! 7. [`check`] runs the host's [`guardrails`] and every plugin's rules over the composed stacks
+//!    and the fleet, and [`waivers`] marks the findings the configuration accepts;
 //! 8. [`output`] writes the cdktf-compatible folder atomically.
 //!
-//! [`run`] strings them together for the CLI and for benchmarks.
+//! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
+//! as text, JSON or SARIF.
 
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod diagnostics;
+pub mod guardrails;
+pub mod lock;
+pub mod names;
 pub mod order;
 pub mod output;
 pub mod plugin;
+pub mod report;
 pub mod schema;
 pub mod synth;
 pub mod tenants;
+pub mod waivers;
 
 use std::path::PathBuf;
 
@@ -40,6 +50,8 @@ pub struct RunOptions {
     pub limits: plugin::Limits,
     /// A provider schema (`terraform providers schema -json`); `None` for the bundled subset.
     pub schema: Option<PathBuf>,
+    /// `--locked`, `--release` and `--tenant`.
+    pub plan: tenants::PlanOptions,
 }
 
 /// What a run produced.
@@ -53,12 +65,14 @@ pub struct Outcome {
     pub stacks: Vec<compose::ComposedStack>,
     /// Every finding, sorted.
     pub findings: Vec<check::Finding>,
+    /// The lock file to write once the output is written.
+    pub lock: lock::LockUpdate,
 }
 
 impl Outcome {
-    /// Whether any finding is an error.
+    /// Whether any finding is an error that no waiver accepts.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == check::Severity::Error)
+        self.findings.iter().any(check::Finding::is_blocking)
     }
 }
 
@@ -66,8 +80,11 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration is unusable.
-    #[error("configuration: {0}")]
+    #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// A waiver in the configuration is malformed.
+    #[error("configuration: {0}")]
+    Waivers(#[from] waivers::WaiverError),
     /// The provider schema could not be read or parsed.
     #[error("provider schema {path}: {message}")]
     Schema {
@@ -90,27 +107,61 @@ pub enum Error {
 /// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
 pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let config = match &options.config {
-        Some(path) => config::Config::load(path)?,
-        None => config::Config::example(),
+        Some(path) => config::ConfigFile::load(path)?,
+        None => config::ConfigFile::example(),
     };
-    let fleet = tenants::plan_fleet(&config, config.suffix(options.suffix.as_deref()))?;
+    let lock_path = config.lock_path();
+    let previous_lock = match &lock_path {
+        Some(path) => lock::Lock::read(path).map_err(config::ConfigError::from)?,
+        None => None,
+    };
     let schema = load_schema(options.schema.as_deref())?;
     let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
     let started = std::time::Instant::now();
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
     tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
-    synth::check_settings_targets(&plugins, &fleet)?;
+    let declared: Vec<tenants::DeclaredPlugin<'_>> = plugins
+        .iter()
+        .map(|p| tenants::DeclaredPlugin {
+            name: p.name(),
+            settings: &p.defaults,
+        })
+        .collect();
+    let plan = tenants::plan_fleet(
+        &config,
+        options.suffix.as_deref(),
+        previous_lock.as_ref(),
+        &declared,
+        &options.plan,
+    )?;
+    let fleet = plan.fleet;
+    let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
     let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
+    let known_rules = check::host_rules()
+        .map(|r| r.id)
+        .chain(
+            plugins
+                .iter()
+                .flat_map(|p| p.info.rules.iter().map(|r| r.id.as_str())),
+        )
+        .collect();
+    let findings = waivers.apply(findings, &fleet, &known_rules, waivers::Date::today());
     tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
     Ok(Outcome {
         plugins,
         fleet,
         stacks,
         findings,
+        lock: lock::LockUpdate {
+            path: lock_path,
+            lock: plan.lock,
+            changed: plan.lock_changed,
+            retired: plan.retired,
+        },
     })
 }
 

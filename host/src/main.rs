@@ -19,7 +19,8 @@ const EXIT_FAILURE: u8 = 1;
     long_about = "tenant-host loads WebAssembly policy plugins, asks each for its Terraform JSON fragment of the \
 central stack and of every tenant stack, composes them, runs every plugin's policy checks over the result, \
 and writes a cdktf-compatible folder that plain `terraform` plans and applies, stack by stack.\n\n\
-Exit codes: 0 success; 1 failure (configuration, plugin, I/O); 2 policy errors found (nothing written)."
+Exit codes: 0 success; 1 failure (configuration, plugin, I/O); 2 policy errors that no waiver accepts \
+(synth writes nothing; an expired waiver is such an error)."
 )]
 struct Cli {
     /// Log what happens (-v: debug, -vv: trace).
@@ -39,6 +40,16 @@ ENVIRONMENT_SUFFIX=pr42 tenant-host synth --plugins plugins/\n\n\
 Then, per stack: terraform -chdir=cdktf.out/stacks/<stack> init && terraform -chdir=... apply\n\
 (the central stack first; tenant stacks in parallel).")]
     Synth(cli::synth::SynthArgs),
+    /// Synthesize and run every rule in memory, report the findings, write no stacks.
+    #[command(after_long_help = "Examples:\n  \
+tenant-host check --plugins plugins/\n      every finding of the example fleet, grouped by stack\n  \
+tenant-host check --plugins plugins/ --config fleet.toml --format sarif --report tenant-host.sarif\n      \
+SARIF 2.1.0 for code scanning (e.g. github/codeql-action/upload-sarif)\n  \
+tenant-host check --plugins plugins/ --format json | jq '.findings[] | select(.severity == \"error\")'\n\n\
+Exit codes: 0 no policy errors; 1 failure; 2 policy errors that no waiver accepts.")]
+    Check(cli::check::CheckArgs),
+    /// List plugins or inspect one: name, version, contract, provides/requires, settings, rules.
+    Plugins(cli::plugins::PluginsArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +66,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Synth(args) => cli::synth::run(args),
+        Command::Check(args) => cli::check::run(args),
+        Command::Plugins(args) => cli::plugins::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,10 +2,16 @@
 //! `stacks/<stack>/cdk.tf.json` with its assets. Everything is written into a temporary folder
 //! beside the target and swapped in only when all of it succeeded, so a failed run leaves the
 //! previous output as it was.
+//!
+//! No stack folder of the previous output is lost: a stack that is no longer configured (an
+//! orphan, e.g. of a removed tenant) is carried over unchanged, outside the manifest, until it is
+//! pruned explicitly after `terraform destroy`; and a run limited to some tenants carries every
+//! other stack's folder and manifest entry over unchanged.
 
 use crate::check::{Finding, Severity};
 use crate::compose::{CDKTF_VERSION, ComposedStack};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -79,25 +85,98 @@ pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
     json!({"version": CDKTF_VERSION, "stacks": entries})
 }
 
-/// Writes `stacks` into `out`, replacing what was there only once everything is written.
-pub fn write_output(out: &Path, stacks: &[ComposedStack], findings: &[Finding]) -> Result<(), OutputError> {
+/// Which stacks a run writes, and what becomes of the previous output's other folders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WritePlan<'a> {
+    /// Only these stacks are written afresh; every other stack keeps its previous folder and
+    /// manifest entry (and is written afresh only when it has none). `None`: all stacks.
+    pub only: Option<&'a BTreeSet<String>>,
+    /// Drop the folders of orphaned stacks instead of carrying them over.
+    pub prune_orphans: bool,
+}
+
+/// What the write did besides writing the stacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Stacks of the previous output that are no longer configured: kept unless pruned.
+    pub orphans: Vec<String>,
+    /// Stacks whose previous folder was kept because the run was limited to other tenants.
+    pub kept: Vec<String>,
+}
+
+/// The previous output's stack folders and manifest entries.
+struct Previous {
+    folders: BTreeSet<String>,
+    entries: serde_json::Map<String, Value>,
+}
+
+impl Previous {
+    fn read(out: &Path) -> Result<Self, OutputError> {
+        let stacks = out.join("stacks");
+        let mut folders = BTreeSet::new();
+        match std::fs::read_dir(&stacks) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry.map_err(io_error(&stacks))?;
+                    if entry.file_type().map_err(io_error(&stacks))?.is_dir() {
+                        folders.insert(entry.file_name().to_string_lossy().into_owned());
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&stacks)(e)),
+        }
+        let manifest = out.join("manifest.json");
+        let entries = match std::fs::read_to_string(&manifest) {
+            Ok(text) => serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|m| m.get("stacks").and_then(Value::as_object).cloned())
+                .unwrap_or_default(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => serde_json::Map::new(),
+            Err(e) => return Err(io_error(&manifest)(e)),
+        };
+        Ok(Self { folders, entries })
+    }
+}
+
+/// Writes `stacks` into `out`, replacing what was there only once everything is written; keeps
+/// orphaned stack folders (unless pruned) and, for a limited run, the other stacks' folders.
+pub fn write_output(
+    out: &Path,
+    stacks: &[ComposedStack],
+    findings: &[Finding],
+    plan: WritePlan<'_>,
+) -> Result<Written, OutputError> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+    let previous = Previous::read(out)?;
     let staging = tempfile::Builder::new()
         .prefix(".tenant-host-staging-")
         .tempdir_in(&parent)
         .map_err(io_error(&parent))?;
     let root = staging.path();
-    std::fs::write(
-        root.join("manifest.json"),
-        render_json(&manifest(stacks, findings)),
-    )
-    .map_err(io_error(root))?;
+    let mut manifest = manifest(stacks, findings);
+    let mut written = Written::default();
     for stack in stacks {
         let dir = root.join("stacks").join(&stack.name);
+        let selected = plan.only.is_none_or(|only| only.contains(&stack.name));
+        if !selected && previous.folders.contains(&stack.name) {
+            copy_tree(&out.join("stacks").join(&stack.name), &dir)?;
+            match previous.entries.get(&stack.name) {
+                Some(entry) => manifest["stacks"][&stack.name] = entry.clone(),
+                None => {
+                    manifest["stacks"]
+                        .as_object_mut()
+                        .expect("the manifest has stacks")
+                        .remove(&stack.name);
+                }
+            }
+            written.kept.push(stack.name.clone());
+            continue;
+        }
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         std::fs::write(dir.join("cdk.tf.json"), render_json(&stack.document)).map_err(io_error(&dir))?;
         for (path, contents) in &stack.assets {
@@ -108,7 +187,53 @@ pub fn write_output(out: &Path, stacks: &[ComposedStack], findings: &[Finding]) 
             std::fs::write(&file, contents).map_err(io_error(&file))?;
         }
     }
-    swap_in(staging, out)
+    for orphan in previous
+        .folders
+        .iter()
+        .filter(|name| !stacks.iter().any(|s| &s.name == *name))
+    {
+        if !plan.prune_orphans {
+            copy_tree(
+                &out.join("stacks").join(orphan),
+                &root.join("stacks").join(orphan),
+            )?;
+        }
+        written.orphans.push(orphan.clone());
+    }
+    std::fs::write(root.join("manifest.json"), render_json(&manifest)).map_err(io_error(root))?;
+    swap_in(staging, out)?;
+    Ok(written)
+}
+
+/// Copies a folder: files are hard-linked where possible (the previous output is removed after
+/// the swap, so nothing else shares them), else copied; symbolic links are recreated.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(to).map_err(io_error(to))?;
+    for entry in std::fs::read_dir(from).map_err(io_error(from))? {
+        let entry = entry.map_err(io_error(from))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(io_error(&source))?;
+        if kind.is_dir() {
+            copy_tree(&source, &target)?;
+        } else if kind.is_symlink() {
+            relink(&source, &target).map_err(io_error(&target))?;
+        } else if std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target).map_err(io_error(&target))?;
+        }
+    }
+    Ok(())
+}
+
+/// Recreates the symbolic link `source` at `target`.
+#[cfg(unix)]
+fn relink(source: &Path, target: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(std::fs::read_link(source)?, target)
+}
+
+/// Copies what the symbolic link `source` points to, where links need privileges.
+#[cfg(not(unix))]
+fn relink(source: &Path, target: &Path) -> io::Result<()> {
+    std::fs::copy(source, target).map(drop)
 }
 
 /// Moves the staged folder to `out`; an existing `out` is moved aside first and removed after.

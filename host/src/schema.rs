@@ -342,6 +342,14 @@ impl ProviderSchema {
         self.data_sources.contains_key(type_name)
     }
 
+    /// Whether a type has a top-level attribute of this name, e.g. whether a resource type is
+    /// taggable (has `tags`).
+    pub fn has_attribute(&self, kind: BlockKind, type_name: &str, attribute: &str) -> bool {
+        self.table(kind)
+            .get(type_name)
+            .is_some_and(|entry| entry.block.attributes.contains_key(attribute))
+    }
+
     /// The provider address (e.g. `registry.terraform.io/hashicorp/aws`) defining a type.
     pub fn provider_of(&self, kind: BlockKind, type_name: &str) -> Option<&str> {
         self.table(kind)

@@ -49,27 +49,6 @@ pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), Order
     Ok(())
 }
 
-/// Checks that the configuration only sets settings of loaded plugins, before anything runs.
-pub fn check_settings_targets(plugins: &[LoadedPlugin], fleet: &Fleet) -> Result<(), SynthError> {
-    let known: Vec<&str> = plugins.iter().map(LoadedPlugin::name).collect();
-    let configured = fleet.plugin_settings.keys().map(|name| (name, None)).chain(
-        fleet
-            .tenants
-            .iter()
-            .flat_map(|t| t.settings.keys().map(move |name| (name, Some(&t.id)))),
-    );
-    for (name, tenant) in configured {
-        if !known.contains(&name.as_str()) {
-            let place = tenant.map(|t| format!("tenant `{t}`: ")).unwrap_or_default();
-            return Err(SynthError::Settings(format!(
-                "{place}settings for plugin `{name}`, which is not loaded (loaded: {})",
-                known.join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings;
 /// an undeclared key or a value of another JSON type than the default is an error.
 pub fn resolve_settings(

@@ -1,8 +1,19 @@
-//! From configuration to a validated fleet: tenant ids, the suffix, the region and each tenant's
-//! VPC block.
+//! From configuration to a validated fleet: tenant ids (shape, duplicates, the length budget of
+//! the names plugins generate), the suffix, the regions, plugin settings against what the loaded
+//! plugins declare, and each tenant's VPC block, allocated once and recorded in the lock file.
+//!
+//! Every problem is collected and reported at once, each pointing at its line in the file.
 
-use crate::config::{Config, ConfigError, PluginSettings, Quotas, StateBackend, WaiverConfig, table_to_json};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::config::{
+    ConfigError, ConfigFile, DEFAULT_SUFFIX, PluginSettings, Quotas, StateBackend, WaiverConfig,
+    table_to_json,
+};
+use crate::diagnostics::{Diagnostic, Report, Segment};
+use crate::lock::Lock;
+use crate::names::{BUNDLED_NAMES, NameProblem, check_names};
+use crate::path;
+use std::collections::BTreeMap;
+use std::ops::Range;
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
 /// One tenant, validated, with its VPC block.
@@ -35,15 +46,86 @@ pub struct Fleet {
     pub waivers: Vec<WaiverConfig>,
 }
 
-/// `[a-z0-9-]+` with no leading, trailing or double hyphen.
-fn is_name_shaped(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !text.starts_with('-')
-        && !text.ends_with('-')
-        && !text.contains("--")
+impl Fleet {
+    /// The built-in example fleet with `suffix`, planned without a lock file and as if the
+    /// plugins it configures were loaded and accepted what it configures: for tests and
+    /// benchmarks.
+    pub fn example(suffix: &str) -> Self {
+        let file = ConfigFile::example();
+        let settings: Vec<(&String, PluginSettings)> = file
+            .config
+            .plugins
+            .iter()
+            .map(|(name, table)| (name, table_to_json(table)))
+            .collect();
+        let declared: Vec<DeclaredPlugin<'_>> = settings
+            .iter()
+            .map(|(name, settings)| DeclaredPlugin { name, settings })
+            .collect();
+        plan_fleet(&file, Some(suffix), None, &declared, &PlanOptions::default())
+            .expect("the built-in example is valid")
+            .fleet
+    }
+}
+
+/// What a loaded plugin declares, as far as the configuration is concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct DeclaredPlugin<'a> {
+    /// Its name, the key of its settings tables.
+    pub name: &'a str,
+    /// Its settings with their defaults; a configured value must have the default's type.
+    pub settings: &'a PluginSettings,
+}
+
+/// How the run may treat the lock file and which tenants it is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Fail instead of changing the lock file (for CI).
+    pub locked: bool,
+    /// Removed tenants whose blocks are given back to the pool.
+    pub release: Vec<String>,
+    /// Only these tenants are written (`--tenant`); they must be configured.
+    pub only: Vec<String>,
+}
+
+/// The validated fleet and the lock file that goes with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The fleet.
+    pub fleet: Fleet,
+    /// The lock after this run: every configured tenant and every unreleased removed one.
+    pub lock: Lock,
+    /// Whether `lock` differs from the lock file that was read.
+    pub lock_changed: bool,
+    /// Tenants in the lock file but no longer configured, whose blocks stay reserved.
+    pub retired: Vec<(String, Ipv4Block)>,
+}
+
+/// What keeps `text` from being `[a-z0-9-]+` without leading, trailing or double hyphens.
+fn name_shape_problems(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        return vec!["is empty".into()];
+    }
+    let mut problems = Vec::new();
+    let mut bad: Vec<char> = text
+        .chars()
+        .filter(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        .collect();
+    bad.dedup();
+    if !bad.is_empty() {
+        let listed: Vec<String> = bad.iter().map(|c| format!("`{c}`")).collect();
+        problems.push(format!("contains {}", listed.join(", ")));
+    }
+    if text.starts_with('-') {
+        problems.push("starts with a hyphen".into());
+    }
+    if text.ends_with('-') {
+        problems.push("ends with a hyphen".into());
+    }
+    if text.contains("--") {
+        problems.push("contains a double hyphen".into());
+    }
+    problems
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`: letters, hyphens, a final number.
@@ -56,50 +138,70 @@ fn is_region_shaped(text: &str) -> bool {
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
-/// Validates the configuration and allocates every tenant's block; reports every problem at once.
-pub fn plan_fleet(config: &Config, suffix: String) -> Result<Fleet, ConfigError> {
-    let mut problems = Vec::new();
-    if !is_name_shaped(&suffix) || suffix.len() > 16 {
-        problems.push(format!(
-            "environment suffix `{suffix}` must be 1-16 characters of [a-z0-9-] without leading, trailing or double hyphens"
-        ));
+/// 3-63 characters of `[a-z0-9.-]`, starting and ending with a letter or digit.
+fn is_bucket_shaped(text: &str) -> bool {
+    (3..=63).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// The longest environment suffix: it is part of every name and of every stack name.
+const MAX_SUFFIX_LEN: usize = 16;
+/// The longest tenant prefix length: AWS VPCs are /16 to /28.
+const MAX_PREFIX_LENGTH: u8 = 28;
+/// The shortest: AWS VPCs are /16 to /28.
+const MIN_PREFIX_LENGTH: u8 = 16;
+
+/// Validates the configuration against the loaded plugins and the lock file, and allocates every
+/// new tenant's block; reports every problem at once.
+///
+/// `suffix` is the flag's or `ENVIRONMENT_SUFFIX`'s value, which wins over the file's; `lock` is
+/// the lock file's content, `None` when there is none (yet, or for the built-in example).
+pub fn plan_fleet(
+    file: &ConfigFile,
+    suffix: Option<&str>,
+    lock: Option<&Lock>,
+    plugins: &[DeclaredPlugin<'_>],
+    options: &PlanOptions,
+) -> Result<Plan, ConfigError> {
+    let mut checker = Checker {
+        file,
+        problems: Vec::new(),
+    };
+    let (suffix, suffix_span) = match suffix {
+        Some(suffix) => (suffix.to_owned(), None),
+        None => match &file.config.environment_suffix {
+            Some(suffix) => (suffix.clone(), file.spans.value(&path!["environment-suffix"])),
+            None => (DEFAULT_SUFFIX.to_owned(), None),
+        },
+    };
+    let suffix_ok = checker.suffix(&suffix, suffix_span.clone());
+    checker.regions_and_backend();
+    let shaped = checker.tenant_ids();
+    if suffix_ok {
+        checker.name_budget(&suffix, suffix_span, &shaped, plugins);
     }
-    for region in [&config.region, &config.state_backend.region] {
-        if !is_region_shaped(region) {
-            problems.push(format!(
-                "region `{region}` is not an AWS region name such as `us-east-1`"
-            ));
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for tenant in &config.tenants {
-        if !is_name_shaped(&tenant.id) {
-            problems.push(format!(
-                "tenant id `{}` must be [a-z0-9-] without leading, trailing or double hyphens",
-                tenant.id
-            ));
-        }
-        if !seen.insert(tenant.id.as_str()) {
-            problems.push(format!("tenant id `{}` is listed twice", tenant.id));
-        }
-    }
-    if config.tenants.is_empty() {
-        problems.push("the configuration lists no tenants".into());
-    }
-    let blocks = allocate(config).unwrap_or_else(|errors| {
-        problems.extend(errors);
-        Vec::new()
-    });
-    if !problems.is_empty() {
-        return Err(ConfigError::Invalid { problems });
-    }
+    checker.settings(plugins);
+    checker.selection(options);
+    let previous = lock.cloned().unwrap_or_default();
+    let released = checker.release(&previous, options);
+    let allocated = checker.allocate(&released, lock.is_some(), options.locked);
+    let Some(new_lock) = allocated.filter(|_| checker.problems.is_empty()) else {
+        return Err(ConfigError::Invalid(Report {
+            source: file.source.clone(),
+            diagnostics: checker.problems,
+        }));
+    };
+    let config = &file.config;
     let tenants = config
         .tenants
         .iter()
-        .zip(blocks)
-        .map(|(tenant, cidr_block)| Tenant {
+        .map(|tenant| Tenant {
             id: tenant.id.clone(),
-            cidr_block,
+            cidr_block: new_lock.blocks[&tenant.id],
             settings: tenant
                 .settings
                 .iter()
@@ -107,155 +209,680 @@ pub fn plan_fleet(config: &Config, suffix: String) -> Result<Fleet, ConfigError>
                 .collect(),
         })
         .collect();
-    Ok(Fleet {
-        suffix,
-        region: config.region.clone(),
-        backend: config.state_backend.clone(),
-        plugin_settings: config
-            .plugins
-            .iter()
-            .map(|(k, v)| (k.clone(), table_to_json(v)))
-            .collect(),
-        tenants,
-        quotas: config.quotas,
-        waivers: config.waivers.clone(),
+    let retired = new_lock
+        .blocks
+        .iter()
+        .filter(|(id, _)| !config.tenants.iter().any(|t| &t.id == *id))
+        .map(|(id, block)| (id.clone(), *block))
+        .collect();
+    Ok(Plan {
+        fleet: Fleet {
+            suffix,
+            region: config.region.clone(),
+            backend: config.state_backend.clone(),
+            plugin_settings: config
+                .plugins
+                .iter()
+                .map(|(k, v)| (k.clone(), table_to_json(v)))
+                .collect(),
+            tenants,
+            quotas: config.quotas,
+            waivers: config.waivers.clone(),
+        },
+        lock_changed: lock != Some(&new_lock),
+        lock: new_lock,
+        retired,
     })
 }
 
-/// Gives each tenant its explicit block, or else the lowest free block of the pool, in
-/// configuration order.
-fn allocate(config: &Config) -> Result<Vec<Ipv4Block>, Vec<String>> {
-    let pool: Ipv4Block = config
-        .addressing
-        .pool
-        .parse()
-        .map_err(|e| vec![format!("address pool: {e}")])?;
-    let prefix = config.addressing.prefix_length;
-    if prefix < pool.prefix() || prefix > 28 {
-        return Err(vec![format!(
-            "prefix length /{prefix} must be between the pool's /{} and /28",
-            pool.prefix()
-        )]);
+/// Collects the problems of one configuration.
+struct Checker<'a> {
+    file: &'a ConfigFile,
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn value(&self, path: &[Segment]) -> Option<Range<usize>> {
+        self.file.spans.value(path)
     }
-    let mut problems = Vec::new();
-    let mut taken: Vec<(Ipv4Block, &str)> = Vec::new();
-    for tenant in &config.tenants {
-        let Some(text) = &tenant.cidr_block else { continue };
-        match text.parse::<Ipv4Block>() {
-            Err(e) => problems.push(format!("tenant `{}`: cidr-block {e}", tenant.id)),
-            Ok(block) if !pool.contains(&block) => problems.push(format!(
-                "tenant `{}`: cidr-block {block} is outside the pool {pool}",
-                tenant.id
-            )),
-            Ok(block) => match taken.iter().find(|(other, _)| other.overlaps(&block)) {
-                Some((other, owner)) => problems.push(format!(
-                    "tenant `{}`: cidr-block {block} overlaps {other} of tenant `{owner}`",
-                    tenant.id
-                )),
-                None => taken.push((block, &tenant.id)),
-            },
+
+    fn key(&self, path: &[Segment]) -> Option<Range<usize>> {
+        self.file.spans.key(path)
+    }
+
+    fn lock_name(&self) -> String {
+        self.file
+            .lock_path()
+            .map_or_else(|| "the lock file".to_owned(), |p| p.display().to_string())
+    }
+
+    fn suffix(&mut self, suffix: &str, span: Option<Range<usize>>) -> bool {
+        let mut shape = name_shape_problems(suffix);
+        if suffix.len() > MAX_SUFFIX_LEN {
+            shape.push(format!(
+                "is {} characters long, more than {MAX_SUFFIX_LEN}",
+                suffix.len()
+            ));
+        }
+        if shape.is_empty() {
+            return true;
+        }
+        let from_flag = span.is_none();
+        let mut problem = Diagnostic::error(format!("environment suffix `{suffix}` {}", shape.join(" and ")))
+            .at(span, "not a usable suffix")
+            .help(format!(
+                "use 1-{MAX_SUFFIX_LEN} lowercase letters, digits and single hyphens, e.g. `dev` or `pr42`"
+            ));
+        if from_flag {
+            problem = problem.note("the suffix comes from --environment-suffix or ENVIRONMENT_SUFFIX");
+        }
+        self.problems.push(problem);
+        false
+    }
+
+    fn regions_and_backend(&mut self) {
+        let config = &self.file.config;
+        for (region, path) in [
+            (&config.region, path!["region"].to_vec()),
+            (
+                &config.state_backend.region,
+                path!["state-backend", "region"].to_vec(),
+            ),
+        ] {
+            if !is_region_shaped(region) {
+                let problem = Diagnostic::error(format!("`{region}` is not an AWS region name"))
+                    .at(self.value(&path), "not a region")
+                    .help("use a region code such as `us-east-1` or `eu-central-1`");
+                self.problems.push(problem);
+            }
+        }
+        let bucket = &config.state_backend.bucket;
+        if !is_bucket_shaped(bucket) {
+            let problem = Diagnostic::error(format!("state bucket `{bucket}` is not a valid S3 bucket name"))
+                .at(self.value(&path!["state-backend", "bucket"]), "not a bucket name")
+                .help("use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit");
+            self.problems.push(problem);
         }
     }
+
+    /// Checks ids for shape and duplicates; returns whether each tenant's id is well shaped.
+    fn tenant_ids(&mut self) -> Vec<bool> {
+        let tenants = &self.file.config.tenants;
+        if tenants.is_empty() {
+            let problem = Diagnostic::error("the configuration lists no tenants")
+                .at(self.key(&path!["tenants"]), "no tenants")
+                .help("add at least one `[[tenants]]` table with an `id`");
+            self.problems.push(problem);
+        }
+        let mut first_index: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut shaped = Vec::new();
+        for (index, tenant) in tenants.iter().enumerate() {
+            let span = self.value(&path!["tenants", index, "id"]);
+            let shape = name_shape_problems(&tenant.id);
+            shaped.push(shape.is_empty());
+            if !shape.is_empty() {
+                let problem = Diagnostic::error(format!("tenant id `{}` {}", tenant.id, shape.join(" and ")))
+                    .at(span.clone(), "not a valid tenant id")
+                    .help("use lowercase letters, digits and single hyphens inside, e.g. `acme-corp`");
+                self.problems.push(problem);
+            }
+            match first_index.get(tenant.id.as_str()) {
+                Some(first) => {
+                    let problem = Diagnostic::error(format!("tenant id `{}` is listed twice", tenant.id))
+                        .at(span, "listed again here")
+                        .also(self.value(&path!["tenants", *first, "id"]), "first listed here")
+                        .help("give every tenant its own id: rename or remove one of them");
+                    self.problems.push(problem);
+                }
+                None => {
+                    first_index.insert(&tenant.id, index);
+                }
+            }
+        }
+        shaped
+    }
+
+    /// Checks that the names the loaded plugins generate fit AWS's limits and avoid its reserved
+    /// prefixes and suffixes.
+    fn name_budget(
+        &mut self,
+        suffix: &str,
+        suffix_span: Option<Range<usize>>,
+        shaped: &[bool],
+        plugins: &[DeclaredPlugin<'_>],
+    ) {
+        let enabled = |plugin: &str| plugins.iter().any(|p| p.name == plugin);
+        // A reserved affix that any id produces is the suffix's fault: report it once.
+        let from_suffix = check_names(BUNDLED_NAMES, "a", suffix, enabled);
+        for problem in &from_suffix {
+            if let NameProblem::Reserved { name, text, affix } = problem {
+                let message = format!(
+                    "with environment suffix `{suffix}`, every {} name ends like `{text}`, with `{affix}`, which AWS reserves",
+                    name.what
+                );
+                self.problems.push(
+                    Diagnostic::error(message)
+                        .at(suffix_span.clone(), "this suffix")
+                        .help("choose another environment suffix"),
+                );
+            }
+        }
+        let max_len = BUNDLED_NAMES
+            .iter()
+            .filter(|n| enabled(n.plugin))
+            .map(|n| n.max_id_len(suffix))
+            .min();
+        for (index, tenant) in self.file.config.tenants.iter().enumerate() {
+            if !shaped[index] {
+                continue;
+            }
+            let span = self.value(&path!["tenants", index, "id"]);
+            let mut too_long: Vec<String> = Vec::new();
+            for problem in check_names(BUNDLED_NAMES, &tenant.id, suffix, enabled) {
+                match problem {
+                    NameProblem::TooLong { name, text } => too_long.push(format!(
+                        "the {} name `{text}` (plugin `{}`) would be {} characters, {} over AWS's limit of {}",
+                        name.what,
+                        name.plugin,
+                        text.len(),
+                        text.len() - name.limit,
+                        name.limit
+                    )),
+                    NameProblem::Reserved { name, text, affix } => {
+                        if from_suffix.iter().any(|p| matches!(p, NameProblem::Reserved { affix: a, .. } if *a == affix)) {
+                            continue;
+                        }
+                        let problem = Diagnostic::error(format!(
+                            "tenant `{}` would get the {} name `{text}`, which uses the prefix or suffix `{affix}` that AWS reserves",
+                            tenant.id, name.what
+                        ))
+                        .at(span.clone(), "gives a reserved name")
+                        .help("choose another tenant id");
+                        self.problems.push(problem);
+                    }
+                }
+            }
+            if let Some((first, rest)) = too_long.split_first() {
+                let max = max_len.unwrap_or_default();
+                let mut problem = Diagnostic::error(format!("tenant id `{}` is too long: {first}", tenant.id))
+                    .at(span, format!("{} characters", tenant.id.len()))
+                    .help(format!(
+                        "shorten the id to at most {max} characters (with suffix `{suffix}`), or use a shorter environment suffix"
+                    ));
+                for other in rest {
+                    problem = problem.note(format!("also {other}"));
+                }
+                self.problems.push(problem);
+            }
+        }
+    }
+
+    /// Checks that settings name loaded plugins, declared settings and values of the declared type.
+    fn settings(&mut self, plugins: &[DeclaredPlugin<'_>]) {
+        let config = &self.file.config;
+        let fleet_wide = config
+            .plugins
+            .iter()
+            .map(|(plugin, table)| (path!["plugins", plugin].to_vec(), plugin, table));
+        let per_tenant = config.tenants.iter().enumerate().flat_map(|(index, tenant)| {
+            tenant.settings.iter().map(move |(plugin, table)| {
+                (
+                    path!["tenants", index, "settings", plugin].to_vec(),
+                    plugin,
+                    table,
+                )
+            })
+        });
+        let layers: Vec<_> = fleet_wide.chain(per_tenant).collect();
+        let loaded: Vec<&str> = plugins.iter().map(|p| p.name).collect();
+        for (at, plugin, table) in layers {
+            let Some(declared) = plugins.iter().find(|p| p.name == plugin.as_str()) else {
+                let problem =
+                    Diagnostic::error(format!("settings for plugin `{plugin}`, which is not loaded"))
+                        .at(self.key(&at), "no such plugin")
+                        .note(format!("loaded plugins: {}", list_or_none(&loaded)))
+                        .help("fix the plugin's name, or add its component to the --plugins folder");
+                self.problems.push(problem);
+                continue;
+            };
+            for (key, value) in table {
+                let mut setting = at.clone();
+                setting.push(Segment::from(key));
+                let Some(default) = declared.settings.get(key) else {
+                    let known: Vec<&str> = declared.settings.keys().map(String::as_str).collect();
+                    let problem = Diagnostic::error(format!("plugin `{plugin}` has no setting `{key}`"))
+                        .at(self.key(&setting), "not declared by the plugin")
+                        .note(format!("its settings: {}", list_or_none(&known)))
+                        .help("fix the setting's name, or remove it");
+                    self.problems.push(problem);
+                    continue;
+                };
+                let (expected, found) = (json_type(default), toml_type(value));
+                if expected != found {
+                    let problem = Diagnostic::error(format!(
+                        "setting `{key}` of plugin `{plugin}` must be {expected}, not {found}"
+                    ))
+                    .at(self.value(&setting), found)
+                    .note(format!("the plugin's default is {default}"))
+                    .help(format!("write {expected}, like the default"));
+                    self.problems.push(problem);
+                }
+            }
+        }
+    }
+
+    fn selection(&mut self, options: &PlanOptions) {
+        let ids: Vec<&str> = self.file.config.tenants.iter().map(|t| t.id.as_str()).collect();
+        for wanted in &options.only {
+            if !ids.contains(&wanted.as_str()) {
+                let problem = Diagnostic::error(format!(
+                    "--tenant `{wanted}` is not a tenant of {}",
+                    self.file.source.origin
+                ))
+                .note(format!("its tenants: {}", list_or_none(&ids)))
+                .help("name a configured tenant, or add the tenant to the configuration");
+                self.problems.push(problem);
+            }
+        }
+    }
+
+    /// The lock without the released tenants; checks that each may be released.
+    fn release(&mut self, lock: &Lock, options: &PlanOptions) -> Lock {
+        let mut released = lock.clone();
+        for id in &options.release {
+            if let Some(index) = self.file.config.tenants.iter().position(|t| &t.id == id) {
+                let problem =
+                    Diagnostic::error(format!("--release `{id}`: tenant `{id}` is still configured"))
+                        .at(self.value(&path!["tenants", index, "id"]), "still configured")
+                        .help("remove the tenant from the configuration and destroy its stack first");
+                self.problems.push(problem);
+            } else if released.blocks.remove(id).is_none() {
+                let problem = Diagnostic::error(format!(
+                    "--release `{id}`: {} has no block for tenant `{id}`",
+                    self.lock_name()
+                ))
+                .help("name a removed tenant that is still recorded in the lock file");
+                self.problems.push(problem);
+            } else if options.locked {
+                let problem = Diagnostic::error(format!(
+                    "--release `{id}` changes {}, which --locked forbids",
+                    self.lock_name()
+                ))
+                .help("release blocks in a run without --locked and commit the lock file");
+                self.problems.push(problem);
+            }
+        }
+        released
+    }
+
+    /// Keeps every recorded block, checks explicit blocks, and gives every other new tenant the
+    /// lowest free block; `None` when the pool itself is unusable.
+    fn allocate(&mut self, lock: &Lock, lock_exists: bool, locked: bool) -> Option<Lock> {
+        let config = &self.file.config;
+        let pool_span = self.value(&path!["addressing", "pool"]);
+        let pool: Ipv4Block = match config.addressing.pool.parse() {
+            Ok(pool) => pool,
+            Err(e) => {
+                let problem = Diagnostic::error(format!(
+                    "address pool `{}` is not a CIDR block: {e}",
+                    config.addressing.pool
+                ))
+                .at(pool_span, "not a block")
+                .help("write the pool as an address and a prefix length, e.g. `10.0.0.0/8`");
+                self.problems.push(problem);
+                return None;
+            }
+        };
+        let prefix = config.addressing.prefix_length;
+        if prefix < pool.prefix().max(MIN_PREFIX_LENGTH) || prefix > MAX_PREFIX_LENGTH {
+            let problem = Diagnostic::error(format!(
+                "prefix length /{prefix} must be between /{} and /{MAX_PREFIX_LENGTH}",
+                pool.prefix().max(MIN_PREFIX_LENGTH)
+            ))
+            .at(self.value(&path!["addressing", "prefix-length"]), "out of range")
+            .note(format!(
+                "the pool is {pool}, and AWS VPCs are /{MIN_PREFIX_LENGTH} to /{MAX_PREFIX_LENGTH}"
+            ))
+            .help("choose a prefix length inside that range");
+            self.problems.push(problem);
+            return None;
+        }
+        let lock_name = self.lock_name();
+        let mut working = lock.clone();
+        let mut new_tenants = Vec::new();
+        for (index, tenant) in config.tenants.iter().enumerate() {
+            let span = self.value(&path!["tenants", index, "cidr-block"]);
+            let explicit = match tenant.cidr_block.as_deref().map(str::parse::<Ipv4Block>) {
+                None => None,
+                Some(Ok(block)) => Some(block),
+                Some(Err(e)) => {
+                    let problem = Diagnostic::error(format!("cidr-block of tenant `{}` is not a CIDR block: {e}", tenant.id))
+                        .at(span, "not a block")
+                        .help("write an address and a prefix length with no host bits, e.g. `10.3.0.0/16`, or remove cidr-block to get the next free block");
+                    self.problems.push(problem);
+                    continue;
+                }
+            };
+            if let Some(recorded) = lock.blocks.get(&tenant.id) {
+                if let Some(block) = explicit.filter(|b| b != recorded) {
+                    let problem = Diagnostic::error(format!(
+                        "cidr-block {block} of tenant `{}` differs from its block {recorded} in {lock_name}",
+                        tenant.id
+                    ))
+                    .at(span, "would renumber a live VPC")
+                    .help(format!(
+                        "set cidr-block to {recorded} or remove it; to move the tenant, destroy its stack, remove it, release it with --release, and add it again"
+                    ));
+                    self.problems.push(problem);
+                }
+                continue;
+            }
+            let Some(block) = explicit else {
+                new_tenants.push(index);
+                continue;
+            };
+            if !pool.contains(&block) {
+                let problem = Diagnostic::error(format!(
+                    "cidr-block {block} of tenant `{}` is outside the pool {pool}",
+                    tenant.id
+                ))
+                .at(span, "outside the pool")
+                .also(pool_span.clone(), "the pool")
+                .help(format!(
+                    "choose a block inside {pool}, or remove cidr-block to get the next free block"
+                ));
+                self.problems.push(problem);
+                continue;
+            }
+            match working.blocks.iter().find(|(_, other)| other.overlaps(&block)) {
+                Some((owner, other)) => {
+                    let owner_index = config.tenants.iter().position(|t| &t.id == owner);
+                    let mut problem = Diagnostic::error(format!(
+                        "cidr-block {block} of tenant `{}` overlaps {other}, the block of tenant `{owner}`",
+                        tenant.id
+                    ))
+                    .at(span, "overlaps");
+                    problem = match owner_index {
+                        Some(i) if config.tenants[i].cidr_block.is_some() => {
+                            problem.also(self.value(&path!["tenants", i, "cidr-block"]), "the other block")
+                        }
+                        Some(_) => problem.note(format!("`{owner}` has {other} recorded in {lock_name}")),
+                        None => problem.note(format!(
+                            "`{owner}` was removed from the configuration; its block stays reserved in {lock_name} until `--release {owner}`"
+                        )),
+                    };
+                    self.problems.push(
+                        problem.help("choose a free block, or remove cidr-block to get the next free one"),
+                    );
+                }
+                None => {
+                    working.blocks.insert(tenant.id.clone(), block);
+                }
+            }
+        }
+        let ids: Vec<&str> = new_tenants
+            .iter()
+            .map(|i| config.tenants[*i].id.as_str())
+            .collect();
+        let allocated = match allocate(pool, prefix, &working, &ids) {
+            Ok(allocated) => allocated,
+            Err(unplaced) => {
+                let index = new_tenants[unplaced[0]];
+                let capacity = 1u64 << (prefix - pool.prefix());
+                let mut problem = Diagnostic::error(format!(
+                    "no free /{prefix} block is left in the pool {pool} for tenant `{}`",
+                    config.tenants[index].id
+                ))
+                .at(self.value(&path!["tenants", index, "id"]), "no block left")
+                .note(format!("the pool holds {capacity} blocks of /{prefix}"));
+                if unplaced.len() > 1 {
+                    problem = problem.note(format!("{} tenants in all get no block", unplaced.len()));
+                }
+                self.problems.push(problem.help(
+                    "use a larger pool, a longer prefix-length for new tenants, or release removed tenants' blocks with --release",
+                ));
+                return None;
+            }
+        };
+        if locked {
+            for (index, tenant) in config.tenants.iter().enumerate() {
+                if lock.blocks.contains_key(&tenant.id) {
+                    continue;
+                }
+                let mut problem = Diagnostic::error(format!(
+                    "tenant `{}` has no block in {lock_name}, and --locked forbids allocating one",
+                    tenant.id
+                ))
+                .at(self.value(&path!["tenants", index, "id"]), "not in the lock file");
+                if !lock_exists {
+                    problem = problem.note("there is no lock file yet");
+                }
+                self.problems.push(problem.help(format!(
+                    "run `tenant-host synth` without --locked and commit {lock_name}"
+                )));
+            }
+        }
+        Some(allocated)
+    }
+}
+
+/// Gives each of `new_tenants`, in order, the lowest block of `pool` with `prefix` that overlaps
+/// no block of `lock`; the lock's blocks never change. Returns the positions in `new_tenants`
+/// left without a block when the pool is exhausted.
+pub fn allocate(pool: Ipv4Block, prefix: u8, lock: &Lock, new_tenants: &[&str]) -> Result<Lock, Vec<usize>> {
+    let mut lock = lock.clone();
     let capacity = 1u64 << (prefix - pool.prefix());
     let mut next = 0u64;
-    let mut blocks = Vec::new();
-    for tenant in &config.tenants {
-        if let Some(block) = tenant
-            .cidr_block
-            .as_ref()
-            .and_then(|t| t.parse::<Ipv4Block>().ok())
-        {
-            blocks.push(block);
-            continue;
-        }
-        loop {
-            if next >= capacity {
-                problems.push(format!(
-                    "tenant `{}`: the pool {pool} has no free /{prefix} block left; use a larger pool or a longer prefix length",
-                    tenant.id
-                ));
-                break;
-            }
+    let mut unplaced = Vec::new();
+    for (position, id) in new_tenants.iter().enumerate() {
+        let free = (next..capacity).find_map(|netnum| {
             let candidate = pool
-                .subnet(prefix - pool.prefix(), next as u32)
+                .subnet(prefix - pool.prefix(), netnum as u32)
                 .expect("netnum is below capacity");
-            next += 1;
-            if !taken.iter().any(|(other, _)| other.overlaps(&candidate)) {
-                taken.push((candidate, &tenant.id));
-                blocks.push(candidate);
-                break;
+            let taken = lock.blocks.values().any(|other| other.overlaps(&candidate));
+            (!taken).then_some((netnum, candidate))
+        });
+        match free {
+            Some((netnum, block)) => {
+                next = netnum + 1;
+                lock.blocks.insert((*id).to_owned(), block);
+            }
+            None => {
+                next = capacity;
+                unplaced.push(position);
             }
         }
     }
-    if problems.is_empty() {
-        Ok(blocks)
+    if unplaced.is_empty() {
+        Ok(lock)
     } else {
-        Err(problems)
+        Err(unplaced)
+    }
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The type a plugin's default has, in TOML's words.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        serde_json::Value::Number(_) => "a float",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "a table",
+    }
+}
+
+/// The type of a configured value, in the same words.
+fn toml_type(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::String(_) => "a string",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+        toml::Value::Datetime(_) => "a datetime",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::Source;
+    use proptest::prelude::*;
 
-    fn config_with(tenants: &str) -> Config {
+    fn file(tenants: &str) -> ConfigFile {
         let text = format!(
-            "region = \"us-east-1\"\n[state-backend]\nbucket = \"b\"\nregion = \"us-east-1\"\n{tenants}"
+            "region = \"us-east-1\"\n[state-backend]\nbucket = \"state-bucket\"\nregion = \"us-east-1\"\n{tenants}"
         );
-        toml::from_str(&text).unwrap()
+        ConfigFile::parse(
+            Source {
+                origin: "tenants.toml".into(),
+                text,
+            },
+            Some("tenants.toml".into()),
+        )
+        .unwrap()
+    }
+
+    fn plan(file: &ConfigFile, lock: Option<&Lock>) -> Result<Plan, String> {
+        plan_fleet(file, Some("dev"), lock, &[], &PlanOptions::default()).map_err(|e| e.to_string())
+    }
+
+    fn blocks(plan: &Plan) -> Vec<String> {
+        plan.fleet
+            .tenants
+            .iter()
+            .map(|t| t.cidr_block.to_string())
+            .collect()
     }
 
     #[test]
     fn the_example_gets_consecutive_blocks() {
-        let fleet = plan_fleet(&Config::example(), "dev".into()).unwrap();
+        let fleet = Fleet::example("dev");
         let blocks: Vec<_> = fleet.tenants.iter().map(|t| t.cidr_block.to_string()).collect();
         assert_eq!(blocks, ["10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16"]);
     }
 
     #[test]
     fn explicit_blocks_are_skipped_by_allocation() {
-        let config =
-            config_with("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\ncidr-block = \"10.0.0.0/16\"\n");
-        let fleet = plan_fleet(&config, "dev".into()).unwrap();
-        assert_eq!(fleet.tenants[0].cidr_block.to_string(), "10.1.0.0/16");
-        assert_eq!(fleet.tenants[1].cidr_block.to_string(), "10.0.0.0/16");
+        let config = file("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\ncidr-block = \"10.0.0.0/16\"\n");
+        let plan = plan(&config, None).unwrap();
+        assert_eq!(blocks(&plan), ["10.1.0.0/16", "10.0.0.0/16"]);
+        assert!(plan.lock_changed);
     }
 
     #[test]
-    fn every_problem_is_reported_at_once() {
-        let config = config_with(
-            "[[tenants]]\nid = \"Bad_Id\"\n[[tenants]]\nid = \"x\"\ncidr-block = \"192.168.0.0/16\"\n[[tenants]]\nid = \"x\"\n",
-        );
-        let ConfigError::Invalid { problems } = plan_fleet(&config, "--".into()).unwrap_err() else {
-            panic!("expected validation problems")
+    fn recorded_blocks_survive_removal_and_reordering() {
+        let first = plan(
+            &file("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\n[[tenants]]\nid = \"c\"\n"),
+            None,
+        )
+        .unwrap();
+        let second = plan(
+            &file("[[tenants]]\nid = \"d\"\n[[tenants]]\nid = \"c\"\n[[tenants]]\nid = \"a\"\n"),
+            Some(&first.lock),
+        )
+        .unwrap();
+        assert_eq!(blocks(&second), ["10.3.0.0/16", "10.2.0.0/16", "10.0.0.0/16"]);
+        assert_eq!(second.retired, [("b".to_owned(), "10.1.0.0/16".parse().unwrap())]);
+        let unchanged = plan(
+            &file("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"c\"\n[[tenants]]\nid = \"d\"\n"),
+            Some(&second.lock),
+        )
+        .unwrap();
+        assert!(!unchanged.lock_changed);
+    }
+
+    #[test]
+    fn a_released_block_goes_to_the_next_new_tenant() {
+        let first = plan(&file("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\n"), None).unwrap();
+        let options = PlanOptions {
+            release: vec!["a".into()],
+            ..PlanOptions::default()
         };
-        let cases = [
-            ("environment suffix `--`", "a malformed suffix"),
-            ("tenant id `Bad_Id`", "upper case and underscore"),
-            ("listed twice", "a duplicate id"),
-            ("outside the pool", "an explicit block outside the pool"),
-        ];
-        for (needle, reason) in cases {
-            assert!(
-                problems.iter().any(|p| p.contains(needle)),
-                "{reason}: {problems:?}"
-            );
+        let second = plan_fleet(
+            &file("[[tenants]]\nid = \"b\"\n[[tenants]]\nid = \"n\"\n"),
+            Some("dev"),
+            Some(&first.lock),
+            &[],
+            &options,
+        )
+        .unwrap();
+        assert_eq!(blocks(&second), ["10.1.0.0/16", "10.0.0.0/16"]);
+    }
+
+    #[test]
+    fn locked_refuses_to_allocate() {
+        let first = plan(&file("[[tenants]]\nid = \"a\"\n"), None).unwrap();
+        let options = PlanOptions {
+            locked: true,
+            ..PlanOptions::default()
+        };
+        let error = plan_fleet(
+            &file("[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\n"),
+            Some("dev"),
+            Some(&first.lock),
+            &[],
+            &options,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("tenant `b` has no block in tenants.lock, and --locked forbids"),
+            "{error}"
+        );
+        assert!(
+            plan_fleet(
+                &file("[[tenants]]\nid = \"a\"\n"),
+                Some("dev"),
+                Some(&first.lock),
+                &[],
+                &options
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn settings_are_checked_against_the_declarations() {
+        let declared: PluginSettings = serde_json::from_str(r#"{"retention-days": 30}"#).unwrap();
+        let plugins = [DeclaredPlugin {
+            name: "logging",
+            settings: &declared,
+        }];
+        let config = file(
+            "[plugins.logging]\nretention-days = \"30\"\nretention = 1\n[plugins.loging]\nx = 1\n[[tenants]]\nid = \"a\"\n",
+        );
+        let error = plan_fleet(&config, Some("dev"), None, &plugins, &PlanOptions::default())
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "plugin `logging` has no setting `retention`",
+            "setting `retention-days` of plugin `logging` must be an integer, not a string",
+            "settings for plugin `loging`, which is not loaded",
+        ] {
+            assert!(error.contains(needle), "{needle}: {error}");
         }
     }
 
     #[test]
-    fn an_exhausted_pool_names_the_remedy() {
-        let tenants: String = (0..3).map(|i| format!("[[tenants]]\nid = \"t{i}\"\n")).collect();
-        let config = config_with(&format!(
-            "[addressing]\npool = \"10.0.0.0/15\"\nprefix-length = 16\n{tenants}"
-        ));
-        let ConfigError::Invalid { problems } = plan_fleet(&config, "dev".into()).unwrap_err() else {
-            panic!()
-        };
-        assert!(
-            problems[0].contains("tenant `t2`") && problems[0].contains("no free /16"),
-            "{problems:?}"
+    fn shape_problems_are_named() {
+        assert_eq!(
+            name_shape_problems("Bad_Id-"),
+            ["contains `B`, `_`, `I`", "ends with a hyphen"]
         );
+        assert_eq!(name_shape_problems(""), ["is empty"]);
+        assert!(name_shape_problems("acme-corp").is_empty());
     }
 
     #[test]
@@ -267,6 +894,96 @@ mod tests {
             ("us-east-x", false),
         ] {
             assert_eq!(is_region_shaped(region), ok, "{region}");
+        }
+    }
+
+    /// One edit of the tenant list.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        /// Adds new tenants at the end.
+        Add(u8),
+        /// Removes the tenant at this position (modulo the length).
+        Remove(usize),
+        /// Rotates the list.
+        Rotate(usize),
+        /// Reverses the list.
+        Reverse,
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (1u8..4).prop_map(Edit::Add),
+            any::<usize>().prop_map(Edit::Remove),
+            any::<usize>().prop_map(Edit::Rotate),
+            Just(Edit::Reverse),
+        ]
+    }
+
+    /// Applies `edits` to a tenant list, allocating after each from the previous lock; checks
+    /// stability and disjointness on the way and returns the final lock.
+    fn run_edits(edits: &[Edit], reverse_new: bool) -> Lock {
+        let pool: Ipv4Block = "10.0.0.0/8".parse().unwrap();
+        let mut tenants: Vec<String> = Vec::new();
+        let mut lock = Lock::default();
+        let mut counter = 0;
+        for edit in edits {
+            let mut added = Vec::new();
+            match edit {
+                Edit::Add(n) => {
+                    for _ in 0..*n {
+                        added.push(format!("t{counter}"));
+                        counter += 1;
+                    }
+                    if reverse_new {
+                        added.reverse();
+                    }
+                    tenants.extend(added.iter().cloned());
+                }
+                Edit::Remove(i) if !tenants.is_empty() => {
+                    let i = i % tenants.len();
+                    tenants.remove(i);
+                }
+                Edit::Remove(_) => {}
+                Edit::Rotate(i) if !tenants.is_empty() => {
+                    let i = i % tenants.len();
+                    tenants.rotate_left(i);
+                }
+                Edit::Rotate(_) => {}
+                Edit::Reverse => tenants.reverse(),
+            }
+            let new: Vec<&str> = tenants
+                .iter()
+                .filter(|t| !lock.blocks.contains_key(*t))
+                .map(String::as_str)
+                .collect();
+            let next = allocate(pool, 16, &lock, &new).expect("the pool is large enough");
+            for (id, block) in &lock.blocks {
+                assert_eq!(next.blocks.get(id), Some(block), "the block of `{id}` changed");
+            }
+            let all: Vec<&Ipv4Block> = next.blocks.values().collect();
+            for (i, a) in all.iter().enumerate() {
+                for b in &all[i + 1..] {
+                    assert!(!a.overlaps(b), "{a} overlaps {b}");
+                }
+            }
+            assert!(tenants.iter().all(|t| next.blocks.contains_key(t)));
+            lock = next;
+        }
+        lock
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Adds, removals and reorders never change an existing block and never overlap; the
+        /// blocks in use do not depend on the order in which tenants are listed.
+        #[test]
+        fn allocation_is_stable_and_order_independent(edits in prop::collection::vec(edit(), 1..30)) {
+            let forward = run_edits(&edits, false);
+            let backward = run_edits(&edits, true);
+            let used = |lock: &Lock| lock.blocks.values().copied().collect::<std::collections::BTreeSet<_>>();
+            prop_assert_eq!(used(&forward), used(&backward));
+            prop_assert_eq!(forward.blocks.keys().collect::<Vec<_>>(), backward.blocks.keys().collect::<Vec<_>>());
         }
     }
 }

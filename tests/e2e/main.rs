@@ -2,6 +2,9 @@
 //! what it writes. Golden files live in `tests/golden/`; refresh them with
 //! `BLESS=1 cargo test -p tenant-host --test e2e` and review the diff.
 
+mod config;
+mod policy;
+mod requirements;
 mod support;
 
 use serde_json::Value;

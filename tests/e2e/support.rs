@@ -127,7 +127,7 @@ pub fn read_tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 pub fn rogue_config(dir: &Path, behaviour: &str, port: u16) -> PathBuf {
     let path = dir.join(format!("rogue-{behaviour}.toml"));
     let text = format!(
-        "region = \"us-east-1\"\n[state-backend]\nbucket = \"b\"\nregion = \"us-east-1\"\n\
+        "region = \"us-east-1\"\n[state-backend]\nbucket = \"tenant-host-state\"\nregion = \"us-east-1\"\n\
          [plugins.rogue]\nbehaviour = \"{behaviour}\"\nport = {port}\n[[tenants]]\nid = \"acme-corp\"\n"
     );
     std::fs::write(&path, text).expect("write config");

@@ -2,70 +2,109 @@
 
 use anyhow::Context;
 use clap::Args;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tenant_host::check::{Finding, Severity};
-use tenant_host::{Outcome, RunOptions, output, plugin};
+use tenant_host::output::{self, WritePlan, Written};
+use tenant_host::tenants::PlanOptions;
+use tenant_host::{Outcome, lock::LockUpdate};
+use tenant_plugin_sdk::naming::tenant_stack_name;
 
 use super::EXIT_POLICY_ERRORS;
+use super::run_args::RunArgs;
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
-    /// Folder of plugin components (*.wasm, not recursive).
-    #[arg(long, value_name = "DIR")]
-    plugins: PathBuf,
-    /// Fleet configuration (TOML); without it, the built-in example of three tenants.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
     /// Output folder, replaced only when the whole run succeeded.
     #[arg(long, value_name = "DIR", default_value = "cdktf.out")]
     out: PathBuf,
-    /// Suffix of every name (tenant-{id}-{type}-{suffix}); overrides the configuration.
-    #[arg(long, env = "ENVIRONMENT_SUFFIX", value_name = "SUFFIX")]
-    environment_suffix: Option<String>,
-    /// AWS provider schema (`terraform providers schema -json` output) to validate against,
-    /// instead of the bundled subset covering the bundled plugins' resource types.
-    #[arg(long, value_name = "FILE")]
-    schema: Option<PathBuf>,
-    /// Wall time one plugin call may take, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    plugin_timeout: f64,
-    /// Memory one plugin instance may use, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    plugin_memory: usize,
-    /// Bytes one plugin call may return, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
-    plugin_output: usize,
+    /// Fail instead of changing the lock file beside --config (for CI): every tenant must
+    /// already have its block recorded there.
+    #[arg(long, requires = "config")]
+    locked: bool,
+    /// Write only this tenant's stack (repeatable); every other stack's folder stays as it is.
+    #[arg(long = "tenant", value_name = "ID")]
+    tenants: Vec<String>,
+    /// Give the block of a removed tenant back to the pool (repeatable); only after its stack
+    /// is destroyed, since a new tenant may then get the same block.
+    #[arg(long, value_name = "ID", requires = "config")]
+    release: Vec<String>,
+    /// Drop the folders of stacks that are no longer configured, instead of keeping them; only
+    /// after `terraform destroy` in each of them.
+    #[arg(long)]
+    prune_orphans: bool,
 }
 
 pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    anyhow::ensure!(
-        args.plugin_timeout.is_finite() && args.plugin_timeout > 0.0,
-        "--plugin-timeout must be a positive number of seconds"
-    );
-    let options = RunOptions {
-        plugins: args.plugins,
-        config: args.config,
-        suffix: args.environment_suffix,
-        schema: args.schema,
-        limits: plugin::Limits {
-            call_timeout: Duration::from_secs_f64(args.plugin_timeout),
-            memory_bytes: args.plugin_memory << 20,
-            output_bytes: args.plugin_output << 20,
-        },
+    let mut options = args.run.options()?;
+    options.plan = PlanOptions {
+        locked: args.locked,
+        release: args.release.clone(),
+        only: args.tenants.clone(),
     };
     let outcome = tenant_host::run(&options)?;
     print_findings(&outcome.findings);
     if outcome.has_errors() {
-        eprintln!("policy errors found: nothing written to {}", args.out.display());
+        eprintln!(
+            "policy errors found: nothing written to {} and no lock file changed",
+            args.out.display()
+        );
         return Ok(ExitCode::from(EXIT_POLICY_ERRORS));
     }
-    output::write_output(&args.out, &outcome.stacks, &outcome.findings)
+    let only: Option<BTreeSet<String>> = (!args.tenants.is_empty()).then(|| {
+        args.tenants
+            .iter()
+            .map(|id| tenant_stack_name(id, &outcome.fleet.suffix))
+            .collect()
+    });
+    let plan = WritePlan {
+        only: only.as_ref(),
+        prune_orphans: args.prune_orphans,
+    };
+    let written = output::write_output(&args.out, &outcome.stacks, &outcome.findings, plan)
         .with_context(|| format!("writing {}", args.out.display()))?;
-    print_summary(&outcome, &args.out, started.elapsed());
+    let lock_written = outcome
+        .lock
+        .write_if_changed()
+        .context("the output was written, but the lock file was not; run synth again")?;
+    if let Some(path) = lock_written {
+        println!("recorded the tenants' blocks in {}; commit it", path.display());
+    }
+    print_orphans(&written, &args.out, args.prune_orphans, &outcome.lock);
+    print_summary(&outcome, &written, &args.out, started.elapsed());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says which stacks are no longer configured and how to destroy them, and which blocks stay
+/// reserved.
+fn print_orphans(written: &Written, out: &Path, pruned: bool, lock: &LockUpdate) {
+    for orphan in &written.orphans {
+        let dir = out.join("stacks").join(orphan);
+        if pruned {
+            eprintln!(
+                "warning: stack `{orphan}` is no longer configured; its folder {} was dropped (--prune-orphans)",
+                dir.display()
+            );
+            continue;
+        }
+        eprintln!(
+            "warning: stack `{orphan}` is no longer configured; its folder {dir} is kept and its resources still exist\n    \
+             destroy them first: terraform -chdir={dir} init && terraform -chdir={dir} destroy\n    \
+             then drop the folder with `tenant-host synth ... --prune-orphans`",
+            dir = dir.display()
+        );
+    }
+    for (id, block) in &lock.retired {
+        eprintln!(
+            "note: tenant `{id}` is no longer configured; its block {block} stays reserved in the lock file \
+             until `tenant-host synth ... --release {id}` (after its stack is destroyed)"
+        );
+    }
 }
 
 fn print_findings(findings: &[Finding]) {
@@ -85,20 +124,25 @@ fn print_findings(findings: &[Finding]) {
     }
 }
 
-fn print_summary(outcome: &Outcome, out: &std::path::Path, elapsed: Duration) {
+fn print_summary(outcome: &Outcome, written: &Written, out: &Path, elapsed: Duration) {
     let count = |s: Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
     let resources: usize = outcome
         .stacks
         .iter()
+        .filter(|s| !written.kept.contains(&s.name))
         .map(|s| {
             s.document["resource"].as_object().map_or(0, |r| {
                 r.values().filter_map(|v| v.as_object()).map(|m| m.len()).sum()
             })
         })
         .sum();
+    let kept = match written.kept.len() {
+        0 => String::new(),
+        n => format!(" (kept the previous folders of {n} other stacks)"),
+    };
     println!(
-        "wrote {} stacks ({} resources) from {} plugins to {} in {:.2?}: {} warnings, {} notes",
-        outcome.stacks.len(),
+        "wrote {} stacks ({} resources){kept} from {} plugins to {} in {:.2?}: {} warnings, {} notes",
+        outcome.stacks.len() - written.kept.len(),
         resources,
         outcome.plugins.len(),
         out.display(),

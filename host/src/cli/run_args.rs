@@ -1,0 +1,110 @@
+//! The flags of every command that synthesizes: which plugins, which fleet, which schema, and
+//! the bounds of each plugin call; and the flags that choose a report.
+
+use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tenant_host::report::{self, Places};
+use tenant_host::{Outcome, RunOptions, plugin};
+
+/// What a synthesizing command runs with.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Folder of plugin components (*.wasm, not recursive).
+    #[arg(long, value_name = "DIR")]
+    pub plugins: PathBuf,
+    /// Fleet configuration (TOML); without it, the built-in example of three tenants.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Suffix of every name (tenant-{id}-{type}-{suffix}); overrides the configuration.
+    #[arg(long, env = "ENVIRONMENT_SUFFIX", value_name = "SUFFIX")]
+    pub environment_suffix: Option<String>,
+    /// AWS provider schema (`terraform providers schema -json` output) to validate against,
+    /// instead of the bundled subset covering the bundled plugins' resource types.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Wall time one plugin call may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub plugin_timeout: f64,
+    /// Memory one plugin instance may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub plugin_memory: usize,
+    /// Bytes one plugin call may return, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub plugin_output: usize,
+}
+
+impl RunArgs {
+    /// The validated options of a run.
+    pub fn options(&self) -> anyhow::Result<RunOptions> {
+        anyhow::ensure!(
+            self.plugin_timeout.is_finite() && self.plugin_timeout > 0.0,
+            "--plugin-timeout must be a positive number of seconds, not {}",
+            self.plugin_timeout
+        );
+        Ok(RunOptions {
+            plugins: self.plugins.clone(),
+            config: self.config.clone(),
+            suffix: self.environment_suffix.clone(),
+            schema: self.schema.clone(),
+            limits: plugin::Limits {
+                call_timeout: Duration::from_secs_f64(self.plugin_timeout),
+                memory_bytes: self.plugin_memory << 20,
+                output_bytes: self.plugin_output << 20,
+            },
+            plan: tenant_host::tenants::PlanOptions::default(),
+        })
+    }
+}
+
+/// The format of a findings report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by stack, coloured on a terminal.
+    Text,
+    /// One JSON document (schema in docs/policy.md).
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// How findings are reported.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// Renders the outcome's findings and writes them where the flags say.
+    pub fn write(&self, outcome: &Outcome, out: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+        let places = Places { out, config };
+        let text = match self.format {
+            Format::Text => {
+                let colour = self.report.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                report::render_text(outcome, places, colour)
+            }
+            Format::Json => tenant_host::output::render_json(&report::render_json_report(outcome, places)),
+            Format::Sarif => tenant_host::output::render_json(&report::render_sarif(outcome, places)),
+        };
+        match &self.report {
+            Some(file) => std::fs::write(file, text).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write the report to {}: {e}; check that its folder exists and is writable",
+                    file.display()
+                )
+            }),
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The configuration as a safe input: the corpus of bad configurations in `tests/config/`, each
+//! with its exact diagnostics as a snapshot in `tests/config/snapshots/` (refresh with
+//! `INSTA_UPDATE=always cargo test -p tenant-host --test e2e config::` and review the diff), the
+//! lock file across runs, orphaned stacks, and `--tenant`.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use tenant_host::config::ConfigFile;
+use tenant_host::diagnostics::Source;
+use tenant_host::lock::Lock;
+use tenant_host::plugin::{Limits, Runtime, load_plugins};
+use tenant_host::tenants::{DeclaredPlugin, PlanOptions, plan_fleet};
+
+/// The flags a corpus file asks for in its `# options:` line.
+fn corpus_options(text: &str) -> (Option<String>, PlanOptions) {
+    let mut suffix = None;
+    let mut options = PlanOptions::default();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# options:"))
+        .unwrap_or_default();
+    for option in line.split_whitespace() {
+        match option.split_once('=') {
+            None if option == "locked" => options.locked = true,
+            Some(("suffix", value)) => suffix = Some(value.to_owned()),
+            Some(("release", id)) => options.release.push(id.to_owned()),
+            Some(("tenant", id)) => options.only.push(id.to_owned()),
+            _ => panic!("unknown corpus option `{option}`"),
+        }
+    }
+    (suffix, options)
+}
+
+/// Covers: every rule of the configuration (syntax, unknown keys, types, tenant ids, the length
+/// budget, reserved names, suffix, regions, pool, explicit blocks, exhaustion, the lock file,
+/// --locked, --release, --tenant, plugin settings) reports exactly the snapshotted diagnostics,
+/// with file, line and column, and every error of a file at once.
+#[test]
+fn every_bad_configuration_gets_its_exact_diagnostics() {
+    let corpus = workspace().join("tests/config");
+    let runtime = Runtime::new(Limits::default()).expect("runtime");
+    let plugin_folder = product_plugin_dir();
+    let plugins = load_plugins(&runtime, plugin_folder.path()).expect("the product plugins load");
+    let declared: Vec<DeclaredPlugin<'_>> = plugins
+        .iter()
+        .map(|p| DeclaredPlugin {
+            name: p.name(),
+            settings: &p.defaults,
+        })
+        .collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .expect("tests/config")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "the corpus has {} configurations", files.len());
+    for file in &files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let origin = format!("tests/config/{name}.toml");
+        let text = std::fs::read_to_string(file).unwrap();
+        let (suffix, options) = corpus_options(&text);
+        let lock_file = corpus.join(format!("{name}.lock"));
+        let result = ConfigFile::parse(
+            Source {
+                origin: origin.clone(),
+                text,
+            },
+            Some(origin.into()),
+        )
+        .and_then(|config| {
+            let lock = match std::fs::read_to_string(&lock_file) {
+                Ok(text) => Some(Lock::parse(Source {
+                    origin: format!("tests/config/{name}.lock"),
+                    text,
+                })?),
+                Err(_) => None,
+            };
+            plan_fleet(&config, suffix.as_deref(), lock.as_ref(), &declared, &options)
+        });
+        let message = match result {
+            Ok(_) => panic!("{name}: expected diagnostics, but the configuration was accepted"),
+            Err(error) => error.to_string(),
+        };
+        insta::with_settings!({
+            snapshot_path => corpus.join("snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, message);
+        });
+    }
+}
+
+fn synth(work: &Path, plugins: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "synth",
+        "--plugins",
+        plugins.to_str().unwrap(),
+        "--config",
+        "tenants.toml",
+    ];
+    args.extend_from_slice(extra);
+    tenant_host(work, &args)
+}
+
+fn write_config(work: &Path, tenants: &[&str], extra: &str) {
+    let text = std::fs::read_to_string(workspace().join("examples/tenants.toml")).unwrap();
+    let head = &text[..text.find("[[tenants]]").expect("the example lists tenants")];
+    let listed: String = tenants
+        .iter()
+        .map(|id| format!("[[tenants]]\nid = \"{id}\"\n\n"))
+        .collect();
+    std::fs::write(work.join("tenants.toml"), format!("{head}{extra}\n{listed}")).unwrap();
+}
+
+fn stack_files(out: &Path, stack: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    read_tree(&out.join("stacks").join(stack))
+}
+
+/// Covers: removing a tenant and re-synthesizing leaves the other tenants' files byte-identical,
+/// reports the removed tenant's stack as orphaned with how to destroy it, keeps its folder and
+/// its block; `--prune-orphans` and `--release` then drop them explicitly.
+#[test]
+fn a_removed_tenant_is_reported_and_its_stack_kept() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("cdktf.out");
+    write_config(work.path(), &["acme-corp", "tech-startup", "retail-co"], "");
+    assert_success(&synth(work.path(), plugins.path(), &[]));
+    let lock = std::fs::read_to_string(work.path().join("tenants.lock")).unwrap();
+    assert!(
+        lock.contains(
+            "acme-corp = \"10.0.0.0/16\"\nretail-co = \"10.2.0.0/16\"\ntech-startup = \"10.1.0.0/16\""
+        ),
+        "{lock}"
+    );
+    let before = read_tree(&out);
+
+    write_config(work.path(), &["acme-corp", "tech-startup"], "");
+    let output = synth(work.path(), plugins.path(), &[]);
+    assert_success(&output);
+    let text = stderr(&output);
+    assert!(
+        text.contains("stack `tenant-retail-co-dev` is no longer configured")
+            && text.contains("terraform -chdir=cdktf.out/stacks/tenant-retail-co-dev destroy")
+            && text.contains("--release retail-co"),
+        "{text}"
+    );
+    for stack in [
+        "tenant-acme-corp-dev",
+        "tenant-tech-startup-dev",
+        "tenant-retail-co-dev",
+    ] {
+        let prefix = format!("stacks/{stack}/");
+        let old: Vec<_> = before.iter().filter(|(p, _)| p.starts_with(&prefix)).collect();
+        let new = stack_files(&out, stack);
+        assert!(!old.is_empty());
+        assert!(
+            old.iter()
+                .all(|(path, bytes)| new.get(&path[prefix.len()..]) == Some(*bytes)),
+            "{stack} changed"
+        );
+    }
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        !manifest.contains("tenant-retail-co-dev"),
+        "an orphan is not deployed: {manifest}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("tenants.lock")).unwrap(),
+        lock
+    );
+
+    let output = synth(
+        work.path(),
+        plugins.path(),
+        &["--prune-orphans", "--release", "retail-co"],
+    );
+    assert_success(&output);
+    assert!(!out.join("stacks/tenant-retail-co-dev").exists());
+    let lock = std::fs::read_to_string(work.path().join("tenants.lock")).unwrap();
+    assert!(!lock.contains("retail-co"), "{lock}");
+}
+
+/// Covers: reordering and adding tenants never changes a recorded block; `--locked` fails
+/// without touching the output or the lock file when a tenant has no block, and passes when
+/// nothing would change.
+#[test]
+fn the_lock_file_keeps_blocks_and_locked_refuses_changes() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    write_config(work.path(), &["acme-corp", "tech-startup"], "");
+    assert_success(&synth(work.path(), plugins.path(), &[]));
+    let lock_path = work.path().join("tenants.lock");
+    let before = read_tree(&work.path().join("cdktf.out"));
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+
+    write_config(work.path(), &["new-co", "tech-startup", "acme-corp"], "");
+    let output = synth(work.path(), plugins.path(), &["--locked"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("tenant `new-co` has no block in tenants.lock, and --locked forbids allocating one")
+            && text.contains("tenants.toml:"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), lock);
+    assert!(before == read_tree(&work.path().join("cdktf.out")));
+
+    assert_success(&synth(work.path(), plugins.path(), &[]));
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(
+        lock.contains(
+            "acme-corp = \"10.0.0.0/16\"\nnew-co = \"10.2.0.0/16\"\ntech-startup = \"10.1.0.0/16\""
+        ),
+        "{lock}"
+    );
+    let vpc =
+        std::fs::read_to_string(work.path().join("cdktf.out/stacks/tenant-new-co-dev/cdk.tf.json")).unwrap();
+    assert!(vpc.contains("\"cidr_block\": \"10.2.0.0/16\""));
+    assert_success(&synth(work.path(), plugins.path(), &["--locked"]));
+}
+
+/// Covers: `--tenant` rewrites only the named tenant's stack; the central stack and the other
+/// tenants' folders and manifest entries stay byte-identical even though the configuration
+/// changed for them too.
+#[test]
+fn tenant_flag_writes_only_the_named_tenants() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("cdktf.out");
+    write_config(work.path(), &["acme-corp", "tech-startup", "retail-co"], "");
+    assert_success(&synth(work.path(), plugins.path(), &[]));
+    let before = read_tree(&out);
+
+    write_config(
+        work.path(),
+        &["acme-corp", "tech-startup", "retail-co"],
+        "[plugins.logging]\nretention-days = 90\n",
+    );
+    let output = synth(work.path(), plugins.path(), &["--tenant", "acme-corp"]);
+    assert_success(&output);
+    let after = read_tree(&out);
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(!changed.is_empty());
+    assert!(
+        changed
+            .iter()
+            .all(|p| p.starts_with("stacks/tenant-acme-corp-dev/") || *p == "manifest.json"),
+        "{changed:?}"
+    );
+    assert_eq!(before.len(), after.len());
+
+    let output = synth(work.path(), plugins.path(), &["--tenant", "nobody"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("--tenant `nobody` is not a tenant of tenants.toml"));
+}
+
+/// Covers: the binary reports every problem of a bad file with file, line, column and the
+/// offending line, exits 1, and writes neither output nor lock file.
+#[test]
+fn a_bad_configuration_is_reported_with_its_lines_and_nothing_written() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        workspace().join("tests/config/many-errors.toml"),
+        work.path().join("tenants.toml"),
+    )
+    .unwrap();
+    let output = synth(work.path(), plugins.path(), &[]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    for expected in [
+        "error: configuration: tenants.toml: 5 problems",
+        "--> tenants.toml:13:6",
+        "13 | id = \"Acme\"",
+        "tenant id `retail-co` is listed twice",
+        "tenant id `the-longest-tenant-name-anyone-has-ever-seen` is too long",
+        "setting `retention-days` of plugin `logging` must be an integer, not a string",
+        "cidr-block 172.16.0.0/16 of tenant `outside` is outside the pool 10.0.0.0/8",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+    assert!(!work.path().join("cdktf.out").exists());
+    assert!(!work.path().join("tenants.lock").exists());
+}
+
+/// Covers: the name table used for the length budget lists exactly the per-tenant names the
+/// bundled plugins generate, so the budget cannot silently drift from the plugins.
+#[test]
+fn generated_names_match_the_name_table() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    assert_success(&tenant_host(
+        work.path(),
+        &["synth", "--plugins", plugins.path().to_str().unwrap()],
+    ));
+    let mut found = std::collections::BTreeSet::new();
+    for (path, bytes) in read_tree(&work.path().join("cdktf.out")) {
+        if !path.ends_with("cdk.tf.json") {
+            continue;
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for (resource, blocks) in doc["resource"].as_object().into_iter().flatten() {
+            for body in blocks.as_object().unwrap().values() {
+                for attribute in ["name", "bucket", "function_name", "name_prefix"] {
+                    if let Some(name) = body[attribute].as_str().filter(|n| n.contains("acme-corp")) {
+                        found.insert((resource.clone(), name.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    let table: std::collections::BTreeSet<(String, String)> = tenant_host::names::BUNDLED_NAMES
+        .iter()
+        .map(|n| (n.resource.to_owned(), n.render("acme-corp", "dev")))
+        .collect();
+    assert_eq!(
+        found, table,
+        "generated names (left) and the name table (right) differ"
+    );
+}
