@@ -310,7 +310,10 @@ mod tests {
     #[test]
     fn contract_version_matches_the_wit_package() {
         let wit = include_str!("../../../wit/plugin.wit");
-        let package = wit.lines().find(|l| l.starts_with("package ")).expect("the WIT names its package");
+        let package = wit
+            .lines()
+            .find(|l| l.starts_with("package "))
+            .expect("the WIT names its package");
         assert_eq!(package, format!("package tenant:plugin@{CONTRACT_VERSION};"));
     }
 }
