@@ -178,19 +178,8 @@ fn output_is_deterministic_and_independent_of_plugin_file_order() {
         .enumerate()
         .map(|(i, p)| (*p, format!("{i}-{p}.wasm")))
         .collect();
-    let as_refs = |v: &[(&'static str, String)]| v.iter().map(|(p, f)| (*p, f.clone())).collect::<Vec<_>>();
-    let first = plugin_dir(
-        &as_refs(&forward)
-            .iter()
-            .map(|(p, f)| (*p, f.as_str()))
-            .collect::<Vec<_>>(),
-    );
-    let second = plugin_dir(
-        &as_refs(&reverse)
-            .iter()
-            .map(|(p, f)| (*p, f.as_str()))
-            .collect::<Vec<_>>(),
-    );
+    let first = plugin_dir(&forward);
+    let second = plugin_dir(&reverse);
     let work = tempfile::tempdir().unwrap();
     assert_success(&tenant_host(
         work.path(),
@@ -249,12 +238,7 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
         .map(|p| (*p, format!("{p}.wasm")))
         .collect();
     with_rogue.push(("rogue", "rogue.wasm".into()));
-    let failing = plugin_dir(
-        &with_rogue
-            .iter()
-            .map(|(p, f)| (*p, f.as_str()))
-            .collect::<Vec<_>>(),
-    );
+    let failing = plugin_dir(&with_rogue);
     let config = rogue_config(work.path(), "error", 0);
     let output = tenant_host(
         work.path(),

@@ -300,7 +300,7 @@ fn a_plugin_cannot_suppress_or_alter_another_plugins_findings() {
         .map(|p| (*p, format!("{p}.wasm")))
         .collect();
     named.push(("rogue", "rogue.wasm".into()));
-    let with_rogue = plugin_dir(&named.iter().map(|(p, f)| (*p, f.as_str())).collect::<Vec<_>>());
+    let with_rogue = plugin_dir(&named);
     let work = tempfile::tempdir().unwrap();
     let (_, alone) = check_json(work.path(), product.path(), &[]);
     let (_, beside) = check_json(work.path(), with_rogue.path(), &[]);

@@ -59,10 +59,10 @@ pub fn component(plugin: &str) -> PathBuf {
 }
 
 /// A scratch folder holding copies of the named plugins' components, under the given file names.
-pub fn plugin_dir(plugins: &[(&str, &str)]) -> tempfile::TempDir {
+pub fn plugin_dir(plugins: &[(&str, impl AsRef<str>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("scratch folder");
     for (plugin, file_name) in plugins {
-        std::fs::copy(component(plugin), dir.path().join(file_name)).expect("copy component");
+        std::fs::copy(component(plugin), dir.path().join(file_name.as_ref())).expect("copy component");
     }
     dir
 }
@@ -73,7 +73,7 @@ pub fn product_plugin_dir() -> tempfile::TempDir {
         .iter()
         .map(|p| (*p, format!("{p}.wasm")))
         .collect();
-    plugin_dir(&named.iter().map(|(p, f)| (*p, f.as_str())).collect::<Vec<_>>())
+    plugin_dir(&named)
 }
 
 /// Runs `tenant-host` with `args` in `cwd`, without the caller's ENVIRONMENT_SUFFIX.
