@@ -79,6 +79,12 @@ pub struct Waived {
     pub expires: String,
 }
 
+impl std::fmt::Display for Waived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "waived until {}: {}", self.expires, self.reason)
+    }
+}
+
 /// A rule the host enforces itself, whatever plugins are loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostRule {

@@ -62,7 +62,10 @@ pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
                     json!({
                         "constructPath": format!("{}/{}", stack.name, f.address),
                         "level": level,
-                        "message": format!("[{}] {} Remediation: {}", f.rule_id, f.message, f.remediation),
+                        "message": match &f.waived {
+                            Some(waived) => format!("[{}] {} Remediation: {} ({waived})", f.rule_id, f.message, f.remediation),
+                            None => format!("[{}] {} Remediation: {}", f.rule_id, f.message, f.remediation),
+                        },
                     })
                 })
                 .collect();

@@ -227,10 +227,7 @@ pub fn render_text(outcome: &Outcome, places: Places<'_>, colour: bool) -> Strin
                 finding.message, finding.remediation
             );
             if let Some(waived) = &finding.waived {
-                body.push_str(&format!(
-                    "    waived until {}: {}\n",
-                    waived.expires, waived.reason
-                ));
+                body.push_str(&format!("    {waived}\n"));
                 body = paint("2", &body);
             }
             text.push_str(&body);

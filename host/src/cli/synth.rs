@@ -121,6 +121,9 @@ fn print_findings(findings: &[Finding]) {
             f.message,
             f.remediation
         );
+        if let Some(waived) = &f.waived {
+            eprintln!("    {waived}");
+        }
     }
 }
 
