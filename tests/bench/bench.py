@@ -4,11 +4,12 @@ Usage: python3 tests/bench/bench.py TENANT_HOST PLUGIN_DIR [TENANTS] [--runs N]
 
 Generates a configuration of TENANTS tenants (default 1000) with /20 blocks from 10.0.0.0/8 in a
 scratch folder, runs each command --runs times (default 3) with a release binary, and prints the
-fastest and the median wall time of each. The account quotas stay at their defaults, so the
+fastest and the median wall time and the peak resident memory of each. The account quotas stay at their defaults, so the
 quota preflight warnings are part of what `check` reports. Exits non-zero if a run fails.
 """
 
 import argparse
+import os
 import pathlib
 import statistics
 import subprocess
@@ -32,15 +33,18 @@ def config(tenants: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def timed(command: list[str], cwd: pathlib.Path) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(
-            f"{' '.join(command)} failed with exit code {result.returncode}:\n{result.stderr[-4000:]}"
-        )
-    return elapsed
+def timed(command: list[str], cwd: pathlib.Path) -> tuple[float, int]:
+    """Wall time in seconds and peak resident memory in KiB of one run."""
+    with tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            stderr.seek(0)
+            sys.exit(f"{' '.join(command)} failed with exit code {code}:\n{stderr.read()[-4000:].decode()}")
+    return elapsed, usage.ru_maxrss
 
 
 def main() -> int:
@@ -62,10 +66,12 @@ def main() -> int:
         }
         print(f"{args.tenants} tenants, {args.runs} runs each, {binary}")
         for name, command in commands.items():
-            times = [timed(command, work) for _ in range(args.runs)]
+            runs = [timed(command, work) for _ in range(args.runs)]
+            times = [elapsed for elapsed, _ in runs]
+            peak = max(rss for _, rss in runs)
             print(
                 f"  {name}: fastest {min(times):.2f}s, median {statistics.median(times):.2f}s"
-                f" ({args.tenants / min(times):.0f} tenants/s)"
+                f" ({args.tenants / min(times):.0f} tenants/s), peak memory {peak / 1024:.0f} MiB"
             )
     return 0
 
