@@ -2,7 +2,7 @@
 
 use crate::deployment::{api_package, asset_path};
 use crate::settings::ComputeSettings;
-use tenant_plugin_sdk::naming::api_function_name;
+use tenant_plugin_sdk::naming::{api_dead_letter_queue_name, api_function_name};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::dead_letter_queue;
@@ -18,7 +18,7 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
     let mut fragment = Fragment::default();
 
     // Failed asynchronous invocations stay in the DLQ for SQS's maximum, 14 days.
-    let dlq_name = resource_name(id, "api-dlq", suffix);
+    let dlq_name = api_dead_letter_queue_name(id, suffix);
     let dlq = fragment.resource(
         "aws_sqs_queue",
         "api_dlq",

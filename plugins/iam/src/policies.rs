@@ -17,6 +17,9 @@ pub struct TenantResources {
     pub kms_key_arn: String,
     pub log_group_arn: String,
     pub vpc_id: String,
+    /// The API function's dead-letter queue, which the compute plugin creates under a name
+    /// fixed by the SDK's naming.
+    pub dead_letter_queue_arn: String,
 }
 
 /// Item-level DynamoDB actions. `Scan` is left out: it carries no `dynamodb:LeadingKeys`, and
@@ -41,6 +44,10 @@ const NETWORK_INTERFACE_ACTIONS: &[&str] = &[
     "ec2:DeleteNetworkInterface",
     "ec2:UnassignPrivateIpAddresses",
 ];
+/// What the API function's runtime needs beyond data access: its dead-letter queue and X-Ray.
+const DEAD_LETTER_ACTIONS: &[&str] = &["sqs:SendMessage"];
+/// X-Ray supports no resource-level permissions: these need `Resource: "*"` and only write traces.
+const TRACE_ACTIONS: &[&str] = &["xray:PutTelemetryRecords", "xray:PutTraceSegments"];
 /// EC2 supports no resource-level permissions for these: they need `Resource: "*"`. They reveal
 /// network metadata, no tenant data.
 const NETWORK_DESCRIBE_ACTIONS: &[&str] = &[
@@ -207,6 +214,20 @@ pub fn permissions_boundary(resources: &TenantResources) -> String {
                     .resources(&resources.log_streams()),
             ),
         )
+        .statement(
+            resources.bound(
+                Statement::allow("CeilingDeadLetters")
+                    .actions(DEAD_LETTER_ACTIONS)
+                    .resources(&[&resources.dead_letter_queue_arn]),
+            ),
+        )
+        .statement(
+            resources.bound(
+                Statement::allow("CeilingTraces")
+                    .actions(TRACE_ACTIONS)
+                    .resources(&["*"]),
+            ),
+        )
         .statement(network)
         .statement(describe)
         // Resources tagged for another tenant stay out of reach even if named by a later policy;
@@ -239,6 +260,7 @@ mod tests {
             kms_key_arn: "K".into(),
             log_group_arn: "L".into(),
             vpc_id: "vpc-1".into(),
+            dead_letter_queue_arn: "Q".into(),
         }
     }
 
@@ -265,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn only_network_descriptions_use_every_resource() {
+    fn only_network_descriptions_and_traces_use_every_resource() {
         for policy in [
             permissions_policy(&resources()),
             permissions_boundary(&resources()),
@@ -274,9 +296,26 @@ mod tests {
                 .iter()
                 .filter(|s| s["Effect"] == "Allow" && s["Resource"] == "*")
             {
-                assert_eq!(statement["Sid"], "DescribeNetwork");
+                assert!(
+                    statement["Sid"] == "DescribeNetwork" || statement["Sid"] == "CeilingTraces",
+                    "{statement}"
+                );
             }
         }
+    }
+
+    /// The compute plugin grants its function the dead-letter queue and X-Ray on the same role;
+    /// a ceiling without them would make Lambda refuse the function.
+    #[test]
+    fn the_ceiling_admits_the_runtime_dead_letters_and_traces() {
+        let boundary = statements(&permissions_boundary(&resources()));
+        let sid = |sid: &str| boundary.iter().find(|s| s["Sid"] == sid).cloned().unwrap();
+        assert_eq!(sid("CeilingDeadLetters")["Action"], "sqs:SendMessage");
+        assert_eq!(sid("CeilingDeadLetters")["Resource"], "Q");
+        assert_eq!(
+            sid("CeilingTraces")["Action"],
+            json!(["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
+        );
     }
 
     #[test]

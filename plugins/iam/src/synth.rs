@@ -1,6 +1,7 @@
 //! The iam fragment of a tenant stack: the API function's execution role.
 
 use crate::policies::{TenantResources, permissions_boundary, permissions_policy, trust_policy};
+use tenant_plugin_sdk::naming::api_dead_letter_queue_name;
 use tenant_plugin_sdk::prelude::*;
 
 /// IAM rejects role names longer than 64 characters and policy names longer than 128.
@@ -20,6 +21,12 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         kms_key_arn: context.input("kms-key-arn")?.to_owned(),
         log_group_arn: context.input("log-group-arn")?.to_owned(),
         vpc_id: context.input("vpc-id")?.to_owned(),
+        dead_letter_queue_arn: format!(
+            "arn:aws:sqs:{}:{}:{}",
+            context.region,
+            context.input("account-id")?,
+            api_dead_letter_queue_name(&tenant.id, suffix)
+        ),
     };
     let role_name = checked_name(resource_name(&tenant.id, "lambda-role", suffix), MAX_ROLE_NAME)?;
     let policy_name = checked_name(

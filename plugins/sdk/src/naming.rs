@@ -23,6 +23,11 @@ pub fn api_function_name(tenant_id: &str, suffix: &str) -> String {
     resource_name(tenant_id, "api", suffix)
 }
 
+/// The dead-letter queue of the tenant API function: `tenant-{id}-api-dlq-{suffix}`.
+pub fn api_dead_letter_queue_name(tenant_id: &str, suffix: &str) -> String {
+    resource_name(tenant_id, "api-dlq", suffix)
+}
+
 /// The log group the tenant API function writes to: `tenant-{id}-api-logs-{suffix}`.
 pub fn api_log_group_name(tenant_id: &str, suffix: &str) -> String {
     resource_name(tenant_id, "api-logs", suffix)

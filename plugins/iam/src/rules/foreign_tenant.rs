@@ -209,8 +209,8 @@ mod tests {
             (
                 "a resource named for another tenant does not make the name this tenant's",
                 edited(
-                    "/resource/aws_sqs_queue",
-                    Some(json!({"q": {"name": "tenant-retail-co-queue-dev"}})),
+                    "/resource/aws_sqs_queue/q",
+                    Some(json!({"name": "tenant-retail-co-queue-dev"})),
                 ),
                 &["aws_sqs_queue.q"],
             ),

@@ -35,6 +35,7 @@ mod test_support {
         document["resource"]["aws_cloudwatch_log_group"] =
             json!({"api": {"name": "tenant-acme-corp-api-logs-dev"}});
         document["resource"]["aws_kms_alias"] = json!({"tenant": {"name": "alias/tenant-acme-corp-dev"}});
+        document["resource"]["aws_sqs_queue"] = json!({"api_dlq": {"name": "tenant-acme-corp-api-dlq-dev"}});
         document["resource"]["aws_s3_bucket_policy"] = json!({"data": {
             "bucket": "${aws_s3_bucket.data.id}",
             "policy": policy(json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
