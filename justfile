@@ -32,10 +32,11 @@ plugins:
 synth *args: setup plugins
     cargo run --quiet -p tenant-host -- synth --plugins plugins/ {{args}}
 
-# Run every test: unit, golden, end-to-end, the Lambda code's tests, and checkov on the output.
+# Run every test: unit, golden, end-to-end, the plugin template, the Lambda code's tests, and checkov.
 [group('test')]
 test: setup plugins
     cargo test --workspace
+    cargo test --locked --manifest-path templates/plugin/Cargo.toml
     python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder
     just checkov
 
@@ -53,7 +54,9 @@ checkov:
 [group('test')]
 lint:
     cargo fmt --all --check
+    cargo fmt --check --manifest-path templates/plugin/Cargo.toml
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --locked --manifest-path templates/plugin/Cargo.toml --all-targets -- -D warnings
     CARGO_TARGET_DIR={{guest_target}} cargo clippy --target wasm32-wasip2 \
         {{ prepend("-p tenant-plugin-", plugins) }} -- -D warnings
 

@@ -6,6 +6,7 @@ mod config;
 mod policy;
 mod requirements;
 mod support;
+mod template;
 
 use serde_json::Value;
 use std::net::TcpListener;
