@@ -114,7 +114,27 @@ struct Previous {
 }
 
 impl Previous {
+    /// What the previous output holds. A folder that exists but is not a tenant-host output is
+    /// refused rather than replaced: the swap would delete everything in it.
     fn read(out: &Path) -> Result<Self, OutputError> {
+        let refuse = |why: String| OutputError {
+            path: out.into(),
+            source: io::Error::other(why),
+        };
+        let manifest = out.join("manifest.json");
+        match std::fs::read_dir(out) {
+            Ok(mut entries) => {
+                if entries.next().is_some() && !manifest.is_file() {
+                    return Err(refuse(
+                        "it is not empty and holds no manifest.json, so it is not a tenant-host output; \
+                         choose another --out, or empty it"
+                            .into(),
+                    ));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(out)(e)),
+        }
         let stacks = out.join("stacks");
         let mut folders = BTreeSet::new();
         match std::fs::read_dir(&stacks) {
@@ -129,12 +149,17 @@ impl Previous {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_error(&stacks)(e)),
         }
-        let manifest = out.join("manifest.json");
         let entries = match std::fs::read_to_string(&manifest) {
             Ok(text) => serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|m| m.get("stacks").and_then(Value::as_object).cloned())
-                .unwrap_or_default(),
+                .ok_or_else(|| {
+                    refuse(format!(
+                        "{} is not a manifest tenant-host can read, so the stacks it lists could be lost; \
+                         restore it, or move the folder away",
+                        manifest.display()
+                    ))
+                })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => serde_json::Map::new(),
             Err(e) => return Err(io_error(&manifest)(e)),
         };

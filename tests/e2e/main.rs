@@ -444,3 +444,48 @@ fn the_loader_refuses_what_is_not_a_compatible_plugin() {
         stderr(&output)
     );
 }
+
+/// Covers: `--out` naming a folder that is not a tenant-host output (or whose manifest cannot be
+/// read) is refused, and nothing in it is touched.
+#[test]
+fn a_folder_that_is_not_a_tenant_host_output_is_not_replaced() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let before = read_tree(&project);
+    let output = tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--out",
+            "project",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not a tenant-host output"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(before == read_tree(&project), "the folder was changed");
+
+    let args = ["synth", "--plugins", plugins.path().to_str().unwrap()];
+    assert_success(&tenant_host(work.path(), &args));
+    std::fs::write(work.path().join("cdktf.out/manifest.json"), "{ truncated").unwrap();
+    let before = read_tree(&work.path().join("cdktf.out"));
+    let output = tenant_host(work.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is not a manifest tenant-host can read"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        before == read_tree(&work.path().join("cdktf.out")),
+        "the output was changed"
+    );
+}
