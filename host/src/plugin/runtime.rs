@@ -7,8 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::Linker;
+use wasmtime::component::{Linker, Resource};
 use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime_wasi::p2::DynPollable;
 
 /// How often the epoch advances; the granularity of the call time bound.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -140,6 +141,7 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        forbid_waiting(&mut linker)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
         std::thread::Builder::new()
@@ -226,6 +228,24 @@ impl Runtime {
         }
         CallFailure::Trap(message)
     }
+}
+
+/// The WASI clock a plugin could wait on. A wait blocks inside the host, where the epoch deadline
+/// cannot interrupt it, so subscribing to the clock traps instead: no plugin needs to wait.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+fn forbid_waiting(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+    fn refuse() -> wasmtime::Result<(Resource<DynPollable>,)> {
+        Err(wasmtime::Error::msg(
+            "plugins may not wait on a clock (the host bounds every call; return a result instead)",
+        ))
+    }
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap("subscribe-duration", |_, (_,): (u64,)| refuse())?;
+    clock.func_wrap("subscribe-instant", |_, (_,): (u64,)| refuse())?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 impl Drop for Runtime {

@@ -2,8 +2,8 @@
 //!
 //! Rust's standard library on `wasm32-wasip2` imports WASI interfaces even when a plugin never
 //! touches a file, so the host links WASI but gives it nothing: no preopened directories, no
-//! environment, no arguments, no sockets, no name lookup. The wall clock is fixed and the random
-//! sources are seeded, so a plugin's output depends only on its inputs. Standard error goes to a
+//! environment, no arguments, no sockets, no name lookup. Both clocks are fixed (and waiting on
+//! one traps, see `runtime`) and the random sources are seeded, so a plugin's output depends only on its inputs. Standard error goes to a
 //! bounded in-memory pipe whose tail is attached to trap reports (it holds panic messages).
 
 use rand::SeedableRng;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// How much of a plugin's standard error is kept.
 const STDERR_CAPACITY: usize = 64 * 1024;
@@ -23,11 +23,21 @@ pub(crate) struct Sandbox {
     table: ResourceTable,
     stderr: MemoryOutputPipe,
     memory_limit: usize,
-    /// The size a denied memory growth asked for, so a resulting trap is reported as such.
+    /// Bytes of linear memory all of the instance's memories hold together.
+    memory_in_use: usize,
+    /// The total a denied memory growth asked for, so a resulting trap is reported as such.
     pub(crate) memory_denied: Option<usize>,
 }
 
-/// A wall clock that always reads the Unix epoch.
+/// Bounds on what one plugin instance may create. A component made by `wasm32-wasip2` has a few
+/// core instances, one memory and a few tables; these leave room without letting a crafted
+/// component multiply its memory cap.
+const MAX_CORE_INSTANCES: usize = 32;
+const MAX_MEMORIES: usize = 4;
+const MAX_TABLES: usize = 32;
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// A wall clock that always reads the Unix epoch, and a monotonic clock that always reads zero.
 struct FixedClock;
 
 impl HostWallClock for FixedClock {
@@ -40,12 +50,23 @@ impl HostWallClock for FixedClock {
     }
 }
 
+impl HostMonotonicClock for FixedClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
 impl Sandbox {
     pub(crate) fn new(memory_limit: usize) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
             .wall_clock(FixedClock)
+            .monotonic_clock(FixedClock)
             .secure_random(StdRng::seed_from_u64(0))
             .insecure_random(StdRng::seed_from_u64(1))
             .insecure_random_seed(0)
@@ -58,6 +79,7 @@ impl Sandbox {
             table: ResourceTable::new(),
             stderr,
             memory_limit,
+            memory_in_use: 0,
             memory_denied: None,
         }
     }
@@ -82,16 +104,20 @@ impl WasiView for Sandbox {
 }
 
 impl ResourceLimiter for Sandbox {
+    /// Counts every memory of the instance against one cap, so that several memories cannot add
+    /// up to more than the cap allows one.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_limit {
-            self.memory_denied = Some(desired);
+        let total = self.memory_in_use.saturating_sub(current) + desired;
+        if total > self.memory_limit {
+            self.memory_denied = Some(total);
             return Ok(false);
         }
+        self.memory_in_use = total;
         Ok(true)
     }
 
@@ -101,6 +127,18 @@ impl ResourceLimiter for Sandbox {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
     }
 }

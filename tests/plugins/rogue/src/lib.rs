@@ -22,7 +22,7 @@ impl Plugin for Rogue {
         .setting(
             "behaviour",
             json!("probe"),
-            "probe | panic | loop | alloc | huge-output | error | bad-schema",
+            "probe | panic | sleep | loop | alloc | huge-output | error | bad-schema",
         )
         .setting("port", json!(0), "Loopback port the probe tries to connect to.")
         .rule("rogue.always", Severity::Info, "Reports one note per stack.")
@@ -42,6 +42,7 @@ impl Plugin for Rogue {
                 }
             }
             "panic" => panic!("rogue plugin panicked on purpose"),
+            "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
             "loop" => loop {
                 std::hint::black_box(());
             },
