@@ -28,6 +28,18 @@ pub enum OrderError {
         /// The other.
         second: String,
     },
+    /// A plugin requires a value that it provides itself, for the same kind of stack.
+    #[error(
+        "plugin `{plugin}` both provides and requires `{value}` in {stack} stacks; a plugin cannot require its own value, so remove it from `requires`"
+    )]
+    SelfRequirement {
+        /// The plugin.
+        plugin: String,
+        /// The value.
+        value: String,
+        /// `central` or `tenant`.
+        stack: &'static str,
+    },
     /// The requirements form a cycle.
     #[error("plugins {} require each other's values in a cycle", plugins.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
     Cycle {
@@ -74,9 +86,14 @@ pub fn order_plugins(plugins: &[&PluginInfo]) -> Result<Vec<usize>, OrderError> 
                         value: value.name.clone(),
                         stack,
                     })?;
-            if *provider != index {
-                depends_on[index].insert(*provider);
+            if *provider == index {
+                return Err(OrderError::SelfRequirement {
+                    plugin: plugin.name.clone(),
+                    value: value.name.clone(),
+                    stack,
+                });
             }
+            depends_on[index].insert(*provider);
         }
     }
     let mut done = BTreeSet::new();
@@ -163,5 +180,41 @@ mod tests {
                 plugins: vec!["a".into(), "b".into()]
             }
         );
+    }
+
+    #[test]
+    fn a_plugin_requiring_its_own_value_is_an_error() {
+        let plugins = [plugin("other", &[], &[]), plugin("loop", &["key"], &["key"])];
+        let error = names(&plugins).unwrap_err();
+        assert_eq!(
+            error,
+            OrderError::SelfRequirement {
+                plugin: "loop".into(),
+                value: "key".into(),
+                stack: "tenant",
+            }
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("plugin `loop` both provides and requires `key` in tenant stacks"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn providing_for_one_stack_kind_and_requiring_for_the_other_is_no_self_requirement() {
+        let mut both = plugin("both", &["key"], &[]);
+        both.requires = vec![ValueDeclaration {
+            name: "key".into(),
+            stack: StackKind::Central,
+            description: String::new(),
+        }];
+        let mut central = plugin("central", &[], &[]);
+        central.provides = vec![ValueDeclaration {
+            name: "key".into(),
+            stack: StackKind::Central,
+            description: String::new(),
+        }];
+        assert_eq!(names(&[both, central]).unwrap(), ["central", "both"]);
     }
 }

@@ -32,6 +32,18 @@ pub enum SynthError {
         /// What is wrong.
         problem: String,
     },
+    /// A required value was not provided by any plugin that ran before the requiring one.
+    #[error(
+        "plugin `{plugin}` in stack `{stack}` requires `{value}`, but no plugin that ran before it provided it"
+    )]
+    MissingInput {
+        /// The requiring plugin.
+        plugin: String,
+        /// The stack.
+        stack: String,
+        /// The value.
+        value: String,
+    },
     /// Fragments could not be composed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
@@ -156,16 +168,7 @@ fn synthesize_stack(
     let mut settings_by_plugin = BTreeMap::new();
     for plugin in plugins {
         let settings = Value::Object(resolve_settings(plugin, fleet, tenant)?).to_string();
-        let inputs = plugin
-            .info
-            .requires
-            .iter()
-            .filter(|r| r.stack == kind)
-            .map(|r| api::NamedValue {
-                name: r.name.clone(),
-                value: provided[&r.name].clone(),
-            })
-            .collect();
+        let inputs = stack_inputs(&plugin.info, name, kind, &provided)?;
         let context = api::StackContext {
             stack: name.into(),
             tenant: tenant.map(wire_tenant),
@@ -181,6 +184,31 @@ fn synthesize_stack(
         fragments.push((plugin.name().to_owned(), fragment));
     }
     Ok(compose(fleet, name, tenant, fragments, settings_by_plugin)?)
+}
+
+/// The values `info` requires in this kind of stack, taken from what the plugins that ran before
+/// it provided; a value nobody provided yet is an error, not a panic.
+fn stack_inputs(
+    info: &api::PluginInfo,
+    stack: &str,
+    kind: api::StackKind,
+    provided: &BTreeMap<String, String>,
+) -> Result<Vec<api::NamedValue>, SynthError> {
+    info.requires
+        .iter()
+        .filter(|r| r.stack == kind)
+        .map(|r| {
+            let value = provided.get(&r.name).ok_or_else(|| SynthError::MissingInput {
+                plugin: info.name.clone(),
+                stack: stack.into(),
+                value: r.name.clone(),
+            })?;
+            Ok(api::NamedValue {
+                name: r.name.clone(),
+                value: value.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Checks that a fragment provides exactly the values its plugin declared for this kind of stack,
@@ -254,6 +282,53 @@ mod tests {
             items.iter().map(|x| x * 2).collect::<Vec<_>>()
         );
         assert!(parallel_map(&Vec::<u32>::new(), |x| *x).is_empty());
+    }
+
+    fn requiring(name: &str, values: &[(&str, api::StackKind)]) -> api::PluginInfo {
+        api::PluginInfo {
+            name: name.into(),
+            version: "1.0.0".into(),
+            contract_version: "0.1.0".into(),
+            summary: String::new(),
+            provides: vec![],
+            requires: values
+                .iter()
+                .map(|(value, stack)| api::ValueDeclaration {
+                    name: (*value).into(),
+                    stack: *stack,
+                    description: String::new(),
+                })
+                .collect(),
+            rules: vec![],
+            settings: vec![],
+        }
+    }
+
+    #[test]
+    fn inputs_are_the_provided_values_of_this_kind_of_stack() {
+        let info = requiring(
+            "compute",
+            &[("key", api::StackKind::Tenant), ("bus", api::StackKind::Central)],
+        );
+        let provided = BTreeMap::from([("key".to_owned(), "arn:key".to_owned())]);
+        let inputs = stack_inputs(&info, "tenant-a-dev", api::StackKind::Tenant, &provided).unwrap();
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(
+            (inputs[0].name.as_str(), inputs[0].value.as_str()),
+            ("key", "arn:key")
+        );
+    }
+
+    #[test]
+    fn an_input_nobody_provided_yet_is_an_error_not_a_panic() {
+        let info = requiring("loop", &[("key", api::StackKind::Tenant)]);
+        let error = stack_inputs(&info, "tenant-a-dev", api::StackKind::Tenant, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "plugin `loop` in stack `tenant-a-dev` requires `key`, but no plugin that ran before it provided it"
+        );
     }
 
     #[test]
