@@ -581,6 +581,18 @@ impl Checker<'_> {
                 new_tenants.push(index);
                 continue;
             };
+            if !(MIN_PREFIX_LENGTH..=MAX_PREFIX_LENGTH).contains(&block.prefix()) {
+                let problem = Diagnostic::error(format!(
+                    "cidr-block {block} of tenant `{}` has the prefix length /{}, which must be between /{MIN_PREFIX_LENGTH} and /{MAX_PREFIX_LENGTH}",
+                    tenant.id,
+                    block.prefix()
+                ))
+                .at(span, "prefix length out of range")
+                .note(format!("AWS VPCs are /{MIN_PREFIX_LENGTH} to /{MAX_PREFIX_LENGTH}"))
+                .help("choose a block with a prefix length inside that range, or remove cidr-block to get the next free block");
+                self.problems.push(problem);
+                continue;
+            }
             if !pool.contains(&block) {
                 let problem = Diagnostic::error(format!(
                     "cidr-block {block} of tenant `{}` is outside the pool {pool}",
