@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Exit code of a run that found policy errors (nothing written).
 pub(crate) const EXIT_POLICY_ERRORS: u8 = 2;
-/// Exit code of any other failure: configuration, plugin loading or calls, I/O.
+/// Exit code of any other failure: usage, configuration, plugin loading or calls, I/O.
 const EXIT_FAILURE: u8 = 1;
 
 #[derive(Debug, Parser)]
@@ -19,7 +19,7 @@ const EXIT_FAILURE: u8 = 1;
     long_about = "tenant-host loads WebAssembly policy plugins, asks each for its Terraform JSON fragment of the \
 central stack and of every tenant stack, composes them, runs every plugin's policy checks over the result, \
 and writes a cdktf-compatible folder that plain `terraform` plans and applies, stack by stack.\n\n\
-Exit codes: 0 success; 1 failure (configuration, plugin, I/O); 2 policy errors that no waiver accepts \
+Exit codes: 0 success; 1 failure (usage, configuration, plugin, I/O); 2 policy errors that no waiver accepts \
 (synth writes nothing; an expired waiver is such an error)."
 )]
 struct Cli {
@@ -53,7 +53,19 @@ Exit codes: 0 no policy errors; 1 failure; 2 policy errors that no waiver accept
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap would exit 2, which here means policy errors: help and version succeed, and a
+            // usage error is a failure like any other.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(EXIT_FAILURE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let filter = match cli.verbose {
         0 => "warn",
         1 => "tenant_host=debug",

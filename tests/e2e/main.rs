@@ -329,6 +329,11 @@ fn misbehaving_plugins_are_contained_and_named() {
             "an endless loop hits the time bound",
         ),
         (
+            "sleep",
+            "plugins may not wait on a clock",
+            "a wait, which blocks in the host beyond the epoch deadline's reach, traps",
+        ),
+        (
             "alloc",
             "exceeded the memory limit of 64 MiB",
             "a memory hog hits the memory cap",
@@ -488,4 +493,64 @@ fn a_folder_that_is_not_a_tenant_host_output_is_not_replaced() {
         before == read_tree(&work.path().join("cdktf.out")),
         "the output was changed"
     );
+}
+
+/// Covers: a usage error exits 1 (failure), not clap's 2, which means policy errors here; help
+/// and version print to standard output and exit 0.
+#[test]
+fn usage_errors_fail_with_1_and_help_succeeds() {
+    let work = tempfile::tempdir().unwrap();
+    let output = tenant_host(work.path(), &["synth"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("--plugins"), "{text}");
+    let output = tenant_host(work.path(), &["no-such-command"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for flag in ["--help", "--version"] {
+        let output = tenant_host(work.path(), &[flag]);
+        assert_eq!(output.status.code(), Some(0), "{flag}: {}", stderr(&output));
+        assert!(!output.stdout.is_empty(), "{flag} prints to standard output");
+    }
+    let help = tenant_host(work.path(), &["--help"]);
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("1 failure (usage,"),
+        "the long help documents that usage errors exit 1"
+    );
+}
+
+/// Covers: plugin limits that would overflow, panic or be finer than the 10 ms epoch tick are
+/// refused before any plugin loads, with exit 1 and a message naming the flag.
+#[test]
+fn out_of_range_plugin_limits_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let plugins = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str); 8] = [
+        ("--plugin-timeout", "1e20", "--plugin-timeout"),
+        ("--plugin-timeout", "1e12", "at most"),
+        ("--plugin-timeout", "0.001", "10 ms"),
+        ("--plugin-timeout", "0", "--plugin-timeout"),
+        ("--plugin-timeout", "NaN", "--plugin-timeout"),
+        ("--plugin-memory", "0", "--plugin-memory"),
+        ("--plugin-memory", "18446744073709551615", "--plugin-memory"),
+        ("--plugin-output", "17592186044416", "--plugin-output"),
+    ];
+    for (flag, value, expected) in cases {
+        let output = tenant_host(
+            work.path(),
+            &[
+                "check",
+                "--plugins",
+                plugins.path().to_str().unwrap(),
+                flag,
+                value,
+            ],
+        );
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{flag} {value}: {text}");
+        assert!(
+            text.contains(flag) && text.contains(expected),
+            "{flag} {value}: {text}"
+        );
+        assert!(!text.contains("panicked"), "{flag} {value}: {text}");
+    }
 }

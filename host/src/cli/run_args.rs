@@ -35,27 +35,53 @@ pub struct RunArgs {
     pub plugin_output: usize,
 }
 
+/// The shortest plugin timeout: call time is measured in epoch ticks of 10 ms.
+const MIN_TIMEOUT_SECS: f64 = 0.01;
+/// The longest plugin timeout (about 31 years): longer ones would overflow the epoch deadline.
+const MAX_TIMEOUT_SECS: f64 = 1e9;
+
 impl RunArgs {
     /// The validated options of a run.
     pub fn options(&self) -> anyhow::Result<RunOptions> {
-        anyhow::ensure!(
-            self.plugin_timeout.is_finite() && self.plugin_timeout > 0.0,
-            "--plugin-timeout must be a positive number of seconds, not {}",
-            self.plugin_timeout
-        );
         Ok(RunOptions {
             plugins: self.plugins.clone(),
             config: self.config.clone(),
             suffix: self.environment_suffix.clone(),
             schema: self.schema.clone(),
             limits: plugin::Limits {
-                call_timeout: Duration::from_secs_f64(self.plugin_timeout),
-                memory_bytes: self.plugin_memory << 20,
-                output_bytes: self.plugin_output << 20,
+                call_timeout: call_timeout(self.plugin_timeout)?,
+                memory_bytes: mebibytes("--plugin-memory", self.plugin_memory)?,
+                output_bytes: mebibytes("--plugin-output", self.plugin_output)?,
             },
             plan: tenant_host::tenants::PlanOptions::default(),
         })
     }
+}
+
+/// The `--plugin-timeout` in seconds as a duration: positive, no finer than one epoch tick, and
+/// small enough to count in ticks.
+fn call_timeout(seconds: f64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        seconds.is_finite() && seconds > 0.0,
+        "--plugin-timeout must be a positive number of seconds, not {seconds}"
+    );
+    anyhow::ensure!(
+        seconds >= MIN_TIMEOUT_SECS,
+        "--plugin-timeout must be at least {MIN_TIMEOUT_SECS} seconds, not {seconds}: plugin call time is measured in 10 ms ticks"
+    );
+    anyhow::ensure!(
+        seconds <= MAX_TIMEOUT_SECS,
+        "--plugin-timeout must be at most {MAX_TIMEOUT_SECS} seconds, not {seconds}"
+    );
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|e| anyhow::anyhow!("--plugin-timeout {seconds} is not a usable duration: {e}"))
+}
+
+/// A size flag in MiB as bytes: at least 1 MiB, and no more than the address space holds.
+fn mebibytes(flag: &str, mib: usize) -> anyhow::Result<usize> {
+    anyhow::ensure!(mib >= 1, "{flag} must be at least 1 MiB, not {mib}");
+    mib.checked_mul(1 << 20)
+        .ok_or_else(|| anyhow::anyhow!("{flag} {mib} MiB is more bytes than this machine can address"))
 }
 
 /// The format of a findings report.
