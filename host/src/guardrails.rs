@@ -367,8 +367,13 @@ fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec<
             {
                 mentions.insert(format!("\"{text}\" names tenant `{id}`"));
             }
-            if key.is_some_and(|k| k.ends_with("TenantId")) && others.iter().any(|o| o.id == text) {
-                mentions.insert(format!("{} is tenant `{text}`", key.unwrap_or_default()));
+            // IAM condition keys are case-insensitive; a pattern value admits whoever matches it.
+            if let Some(key) = key.filter(|k| k.to_ascii_lowercase().ends_with("tenantid")) {
+                if others.iter().any(|o| o.id == text) {
+                    mentions.insert(format!("{key} is tenant `{text}`"));
+                } else if text.contains(['*', '?']) {
+                    mentions.insert(format!("{key} matches any tenant with the pattern `{text}`"));
+                }
             }
             if let Ok(block) = text.parse::<Ipv4Block>() {
                 for other in others.iter().filter(|o| o.cidr_block.contains(&block)) {
