@@ -191,17 +191,14 @@ pub fn write_output(
     for stack in stacks {
         let dir = root.join("stacks").join(&stack.name);
         let selected = plan.only.is_none_or(|only| only.contains(&stack.name));
-        if !selected && previous.folders.contains(&stack.name) {
+        // A stack left out of the run keeps its folder and entry only when it has both; a folder
+        // without an entry (an orphan configured again) is written fresh, so no configured stack
+        // ever drops out of the manifest.
+        let previous_entry = previous.entries.get(&stack.name);
+        if let (false, true, Some(entry)) = (selected, previous.folders.contains(&stack.name), previous_entry)
+        {
             copy_tree(&out.join("stacks").join(&stack.name), &dir)?;
-            match previous.entries.get(&stack.name) {
-                Some(entry) => manifest["stacks"][&stack.name] = entry.clone(),
-                None => {
-                    manifest["stacks"]
-                        .as_object_mut()
-                        .expect("the manifest has stacks")
-                        .remove(&stack.name);
-                }
-            }
+            manifest["stacks"][&stack.name] = entry.clone();
             written.kept.push(stack.name.clone());
             continue;
         }

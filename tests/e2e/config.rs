@@ -261,6 +261,35 @@ fn tenant_flag_writes_only_the_named_tenants() {
     assert!(stderr(&output).contains("--tenant `nobody` is not a tenant of tenants.toml"));
 }
 
+/// Covers: a tenant removed (its stack kept as an orphan, outside the manifest) and configured
+/// again is back in the manifest and written fresh, even by a run limited to another tenant.
+#[test]
+fn a_tenant_configured_again_returns_to_the_manifest() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("cdktf.out");
+    write_config(work.path(), &["acme-corp", "tech-startup", "retail-co"], "");
+    assert_success(&synth(work.path(), plugins.path(), &[]));
+    write_config(work.path(), &["acme-corp", "tech-startup"], "");
+    assert_success(&synth(work.path(), plugins.path(), &[]));
+    let manifest = |out: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
+    };
+    assert!(
+        manifest(&out)["stacks"].get("tenant-retail-co-dev").is_none(),
+        "an orphan is outside the manifest"
+    );
+
+    write_config(work.path(), &["acme-corp", "tech-startup", "retail-co"], "");
+    let output = synth(work.path(), plugins.path(), &["--tenant", "acme-corp"]);
+    assert_success(&output);
+    assert!(
+        manifest(&out)["stacks"].get("tenant-retail-co-dev").is_some(),
+        "the configured stack is back in the manifest"
+    );
+    assert!(out.join("stacks/tenant-retail-co-dev/cdk.tf.json").is_file());
+}
+
 /// Covers: the binary reports every problem of a bad file with file, line, column and the
 /// offending line, exits 1, and writes neither output nor lock file.
 #[test]
