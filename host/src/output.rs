@@ -263,29 +263,81 @@ fn relink(source: &Path, target: &Path) -> io::Result<()> {
 
 /// Moves the staged folder to `out`; an existing `out` is moved aside first and removed after.
 fn swap_in(staging: tempfile::TempDir, out: &Path) -> Result<(), OutputError> {
-    let staged = staging.keep();
     if out.exists() {
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let retired = tempfile::Builder::new()
-            .prefix(".tenant-host-previous-")
-            .tempdir_in(parent)
-            .map_err(io_error(parent))?;
-        let aside = retired.path().join("out");
-        std::fs::rename(out, &aside).map_err(io_error(out))?;
-        if let Err(source) = std::fs::rename(&staged, out) {
-            // Put the previous output back before reporting.
-            let _ = std::fs::rename(&aside, out);
-            let _ = std::fs::remove_dir_all(&staged);
+        // One atomic exchange: at every instant `out` is either the previous output or the new
+        // one, even if the process is killed. The previous output then sits in the staging
+        // folder, which is removed when `staging` drops.
+        match exchange(staging.path(), out) {
+            Ok(()) => return Ok(()),
+            Err(error) if exchange_unsupported(&error) => {}
+            Err(source) => {
+                return Err(OutputError {
+                    path: out.into(),
+                    source,
+                });
+            }
+        }
+        return swap_by_renames(staging, out);
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, out).map_err(|source| {
+        let _ = std::fs::remove_dir_all(&staged);
+        OutputError {
+            path: out.into(),
+            source,
+        }
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// File systems (and kernels) without `RENAME_EXCHANGE` answer `EINVAL` or `ENOSYS`.
+fn exchange_unsupported(error: &io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    let refused = [rustix::io::Errno::INVAL, rustix::io::Errno::NOSYS]
+        .iter()
+        .any(|errno| error.raw_os_error() == Some(errno.raw_os_error()));
+    #[cfg(not(target_os = "linux"))]
+    let refused = false;
+    error.kind() == io::ErrorKind::Unsupported || refused
+}
+
+/// Where the exchange is not available: move the previous output aside, move the new one in, and
+/// put the previous one back if that fails. An interruption between the two renames leaves the
+/// previous output in `.tenant-host-previous-*/out` beside `out`.
+fn swap_by_renames(staging: tempfile::TempDir, out: &Path) -> Result<(), OutputError> {
+    let staged = staging.keep();
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let retired = tempfile::Builder::new()
+        .prefix(".tenant-host-previous-")
+        .tempdir_in(parent)
+        .map_err(io_error(parent))?;
+    let aside = retired.path().join("out");
+    std::fs::rename(out, &aside).map_err(io_error(out))?;
+    if let Err(source) = std::fs::rename(&staged, out) {
+        if std::fs::rename(&aside, out).is_err() {
+            // Never delete the only copy of the previous output.
+            let kept = retired.keep();
             return Err(OutputError {
                 path: out.into(),
-                source,
+                source: io::Error::other(format!(
+                    "{source}; the previous output could not be put back and is kept in {}",
+                    kept.join("out").display()
+                )),
             });
         }
-        drop(retired);
-    } else if let Err(source) = std::fs::rename(&staged, out) {
         let _ = std::fs::remove_dir_all(&staged);
         return Err(OutputError {
             path: out.into(),
