@@ -211,6 +211,7 @@ pub fn write_output(
             }
             std::fs::write(&file, contents).map_err(io_error(&file))?;
         }
+        carry_terraform_state(&out.join("stacks").join(&stack.name), &dir)?;
     }
     for orphan in previous
         .folders
@@ -232,6 +233,23 @@ pub fn write_output(
 
 /// Copies a folder: files are hard-linked where possible (the previous output is removed after
 /// the swap, so nothing else shares them), else copied; symbolic links are recreated.
+/// What `terraform init` leaves in a stack folder: the provider lock (which pins the provider
+/// versions a stack was planned with) and the working directory. A rewritten stack keeps them, so
+/// `terraform -chdir=<stack>` goes on working after every synth.
+const TERRAFORM_WORKING_FILES: &[&str] = &[".terraform.lock.hcl", ".terraform"];
+
+fn carry_terraform_state(previous: &Path, dir: &Path) -> Result<(), OutputError> {
+    for name in TERRAFORM_WORKING_FILES {
+        let (source, target) = (previous.join(name), dir.join(name));
+        if source.is_dir() {
+            copy_tree(&source, &target)?;
+        } else if source.is_file() && std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target).map_err(io_error(&target))?;
+        }
+    }
+    Ok(())
+}
+
 fn copy_tree(from: &Path, to: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(to).map_err(io_error(to))?;
     for entry in std::fs::read_dir(from).map_err(io_error(from))? {
@@ -261,7 +279,7 @@ fn relink(source: &Path, target: &Path) -> io::Result<()> {
     std::fs::copy(source, target).map(drop)
 }
 
-/// Moves the staged folder to `out`; an existing `out` is moved aside first and removed after.
+/// Moves the staged folder to `out`, exchanging it atomically with an existing one.
 fn swap_in(staging: tempfile::TempDir, out: &Path) -> Result<(), OutputError> {
     if out.exists() {
         // One atomic exchange: at every instant `out` is either the previous output or the new

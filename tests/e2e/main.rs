@@ -554,3 +554,27 @@ fn out_of_range_plugin_limits_are_refused() {
         assert!(!text.contains("panicked"), "{flag} {value}: {text}");
     }
 }
+
+/// Covers: what `terraform init` leaves in a stack folder (the provider lock and `.terraform/`)
+/// survives a new synth, so `terraform -chdir=<stack>` keeps working with the same providers.
+#[test]
+fn terraform_working_files_survive_a_new_synth() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let args = ["synth", "--plugins", plugins.path().to_str().unwrap()];
+    assert_success(&tenant_host(work.path(), &args));
+    let stack = work.path().join("cdktf.out/stacks/tenant-acme-corp-dev");
+    std::fs::write(stack.join(".terraform.lock.hcl"), "# provider lock\n").unwrap();
+    std::fs::create_dir_all(stack.join(".terraform/providers")).unwrap();
+    std::fs::write(stack.join(".terraform/providers/marker"), "cached").unwrap();
+    assert_success(&tenant_host(work.path(), &args));
+    assert_eq!(
+        std::fs::read_to_string(stack.join(".terraform.lock.hcl")).unwrap(),
+        "# provider lock\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(stack.join(".terraform/providers/marker")).unwrap(),
+        "cached"
+    );
+    assert!(stack.join("cdk.tf.json").is_file());
+}
