@@ -236,7 +236,7 @@ pub fn run_checks(
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
     // Each plugin's fleet check reads every stack: run them side by side.
     let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = Value::Object(resolve_settings(plugin, fleet, None)?).to_string();
+        let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
         let raw = plugin.check_fleet(runtime, &documents, &settings)?;
         attribute(plugin, None, raw, Function::CheckFleet)
     });

@@ -16,9 +16,6 @@ pub enum SynthError {
     /// The plugins cannot be ordered.
     #[error(transparent)]
     Order(#[from] OrderError),
-    /// A configured setting does not fit the plugin's declaration.
-    #[error("{0}")]
-    Settings(String),
     /// A plugin call failed.
     #[error(transparent)]
     Call(#[from] CallError),
@@ -61,63 +58,19 @@ pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), Order
     Ok(())
 }
 
-/// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings;
-/// an undeclared key or a value of another JSON type than the default is an error.
-pub fn resolve_settings(
-    plugin: &LoadedPlugin,
-    fleet: &Fleet,
-    tenant: Option<&Tenant>,
-) -> Result<PluginSettings, SynthError> {
+/// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings.
+/// `tenants::plan_fleet` has already checked every configured key and type against the same
+/// plugins' declarations, with positions in the file, so overlaying cannot fail.
+pub fn resolve_settings(plugin: &LoadedPlugin, fleet: &Fleet, tenant: Option<&Tenant>) -> PluginSettings {
     let mut settings = plugin.defaults.clone();
     let layers = [
-        fleet
-            .plugin_settings
-            .get(plugin.name())
-            .map(|s| (s, "plugins".to_owned())),
-        tenant.and_then(|t| {
-            t.settings
-                .get(plugin.name())
-                .map(|s| (s, format!("tenant `{}`", t.id)))
-        }),
+        fleet.plugin_settings.get(plugin.name()),
+        tenant.and_then(|t| t.settings.get(plugin.name())),
     ];
-    for (layer, place) in layers.into_iter().flatten() {
-        for (key, value) in layer {
-            let Some(default) = plugin.defaults.get(key) else {
-                let known: Vec<&str> = plugin.defaults.keys().map(String::as_str).collect();
-                return Err(SynthError::Settings(format!(
-                    "{place}: plugin `{}` has no setting `{key}` (its settings: {})",
-                    plugin.name(),
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
-            };
-            if json_type(default) != json_type(value) {
-                return Err(SynthError::Settings(format!(
-                    "{place}: setting `{key}` of plugin `{}` must be {}, not {}",
-                    plugin.name(),
-                    json_type(default),
-                    json_type(value)
-                )));
-            }
-            settings.insert(key.clone(), value.clone());
-        }
+    for layer in layers.into_iter().flatten() {
+        settings.extend(layer.iter().map(|(key, value)| (key.clone(), value.clone())));
     }
-    Ok(settings)
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a table",
-    }
+    settings
 }
 
 /// The wire form of a tenant.
@@ -167,7 +120,7 @@ fn synthesize_stack(
     let mut fragments = Vec::new();
     let mut settings_by_plugin = BTreeMap::new();
     for plugin in plugins {
-        let settings = Value::Object(resolve_settings(plugin, fleet, tenant)?).to_string();
+        let settings = Value::Object(resolve_settings(plugin, fleet, tenant)).to_string();
         let inputs = stack_inputs(&plugin.info, name, kind, &provided)?;
         let context = api::StackContext {
             stack: name.into(),
@@ -329,12 +282,5 @@ mod tests {
             error,
             "plugin `loop` in stack `tenant-a-dev` requires `key`, but no plugin that ran before it provided it"
         );
-    }
-
-    #[test]
-    fn json_types_distinguish_integers() {
-        assert_eq!(json_type(&serde_json::json!(30)), "an integer");
-        assert_eq!(json_type(&serde_json::json!(0.5)), "a number");
-        assert_eq!(json_type(&serde_json::json!("30")), "a string");
     }
 }

@@ -998,4 +998,11 @@ mod tests {
             prop_assert_eq!(forward.blocks.keys().collect::<Vec<_>>(), backward.blocks.keys().collect::<Vec<_>>());
         }
     }
+
+    #[test]
+    fn json_types_distinguish_integers() {
+        assert_eq!(json_type(&serde_json::json!(30)), "an integer");
+        assert_eq!(json_type(&serde_json::json!(0.5)), "a float");
+        assert_eq!(json_type(&serde_json::json!("30")), "a string");
+    }
 }
