@@ -165,17 +165,25 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
             }
         }
     }
-    for reference in schema::undeclared_references(&stack.document) {
-        let needle = format!("{reference}.");
-        let users: Vec<&String> = stack
+    let undeclared = schema::undeclared_references(&stack.document);
+    // Each block's text, rendered once, to blame a reference on the first plugin that uses it.
+    let rendered: Vec<(&String, String)> = if undeclared.is_empty() {
+        Vec::new()
+    } else {
+        stack
             .origins
             .iter()
-            .filter(|(address, _)| {
-                block_at(&stack.document, address).is_some_and(|b| b.to_string().contains(&needle))
+            .filter_map(|(address, plugin)| {
+                block_at(&stack.document, address).map(|b| (plugin, b.to_string()))
             })
-            .map(|(_, plugin)| plugin)
-            .collect();
-        let plugin = users.first().map_or("host", |p| p.as_str());
+            .collect()
+    };
+    for reference in undeclared {
+        let needle = format!("{reference}.");
+        let plugin = rendered
+            .iter()
+            .find(|(_, text)| text.contains(&needle))
+            .map_or("host", |(plugin, _)| plugin.as_str());
         findings.push(finding(
             REFERENCE_RULE,
             String::new(),
