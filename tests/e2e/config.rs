@@ -93,15 +93,7 @@ fn every_bad_configuration_gets_its_exact_diagnostics() {
 }
 
 fn synth(work: &Path, plugins: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "synth",
-        "--plugins",
-        plugins.to_str().unwrap(),
-        "--config",
-        "tenants.toml",
-    ];
-    args.extend_from_slice(extra);
-    tenant_host(work, &args)
+    synth_with_config(work, plugins, Path::new("tenants.toml"), extra)
 }
 
 fn write_config(work: &Path, tenants: &[&str], extra: &str) {

@@ -241,16 +241,7 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
     with_rogue.push(("rogue", "rogue.wasm".into()));
     let failing = plugin_dir(&with_rogue);
     let config = rogue_config(work.path(), "error", 0);
-    let output = tenant_host(
-        work.path(),
-        &[
-            "synth",
-            "--plugins",
-            failing.path().to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let output = synth_with_config(work.path(), failing.path(), &config, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output)
@@ -356,22 +347,15 @@ fn misbehaving_plugins_are_contained_and_named() {
     ];
     for (behaviour, expected, reason) in cases {
         let config = rogue_config(work.path(), behaviour, 0);
-        let output = tenant_host(
-            work.path(),
-            &[
-                "synth",
-                "--plugins",
-                plugins.path().to_str().unwrap(),
-                "--config",
-                config.to_str().unwrap(),
-                "--plugin-timeout",
-                "1",
-                "--plugin-memory",
-                "64",
-                "--plugin-output",
-                "1",
-            ],
-        );
+        let limits = [
+            "--plugin-timeout",
+            "1",
+            "--plugin-memory",
+            "64",
+            "--plugin-output",
+            "1",
+        ];
+        let output = synth_with_config(work.path(), plugins.path(), &config, &limits);
         let text = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{reason}: {text}");
         assert!(
@@ -393,16 +377,7 @@ fn schema_violations_fail_the_run_and_blame_the_plugin() {
     let plugins = plugin_dir(&[("rogue", "rogue.wasm")]);
     let work = tempfile::tempdir().unwrap();
     let config = rogue_config(work.path(), "bad-schema", 0);
-    let output = tenant_host(
-        work.path(),
-        &[
-            "synth",
-            "--plugins",
-            plugins.path().to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let output = synth_with_config(work.path(), plugins.path(), &config, &[]);
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(

@@ -179,16 +179,7 @@ fn waivers_match_warn_when_unused_and_fail_when_expired() {
             .all(|f| f["waived"].is_null()),
         "an expired waiver waives nothing"
     );
-    let synth = tenant_host(
-        work.path(),
-        &[
-            "synth",
-            "--plugins",
-            plugins.path().to_str().unwrap(),
-            "--config",
-            &expired,
-        ],
-    );
+    let synth = synth_with_config(work.path(), plugins.path(), Path::new(&expired), &[]);
     assert_eq!(synth.status.code(), Some(2), "{}", stderr(&synth));
     assert!(!work.path().join("cdktf.out").exists());
 

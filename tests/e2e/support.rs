@@ -133,3 +133,16 @@ pub fn rogue_config(dir: &Path, behaviour: &str, port: u16) -> PathBuf {
     std::fs::write(&path, text).expect("write config");
     path
 }
+
+/// Runs `tenant-host synth` with `plugins`, `config` and `extra` flags in `cwd`.
+pub fn synth_with_config(cwd: &Path, plugins: &Path, config: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "synth",
+        "--plugins",
+        plugins.to_str().expect("UTF-8 path"),
+        "--config",
+        config.to_str().expect("UTF-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    tenant_host(cwd, &args)
+}
