@@ -22,6 +22,7 @@
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod declarations;
 pub mod diagnostics;
 pub mod guardrails;
 pub mod lock;
