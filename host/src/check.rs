@@ -6,7 +6,7 @@ use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -245,7 +245,7 @@ pub fn run_checks(
     // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
     // needs (nothing at all without `fleet-needs`); a 0.1 plugin still gets every document.
     let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
+        let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
         let summaries = fleet_summaries(stacks, &plugin.info.fleet_needs);
         let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
         let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;

@@ -11,7 +11,7 @@ use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
-use crate::tenants::{Fleet, Tenant};
+use crate::tenants::{CrossChecks, Fleet, SettingProblem, SettingsCheck, Tenant};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
@@ -76,19 +76,53 @@ pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), Order
     Ok(())
 }
 
-/// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings.
-/// `tenants::plan_fleet` has already checked every configured key and type against the same
-/// plugins' declarations, with positions in the file, so overlaying cannot fail.
-pub fn resolve_settings(plugin: &LoadedPlugin, fleet: &Fleet, tenant: Option<&Tenant>) -> PluginSettings {
-    let mut settings = plugin.defaults.clone();
-    let layers = [
-        fleet.plugin_settings.get(plugin.name()),
-        tenant.and_then(|t| t.settings.get(plugin.name())),
-    ];
-    for layer in layers.into_iter().flatten() {
-        settings.extend(layer.iter().map(|(key, value)| (key.clone(), value.clone())));
+/// The plugin's settings for a stack, resolved once by the plan: fleet-wide for the central
+/// stack and fleet checks, the tenant's for its stack.
+pub fn resolved_settings<'a>(
+    plugin: &LoadedPlugin,
+    fleet: &'a Fleet,
+    tenant: Option<&'a Tenant>,
+) -> &'a PluginSettings {
+    let by_plugin = tenant.map_or(&fleet.plugin_settings, |t| &t.settings);
+    by_plugin
+        .get(plugin.name())
+        .expect("the plan resolves the settings of every loaded plugin")
+}
+
+/// The loaded plugins' `validate-settings`, for the configuration pass, run side by side.
+#[derive(Debug)]
+pub struct PluginCrossChecks<'a> {
+    /// The runtime to call them in.
+    pub runtime: &'a Runtime,
+    /// The loaded plugins.
+    pub plugins: &'a [LoadedPlugin],
+}
+
+impl CrossChecks for PluginCrossChecks<'_> {
+    fn check(&self, requests: &[SettingsCheck<'_>]) -> Vec<Result<Vec<SettingProblem>, String>> {
+        parallel_map(requests, |request| {
+            let plugin = self
+                .plugins
+                .iter()
+                .find(|p| p.name() == request.plugin)
+                .expect("the plan asks only about loaded plugins");
+            let tenant = request.tenant.map(|(id, block)| api::Tenant {
+                id: id.into(),
+                cidr_block: block.to_string(),
+            });
+            let settings = Value::Object(request.settings.clone()).to_string();
+            let problems = plugin
+                .validate_settings(self.runtime, &settings, tenant.as_ref())
+                .map_err(|e| e.to_string())?;
+            Ok(problems
+                .into_iter()
+                .map(|p| SettingProblem {
+                    key: p.key,
+                    message: p.message,
+                })
+                .collect())
+        })
     }
-    settings
 }
 
 /// The wire form of a tenant.
@@ -145,7 +179,7 @@ fn synthesize_stack(
         .map(|p| {
             (
                 p.name().to_owned(),
-                Value::Object(resolve_settings(p, fleet, tenant)).to_string(),
+                Value::Object(resolved_settings(p, fleet, tenant).clone()).to_string(),
             )
         })
         .collect();
