@@ -98,9 +98,9 @@ impl SettingSchema {
             .map_err(|e| format!("pattern `{pattern}` is not a regular expression: {e}"))
     }
 
-    /// What is wrong with `value` for this setting, in one sentence; `None` when it is valid.
-    pub fn problem(&self, value: &Value) -> Option<String> {
-        let type_ok = match self.kind {
+    /// Whether `value` has the setting's type.
+    pub fn has_type(&self, value: &Value) -> bool {
+        match self.kind {
             SettingType::String => value.is_string(),
             SettingType::Integer => value.is_i64() || value.is_u64(),
             SettingType::Number => value.is_number(),
@@ -109,8 +109,12 @@ impl SettingSchema {
                 .as_array()
                 .is_some_and(|items| items.iter().all(Value::is_string)),
             SettingType::Object => value.is_object(),
-        };
-        if !type_ok {
+        }
+    }
+
+    /// What is wrong with `value` for this setting, in one sentence; `None` when it is valid.
+    pub fn problem(&self, value: &Value) -> Option<String> {
+        if !self.has_type(value) {
             return Some(format!("must be {}", self.kind.describe()));
         }
         if let Some(number) = value.as_f64() {

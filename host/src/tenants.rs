@@ -432,11 +432,11 @@ impl Checker<'_> {
         for problem in &from_suffix {
             let message = match problem {
                 NameProblem::Reserved { pattern, text, affix } => format!(
-                    "with environment suffix `{suffix}`, every {} name of plugin `{}` ends like `{text}`, with `{affix}`, which AWS reserves",
+                    "with environment suffix `{suffix}`, every {} of plugin `{}` ends like `{text}`, with `{affix}`, which AWS reserves",
                     pattern.resource_kind, pattern.plugin
                 ),
                 NameProblem::TooLong { pattern, text } => format!(
-                    "with environment suffix `{suffix}`, the {} name `{text}` (plugin `{}`) would be {} characters, over AWS's limit of {}",
+                    "with environment suffix `{suffix}`, the {} `{text}` (plugin `{}`) would be {} characters, over AWS's limit of {}",
                     pattern.resource_kind,
                     pattern.plugin,
                     text.len(),
@@ -459,7 +459,7 @@ impl Checker<'_> {
             for problem in check_names(&tenant_names, &tenant.id, suffix) {
                 match problem {
                     NameProblem::TooLong { pattern, text } => too_long.push(format!(
-                        "the {} name `{text}` (plugin `{}`) would be {} characters, {} over AWS's limit of {}",
+                        "the {} `{text}` (plugin `{}`) would be {} characters, {} over AWS's limit of {}",
                         pattern.resource_kind,
                         pattern.plugin,
                         text.len(),
@@ -467,11 +467,14 @@ impl Checker<'_> {
                         pattern.max_length
                     )),
                     NameProblem::Reserved { pattern, text, affix } => {
-                        if from_suffix.iter().any(|p| matches!(p, NameProblem::Reserved { affix: a, .. } if *a == affix)) {
+                        if from_suffix
+                            .iter()
+                            .any(|p| matches!(p, NameProblem::Reserved { affix: a, .. } if *a == affix))
+                        {
                             continue;
                         }
                         let problem = Diagnostic::error(format!(
-                            "tenant `{}` would get the {} name `{text}` (plugin `{}`), which uses the prefix or suffix `{affix}` that AWS reserves",
+                            "tenant `{}` would get the {} `{text}` (plugin `{}`), which uses the prefix or suffix `{affix}` that AWS reserves",
                             tenant.id, pattern.resource_kind, pattern.plugin
                         ))
                         .at(span.clone(), "gives a reserved name")
@@ -643,10 +646,15 @@ impl Checker<'_> {
                 };
                 let json = serde_json::to_value(value).expect("TOML values convert to JSON");
                 if let Some(why) = schema.problem(&json) {
-                    let found = toml_type(value);
+                    let (why, label) = if schema.has_type(&json) {
+                        (why, "not allowed")
+                    } else {
+                        let found = toml_type(value);
+                        (format!("{why}, not {found}"), found)
+                    };
                     let mut problem =
                         Diagnostic::error(format!("setting `{key}` of plugin `{plugin}` {why}"))
-                            .at(self.value(&setting), found);
+                            .at(self.value(&setting), label);
                     if !schema.description.is_empty() {
                         problem = problem.note(format!("`{key}`: {}", schema.description));
                     }
@@ -1118,7 +1126,7 @@ mod tests {
         .to_string();
         for needle in [
             "plugin `logging` has no setting `retention`",
-            "setting `retention-days` of plugin `logging` must be an integer",
+            "setting `retention-days` of plugin `logging` must be an integer, not a string",
             "tenants.toml:6:18",
             "setting `retention-days` of plugin `logging` must be at least 1, not 0",
             "tenants.toml:13:18",
@@ -1146,7 +1154,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            error.contains("the aws_iam_role.name name `tenant-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-flow-logs-role-dev` (plugin `logging`) would be 65 characters, 1 over AWS's limit of 64"),
+            error.contains("the aws_iam_role.name `tenant-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-flow-logs-role-dev` (plugin `logging`) would be 65 characters, 1 over AWS's limit of 64"),
             "{error}"
         );
         assert!(error.contains("at most 38 characters"), "{error}");
