@@ -73,7 +73,10 @@ use serde_json::{Map, Value};
 mod template;
 mod validate;
 
-pub use template::undeclared_references;
+pub use template::{
+    BlockReferences, MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, TemplateError, TemplateProblem,
+    check_references, undeclared_references,
+};
 use validate::{check_block, shape};
 
 /// Top-level keys of a resource or data body that are not attributes. `timeouts` is a provider
