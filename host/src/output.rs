@@ -149,7 +149,10 @@ impl Previous {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_error(&stacks)(e)),
         }
-        let entries = match std::fs::read_to_string(&manifest) {
+        let entries = match crate::bounded_read::read_to_string(
+            &manifest,
+            crate::bounded_read::MAX_MANIFEST_BYTES,
+        ) {
             Ok(text) => serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|m| m.get("stacks").and_then(Value::as_object).cloned())
