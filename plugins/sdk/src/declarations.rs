@@ -57,6 +57,13 @@ impl Rule {
     }
 }
 
+/// A rule displays as its id, e.g. in test messages.
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
 /// The shape of a value exchanged between plugins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueKind {
