@@ -50,6 +50,7 @@ extern crate self as tenant_plugin_sdk;
 
 pub mod bundled;
 pub mod cidr;
+mod conformance;
 mod declarations;
 pub mod document;
 mod fragment;
