@@ -6,7 +6,7 @@ use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -242,10 +242,13 @@ pub fn run_checks(
         findings.extend(result?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
-    // Each plugin's fleet check reads every stack: run them side by side.
+    // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
+    // needs (nothing at all without `fleet-needs`); a 0.1 plugin still gets every document.
     let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
-        let raw = plugin.check_fleet(runtime, &documents, &settings)?;
+        let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
+        let summaries = fleet_summaries(stacks, &plugin.info.fleet_needs);
+        let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
+        let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
         attribute(plugin, None, raw, Function::CheckFleet)
     });
     for result in per_plugin {
@@ -254,6 +257,35 @@ pub fn run_checks(
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();
     Ok(findings)
+}
+
+/// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
+pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
+    if needs.is_empty() {
+        return Vec::new();
+    }
+    let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
+    stacks
+        .iter()
+        .map(|stack| api::StackSummary {
+            stack: stack.summary.stack.clone(),
+            tenant: stack.summary.tenant.clone(),
+            blocks: stack
+                .summary
+                .blocks
+                .iter()
+                .filter(|b| needs.contains(&b.type_name))
+                .cloned()
+                .collect(),
+            outputs: stack
+                .summary
+                .outputs
+                .iter()
+                .filter(|o| output_needed(&o.name))
+                .cloned()
+                .collect(),
+        })
+        .collect()
 }
 
 /// Attributes findings to `plugin`, refusing a rule id it did not declare.
@@ -266,15 +298,15 @@ fn attribute(
     raw.into_iter()
         .map(|f| {
             if !plugin.info.rules.iter().any(|r| r.id == f.rule_id) {
-                return Err(SynthError::Call(CallError {
-                    plugin: plugin.name().into(),
-                    stack: stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
+                return Err(SynthError::Call(CallError::after_call(
+                    plugin.name(),
+                    &stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
                     function,
-                    failure: CallFailure::Contract(format!(
+                    CallFailure::Contract(format!(
                         "reported rule `{}`, which it does not declare",
                         f.rule_id
                     )),
-                }));
+                )));
             }
             Ok(Finding {
                 stack: stack.map(str::to_owned),

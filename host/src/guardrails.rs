@@ -631,7 +631,7 @@ mod tests {
                     document,
                     assets: BTreeMap::new(),
                     origins,
-                    settings: BTreeMap::new(),
+                    ..ComposedStack::default()
                 }
             })
             .collect();

@@ -107,7 +107,8 @@ fn describe_json(plugin: &LoadedPlugin) -> Value {
         "requires": values_json(&info.requires),
         "settings": info.settings.iter().map(|s| json!({
             "name": s.name,
-            "default": plugin.defaults[&s.name],
+            "default": plugin.defaults.get(&s.name),
+            "required": s.required,
             "description": s.description,
         })).collect::<Vec<_>>(),
         "rules": info.rules.iter().map(|r| json!({
@@ -156,7 +157,10 @@ fn describe_text(plugin: &LoadedPlugin) -> String {
         "settings",
         info.settings
             .iter()
-            .map(|s| format!("{} = {}: {}", s.name, plugin.defaults[&s.name], s.description))
+            .map(|s| match plugin.defaults.get(&s.name) {
+                Some(default) => format!("{} = {default}: {}", s.name, s.description),
+                None => format!("{} (required): {}", s.name, s.description),
+            })
             .collect(),
     );
     section(
