@@ -1,0 +1,36 @@
+//! The request context: condition keys and their values, looked up case-insensitively.
+
+use std::collections::BTreeMap;
+
+/// Condition keys of one request. Key names compare case-insensitively
+/// ([condition keys](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html));
+/// values keep their case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    keys: BTreeMap<String, Vec<String>>,
+}
+
+impl Context {
+    /// Sets a key (replacing earlier values).
+    pub fn set(&mut self, key: &str, values: Vec<String>) {
+        self.keys.insert(key.to_ascii_lowercase(), values);
+    }
+
+    /// Sets a key unless the request already carries it.
+    pub fn set_default(&mut self, key: &str, values: Vec<String>) {
+        self.keys.entry(key.to_ascii_lowercase()).or_insert(values);
+    }
+
+    /// The values of a key; `None` when the request does not carry it.
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.keys.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+    }
+
+    /// The value of a single-valued key, as a policy variable needs it.
+    pub fn single(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some([value]) => Some(value),
+            _ => None,
+        }
+    }
+}
