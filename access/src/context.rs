@@ -7,23 +7,36 @@ use std::collections::BTreeMap;
 /// values keep their case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    keys: BTreeMap<String, Vec<String>>,
+    /// Lower-cased key → (key as first spelled, values).
+    keys: BTreeMap<String, (String, Vec<String>)>,
 }
 
 impl Context {
     /// Sets a key (replacing earlier values).
     pub fn set(&mut self, key: &str, values: Vec<String>) {
-        self.keys.insert(key.to_ascii_lowercase(), values);
+        self.keys
+            .insert(key.to_ascii_lowercase(), (key.to_owned(), values));
     }
 
     /// Sets a key unless the request already carries it.
     pub fn set_default(&mut self, key: &str, values: Vec<String>) {
-        self.keys.entry(key.to_ascii_lowercase()).or_insert(values);
+        self.keys
+            .entry(key.to_ascii_lowercase())
+            .or_insert_with(|| (key.to_owned(), values));
     }
 
     /// The values of a key; `None` when the request does not carry it.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.keys.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        self.keys
+            .get(&key.to_ascii_lowercase())
+            .map(|(_, values)| values.as_slice())
+    }
+
+    /// Every key as spelled with its values, in case-insensitive key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.keys
+            .values()
+            .map(|(key, values)| (key.as_str(), values.as_slice()))
     }
 
     /// The value of a single-valued key, as a policy variable needs it.

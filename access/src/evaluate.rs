@@ -6,9 +6,9 @@
 //! 1. An explicit `Deny` in any applicable policy (identity, boundary, resource, VPC endpoint)
 //!    denies the request.
 //! 2. Within one account, an `Allow` from an identity policy **or** from the resource policy
-//!    suffices, but identity allows and resource allows that name the role ARN (or `*`) are
-//!    limited by the permissions boundary; a resource policy that names the role **session** ARN
-//!    is not ([boundaries and resource-based policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-eval-logic)).
+//!    suffices, but identity allows and resource allows that name the role ARN are limited by
+//!    the permissions boundary; a resource policy that names the role **session** ARN, or `*`
+//!    (which includes the session), is not ([boundaries and resource-based policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-eval-logic)).
 //!    A resource policy that names the account (`123456789012`, `…:root`) delegates to the
 //!    account's identity policies.
 //! 3. KMS keys and IAM role trust policies are the exception: the resource policy itself must
@@ -103,9 +103,9 @@ pub struct Evaluation {
 /// How a resource-policy statement names the principal; each route is three-valued.
 #[derive(Debug, Clone, Copy)]
 struct Routes {
-    /// Names the role session ARN: not limited by the boundary.
+    /// Names the role session ARN, or everyone: not limited by the boundary.
     session: Tri,
-    /// Names the role ARN, the service, or everyone.
+    /// Names the role ARN, or the service (for service principals and anonymous: everyone).
     direct: Tri,
     /// Names the principal's account: delegates to identity policies.
     account: Tri,
@@ -253,6 +253,12 @@ fn entry_routes(entry: &PrincipalEntry, principal: &Principal) -> Routes {
     };
     let unresolved = |value: &str| crate::pattern::is_unresolved(value);
     match (entry, principal) {
+        // "*" names every principal, the role session included, so like a grant to the session
+        // ARN it is not limited by the boundary.
+        (PrincipalEntry::Everyone, Principal::Role(_)) => Routes {
+            session: Tri::True,
+            ..Routes::NONE
+        },
         (PrincipalEntry::Everyone, _) => direct(Tri::True),
         (PrincipalEntry::Service(name), Principal::Service(service)) => {
             if unresolved(name) {
@@ -307,7 +313,7 @@ pub fn evaluate(request: &Request) -> Evaluation {
     };
     let (deny, allow) = match &request.principal {
         Principal::Service(_) | Principal::Anonymous => {
-            (resource_deny.or(endpoint_deny), resource_allow.direct)
+            (resource_deny.or(endpoint_deny), resource_allow.any())
         }
         Principal::Role(role) => {
             let (mut identity_deny, mut identity_allow) = (Tri::False, Tri::False);

@@ -14,7 +14,11 @@ fn every_case_gets_its_documented_verdict() {
     let mut names = std::collections::BTreeSet::new();
     for case in cases {
         let scenario = Scenario::from_value(case);
-        assert!(names.insert(scenario.name.clone()), "duplicate case {}", scenario.name);
+        assert!(
+            names.insert(scenario.name.clone()),
+            "duplicate case {}",
+            scenario.name
+        );
         assert!(
             !scenario.reason.is_empty(),
             "case {} has no reason",
