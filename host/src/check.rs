@@ -107,7 +107,7 @@ pub const SCHEMA_RULES: &[HostRule] = &[
     HostRule {
         id: REFERENCE_RULE,
         severity: Severity::Error,
-        description: "Every ${...} reference names something declared in the same stack.",
+        description: "Every string is a well-formed Terraform template (closed, nested at most 32 deep, at most 1 MiB), and every ${...} reference names something declared in the same stack.",
     },
 ];
 
@@ -165,45 +165,31 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
             }
         }
     }
-    let undeclared = schema::undeclared_references(&stack.document);
-    // Each block's text, rendered once, to blame a reference on the first plugin that uses it.
-    let rendered: Vec<(&String, String)> = if undeclared.is_empty() {
-        Vec::new()
-    } else {
-        stack
-            .origins
-            .iter()
-            .filter_map(|(address, plugin)| {
-                block_at(&stack.document, address).map(|b| (plugin, b.to_string()))
-            })
-            .collect()
-    };
-    for reference in undeclared {
-        let needle = format!("{reference}.");
-        let plugin = rendered
-            .iter()
-            .find(|(_, text)| text.contains(&needle))
-            .map_or("host", |(plugin, _)| plugin.as_str());
-        findings.push(finding(
-            REFERENCE_RULE,
-            String::new(),
-            plugin,
-            format!("`{reference}` is referenced but not declared in this stack"),
-            "Declare the block in the stack (tenant stacks reach the central stack only by names or data sources), or require the value from the plugin that provides it.",
-        ));
+    for block in schema::check_references(&stack.document) {
+        let plugin = origin(&block.address);
+        for reference in block.undeclared {
+            findings.push(finding(
+                REFERENCE_RULE,
+                block.address.clone(),
+                plugin,
+                format!("`{reference}` is referenced but not declared in this stack"),
+                "Declare the block in the stack (tenant stacks reach the central stack only by names or data sources), or require the value from the plugin that provides it.",
+            ));
+        }
+        for problem in block.problems {
+            findings.push(finding(
+                REFERENCE_RULE,
+                block.address.clone(),
+                plugin,
+                format!(
+                    "the string at {} is not a valid Terraform template: {}",
+                    problem.pointer, problem.error
+                ),
+                "Close every `${`, `%{` and quoted string in the template, and nest templates less deeply; write a literal `${` as `$${`.",
+            ));
+        }
     }
     findings
-}
-
-/// The body at a resource, data source or output address of a document.
-fn block_at<'a>(document: &'a Value, address: &str) -> Option<&'a Value> {
-    let parts: Vec<&str> = address.split('.').collect();
-    match parts.as_slice() {
-        ["data", type_name, name] => document.get("data")?.get(type_name)?.get(name),
-        ["output", name] => document.get("output")?.get(name),
-        [type_name, name] => document.get("resource")?.get(type_name)?.get(name),
-        _ => None,
-    }
 }
 
 /// Runs the schema checks, the host guardrails and `check-stack` of every plugin on every stack,

@@ -19,6 +19,7 @@
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
 //! as text, JSON or SARIF.
 
+pub mod bounded_read;
 pub mod check;
 pub mod compose;
 pub mod config;
@@ -169,9 +170,11 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
 fn load_schema(path: Option<&std::path::Path>) -> Result<schema::ProviderSchema, Error> {
     let (label, text) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::Schema {
-                path: path.display().to_string(),
-                message: e.to_string(),
+            let text = bounded_read::read_to_string(path, bounded_read::MAX_SCHEMA_BYTES).map_err(|e| {
+                Error::Schema {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
             })?;
             (path.display().to_string(), text)
         }

@@ -237,15 +237,18 @@ pub fn load_plugins(runtime: &Runtime, dir: &Path) -> Result<Vec<LoadedPlugin>, 
 
 /// Loads one component file.
 pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadError> {
-    let bytes = std::fs::read(file).map_err(|source| LoadError::ReadFile {
+    let read_error = |source| LoadError::ReadFile {
         file: file.into(),
         source,
-    })?;
+    };
     let not_a_component = |reason: &str| LoadError::NotAComponent {
         file: file.into(),
         reason: reason.into(),
     };
-    match bytes.get(..8) {
+    // The 8-byte header first: a file that is not a component is refused without reading it.
+    let header = crate::bounded_read::read_prefix(file, crate::bounded_read::MAX_COMPONENT_BYTES, 8)
+        .map_err(read_error)?;
+    match header.get(..8) {
         Some([0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00]) => {}
         Some([0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00]) => {
             return Err(not_a_component(
@@ -254,6 +257,8 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
         }
         _ => return Err(not_a_component("it is not a WebAssembly file")),
     }
+    let bytes =
+        crate::bounded_read::read(file, crate::bounded_read::MAX_COMPONENT_BYTES).map_err(read_error)?;
     let component = Component::new(runtime.engine(), &bytes)
         .map_err(|e| not_a_component(&format!("it is not a valid component: {e:#}")))?;
     check_contract_version(runtime, &component, file)?;
