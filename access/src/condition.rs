@@ -11,6 +11,8 @@
 //!   holds when every request value matches (and when the key is absent or empty);
 //!   `ForAnyValue:` when at least one does (never when the key is absent).
 //! - Operators outside this list evaluate to [`Tri::Unknown`], so they can never prove a deny.
+//! - A key the caller chooses ([`crate::Request::caller_chosen`]) and the request leaves open
+//!   may have any value or none: every condition on it is [`Tri::Unknown`].
 
 use std::ops::Not;
 
@@ -150,6 +152,7 @@ impl Condition {
         let request = context.get(&self.key).filter(|values| !values.is_empty());
         match self.comparison {
             Comparison::Unsupported => return Tri::Unknown,
+            _ if context.is_free(&self.key) => return Tri::Unknown,
             Comparison::Null => {
                 let absent = request.is_none();
                 return Tri::any(

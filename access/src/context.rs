@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 pub struct Context {
     /// Lower-cased key → (key as first spelled, values).
     keys: BTreeMap<String, (String, Vec<String>)>,
+    /// Lower-cased key prefixes whose values the caller chooses freely when not given.
+    caller_chosen: Vec<String>,
 }
 
 impl Context {
@@ -37,6 +39,19 @@ impl Context {
         self.keys
             .values()
             .map(|(key, values)| (key.as_str(), values.as_slice()))
+    }
+
+    /// Declares keys (by prefix) whose values the caller picks: when the request does not give
+    /// one, a condition on them may hold or not, so it is [`crate::Tri::Unknown`].
+    pub fn caller_chosen(&mut self, prefixes: &[String]) {
+        self.caller_chosen
+            .extend(prefixes.iter().map(|prefix| prefix.to_ascii_lowercase()));
+    }
+
+    /// Whether `key` is absent and chosen by the caller.
+    pub fn is_free(&self, key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        !self.keys.contains_key(&key) && self.caller_chosen.iter().any(|prefix| key.starts_with(prefix))
     }
 
     /// The value of a single-valued key, as a policy variable needs it.

@@ -26,6 +26,7 @@
 pub mod condition;
 pub mod context;
 pub mod evaluate;
+pub mod fleet;
 pub mod pattern;
 pub mod policy;
 pub mod request;

@@ -124,6 +124,9 @@ pub struct Request {
     pub context: BTreeMap<String, ContextValue>,
     /// The VPC endpoint policy the request passes through, if any.
     pub endpoint_policy: Option<NamedPolicy>,
+    /// Prefixes of keys the caller picks freely (`kms:EncryptionContext:`, `dynamodb:LeadingKeys`,
+    /// …): absent from `context`, they may take any value, so conditions on them are unknown.
+    pub caller_chosen: Vec<String>,
 }
 
 impl Request {
@@ -132,6 +135,7 @@ impl Request {
     /// ([global keys](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)).
     pub fn full_context(&self) -> Context {
         let mut context = Context::default();
+        context.caller_chosen(&self.caller_chosen);
         for (key, value) in &self.context {
             context.set(key, value.clone().into_values());
         }

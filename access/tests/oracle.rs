@@ -239,7 +239,7 @@ fn statement(rng: &mut Seeded, target: &(&str, &str, &str, &str), principal: Opt
 }
 
 fn generated(count: usize) -> Vec<Value> {
-    let mut rng = Seeded(0x7e4a_47);
+    let mut rng = Seeded(0x007e_4a47);
     (0..count)
         .map(|index| {
             let target = rng.pick(TARGETS);
@@ -312,6 +312,9 @@ fn agrees_with_iam_simulate() {
             })
             .unwrap_or_default();
         let mut request = scenario.request();
+        // Caller-chosen keys, like unknowns, extend AWS's logic for proofs over all requests;
+        // the oracle evaluates one fully specified request.
+        request.caller_chosen.clear();
         request
             .context
             .retain(|key, _| !ignored.contains(&key.to_ascii_lowercase()));

@@ -26,6 +26,7 @@ const FIELDS: &[&str] = &[
     "resource_policy",
     "endpoint_policy",
     "context",
+    "caller_chosen",
 ];
 
 #[derive(Debug, Deserialize, Default)]
@@ -66,6 +67,8 @@ pub struct Scenario {
     pub endpoint_policy: Option<Value>,
     #[serde(default)]
     pub context: BTreeMap<String, ContextValue>,
+    #[serde(default)]
+    pub caller_chosen: Vec<String>,
 }
 
 fn role_kind() -> String {
@@ -157,6 +160,7 @@ impl Scenario {
                 .endpoint_policy
                 .as_ref()
                 .map(|policy| named("endpoint", policy)),
+            caller_chosen: self.caller_chosen.clone(),
         }
     }
 }
