@@ -129,6 +129,7 @@ fn api_role_reaches_its_own_data_and_not_another_tenants() {
         verdict(&fleet, api, "kms:Decrypt", &other_key),
         Verdict::ExplicitDeny
     );
+    // The bucket policy denies every untagged caller, anonymous included.
     assert_eq!(
         verdict(
             &fleet,
@@ -136,7 +137,7 @@ fn api_role_reaches_its_own_data_and_not_another_tenants() {
             "s3:GetObject",
             "arn:aws:s3:::tenant-acme-corp-data-dev/x"
         ),
-        Verdict::ImplicitDeny
+        Verdict::ExplicitDeny
     );
 }
 
