@@ -273,10 +273,10 @@ fn sarif_report_validates_against_the_official_schema() {
         .arg(&validator)
         .arg(&sarif_path)
         .output()
-        .expect("run python3 (install the Python tools with `just setup`)");
+        .expect("run python3 (install the Python tools with `just setup-test`)");
     assert!(
         validation.status.success(),
-        "the SARIF report does not validate (is `jsonschema` installed? `just setup`):\n{}",
+        "the SARIF report does not validate (is `jsonschema` installed? `just setup-test`):\n{}",
         stderr(&validation)
     );
 }
