@@ -5,8 +5,8 @@ Usage: python3 tests/bench/bench.py TENANT_HOST PLUGIN_DIR [--tenants 3,1000,100
 
 For each fleet size it runs both commands with a warm compilation cache and prints the median and
 fastest wall time and the peak resident memory (the whole process, from wait4). Three tenants is
-the built-in example (no --config); larger fleets are generated (/20 blocks from 10.0.0.0/8, the
-default account quotas, so `check` reports the quota warnings). Each command runs --runs times
+the built-in example (no --config); larger fleets are generated (/22 blocks from 10.0.0.0/8, room
+for 16,384 tenants; the default account quotas, so `check` reports the quota warnings). Each command runs --runs times
 (default 5), but stops repeating once its runs together took --budget seconds (default 60), so a
 slow "before" build still finishes; the printed run count says how many medians were taken of.
 
@@ -36,7 +36,10 @@ def config(tenants: int) -> str:
         'region = "us-east-1"',
         "[addressing]",
         'pool = "10.0.0.0/8"',
-        "prefix-length = 20",
+        "prefix-length = 22",
+        # /26 subnets in a /22 VPC (the default 8 new bits suits the example's /16 blocks).
+        "[plugins.network]",
+        "subnet-newbits = 4",
     ]
     for index in range(tenants):
         lines += ["[[tenants]]", f'id = "bench-{index:05d}"']
