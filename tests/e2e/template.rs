@@ -26,7 +26,11 @@ fn cargo_in_guest_target(manifest: &Path, args: &[&str]) {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("run cargo");
-    assert!(status.success(), "cargo {args:?} for {} failed", manifest.display());
+    assert!(
+        status.success(),
+        "cargo {args:?} for {} failed",
+        manifest.display()
+    );
 }
 
 /// Builds the plugin crate of `manifest` for wasm32-wasip2 and returns its component.
@@ -68,7 +72,10 @@ fn synthesize_beside_the_bundled_plugins(component: &Path, name: &str) -> Vec<(&
             let path = work
                 .path()
                 .join(format!("cdktf.out/stacks/tenant-{tenant}-dev/cdk.tf.json"));
-            (tenant, serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+            (
+                tenant,
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(),
+            )
         })
         .collect()
 }
@@ -111,7 +118,13 @@ fn a_new_plugin_tests_builds_and_composes_as_generated() {
     );
     assert_success(&output);
     let manifest = crate_dir.join("Cargo.toml");
-    for file in ["src/lib.rs", "src/settings.rs", "src/synth.rs", "src/rules.rs", "tests/golden/tenant-acme-corp.json"] {
+    for file in [
+        "src/lib.rs",
+        "src/settings.rs",
+        "src/synth.rs",
+        "src/rules.rs",
+        "tests/golden/tenant-acme-corp.json",
+    ] {
         assert!(crate_dir.join(file).is_file(), "{file} is generated");
     }
     cargo_in_guest_target(&manifest, &["test", "--quiet"]);

@@ -180,9 +180,18 @@ const TEMPLATE: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../../../templates/plugin/Cargo.toml")),
     ("Cargo.lock", include_str!("../../../templates/plugin/Cargo.lock")),
     ("src/lib.rs", include_str!("../../../templates/plugin/src/lib.rs")),
-    ("src/settings.rs", include_str!("../../../templates/plugin/src/settings.rs")),
-    ("src/synth.rs", include_str!("../../../templates/plugin/src/synth.rs")),
-    ("src/rules.rs", include_str!("../../../templates/plugin/src/rules.rs")),
+    (
+        "src/settings.rs",
+        include_str!("../../../templates/plugin/src/settings.rs"),
+    ),
+    (
+        "src/synth.rs",
+        include_str!("../../../templates/plugin/src/synth.rs"),
+    ),
+    (
+        "src/rules.rs",
+        include_str!("../../../templates/plugin/src/rules.rs"),
+    ),
     (
         "tests/golden/tenant-acme-corp.json",
         include_str!("../../../templates/plugin/tests/golden/tenant-acme-corp.json"),
@@ -233,7 +242,10 @@ impl PluginName {
 fn render(text: &str, name: &PluginName, sdk_dependency: &str) -> String {
     let template_type = PluginName(TEMPLATE_NAME.to_owned()).type_name();
     text.replace(TEMPLATE_SDK_DEPENDENCY, sdk_dependency)
-        .replace(&format!("tenant_plugin_{TEMPLATE_NAME}"), &format!("tenant_plugin_{}", name.snake_case()))
+        .replace(
+            &format!("tenant_plugin_{TEMPLATE_NAME}"),
+            &format!("tenant_plugin_{}", name.snake_case()),
+        )
         .replace(&template_type, &name.type_name())
         .replace(TEMPLATE_NAME, &name.0)
 }
@@ -312,7 +324,10 @@ mod tests {
             assert_eq!(PluginName::parse(name).is_ok(), accepted, "{name}: {why}");
         }
         let name = PluginName::parse("audit-trail").unwrap();
-        assert_eq!((name.type_name(), name.snake_case()), ("AuditTrail".into(), "audit_trail".into()));
+        assert_eq!(
+            (name.type_name(), name.snake_case()),
+            ("AuditTrail".into(), "audit_trail".into())
+        );
     }
 
     #[test]
@@ -326,10 +341,22 @@ mod tests {
         );
         for (file, text) in TEMPLATE {
             let rendered = render(text, &name, dependency);
-            assert!(!rendered.to_lowercase().contains("audit"), "{file} still names the template");
-            assert!(!rendered.contains("plugins/sdk"), "{file} keeps the repository path");
+            assert!(
+                !rendered.to_lowercase().contains("audit"),
+                "{file} still names the template"
+            );
+            assert!(
+                !rendered.contains("plugins/sdk"),
+                "{file} keeps the repository path"
+            );
         }
-        let rendered = |file: &str| render(TEMPLATE.iter().find(|(f, _)| *f == file).unwrap().1, &name, dependency);
+        let rendered = |file: &str| {
+            render(
+                TEMPLATE.iter().find(|(f, _)| *f == file).unwrap().1,
+                &name,
+                dependency,
+            )
+        };
         assert!(rendered("Cargo.toml").contains(r#"name = "tenant-plugin-backup-vault""#));
         assert!(rendered("Cargo.toml").contains(dependency));
         assert!(rendered("src/lib.rs").contains("pub struct BackupVault;"));
@@ -344,8 +371,14 @@ mod tests {
         assert!(given.starts_with("tenant-plugin-sdk = { path = "), "{given}");
         assert!(sdk_dependency(Some(sdk.path().join("missing"))).is_err());
         let empty = tempfile::tempdir().unwrap();
-        assert!(sdk_dependency(Some(empty.path().to_owned())).is_err(), "a folder without Cargo.toml");
+        assert!(
+            sdk_dependency(Some(empty.path().to_owned())).is_err(),
+            "a folder without Cargo.toml"
+        );
         let checkout = sdk_dependency(None).unwrap();
-        assert!(checkout.contains("plugins/sdk"), "run from this checkout: {checkout}");
+        assert!(
+            checkout.contains("plugins/sdk"),
+            "run from this checkout: {checkout}"
+        );
     }
 }

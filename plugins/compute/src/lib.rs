@@ -79,4 +79,8 @@ impl Plugin for Compute {
 
 export_plugin!(Compute);
 
-tenant_plugin_sdk::conformance_tests!(Compute, golden = "tests/golden", tenant = synth::tests::acme_context);
+tenant_plugin_sdk::conformance_tests!(
+    Compute,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

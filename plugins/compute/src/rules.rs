@@ -17,12 +17,23 @@ pub const LAMBDA_DLQ_ENCRYPTED: Rule = Rule::error(
     "compute.lambda-dlq-encrypted",
     "Every Lambda function has a dead-letter queue encrypted with a KMS key of its own stack.",
 );
-pub const FUNCTION_URL_IAM_AUTH: Rule =
-    Rule::error("compute.function-url-iam-auth", "Every Lambda function URL requires AWS_IAM authorization.");
-pub const LAMBDA_TRACING: Rule = Rule::warning("compute.lambda-tracing", "Every Lambda function has active X-Ray tracing.");
+pub const FUNCTION_URL_IAM_AUTH: Rule = Rule::error(
+    "compute.function-url-iam-auth",
+    "Every Lambda function URL requires AWS_IAM authorization.",
+);
+pub const LAMBDA_TRACING: Rule = Rule::warning(
+    "compute.lambda-tracing",
+    "Every Lambda function has active X-Ray tracing.",
+);
 
 /// Every rule, as `describe` declares them.
-pub const RULES: &[Rule] = &[LAMBDA_LIMITS, LAMBDA_IN_VPC, LAMBDA_DLQ_ENCRYPTED, FUNCTION_URL_IAM_AUTH, LAMBDA_TRACING];
+pub const RULES: &[Rule] = &[
+    LAMBDA_LIMITS,
+    LAMBDA_IN_VPC,
+    LAMBDA_DLQ_ENCRYPTED,
+    FUNCTION_URL_IAM_AUTH,
+    LAMBDA_TRACING,
+];
 
 pub fn check_stack(stack: &StackDocument, settings: &ComputeSettings) -> Vec<Finding> {
     // Sizing and VPC placement are tenant guarantees; the central stack has no VPC to run in.
@@ -214,11 +225,7 @@ mod tests {
 
     const FUNCTION: &str = "aws_lambda_function.api";
 
-    fn case(
-        reason: &'static str,
-        function: Value,
-        expected: &'static [(Rule, &'static str)],
-    ) -> Case {
+    fn case(reason: &'static str, function: Value, expected: &'static [(Rule, &'static str)]) -> Case {
         let queue = json!({"kms_master_key_id": "${aws_kms_key.tenant.arn}"});
         Case {
             reason,

@@ -8,7 +8,11 @@ pub const RESERVED_CONCURRENCY: &str = "reserved-concurrency";
 
 /// The tenant API function's sizing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(crate = "tenant_plugin_sdk::serde", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct ComputeSettings {
     pub memory_mb: u64,
     pub timeout_seconds: u64,
@@ -23,9 +27,12 @@ impl SettingsSchema for ComputeSettings {
             Setting::integer(MEMORY_MB, "Memory of the tenant API function in MB (128-10240).")
                 .default(256)
                 .range(128, 10_240),
-            Setting::integer(TIMEOUT_SECONDS, "Timeout of the tenant API function in seconds (1-900).")
-                .default(60)
-                .range(1, 900),
+            Setting::integer(
+                TIMEOUT_SECONDS,
+                "Timeout of the tenant API function in seconds (1-900).",
+            )
+            .default(60)
+            .range(1, 900),
             Setting::integer(
                 RESERVED_CONCURRENCY,
                 "Concurrent executions reserved for (and capping) each tenant's API function (1-1000).",

@@ -11,13 +11,20 @@ use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::dead_letter_queue;
 
 /// The tenant API function (the SDK's `naming::api_function_name`).
-pub const FUNCTION: NamePattern =
-    NamePattern::tenant("aws_lambda_function.function_name", "tenant-{id}-api-{suffix}", 64);
+pub const FUNCTION: NamePattern = NamePattern::tenant(
+    "aws_lambda_function.function_name",
+    "tenant-{id}-api-{suffix}",
+    64,
+);
 /// Its dead-letter queue (the SDK's `naming::api_dead_letter_queue_name`).
-pub const DEAD_LETTER_QUEUE: NamePattern = NamePattern::tenant("aws_sqs_queue.name", "tenant-{id}-api-dlq-{suffix}", 80);
+pub const DEAD_LETTER_QUEUE: NamePattern =
+    NamePattern::tenant("aws_sqs_queue.name", "tenant-{id}-api-dlq-{suffix}", 80);
 /// The function's own inline policy on the execution role.
-pub const RUNTIME_POLICY: NamePattern =
-    NamePattern::tenant("aws_iam_role_policy.name", "tenant-{id}-api-runtime-{suffix}", 128);
+pub const RUNTIME_POLICY: NamePattern = NamePattern::tenant(
+    "aws_iam_role_policy.name",
+    "tenant-{id}-api-runtime-{suffix}",
+    128,
+);
 
 /// Every physical name the plugin creates.
 pub const NAMES: &[NamePattern] = &[FUNCTION, DEAD_LETTER_QUEUE, RUNTIME_POLICY];
@@ -145,7 +152,9 @@ pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, Plugi
 pub(crate) mod tests {
     use super::*;
     use crate::Compute;
-    use tenant_plugin_sdk::testing::{assert_reproducible_package, central_context, settings_with, tenant_context};
+    use tenant_plugin_sdk::testing::{
+        assert_reproducible_package, central_context, settings_with, tenant_context,
+    };
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("lambda-role-arn", "${aws_iam_role.lambda_execution.arn}"),
@@ -161,7 +170,8 @@ pub(crate) mod tests {
 
     /// The acme-corp context with what the other bundled plugins provide.
     pub(crate) fn acme_context() -> StackContext<ComputeSettings> {
-        tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS).with_input(&PRIVATE_SUBNET_IDS, SUBNET_IDS)
+        tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS)
+            .with_input(&PRIVATE_SUBNET_IDS, SUBNET_IDS)
     }
 
     pub(crate) fn acme() -> Fragment {
@@ -176,9 +186,10 @@ pub(crate) mod tests {
     #[test]
     fn configured_sizing_reaches_the_function() {
         let mut context = acme_context();
-        context.settings =
-            settings_with::<Compute>(json!({"memory-mb": 512, "timeout-seconds": 30, "reserved-concurrency": 3}))
-                .unwrap();
+        context.settings = settings_with::<Compute>(
+            json!({"memory-mb": 512, "timeout-seconds": 30, "reserved-concurrency": 3}),
+        )
+        .unwrap();
         let function = tenant(&context)
             .unwrap()
             .body("aws_lambda_function.api")
@@ -204,7 +215,11 @@ pub(crate) mod tests {
                 "the central stack has no tenant API",
             ),
             (no_subnets, "private-subnet-ids", "no subnets to run in"),
-            (text_subnets, "private-subnet-ids", "the subnets as text, not a list"),
+            (
+                text_subnets,
+                "private-subnet-ids",
+                "the subnets as text, not a list",
+            ),
             (missing_role, "lambda-role-arn", "a missing input"),
         ];
         for (context, expected, reason) in cases {

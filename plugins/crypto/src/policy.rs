@@ -23,12 +23,12 @@
 //! Then the statements other plugins contributed to the extension point `tenant-key-policy`, in
 //! plugin order, once [`contributed_statements`] has accepted each of them.
 
+use tenant_plugin_sdk::ReceivedContribution;
+use tenant_plugin_sdk::bundled::TENANT_KEY_POLICY;
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
 use tenant_plugin_sdk::naming::{
     api_log_group_name, flow_log_group_name, log_group_arn, tenant_events_dlq_name,
 };
-use tenant_plugin_sdk::ReceivedContribution;
-use tenant_plugin_sdk::bundled::TENANT_KEY_POLICY;
 use tenant_plugin_sdk::prelude::*;
 
 /// The actions that use a key for data.
@@ -189,11 +189,12 @@ fn statement_problem(statement: &Value, taken_sids: &[&str]) -> Option<String> {
     let Some(fields) = statement.as_object() else {
         return Some(format!("it is not a JSON object: {statement}"));
     };
-    if let Some(field) = fields
-        .keys()
-        .find(|key| !["Sid", "Effect", "Principal", "Action", "Resource", "Condition"].contains(&key.as_str()))
-    {
-        return Some(format!("`{field}` is not accepted (only Sid, Effect, Principal, Action, Resource, Condition)"));
+    if let Some(field) = fields.keys().find(|key| {
+        !["Sid", "Effect", "Principal", "Action", "Resource", "Condition"].contains(&key.as_str())
+    }) {
+        return Some(format!(
+            "`{field}` is not accepted (only Sid, Effect, Principal, Action, Resource, Condition)"
+        ));
     }
     let sid = statement["Sid"].as_str().unwrap_or_default();
     if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -214,7 +215,9 @@ fn statement_problem(statement: &Value, taken_sids: &[&str]) -> Option<String> {
     match (service, role, principal_count) {
         (Some(service), None, 1) if service.ends_with(".amazonaws.com") && !service.contains('*') => {
             if statement["Condition"].as_object().is_none_or(|c| c.is_empty()) {
-                return Some(format!("a statement for the service {service} needs a `Condition` binding it to this tenant"));
+                return Some(format!(
+                    "a statement for the service {service} needs a `Condition` binding it to this tenant"
+                ));
             }
         }
         (None, Some(role), 1) if role.starts_with("${aws_iam_role.") && role.ends_with(".arn}") => {}
@@ -236,7 +239,12 @@ fn statement_problem(statement: &Value, taken_sids: &[&str]) -> Option<String> {
     actions
         .iter()
         .find(|action| !CONTRIBUTABLE_ACTIONS.contains(action))
-        .map(|action| format!("`{action}` is not accepted; only {}", CONTRIBUTABLE_ACTIONS.join(", ")))
+        .map(|action| {
+            format!(
+                "`{action}` is not accepted; only {}",
+                CONTRIBUTABLE_ACTIONS.join(", ")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -316,21 +324,58 @@ mod tests {
             "Resource": "*",
             "Condition": {"StringEquals": {"kms:ViaService": "backup.us-east-1.amazonaws.com"}},
         });
-        let with = |pointer: &str, edit: Option<Value>| tenant_plugin_sdk::testing::edited(valid.clone(), pointer, edit);
+        let with = |pointer: &str, edit: Option<Value>| {
+            tenant_plugin_sdk::testing::edited(valid.clone(), pointer, edit)
+        };
         // (why, statement, accepted)
         let cases = [
             ("a bound service statement", valid.clone(), true),
-            ("a role of this stack", with("/Principal", Some(json!({"AWS": "${aws_iam_role.backup.arn}"}))), true),
+            (
+                "a role of this stack",
+                with("/Principal", Some(json!({"AWS": "${aws_iam_role.backup.arn}"}))),
+                true,
+            ),
             ("everyone", with("/Principal", Some(json!({"AWS": "*"}))), false),
             ("a service without a condition", with("/Condition", None), false),
-            ("an account ARN", with("/Principal", Some(json!({"AWS": "arn:aws:iam::111122223333:root"}))), false),
-            ("key administration", with("/Action", Some(json!("kms:PutKeyPolicy"))), false),
-            ("a wildcard action", with("/Action", Some(json!(["kms:*"]))), false),
+            (
+                "an account ARN",
+                with(
+                    "/Principal",
+                    Some(json!({"AWS": "arn:aws:iam::111122223333:root"})),
+                ),
+                false,
+            ),
+            (
+                "key administration",
+                with("/Action", Some(json!("kms:PutKeyPolicy"))),
+                false,
+            ),
+            (
+                "a wildcard action",
+                with("/Action", Some(json!(["kms:*"]))),
+                false,
+            ),
             ("a deny", with("/Effect", Some(json!("Deny"))), false),
-            ("another resource", with("/Resource", Some(json!("arn:aws:kms:us-east-1:1:key/x"))), false),
-            ("a NotAction", with("/NotAction", Some(json!("kms:Decrypt"))), false),
-            ("a taken Sid", with("/Sid", Some(json!("DenyPrincipalsOfOtherTenants"))), false),
-            ("a Sid with spaces", with("/Sid", Some(json!("Backup use"))), false),
+            (
+                "another resource",
+                with("/Resource", Some(json!("arn:aws:kms:us-east-1:1:key/x"))),
+                false,
+            ),
+            (
+                "a NotAction",
+                with("/NotAction", Some(json!("kms:Decrypt"))),
+                false,
+            ),
+            (
+                "a taken Sid",
+                with("/Sid", Some(json!("DenyPrincipalsOfOtherTenants"))),
+                false,
+            ),
+            (
+                "a Sid with spaces",
+                with("/Sid", Some(json!("Backup use"))),
+                false,
+            ),
         ];
         for (why, statement, accepted) in cases {
             let contribution = ReceivedContribution {
@@ -341,7 +386,10 @@ mod tests {
             let result = contributed_statements(&[contribution]);
             assert_eq!(result.is_ok(), accepted, "{why}: {result:?}");
             if let Err(error) = result {
-                assert!(matches!(&error, PluginError::InvalidContribution(m) if m.contains("`backup`")), "{why}");
+                assert!(
+                    matches!(&error, PluginError::InvalidContribution(m) if m.contains("`backup`")),
+                    "{why}"
+                );
             }
         }
         let twice = ReceivedContribution {
@@ -349,7 +397,10 @@ mod tests {
             point: TENANT_KEY_POLICY.name.into(),
             body: valid,
         };
-        assert!(contributed_statements(&[twice.clone(), twice]).is_err(), "one Sid twice");
+        assert!(
+            contributed_statements(&[twice.clone(), twice]).is_err(),
+            "one Sid twice"
+        );
     }
 
     #[test]

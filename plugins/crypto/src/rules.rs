@@ -58,8 +58,14 @@ pub fn check_stack(stack: &StackDocument, settings: &CryptoSettings) -> Vec<Find
         &SHORT_DELETION_WINDOW,
         settings.deletion_window_days,
     ));
-    findings.extend(no_unbound_wildcard_principal(stack, &NO_UNBOUND_WILDCARD_PRINCIPAL));
-    findings.extend(data_encrypted_with_tenant_key(stack, &DATA_ENCRYPTED_WITH_TENANT_KEY));
+    findings.extend(no_unbound_wildcard_principal(
+        stack,
+        &NO_UNBOUND_WILDCARD_PRINCIPAL,
+    ));
+    findings.extend(data_encrypted_with_tenant_key(
+        stack,
+        &DATA_ENCRYPTED_WITH_TENANT_KEY,
+    ));
     findings
 }
 
@@ -68,7 +74,8 @@ fn key_rotation_enabled(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
         .resources_of("aws_kms_key")
         .filter(|key| key.body.get("enable_key_rotation") != Some(&json!(true)))
         .map(|key| {
-            rule.finding(key.address(),
+            rule.finding(
+                key.address(),
                 format!(
                     "enable_key_rotation is {}, so the key material is never rotated",
                     key.body

@@ -11,7 +11,11 @@ pub const AWS_DELETION_WINDOW_DAYS: RangeInclusive<u64> = 7..=30;
 
 /// The validated settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(crate = "tenant_plugin_sdk::serde", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct CryptoSettings {
     /// Days KMS waits before deleting a destroyed tenant key.
     pub deletion_window_days: u64,

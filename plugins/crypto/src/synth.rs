@@ -7,7 +7,8 @@ use tenant_plugin_sdk::prelude::*;
 
 /// `alias/tenant-{id}-{suffix}`. It always starts with `alias/tenant-`, so it never falls into
 /// the `alias/aws` namespace AWS reserves for its own keys.
-pub const KEY_ALIAS: NamePattern = NamePattern::tenant("aws_kms_alias.name", "alias/tenant-{id}-{suffix}", 256);
+pub const KEY_ALIAS: NamePattern =
+    NamePattern::tenant("aws_kms_alias.name", "alias/tenant-{id}-{suffix}", 256);
 
 /// Every physical name the plugin creates.
 pub const NAMES: &[NamePattern] = &[KEY_ALIAS];
@@ -115,11 +116,18 @@ mod tests {
             body: backup.clone(),
         });
         let fragment = tenant_fragment(&context).unwrap();
-        let policy: Value =
-            serde_json::from_str(fragment.body("aws_kms_key.tenant").unwrap()["policy"].as_str().unwrap()).unwrap();
+        let policy: Value = serde_json::from_str(
+            fragment.body("aws_kms_key.tenant").unwrap()["policy"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(policy["Statement"].as_array().unwrap().last(), Some(&backup));
         let stack = tenant_stack("acme-corp", "10.0.0.0/16", fragment.to_json());
-        assert_eq!(rules::check_stack(&stack, &default_settings::<Crypto>()), Vec::new());
+        assert_eq!(
+            rules::check_stack(&stack, &default_settings::<Crypto>()),
+            Vec::new()
+        );
     }
 
     #[test]

@@ -102,4 +102,8 @@ impl Plugin for Events {
 
 export_plugin!(Events);
 
-tenant_plugin_sdk::conformance_tests!(Events, golden = "tests/golden", tenant = synth::tenant::tests::acme_context);
+tenant_plugin_sdk::conformance_tests!(
+    Events,
+    golden = "tests/golden",
+    tenant = synth::tenant::tests::acme_context
+);

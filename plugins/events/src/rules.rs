@@ -26,7 +26,12 @@ pub const QUEUES_ENCRYPTED: Rule = Rule::error(
 );
 
 /// Every rule, as `describe` declares them.
-pub const RULES: &[Rule] = &[RULE_HAS_DLQ, LAMBDA_PERMISSION_BOUND, TENANT_RULE_SCOPED, QUEUES_ENCRYPTED];
+pub const RULES: &[Rule] = &[
+    RULE_HAS_DLQ,
+    LAMBDA_PERMISSION_BOUND,
+    TENANT_RULE_SCOPED,
+    QUEUES_ENCRYPTED,
+];
 
 /// Runs every rule over `stack`.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
@@ -71,7 +76,8 @@ fn lambda_permissions_are_bound(stack: &StackDocument, rule: &Rule, findings: &m
         let for_eventbridge =
             permission.body.get("principal").and_then(Value::as_str) == Some("events.amazonaws.com");
         if for_eventbridge && !non_empty_string(permission.body.get("source_arn")) {
-            findings.push(rule.finding(permission.address(),
+            findings.push(rule.finding(
+                permission.address(),
                 format!(
                     "`{}` lets events.amazonaws.com invoke the function without a source_arn",
                     permission.address()

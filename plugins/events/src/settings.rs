@@ -29,7 +29,11 @@ const LOG_RETENTION_VALUES: [u64; 22] = [
 /// The settings as configured; [`EventsSettings::delivery`] and [`Provisioner::from_settings`]
 /// turn them into what the fragments use.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(crate = "tenant_plugin_sdk::serde", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct EventsSettings {
     pub max_event_age_seconds: u64,
     pub max_retry_attempts: u64,
@@ -236,7 +240,8 @@ impl Provisioner {
                 ),
             ));
         }
-        let config_repository = ConfigRepository::parse(&settings.config_repository).map_err(|p| problems.push(p));
+        let config_repository =
+            ConfigRepository::parse(&settings.config_repository).map_err(|p| problems.push(p));
         let build_image = BuildImage::parse(&settings.build_image).map_err(|p| problems.push(p));
         match (config_repository, build_image) {
             (Ok(config_repository), Ok(build_image)) if problems.is_empty() => Ok(Self {

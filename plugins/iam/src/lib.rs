@@ -65,4 +65,8 @@ impl Plugin for IamPlugin {
 
 export_plugin!(IamPlugin);
 
-tenant_plugin_sdk::conformance_tests!(IamPlugin, golden = "tests/golden", tenant = synth::tests::acme_context);
+tenant_plugin_sdk::conformance_tests!(
+    IamPlugin,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

@@ -8,12 +8,17 @@ use tenant_plugin_sdk::naming::api_dead_letter_queue_name;
 use tenant_plugin_sdk::prelude::*;
 
 /// The API function's execution role; IAM rejects role names longer than 64 characters.
-pub const ROLE: NamePattern = NamePattern::tenant("aws_iam_role.name", "tenant-{id}-lambda-role-{suffix}", 64);
+pub const ROLE: NamePattern =
+    NamePattern::tenant("aws_iam_role.name", "tenant-{id}-lambda-role-{suffix}", 64);
 /// The role's inline policy; IAM rejects policy names longer than 128 characters.
-pub const ROLE_POLICY: NamePattern =
-    NamePattern::tenant("aws_iam_role_policy.name", "tenant-{id}-lambda-policy-{suffix}", 128);
+pub const ROLE_POLICY: NamePattern = NamePattern::tenant(
+    "aws_iam_role_policy.name",
+    "tenant-{id}-lambda-policy-{suffix}",
+    128,
+);
 /// The role's permissions boundary.
-pub const BOUNDARY: NamePattern = NamePattern::tenant("aws_iam_policy.name", "tenant-{id}-boundary-{suffix}", 128);
+pub const BOUNDARY: NamePattern =
+    NamePattern::tenant("aws_iam_policy.name", "tenant-{id}-boundary-{suffix}", 128);
 
 /// Every physical name the plugin creates.
 pub const NAMES: &[NamePattern] = &[ROLE, ROLE_POLICY, BOUNDARY];

@@ -51,7 +51,8 @@ mod settings;
 mod synth;
 
 use tenant_plugin_sdk::bundled::{
-    ACCOUNT_ID, CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME, KMS_KEY_ARN, LOG_GROUP_ARN, LOG_GROUP_NAME, VPC_ID,
+    ACCOUNT_ID, CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME, KMS_KEY_ARN, LOG_GROUP_ARN, LOG_GROUP_NAME,
+    VPC_ID,
 };
 use tenant_plugin_sdk::prelude::*;
 
@@ -89,4 +90,8 @@ impl Plugin for Logging {
 
 export_plugin!(Logging);
 
-tenant_plugin_sdk::conformance_tests!(Logging, golden = "tests/golden", tenant = synth::tenant::tests::acme_context);
+tenant_plugin_sdk::conformance_tests!(
+    Logging,
+    golden = "tests/golden",
+    tenant = synth::tenant::tests::acme_context
+);

@@ -9,10 +9,14 @@ pub const RETENTION_VALID: Rule = Rule::error(
     "logging.retention-valid",
     "Every log group sets retention_in_days to a value CloudWatch Logs accepts.",
 );
-pub const RETENTION_MATCHES: Rule =
-    Rule::warning("logging.retention-matches", "Every log group keeps events for the configured retention.");
-pub const LOG_GROUPS_ENCRYPTED: Rule =
-    Rule::error("logging.log-groups-encrypted", "Every log group is encrypted with a KMS key of its own stack.");
+pub const RETENTION_MATCHES: Rule = Rule::warning(
+    "logging.retention-matches",
+    "Every log group keeps events for the configured retention.",
+);
+pub const LOG_GROUPS_ENCRYPTED: Rule = Rule::error(
+    "logging.log-groups-encrypted",
+    "Every log group is encrypted with a KMS key of its own stack.",
+);
 pub const SUBSCRIPTION_FORWARDING: Rule = Rule::error(
     "logging.subscription-forwarding",
     "Every tenant API log group has a subscription filter forwarding it to the central log group.",
@@ -302,10 +306,7 @@ mod tests {
                 tenant,
                 document,
             };
-            assert_eq!(
-                check_stack(&stack, &default_settings::<Logging>()),
-                vec![]
-            );
+            assert_eq!(check_stack(&stack, &default_settings::<Logging>()), vec![]);
         }
     }
 

@@ -11,7 +11,11 @@ pub const ACCEPTED_RETENTION_DAYS: [u64; 22] = [
 
 /// How long log groups keep events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(crate = "tenant_plugin_sdk::serde", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct LoggingSettings {
     pub retention_days: u64,
 }

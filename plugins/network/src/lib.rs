@@ -21,8 +21,8 @@ pub mod settings;
 pub mod synth;
 
 use tenant_plugin_sdk::bundled::{
-    DYNAMODB_ENDPOINT_ID, LAMBDA_SECURITY_GROUP_ID, PRIVATE_ROUTE_TABLE_ID, PRIVATE_SUBNET_IDS, S3_ENDPOINT_ID,
-    VPC_CIDR_BLOCK, VPC_ID,
+    DYNAMODB_ENDPOINT_ID, LAMBDA_SECURITY_GROUP_ID, PRIVATE_ROUTE_TABLE_ID, PRIVATE_SUBNET_IDS,
+    S3_ENDPOINT_ID, VPC_CIDR_BLOCK, VPC_ID,
 };
 use tenant_plugin_sdk::prelude::*;
 
@@ -61,7 +61,10 @@ impl Plugin for Network {
         Ok(rules::check_stack(stack))
     }
 
-    fn check_fleet(summaries: &[StackDocument], _settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
+    fn check_fleet(
+        summaries: &[StackDocument],
+        _settings: &Self::Settings,
+    ) -> Result<Vec<Finding>, PluginError> {
         Ok(rules::check_fleet(summaries))
     }
 }

@@ -126,7 +126,8 @@ fn subnets_span_two_azs(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
             Some(zone) => {
                 zones.insert(zone);
             }
-            None => findings.push(rule.finding(subnet.address(),
+            None => findings.push(rule.finding(
+                subnet.address(),
                 "has no availability zone, so AWS may place it beside the other subnets",
                 "Set `availability_zone` to a distinct element of data.aws_availability_zones names.",
             )),
@@ -172,7 +173,8 @@ fn no_internet_path(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
             .iter()
             .find(|(type_name, _)| *type_name == block.type_name)
         {
-            findings.push(rule.finding(block.address(),
+            findings.push(rule.finding(
+                block.address(),
                 format!("is {what}: tenant networks must have no path to the internet or to other networks"),
                 "Remove it; reach AWS services through VPC endpoints instead.",
             ));
@@ -209,7 +211,8 @@ fn vpc_cidr_matches_allocation(stack: &StackDocument, rule: &Rule) -> Vec<Findin
             let matches =
                 allocated.is_some() && declared.and_then(|d| d.parse::<Ipv4Block>().ok()) == allocated;
             (!matches).then(|| {
-                rule.finding(vpc.address(),
+                rule.finding(
+                    vpc.address(),
                     format!(
                         "cidr_block is {}, but tenant `{}` is allocated {}",
                         declared.map_or_else(|| "not set".to_owned(), |d| format!("`{d}`")),
@@ -255,7 +258,8 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
         let inline =
             nested_blocks(group.body, "ingress").count() + nested_blocks(group.body, "egress").count();
         if inline > 0 {
-            findings.push(rule.finding(group.address(),
+            findings.push(rule.finding(
+                group.address(),
                 format!("has {inline} inline rule(s); the default group must stay closed"),
                 "Remove the ingress and egress blocks; use a dedicated security group instead.",
             ));
@@ -264,7 +268,8 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
         for type_name in STANDALONE_SECURITY_GROUP_RULES {
             for attached in stack.resources_of(type_name) {
                 if string(attached.body, "security_group_id") == Some(group_id.as_str()) {
-                    findings.push(rule.finding(attached.address(),
+                    findings.push(rule.finding(
+                        attached.address(),
                         format!("adds a rule to the default security group {}", group.address()),
                         "Attach the rule to a dedicated security group instead.",
                     ));

@@ -64,7 +64,10 @@ impl SettingsSchema for NetworkSettings {
         if self.zone_letters[0] == self.zone_letters[1] {
             problems.push(SettingProblem::new(
                 ZONE_LETTERS,
-                format!("the two zone letters must differ; both are `{}`", self.zone_letters[0]),
+                format!(
+                    "the two zone letters must differ; both are `{}`",
+                    self.zone_letters[0]
+                ),
             ));
         }
         if let Some(tenant) = tenant
@@ -104,17 +107,32 @@ mod tests {
     fn rejects_unusable_values() {
         let cases = [
             (SUBNET_NEWBITS, json!(0), "a split needs at least one bit"),
-            (SUBNET_NEWBITS, json!(13), "a /16 split by 13 bits is smaller than /28"),
+            (
+                SUBNET_NEWBITS,
+                json!(13),
+                "a /16 split by 13 bits is smaller than /28",
+            ),
             (SUBNET_NEWBITS, json!("8"), "the type is a number"),
             (TENANT_POOL, json!("10.0.0.0"), "no prefix length"),
             (TENANT_POOL, json!("10.0.0.1/8"), "host bits set"),
             (ZONE_LETTERS, json!(["a"]), "two subnets need two zones"),
-            (ZONE_LETTERS, json!(["a", "b", "c"]), "exactly two subnets are declared"),
-            (ZONE_LETTERS, json!(["us-east-1a", "b"]), "a letter, not a zone name"),
+            (
+                ZONE_LETTERS,
+                json!(["a", "b", "c"]),
+                "exactly two subnets are declared",
+            ),
+            (
+                ZONE_LETTERS,
+                json!(["us-east-1a", "b"]),
+                "a letter, not a zone name",
+            ),
         ];
         for (name, value, reason) in cases {
             let error = settings_with::<Network>(json!({name: value})).unwrap_err();
-            assert!(matches!(error, PluginError::InvalidSettings(_)), "{name}: {reason}: {error}");
+            assert!(
+                matches!(error, PluginError::InvalidSettings(_)),
+                "{name}: {reason}: {error}"
+            );
         }
     }
 

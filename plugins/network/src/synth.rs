@@ -3,8 +3,8 @@
 
 use crate::settings::{AWS_PREFIX_RANGE, NetworkSettings};
 use tenant_plugin_sdk::bundled::{
-    DYNAMODB_ENDPOINT_ID, LAMBDA_SECURITY_GROUP_ID, PRIVATE_ROUTE_TABLE_ID, PRIVATE_SUBNET_IDS, S3_ENDPOINT_ID,
-    VPC_CIDR_BLOCK, VPC_ID,
+    DYNAMODB_ENDPOINT_ID, LAMBDA_SECURITY_GROUP_ID, PRIVATE_ROUTE_TABLE_ID, PRIVATE_SUBNET_IDS,
+    S3_ENDPOINT_ID, VPC_CIDR_BLOCK, VPC_ID,
 };
 use tenant_plugin_sdk::cidr::Ipv4Block;
 use tenant_plugin_sdk::prelude::*;

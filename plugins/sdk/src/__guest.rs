@@ -94,7 +94,11 @@ pub fn describe<P: Plugin>() -> wit::PluginInfo {
             })
             .collect(),
         accepts: info.accepts.into_iter().map(extension_point).collect(),
-        contributes_to: info.contributes_to.into_iter().map(|p| p.name.to_owned()).collect(),
+        contributes_to: info
+            .contributes_to
+            .into_iter()
+            .map(|p| p.name.to_owned())
+            .collect(),
         fleet_needs: info.fleet_needs,
     }
 }
@@ -121,7 +125,10 @@ fn setting(s: crate::Setting) -> wit::Setting {
     }
 }
 
-pub fn validate_settings<P: Plugin>(settings: String, tenant: Option<wit::Tenant>) -> Vec<wit::SettingProblem> {
+pub fn validate_settings<P: Plugin>(
+    settings: String,
+    tenant: Option<wit::Tenant>,
+) -> Vec<wit::SettingProblem> {
     let tenant = tenant.map(self::tenant);
     let problems = match parse_json(&settings, "settings") {
         Ok(settings) => settings::problems::<P::Settings>(&settings, tenant.as_ref()),
@@ -144,7 +151,9 @@ pub fn contribute<P: Plugin>(context: wit::StackContext) -> Result<Vec<wit::Cont
 
 pub fn synthesize_central<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
     let context = stack_context::<P>(context).map_err(plugin_error)?;
-    P::synthesize_central(&context).map(fragment).map_err(plugin_error)
+    P::synthesize_central(&context)
+        .map(fragment)
+        .map_err(plugin_error)
 }
 
 pub fn synthesize_tenant<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
@@ -158,7 +167,9 @@ pub fn check_stack<P: Plugin>(
 ) -> Result<Vec<wit::Finding>, wit::PluginError> {
     let stack = stack_document(stack).map_err(plugin_error)?;
     let settings = typed_settings::<P>(&settings).map_err(plugin_error)?;
-    P::check_stack(&stack, &settings).map(findings).map_err(plugin_error)
+    P::check_stack(&stack, &settings)
+        .map(findings)
+        .map_err(plugin_error)
 }
 
 pub fn check_fleet<P: Plugin>(
@@ -171,7 +182,9 @@ pub fn check_fleet<P: Plugin>(
         .collect::<Result<Vec<_>, _>>()
         .map_err(plugin_error)?;
     let settings = typed_settings::<P>(&settings).map_err(plugin_error)?;
-    P::check_fleet(&summaries, &settings).map(findings).map_err(plugin_error)
+    P::check_fleet(&summaries, &settings)
+        .map(findings)
+        .map_err(plugin_error)
 }
 
 fn parse_json(text: &str, what: &str) -> Result<Value, PluginError> {
@@ -220,7 +233,11 @@ fn stack_context<P: Plugin>(c: wit::StackContext) -> Result<StackContext<P::Sett
         fleet: c.fleet.into_iter().map(tenant).collect(),
         environment_suffix: c.environment_suffix,
         region: c.region,
-        inputs: c.inputs.into_iter().map(|v| (v.name, exchanged_value(v.value))).collect(),
+        inputs: c
+            .inputs
+            .into_iter()
+            .map(|v| (v.name, exchanged_value(v.value)))
+            .collect(),
         contributions,
     })
 }
@@ -237,7 +254,8 @@ fn stack_document(d: wit::StackDocument) -> Result<StackDocument, PluginError> {
 /// A summary as a stack document holding only its blocks and outputs, in Terraform JSON layout,
 /// so fleet rules read summaries with the same helpers as whole stacks.
 fn summary_document(s: wit::StackSummary) -> Result<StackDocument, PluginError> {
-    let invalid = |what: &str| PluginError::InvalidDocument(format!("stack `{}`: {what} is not JSON", s.stack));
+    let invalid =
+        |what: &str| PluginError::InvalidDocument(format!("stack `{}`: {what} is not JSON", s.stack));
     let mut sections: Map<String, Value> = Map::new();
     for block in &s.blocks {
         let section = match block.kind {

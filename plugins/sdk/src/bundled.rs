@@ -9,11 +9,17 @@ use crate::types::StackKind::{Central, Tenant};
 /// `crypto`: the AWS account id (`data.aws_caller_identity.crypto`).
 pub const ACCOUNT_ID: ValueDeclaration = ValueDeclaration::text(Tenant, "account-id", "The AWS account id.");
 /// `crypto`: the ARN of the tenant's customer-managed KMS key.
-pub const KMS_KEY_ARN: ValueDeclaration =
-    ValueDeclaration::text(Tenant, "kms-key-arn", "The ARN of the tenant's customer-managed KMS key.");
+pub const KMS_KEY_ARN: ValueDeclaration = ValueDeclaration::text(
+    Tenant,
+    "kms-key-arn",
+    "The ARN of the tenant's customer-managed KMS key.",
+);
 /// `crypto`: the key id of the tenant's customer-managed KMS key.
-pub const KMS_KEY_ID: ValueDeclaration =
-    ValueDeclaration::text(Tenant, "kms-key-id", "The key id of the tenant's customer-managed KMS key.");
+pub const KMS_KEY_ID: ValueDeclaration = ValueDeclaration::text(
+    Tenant,
+    "kms-key-id",
+    "The key id of the tenant's customer-managed KMS key.",
+);
 
 /// `network`: the tenant VPC's id.
 pub const VPC_ID: ValueDeclaration = ValueDeclaration::text(Tenant, "vpc-id", "The tenant VPC's id.");
@@ -55,8 +61,11 @@ pub const DYNAMODB_ENDPOINT_ID: ValueDeclaration = ValueDeclaration::text(
 pub const LOG_GROUP_NAME: ValueDeclaration =
     ValueDeclaration::text(Tenant, "log-group-name", "The tenant API function's log group.");
 /// `logging`: the tenant API function's log group ARN.
-pub const LOG_GROUP_ARN: ValueDeclaration =
-    ValueDeclaration::text(Tenant, "log-group-arn", "The tenant API function's log group ARN.");
+pub const LOG_GROUP_ARN: ValueDeclaration = ValueDeclaration::text(
+    Tenant,
+    "log-group-arn",
+    "The tenant API function's log group ARN.",
+);
 /// `logging`: the central log group every tenant's events are forwarded to.
 pub const CENTRAL_LOG_GROUP_NAME: ValueDeclaration = ValueDeclaration::text(
     Central,
@@ -71,12 +80,14 @@ pub const CENTRAL_LOG_GROUP_ARN: ValueDeclaration =
 pub const BUCKET_NAME: ValueDeclaration =
     ValueDeclaration::text(Tenant, "bucket-name", "The tenant data bucket's name.");
 /// `storage`: the tenant data bucket's ARN.
-pub const BUCKET_ARN: ValueDeclaration = ValueDeclaration::text(Tenant, "bucket-arn", "The tenant data bucket's ARN.");
+pub const BUCKET_ARN: ValueDeclaration =
+    ValueDeclaration::text(Tenant, "bucket-arn", "The tenant data bucket's ARN.");
 /// `storage`: the tenant metadata table's name.
 pub const TABLE_NAME: ValueDeclaration =
     ValueDeclaration::text(Tenant, "table-name", "The tenant metadata table's name.");
 /// `storage`: the tenant metadata table's ARN.
-pub const TABLE_ARN: ValueDeclaration = ValueDeclaration::text(Tenant, "table-arn", "The tenant metadata table's ARN.");
+pub const TABLE_ARN: ValueDeclaration =
+    ValueDeclaration::text(Tenant, "table-arn", "The tenant metadata table's ARN.");
 
 /// `iam`: the tenant API function's execution role ARN.
 pub const LAMBDA_ROLE_ARN: ValueDeclaration = ValueDeclaration::text(

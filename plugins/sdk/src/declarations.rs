@@ -150,7 +150,9 @@ impl NamePattern {
 
     /// The name for tenant `tenant_id` (ignored by central templates) and `suffix`.
     pub fn render(&self, tenant_id: &str, suffix: &str) -> String {
-        self.template.replace("{id}", tenant_id).replace("{suffix}", suffix)
+        self.template
+            .replace("{id}", tenant_id)
+            .replace("{suffix}", suffix)
     }
 
     /// The resource type the name is written to: `aws_s3_bucket` of `aws_s3_bucket.bucket`.
@@ -266,7 +268,8 @@ impl PluginInfo {
 
     /// Declares the resource types whose blocks `check_fleet` needs from every stack.
     pub fn fleet_needs_resources(mut self, type_names: &[&str]) -> Self {
-        self.fleet_needs.extend(type_names.iter().map(|t| (*t).to_owned()));
+        self.fleet_needs
+            .extend(type_names.iter().map(|t| (*t).to_owned()));
         self
     }
 
@@ -291,7 +294,10 @@ mod tests {
     #[test]
     fn name_patterns_render_and_split_their_kind() {
         assert_eq!(VAULT.render("acme-corp", "dev"), "tenant-acme-corp-vault-dev");
-        assert_eq!((VAULT.resource_type(), VAULT.attribute()), ("aws_backup_vault", "name"));
+        assert_eq!(
+            (VAULT.resource_type(), VAULT.attribute()),
+            ("aws_backup_vault", "name")
+        );
     }
 
     #[test]

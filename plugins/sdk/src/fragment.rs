@@ -193,8 +193,7 @@ impl Fragment {
             .iter()
             .map(|a| (a.path.clone(), json!(a.contents.len())))
             .collect();
-        let mut document =
-            json!({"resource": resource, "data": data, "output": output, "provides": provides, "assets": assets});
+        let mut document = json!({"resource": resource, "data": data, "output": output, "provides": provides, "assets": assets});
         if !self.intents.is_empty() {
             document["intents"] = self.intents.iter().map(AccessIntent::to_json).collect();
         }

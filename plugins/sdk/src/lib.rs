@@ -75,14 +75,14 @@ pub use declarations::{
 pub use document::{StackDocument, TerraformBlock};
 pub use fragment::{Asset, Block, BlockKind, Fragment, Output, Reference};
 pub use intents::{AccessExpectation, AccessIntent};
+/// The `serde` the SDK parses settings with; derive `Deserialize` on a settings struct with
+/// `#[serde(crate = "tenant_plugin_sdk::serde")]`, so a plugin needs no `serde` dependency.
+pub use serde;
 pub use settings::{NoSettings, Setting, SettingProblem, SettingType, SettingsSchema};
 pub use types::{
     Contribution, ExchangedValue, Finding, PluginError, ReceivedContribution, Severity, StackContext,
     StackKind, Tenant,
 };
-/// The `serde` the SDK parses settings with; derive `Deserialize` on a settings struct with
-/// `#[serde(crate = "tenant_plugin_sdk::serde")]`, so a plugin needs no `serde` dependency.
-pub use serde;
 
 /// What most plugins import: `use tenant_plugin_sdk::prelude::*;`.
 pub mod prelude {
@@ -91,8 +91,8 @@ pub mod prelude {
     pub use crate::{
         AccessIntent, Contribution, ExchangedValue, ExtensionPoint, Finding, Fragment, NamePattern,
         NoSettings, Plugin, PluginError, PluginInfo, Reference, Rule, Setting, SettingProblem,
-        SettingsSchema, Severity, StackContext, StackDocument, StackKind, Tenant, ValueDeclaration,
-        bundled, export_plugin,
+        SettingsSchema, Severity, StackContext, StackDocument, StackKind, Tenant, ValueDeclaration, bundled,
+        export_plugin,
     };
     pub use serde::Deserialize;
     pub use serde_json::{self, Value, json};
@@ -133,7 +133,10 @@ pub trait Plugin {
     /// Checks rules that span the fleet. Each stack's document holds only what the plugin
     /// declared in [`PluginInfo::fleet_needs_resources`] and [`PluginInfo::fleet_needs_output`]
     /// (in Terraform JSON layout), central stack first, then tenants in id order.
-    fn check_fleet(_summaries: &[StackDocument], _settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
+    fn check_fleet(
+        _summaries: &[StackDocument],
+        _settings: &Self::Settings,
+    ) -> Result<Vec<Finding>, PluginError> {
         Ok(Vec::new())
     }
 }

@@ -170,17 +170,25 @@ impl Setting {
             SettingType::Integer => value.is_i64() || value.is_u64(),
             SettingType::Number => value.is_number(),
             SettingType::Boolean => value.is_boolean(),
-            SettingType::StringList => value.as_array().is_some_and(|items| items.iter().all(Value::is_string)),
+            SettingType::StringList => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string)),
             SettingType::Object => value.is_object(),
         };
         if !type_matches {
-            return Err(format!("setting `{name}` must be {}, not {value}", self.kind.described()));
+            return Err(format!(
+                "setting `{name}` must be {}, not {value}",
+                self.kind.described()
+            ));
         }
         if let Some(number) = value.as_f64() {
             let below = self.minimum.is_some_and(|minimum| number < minimum);
             let above = self.maximum.is_some_and(|maximum| number > maximum);
             if below || above {
-                return Err(format!("setting `{name}` is {value}; it must be {}", self.range_described()));
+                return Err(format!(
+                    "setting `{name}` is {value}; it must be {}",
+                    self.range_described()
+                ));
             }
         }
         let texts: Vec<&str> = match value {
@@ -192,7 +200,9 @@ impl Setting {
             if let Some(max_length) = self.max_length
                 && text.chars().count() > max_length as usize
             {
-                return Err(format!("setting `{name}`: `{text}` is longer than {max_length} characters"));
+                return Err(format!(
+                    "setting `{name}`: `{text}` is longer than {max_length} characters"
+                ));
             }
             if !self.allowed.is_empty() && !self.allowed.iter().any(|allowed| allowed == text) {
                 return Err(format!(
@@ -314,7 +324,10 @@ pub fn problems<S: SettingsSchema>(settings: &Value, tenant: Option<&Tenant>) ->
         .iter()
         .filter_map(|setting| {
             let value = settings.get(&setting.name)?;
-            setting.check(value).err().map(|message| SettingProblem::new(&setting.name, message))
+            setting
+                .check(value)
+                .err()
+                .map(|message| SettingProblem::new(&setting.name, message))
         })
         .collect();
     if !schema_problems.is_empty() {
@@ -330,13 +343,16 @@ pub fn problems<S: SettingsSchema>(settings: &Value, tenant: Option<&Tenant>) ->
 /// host can point at it; the first declared setting when no single one is to blame.
 fn culprit<S: SettingsSchema>(schema: &[Setting], settings: &Value, error: PluginError) -> SettingProblem {
     let blamed = schema.iter().find(|setting| {
-        let (Some(default), Some(mut repaired)) = (&setting.default_value, settings.as_object().cloned()) else {
+        let (Some(default), Some(mut repaired)) = (&setting.default_value, settings.as_object().cloned())
+        else {
             return false;
         };
         repaired.insert(setting.name.clone(), default.clone());
         parse::<S>(&Value::Object(repaired)).is_ok()
     });
-    let key = blamed.or(schema.first()).map_or("", |setting| setting.name.as_str());
+    let key = blamed
+        .or(schema.first())
+        .map_or("", |setting| setting.name.as_str());
     SettingProblem::new(key, error.to_string())
 }
 
@@ -356,7 +372,9 @@ mod tests {
         fn schema() -> Vec<Setting> {
             vec![
                 Setting::integer("days", "Days.").default(7).range(7, 30),
-                Setting::string_list("zones", "Zones.").default(json!(["a", "b"])).allowed(&["a", "b", "c"]),
+                Setting::string_list("zones", "Zones.")
+                    .default(json!(["a", "b"]))
+                    .allowed(&["a", "b", "c"]),
             ]
         }
     }
@@ -373,10 +391,22 @@ mod tests {
             (json!({"days": 6, "zones": []}), "days", "below the range"),
             (json!({"days": 31, "zones": []}), "days", "above the range"),
             (json!({"days": "7", "zones": []}), "days", "text for a number"),
-            (json!({"days": 7.5, "zones": []}), "days", "a fraction for an integer"),
-            (json!({"days": 7, "zones": ["d"]}), "zones", "an element not allowed"),
+            (
+                json!({"days": 7.5, "zones": []}),
+                "days",
+                "a fraction for an integer",
+            ),
+            (
+                json!({"days": 7, "zones": ["d"]}),
+                "zones",
+                "an element not allowed",
+            ),
             (json!({"days": 7, "zones": "a"}), "zones", "text for a list"),
-            (json!({"days": 7, "zones": [], "extra": 1}), "extra", "an undeclared setting"),
+            (
+                json!({"days": 7, "zones": [], "extra": 1}),
+                "extra",
+                "an undeclared setting",
+            ),
             (json!({"zones": []}), "days", "a missing setting"),
         ];
         for (settings, named, reason) in cases {
@@ -405,7 +435,10 @@ mod tests {
             }
         }
         assert_eq!(problems::<Letters>(&json!({"letters": ["a", "b"]}), None), []);
-        assert_eq!(problems::<Letters>(&json!({"letters": ["ab", "b"]}), None)[0].key, "letters");
+        assert_eq!(
+            problems::<Letters>(&json!({"letters": ["ab", "b"]}), None)[0].key,
+            "letters"
+        );
         assert_eq!(
             problems::<Letters>(&json!({"letters": ["a", "a"]}), None),
             [SettingProblem::new("letters", "the letters must differ")]

@@ -73,7 +73,12 @@ pub fn example_fleet() -> Vec<Tenant> {
 
 /// The central stack context for the [`example_fleet`], suffix `dev`, region `us-east-1`.
 pub fn central_context<P: Plugin>(inputs: &[(&str, &str)]) -> StackContext<P::Settings> {
-    dev_context::<P>(crate::naming::central_stack_name("dev"), None, example_fleet(), inputs)
+    dev_context::<P>(
+        crate::naming::central_stack_name("dev"),
+        None,
+        example_fleet(),
+        inputs,
+    )
 }
 
 /// A context of suffix `dev` in region `us-east-1` with the plugin's default settings.
@@ -192,7 +197,10 @@ pub fn assert_provides_declared<P: Plugin>(fragment: &Fragment, kind: StackKind)
         .collect();
     provided.sort_unstable_by_key(|(name, _)| *name);
     declared.sort_unstable_by_key(|(name, _)| *name);
-    assert_eq!(provided, declared, "provided values (left) differ from the declared ones (right)");
+    assert_eq!(
+        provided, declared,
+        "provided values (left) differ from the declared ones (right)"
+    );
 }
 
 /// The Terraform JSON document of `fragments` composed in order: their `resource`, `data` and
@@ -210,13 +218,19 @@ pub fn compose(fragments: &[&Fragment]) -> Value {
                     .entry(type_name.clone())
                     .or_insert_with(|| json!({}));
                 for (name, body) in blocks.as_object().into_iter().flatten() {
-                    assert!(by_type.get(name).is_none(), "{section} {type_name}.{name} is emitted twice");
+                    assert!(
+                        by_type.get(name).is_none(),
+                        "{section} {type_name}.{name} is emitted twice"
+                    );
                     by_type[name] = body.clone();
                 }
             }
         }
         for (name, output) in json["output"].as_object().into_iter().flatten() {
-            assert!(document["output"].get(name).is_none(), "output {name} is emitted twice");
+            assert!(
+                document["output"].get(name).is_none(),
+                "output {name} is emitted twice"
+            );
             document["output"][name] = output.clone();
         }
     }
@@ -340,7 +354,12 @@ pub mod conformance {
         let fragment = fragment::<P>(context);
         let path = golden_path(folder, context);
         if fragment == Fragment::default() {
-            assert!(!path.exists(), "{} adds nothing, but {} exists", context.stack, path.display());
+            assert!(
+                !path.exists(),
+                "{} adds nothing, but {} exists",
+                context.stack,
+                path.display()
+            );
         } else {
             assert_golden_json(&path, &fragment.to_json());
         }
@@ -358,7 +377,10 @@ pub mod conformance {
 
     /// Every finding of the plugin's checks over its own fragments (as stacks and as a fleet)
     /// cites a rule the plugin declares.
-    pub fn own_rules_only<P: Plugin>(tenant: &StackContext<P::Settings>, central: &StackContext<P::Settings>) {
+    pub fn own_rules_only<P: Plugin>(
+        tenant: &StackContext<P::Settings>,
+        central: &StackContext<P::Settings>,
+    ) {
         let info = P::describe();
         let stacks: Vec<StackDocument> = [tenant, central]
             .into_iter()
@@ -414,7 +436,11 @@ pub mod conformance {
             .flat_map(|block| {
                 let attributes = ["name", "name_prefix", "bucket", "function_name"];
                 attributes.into_iter().filter_map(move |attribute| {
-                    let literal = block.body.get(attribute)?.as_str().filter(|v| !v.contains("${"))?;
+                    let literal = block
+                        .body
+                        .get(attribute)?
+                        .as_str()
+                        .filter(|v| !v.contains("${"))?;
                     let names_the_block = match attribute {
                         "bucket" => block.type_name == "aws_s3_bucket",
                         "function_name" => block.type_name == "aws_lambda_function",
@@ -428,7 +454,10 @@ pub mod conformance {
         declared.dedup();
         created.sort();
         created.dedup();
-        assert_eq!(created, declared, "names created (left) differ from the declared name patterns (right)");
+        assert_eq!(
+            created, declared,
+            "names created (left) differ from the declared name patterns (right)"
+        );
     }
 
     /// The declared defaults parse into the settings type, and every setting has a default or is
@@ -442,7 +471,9 @@ pub mod conformance {
                 setting.name
             );
             if let Some(default) = &setting.default_value {
-                setting.check(default).unwrap_or_else(|e| panic!("the default breaks its own schema: {e}"));
+                setting
+                    .check(default)
+                    .unwrap_or_else(|e| panic!("the default breaks its own schema: {e}"));
             }
         }
         let _ = default_settings::<P>();
@@ -482,7 +513,9 @@ mod tests {
         type Settings = NoSettings;
 
         fn describe() -> PluginInfo {
-            PluginInfo::new("r", "0.1.0", "Requires a.").requires(&[A]).rules(&[NEEDS_A])
+            PluginInfo::new("r", "0.1.0", "Requires a.")
+                .requires(&[A])
+                .rules(&[NEEDS_A])
         }
 
         fn synthesize_tenant(context: &StackContext<NoSettings>) -> Result<Fragment, PluginError> {
@@ -518,7 +551,10 @@ mod tests {
     #[should_panic]
     fn a_value_of_the_wrong_shape_is_refused() {
         let text = ExchangedValue::Text(String::new());
-        assert_provides_declared::<Provider>(&providing(&[(&A, text.clone()), (&B, text)]), StackKind::Tenant);
+        assert_provides_declared::<Provider>(
+            &providing(&[(&A, text.clone()), (&B, text)]),
+            StackKind::Tenant,
+        );
     }
 
     #[test]
@@ -543,7 +579,8 @@ mod tests {
     #[test]
     #[should_panic(expected = "emitted twice")]
     fn composing_one_address_twice_is_refused() {
-        let fragment = Provider::synthesize_tenant(&tenant_context::<Provider>("a", "10.0.0.0/16", &[])).unwrap();
+        let fragment =
+            Provider::synthesize_tenant(&tenant_context::<Provider>("a", "10.0.0.0/16", &[])).unwrap();
         compose(&[&fragment, &fragment]);
     }
 

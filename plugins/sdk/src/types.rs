@@ -259,7 +259,11 @@ mod tests {
     fn findings_take_the_rules_id_and_severity() {
         let finding = WARNED.finding("aws_vpc.a", "message", "remediation");
         assert_eq!(
-            (finding.rule_id.as_str(), finding.severity, finding.address.as_str()),
+            (
+                finding.rule_id.as_str(),
+                finding.severity,
+                finding.address.as_str()
+            ),
             ("p.warned", Severity::Warning, "aws_vpc.a")
         );
     }
@@ -281,7 +285,13 @@ mod tests {
         .with_input(&TEXT, "d");
         assert_eq!(context.input(&TEXT), Ok("d"));
         assert_eq!(context.input_list(&LIST).unwrap(), ["b", "c"]);
-        assert!(context.input(&LIST).unwrap_err().to_string().contains("text list"));
+        assert!(
+            context
+                .input(&LIST)
+                .unwrap_err()
+                .to_string()
+                .contains("text list")
+        );
         assert!(context.input_list(&TEXT).is_err());
         assert!(context.tenant().is_err());
     }

@@ -38,7 +38,8 @@ mod settings;
 mod synth;
 
 use tenant_plugin_sdk::bundled::{
-    ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN, TABLE_NAME,
+    ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN,
+    TABLE_NAME,
 };
 use tenant_plugin_sdk::prelude::*;
 
@@ -72,4 +73,8 @@ impl Plugin for StoragePlugin {
 
 export_plugin!(StoragePlugin);
 
-tenant_plugin_sdk::conformance_tests!(StoragePlugin, golden = "tests/golden", tenant = synth::tests::acme_context);
+tenant_plugin_sdk::conformance_tests!(
+    StoragePlugin,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

@@ -17,7 +17,11 @@ pub const DATA_ADMIN_ROLE_NAMES: &str = "data-admin-role-names";
 
 /// How long data lives and when it is archived.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(crate = "tenant_plugin_sdk::serde", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct StorageSettings {
     /// Days after creation at which objects expire.
     pub object_expiration_days: u64,
@@ -103,9 +107,17 @@ impl SettingsSchema for StorageSettings {
                 ),
             ));
         }
-        let valid_role_name =
-            |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-*?".contains(c));
-        if let Some(name) = self.data_admin_role_names.iter().find(|name| !valid_role_name(name)) {
+        let valid_role_name = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-*?".contains(c))
+        };
+        if let Some(name) = self
+            .data_admin_role_names
+            .iter()
+            .find(|name| !valid_role_name(name))
+        {
             problems.push(SettingProblem::new(
                 DATA_ADMIN_ROLE_NAMES,
                 format!("`{name}` is not an IAM role name (letters, digits, _+=,.@- and the wildcards * ?)"),
@@ -151,21 +163,64 @@ mod tests {
     fn rejects_values_s3_would_reject() {
         // (why, overrides, the setting a problem names)
         let cases = [
-            ("objects cannot expire on the day they are created", json!({OBJECT_EXPIRATION_DAYS: 0}), OBJECT_EXPIRATION_DAYS),
-            ("noncurrent versions need at least one day", json!({NONCURRENT_VERSION_EXPIRATION_DAYS: 0}), NONCURRENT_VERSION_EXPIRATION_DAYS),
-            ("archive access starts at 90 days", json!({ARCHIVE_ACCESS_DAYS: 30}), ARCHIVE_ACCESS_DAYS),
-            ("deep archive access ends at 730 days", json!({DEEP_ARCHIVE_ACCESS_DAYS: 731}), DEEP_ARCHIVE_ACCESS_DAYS),
-            ("deep archive must come after archive", json!({ARCHIVE_ACCESS_DAYS: 200, DEEP_ARCHIVE_ACCESS_DAYS: 200}), DEEP_ARCHIVE_ACCESS_DAYS),
-            ("a number written as text is not a number", json!({OBJECT_EXPIRATION_DAYS: "90"}), OBJECT_EXPIRATION_DAYS),
-            ("admin roles are a list", json!({DATA_ADMIN_ROLE_NAMES: "deployer"}), DATA_ADMIN_ROLE_NAMES),
-            ("a role name cannot leave the role path", json!({DATA_ADMIN_ROLE_NAMES: ["x:root"]}), DATA_ADMIN_ROLE_NAMES),
-            ("an empty role name exempts nobody sensibly", json!({DATA_ADMIN_ROLE_NAMES: [""]}), DATA_ADMIN_ROLE_NAMES),
+            (
+                "objects cannot expire on the day they are created",
+                json!({OBJECT_EXPIRATION_DAYS: 0}),
+                OBJECT_EXPIRATION_DAYS,
+            ),
+            (
+                "noncurrent versions need at least one day",
+                json!({NONCURRENT_VERSION_EXPIRATION_DAYS: 0}),
+                NONCURRENT_VERSION_EXPIRATION_DAYS,
+            ),
+            (
+                "archive access starts at 90 days",
+                json!({ARCHIVE_ACCESS_DAYS: 30}),
+                ARCHIVE_ACCESS_DAYS,
+            ),
+            (
+                "deep archive access ends at 730 days",
+                json!({DEEP_ARCHIVE_ACCESS_DAYS: 731}),
+                DEEP_ARCHIVE_ACCESS_DAYS,
+            ),
+            (
+                "deep archive must come after archive",
+                json!({ARCHIVE_ACCESS_DAYS: 200, DEEP_ARCHIVE_ACCESS_DAYS: 200}),
+                DEEP_ARCHIVE_ACCESS_DAYS,
+            ),
+            (
+                "a number written as text is not a number",
+                json!({OBJECT_EXPIRATION_DAYS: "90"}),
+                OBJECT_EXPIRATION_DAYS,
+            ),
+            (
+                "admin roles are a list",
+                json!({DATA_ADMIN_ROLE_NAMES: "deployer"}),
+                DATA_ADMIN_ROLE_NAMES,
+            ),
+            (
+                "a role name cannot leave the role path",
+                json!({DATA_ADMIN_ROLE_NAMES: ["x:root"]}),
+                DATA_ADMIN_ROLE_NAMES,
+            ),
+            (
+                "an empty role name exempts nobody sensibly",
+                json!({DATA_ADMIN_ROLE_NAMES: [""]}),
+                DATA_ADMIN_ROLE_NAMES,
+            ),
         ];
         for (why, overrides, key) in cases {
             let mut settings = tenant_plugin_sdk::settings::defaults::<StorageSettings>();
-            settings.as_object_mut().unwrap().extend(overrides.as_object().unwrap().clone());
+            settings
+                .as_object_mut()
+                .unwrap()
+                .extend(overrides.as_object().unwrap().clone());
             let problems = tenant_plugin_sdk::settings::problems::<StorageSettings>(&settings, None);
-            assert_eq!(problems.first().map(|p| p.key.as_str()), Some(key), "{why}: {problems:?}");
+            assert_eq!(
+                problems.first().map(|p| p.key.as_str()),
+                Some(key),
+                "{why}: {problems:?}"
+            );
         }
     }
 }

@@ -3,17 +3,22 @@
 use crate::policies::{BucketArns, bucket_policy, endpoint_policy};
 use crate::settings::StorageSettings;
 use tenant_plugin_sdk::bundled::{
-    ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN, TABLE_NAME,
+    ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN,
+    TABLE_NAME,
 };
 use tenant_plugin_sdk::prelude::*;
 
 /// The tenant's metadata table.
-pub const TABLE: NamePattern = NamePattern::tenant("aws_dynamodb_table.name", "tenant-{id}-metadata-{suffix}", 255);
+pub const TABLE: NamePattern =
+    NamePattern::tenant("aws_dynamodb_table.name", "tenant-{id}-metadata-{suffix}", 255);
 /// The tenant's data bucket; S3 rejects bucket names longer than 63 characters.
 pub const BUCKET: NamePattern = NamePattern::tenant("aws_s3_bucket.bucket", "tenant-{id}-data-{suffix}", 63);
 /// The bucket's Intelligent-Tiering configuration (its id, unique per bucket).
-pub const TIERING_CONFIGURATION: NamePattern =
-    NamePattern::tenant("aws_s3_bucket_intelligent_tiering_configuration.name", "archive-tiers", 64);
+pub const TIERING_CONFIGURATION: NamePattern = NamePattern::tenant(
+    "aws_s3_bucket_intelligent_tiering_configuration.name",
+    "archive-tiers",
+    64,
+);
 
 /// Every physical name the plugin creates.
 pub const NAMES: &[NamePattern] = &[TABLE, BUCKET, TIERING_CONFIGURATION];

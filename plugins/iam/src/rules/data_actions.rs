@@ -1,8 +1,8 @@
 //! Data actions in identity policies: never on every resource, and in tenant stacks only for
 //! principals tagged with the tenant.
 
-use crate::document::{PolicyKind, policies};
 use super::{DATA_ACTIONS_SCOPED, PRINCIPAL_TAG_BOUND};
+use crate::document::{PolicyKind, policies};
 use tenant_plugin_sdk::iam::{conditions_on, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
@@ -36,7 +36,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
                 .map_or_else(|| format!("#{index}"), |sid| format!("`{sid}`"));
             if statement.get("NotResource").is_some() || one_or_many(statement.get("Resource")).contains(&"*")
             {
-                findings.push(DATA_ACTIONS_SCOPED.finding(source.address.clone(),
+                findings.push(DATA_ACTIONS_SCOPED.finding(
+                    source.address.clone(),
                     format!(
                         "statement {label} of `{}` allows data actions on every resource",
                         source.address

@@ -2,8 +2,8 @@
 //! `aws:SourceAccount` / `aws:SourceArn` the service would assume the role for anyone's resource
 //! (the confused deputy).
 
-use crate::document::{PolicyKind, policies};
 use super::TRUST_SCOPED;
+use crate::document::{PolicyKind, policies};
 use tenant_plugin_sdk::iam::{conditions_on, is_allow, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 

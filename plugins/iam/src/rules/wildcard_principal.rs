@@ -2,8 +2,8 @@
 //! endpoint policies and some bucket policies must be written, so it is allowed only together
 //! with a condition that binds it (an account, an organization, a source).
 
-use crate::document::{PolicyKind, policies};
 use super::NO_WILDCARD_PRINCIPAL;
+use crate::document::{PolicyKind, policies};
 use tenant_plugin_sdk::iam::{has_condition, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
@@ -34,7 +34,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
             .filter(|s| is_allow(s) && names_everyone(s) && !has_condition(s))
             .count();
         if open > 0 {
-            findings.push(NO_WILDCARD_PRINCIPAL.finding(source.address.clone(),
+            findings.push(NO_WILDCARD_PRINCIPAL.finding(
+                source.address.clone(),
                 format!(
                     "`{}` has {open} Allow statement(s) for principal \"*\" without a condition",
                     source.address
@@ -48,7 +49,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
             .iter()
             .any(|binding| permission.body.get(*binding).is_some());
         if permission.body["principal"] == "*" && !bound {
-            findings.push(NO_WILDCARD_PRINCIPAL.finding(permission.address(),
+            findings.push(NO_WILDCARD_PRINCIPAL.finding(
+                permission.address(),
                 format!("`{}` lets anyone invoke the function", permission.address()),
                 "Name the invoking service and set source_arn or source_account.",
             ));

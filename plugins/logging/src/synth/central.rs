@@ -3,8 +3,8 @@
 use crate::access::{READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::deployment::{asset_path, forwarder_package};
 use crate::settings::LoggingSettings;
-use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
 use tenant_plugin_sdk::bundled::{CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME};
+use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
 use tenant_plugin_sdk::naming::{central_log_forwarder_name, central_log_group_name, log_group_arn};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;

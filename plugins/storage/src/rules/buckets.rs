@@ -1,7 +1,7 @@
 //! Bucket rules: versioning, public access block, KMS default encryption.
 
-use crate::document::bucket_configurations;
 use super::{BUCKET_ENCRYPTED_WITH_KMS, BUCKET_PUBLIC_ACCESS_BLOCKED, BUCKET_VERSIONING_ENABLED};
+use crate::document::bucket_configurations;
 use tenant_plugin_sdk::document::{is_reference_to, nested_blocks};
 use tenant_plugin_sdk::prelude::*;
 
@@ -35,7 +35,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
                     .all(|setting| block.body[setting] == true)
             });
         if !blocked {
-            findings.push(BUCKET_PUBLIC_ACCESS_BLOCKED.finding(address.clone(),
+            findings.push(BUCKET_PUBLIC_ACCESS_BLOCKED.finding(
+                address.clone(),
                 format!(
                     "`{address}` has no aws_s3_bucket_public_access_block setting all of {}",
                     PUBLIC_ACCESS_SETTINGS.join(", ")

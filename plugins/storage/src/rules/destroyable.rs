@@ -21,13 +21,15 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
             .iter()
             .filter(|attribute| block.body[**attribute] == true)
         {
-            findings.push(DESTROYABLE.finding(address.clone(),
+            findings.push(DESTROYABLE.finding(
+                address.clone(),
                 format!("`{address}` sets {attribute} = true, so destroying the stack fails"),
                 "Set it to false: test environments must be destroyable.",
             ));
         }
         if block.body["lifecycle"]["prevent_destroy"] == true {
-            findings.push(DESTROYABLE.finding(address.clone(),
+            findings.push(DESTROYABLE.finding(
+                address.clone(),
                 format!(
                     "`{address}` sets lifecycle.prevent_destroy, so terraform refuses to destroy the stack"
                 ),
@@ -35,7 +37,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
             ));
         }
         if block.type_name == "aws_s3_bucket" && block.body["force_destroy"] != true {
-            findings.push(DESTROYABLE.finding(address.clone(),
+            findings.push(DESTROYABLE.finding(
+                address.clone(),
                 format!(
                     "`{address}` does not set force_destroy, so destroying it fails while it holds objects"
                 ),

@@ -5,8 +5,8 @@
 //! isolation: whatever identity policies say, traffic through the endpoint can only touch the
 //! resources this stack declares.
 
-use crate::document::referenced_resource;
 use super::ENDPOINT_POLICIES_SCOPED;
+use crate::document::referenced_resource;
 use tenant_plugin_sdk::TerraformBlock;
 use tenant_plugin_sdk::document::is_reference_to;
 use tenant_plugin_sdk::iam::{one_or_many, policy_statements};

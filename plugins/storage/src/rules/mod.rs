@@ -10,8 +10,10 @@ mod tiering;
 use tenant_plugin_sdk::prelude::*;
 
 /// Every object version is kept, so overwrites and deletes can be undone.
-pub const BUCKET_VERSIONING_ENABLED: Rule =
-    Rule::error("storage.bucket-versioning-enabled", "Every S3 bucket has versioning Enabled.");
+pub const BUCKET_VERSIONING_ENABLED: Rule = Rule::error(
+    "storage.bucket-versioning-enabled",
+    "Every S3 bucket has versioning Enabled.",
+);
 /// No bucket can become public through ACLs or policies.
 pub const BUCKET_PUBLIC_ACCESS_BLOCKED: Rule = Rule::error(
     "storage.bucket-public-access-blocked",

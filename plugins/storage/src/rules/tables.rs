@@ -11,7 +11,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
         let recoverable =
             nested_blocks(table.body, "point_in_time_recovery").any(|pitr| pitr["enabled"] == true);
         if !recoverable {
-            findings.push(TABLE_POINT_IN_TIME_RECOVERY.finding(address.clone(),
+            findings.push(TABLE_POINT_IN_TIME_RECOVERY.finding(
+                address.clone(),
                 format!("`{address}` does not enable point-in-time recovery"),
                 "Set point_in_time_recovery [{\"enabled\": true}] on the table.",
             ));

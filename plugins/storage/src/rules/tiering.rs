@@ -5,8 +5,8 @@
 //! `D >= E` every object is deleted before it could reach the tier: the tier only costs
 //! monitoring and misleads readers about retention.
 
-use crate::document::bucket_configurations;
 use super::ARCHIVE_TIERS_UNREACHABLE;
+use crate::document::bucket_configurations;
 use tenant_plugin_sdk::document::nested_blocks;
 use tenant_plugin_sdk::prelude::*;
 
