@@ -73,8 +73,8 @@ pub enum LoadError {
     Describe {
         /// The file.
         file: PathBuf,
-        /// The failed call.
-        call: CallError,
+        /// The failed call (boxed: it carries the plugin's log).
+        call: Box<CallError>,
     },
     /// `describe` returned something unusable.
     #[error("{}: plugin `{plugin}` describes itself wrongly: {reason}", file.display())]
@@ -372,7 +372,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     });
     let described = described.map_err(|call| LoadError::Describe {
         file: file.into(),
-        call,
+        call: Box::new(call),
     })?;
     let invalid = |plugin: &str, reason| LoadError::InvalidDescription {
         file: file.into(),
