@@ -5,6 +5,7 @@
 use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::schema::{self, ProviderSchema};
 use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
 use crate::tenants::Fleet;
@@ -215,6 +216,7 @@ pub fn run_checks(
     fleet: &Fleet,
     stacks: &[ComposedStack],
     schema: &ProviderSchema,
+    progress: &dyn Progress,
 ) -> Result<Vec<Finding>, SynthError> {
     let documents: Vec<api::StackDocument> = stacks
         .iter()
@@ -226,6 +228,7 @@ pub fn run_checks(
         .collect();
     let started = std::time::Instant::now();
     let pairs: Vec<(&ComposedStack, &api::StackDocument)> = stacks.iter().zip(&documents).collect();
+    progress.begin(Phase::CheckStacks, pairs.len());
     let per_stack = parallel_map(&pairs, |(stack, document)| -> Result<Vec<Finding>, SynthError> {
         let mut findings = check_against_schema(schema, stack);
         findings.extend(guardrails::check_stack(stack, fleet, schema));
@@ -234,6 +237,7 @@ pub fn run_checks(
             let raw = plugin.check_stack(runtime, document, settings)?;
             findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
         }
+        progress.step();
         Ok(findings)
     });
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
@@ -242,14 +246,14 @@ pub fn run_checks(
         findings.extend(result?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
-    // Each plugin's fleet check reads every stack: run them side by side.
-    let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
+    // Each plugin's fleet check holds its own parsed copy of every document in its memory: one at
+    // a time, the peak is one copy rather than one per core.
+    progress.begin(Phase::CheckFleet, plugins.len());
+    for plugin in plugins {
         let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
         let raw = plugin.check_fleet(runtime, &documents, &settings)?;
-        attribute(plugin, None, raw, Function::CheckFleet)
-    });
-    for result in per_plugin {
-        findings.extend(result?);
+        findings.extend(attribute(plugin, None, raw, Function::CheckFleet)?);
+        progress.step();
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();

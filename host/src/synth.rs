@@ -5,6 +5,7 @@ use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::tenants::{Fleet, Tenant};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -86,6 +87,7 @@ pub fn synthesize(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
+    progress: &dyn Progress,
 ) -> Result<Vec<ComposedStack>, SynthError> {
     let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
     specs.extend(
@@ -94,8 +96,11 @@ pub fn synthesize(
             .iter()
             .map(|t| (tenant_stack_name(&t.id, &fleet.suffix), Some(t))),
     );
+    progress.begin(Phase::Synthesize, specs.len());
     parallel_map(&specs, |(name, tenant)| {
-        synthesize_stack(runtime, plugins, fleet, name, *tenant)
+        let stack = synthesize_stack(runtime, plugins, fleet, name, *tenant);
+        progress.step();
+        stack
     })
     .into_iter()
     .collect()

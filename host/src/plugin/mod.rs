@@ -3,6 +3,7 @@
 
 mod bindings;
 mod loader;
+mod precompiled;
 mod runtime;
 mod sandbox;
 
