@@ -273,10 +273,10 @@ fn sarif_report_validates_against_the_official_schema() {
         .arg(&validator)
         .arg(&sarif_path)
         .output()
-        .expect("run python3 (install the Python tools with `just setup`)");
+        .expect("run python3 (install the Python tools with `just setup-test`)");
     assert!(
         validation.status.success(),
-        "the SARIF report does not validate (is `jsonschema` installed? `just setup`):\n{}",
+        "the SARIF report does not validate (is `jsonschema` installed? `just setup-test`):\n{}",
         stderr(&validation)
     );
 }
@@ -314,8 +314,9 @@ fn a_plugin_cannot_suppress_or_alter_another_plugins_findings() {
     assert_eq!(findings_of(&beside, "rogue.always").len(), 4, "one per stack");
 }
 
-/// Covers: `plugins list` names every plugin with its versions; `plugins inspect` shows
-/// provides, requires, settings with defaults, and rules with severities, as text or JSON.
+/// Covers: `plugins list` names every plugin with its versions (the bundled ones are on contract
+/// 0.2); `plugins inspect` shows provides, requires, settings with defaults, and rules with
+/// severities, as text or JSON.
 #[test]
 fn plugins_list_and_inspect_describe_plugins() {
     let plugins = product_plugin_dir();
