@@ -33,6 +33,8 @@ pub struct ComposedStack {
     pub summary: api::StackSummary,
 }
 
+// The bindings generate this type, so it cannot take `#[derive(Default)]`.
+#[allow(clippy::derivable_impls)]
 impl Default for api::StackSummary {
     fn default() -> Self {
         Self {

@@ -32,6 +32,7 @@ pub mod names;
 pub mod order;
 pub mod output;
 pub mod plugin;
+pub mod progress;
 pub mod report;
 pub mod schema;
 pub mod synth;
@@ -109,6 +110,11 @@ pub enum Error {
 
 /// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
 pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
+    run_with_progress(options, &progress::Silent)
+}
+
+/// [`run`], telling `progress` how far each phase has got.
+pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress) -> Result<Outcome, Error> {
     let config = match &options.config {
         Some(path) => config::ConfigFile::load(path)?,
         None => config::ConfigFile::example(),
@@ -140,9 +146,9 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let fleet = plan.fleet;
     let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
-    let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
+    let stacks = synth::synthesize(&runtime, &plugins, &fleet, progress)?;
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
-    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
+    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema, progress)?;
     let known_rules = check::host_rules()
         .map(|r| r.id)
         .chain(

@@ -11,6 +11,7 @@ use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::tenants::{CrossChecks, Fleet, SettingProblem, SettingsCheck, Tenant};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,6 +139,7 @@ pub fn synthesize(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
+    progress: &dyn Progress,
 ) -> Result<Vec<ComposedStack>, SynthError> {
     let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
     specs.extend(
@@ -151,8 +153,11 @@ pub fn synthesize(
         .iter()
         .flat_map(|p| p.info.fleet_needs.iter().map(String::as_str))
         .collect();
+    progress.begin(Phase::Synthesize, specs.len());
     parallel_map(&specs, |(name, tenant)| {
-        synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs)
+        let stack = synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs);
+        progress.step();
+        stack
     })
     .into_iter()
     .collect()
@@ -193,7 +198,7 @@ fn synthesize_stack(
         inputs: Vec::new(),
         contributions: Vec::new(),
     };
-    let mut received = collect_contributions(runtime, plugins, name, &context_of)?;
+    let mut received = collect_contributions(runtime, plugins, name, kind, &context_of)?;
     let mut provided: BTreeMap<String, api::Value> = BTreeMap::new();
     let mut fragments = Vec::new();
     for plugin in plugins {
@@ -230,16 +235,31 @@ fn synthesize_stack(
     )?)
 }
 
-/// The contribute pass of one stack: what every contributing plugin adds at each extension point,
-/// in plugin order and then in the order each plugin returned them.
+/// The contribute pass of one stack: what every plugin that contributes to a point of this kind
+/// of stack adds at each extension point, in plugin order and then in the order each plugin
+/// returned them.
 fn collect_contributions(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     stack: &str,
+    kind: api::StackKind,
     context_of: &dyn Fn(&LoadedPlugin) -> api::StackContext,
 ) -> Result<BTreeMap<String, Vec<api::ReceivedContribution>>, SynthError> {
+    let points_here: BTreeSet<&str> = plugins
+        .iter()
+        .flat_map(|p| &p.info.accepts)
+        .filter(|point| point.stack == kind)
+        .map(|point| point.name.as_str())
+        .collect();
+    let contributes_here = |plugin: &&LoadedPlugin| {
+        plugin
+            .info
+            .contributes_to
+            .iter()
+            .any(|p| points_here.contains(p.as_str()))
+    };
     let mut received: BTreeMap<String, Vec<api::ReceivedContribution>> = BTreeMap::new();
-    for plugin in plugins.iter().filter(|p| !p.info.contributes_to.is_empty()) {
+    for plugin in plugins.iter().filter(contributes_here) {
         for contribution in plugin.contribute(runtime, &context_of(plugin))? {
             let problem = if !plugin.info.contributes_to.contains(&contribution.point) {
                 Some(format!(

@@ -73,8 +73,8 @@ pub enum LoadError {
     Describe {
         /// The file.
         file: PathBuf,
-        /// The failed call.
-        call: CallError,
+        /// The failed call (boxed: it carries the plugin's log).
+        call: Box<CallError>,
     },
     /// `describe` returned something unusable.
     #[error("{}: plugin `{plugin}` describes itself wrongly: {reason}", file.display())]
@@ -304,9 +304,11 @@ pub fn load_plugins(runtime: &Runtime, dir: &Path) -> Result<Vec<LoadedPlugin>, 
         return Err(LoadError::Empty { dir: dir.into() });
     }
     files.sort();
+    // Compiling (on a cold cache) and describing are independent per file.
+    let loaded = crate::synth::parallel_map(&files, |file| load_plugin(runtime, file));
     let mut by_name: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
-    for file in files {
-        let plugin = load_plugin(runtime, &file)?;
+    for plugin in loaded {
+        let plugin = plugin?;
         if let Some(first) = by_name.get(plugin.name()) {
             return Err(LoadError::DuplicateName {
                 name: plugin.info.name.clone(),
@@ -343,7 +345,8 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     }
     let bytes =
         crate::bounded_read::read(file, crate::bounded_read::MAX_COMPONENT_BYTES).map_err(read_error)?;
-    let component = Component::new(runtime.engine(), &bytes)
+    let component = runtime
+        .compile(&bytes)
         .map_err(|e| not_a_component(&format!("it is not a valid component: {e:#}")))?;
     let contract = check_contract_version(runtime, &component, file)?;
     let link = |e: wasmtime::Error| LoadError::Link {
@@ -372,7 +375,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     });
     let described = described.map_err(|call| LoadError::Describe {
         file: file.into(),
-        call,
+        call: Box::new(call),
     })?;
     let invalid = |plugin: &str, reason| LoadError::InvalidDescription {
         file: file.into(),
