@@ -252,7 +252,11 @@ pub fn run_checks(
     let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
         let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
         let summaries = fleet_summaries(stacks, &plugin.info.fleet_needs);
-        let documents: &[api::StackDocument] = if plugin.wants_documents() { &fleet_documents } else { &[] };
+        let documents: &[api::StackDocument] = if plugin.wants_documents() {
+            &fleet_documents
+        } else {
+            &[]
+        };
         let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
         let found = attribute(plugin, None, raw, Function::CheckFleet);
         progress.step();
