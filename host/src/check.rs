@@ -251,7 +251,7 @@ pub fn run_checks(
     progress.begin(Phase::CheckFleet, plugins.len());
     let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
         let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
-        let summaries = fleet_summaries(stacks, &plugin.info.fleet_needs);
+        let summaries = crate::compose::fleet_summaries(stacks, &plugin.info.fleet_needs);
         let documents: &[api::StackDocument] = if plugin.wants_documents() {
             &fleet_documents
         } else {
@@ -271,35 +271,6 @@ pub fn run_checks(
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();
     Ok(findings)
-}
-
-/// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
-pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
-    if needs.is_empty() {
-        return Vec::new();
-    }
-    let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
-    stacks
-        .iter()
-        .map(|stack| api::StackSummary {
-            stack: stack.summary.stack.clone(),
-            tenant: stack.summary.tenant.clone(),
-            blocks: stack
-                .summary
-                .blocks
-                .iter()
-                .filter(|b| needs.contains(&b.type_name))
-                .cloned()
-                .collect(),
-            outputs: stack
-                .summary
-                .outputs
-                .iter()
-                .filter(|o| output_needed(&o.name))
-                .cloned()
-                .collect(),
-        })
-        .collect()
 }
 
 /// Attributes findings to `plugin`, refusing a rule id it did not declare.

@@ -198,7 +198,7 @@ fn synthesize_stack(
         inputs: Vec::new(),
         contributions: Vec::new(),
     };
-    let mut received = collect_contributions(runtime, plugins, name, &context_of)?;
+    let mut received = collect_contributions(runtime, plugins, name, kind, &context_of)?;
     let mut provided: BTreeMap<String, api::Value> = BTreeMap::new();
     let mut fragments = Vec::new();
     for plugin in plugins {
@@ -235,16 +235,31 @@ fn synthesize_stack(
     )?)
 }
 
-/// The contribute pass of one stack: what every contributing plugin adds at each extension point,
-/// in plugin order and then in the order each plugin returned them.
+/// The contribute pass of one stack: what every plugin that contributes to a point of this kind
+/// of stack adds at each extension point, in plugin order and then in the order each plugin
+/// returned them.
 fn collect_contributions(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     stack: &str,
+    kind: api::StackKind,
     context_of: &dyn Fn(&LoadedPlugin) -> api::StackContext,
 ) -> Result<BTreeMap<String, Vec<api::ReceivedContribution>>, SynthError> {
+    let points_here: BTreeSet<&str> = plugins
+        .iter()
+        .flat_map(|p| &p.info.accepts)
+        .filter(|point| point.stack == kind)
+        .map(|point| point.name.as_str())
+        .collect();
+    let contributes_here = |plugin: &&LoadedPlugin| {
+        plugin
+            .info
+            .contributes_to
+            .iter()
+            .any(|p| points_here.contains(p.as_str()))
+    };
     let mut received: BTreeMap<String, Vec<api::ReceivedContribution>> = BTreeMap::new();
-    for plugin in plugins.iter().filter(|p| !p.info.contributes_to.is_empty()) {
+    for plugin in plugins.iter().filter(contributes_here) {
         for contribution in plugin.contribute(runtime, &context_of(plugin))? {
             let problem = if !plugin.info.contributes_to.contains(&contribution.point) {
                 Some(format!(

@@ -460,3 +460,122 @@ fn a_prebuilt_contract_0_1_component_synthesizes_beside_the_bundled_plugins() {
         "typed inputs reach a 0.1 plugin as text"
     );
 }
+
+/// The product plugins and the contract 0.2 `backup` fixture in one folder.
+fn plugins_with_backup() -> tempfile::TempDir {
+    let plugins = product_plugin_dir();
+    std::fs::copy(component("backup"), plugins.path().join("backup.wasm")).unwrap();
+    plugins
+}
+
+/// The schema subset with `aws_backup_vault`; stands in for the full provider schema until the
+/// host embeds it (hardening track), then these tests drop `--schema`.
+fn backup_schema() -> PathBuf {
+    workspace().join("tests/fixtures/components/aws-6.25.0.subset-with-backup-vault.json")
+}
+
+/// Covers: a contract 0.2 plugin's contribution reaches the owner of the extension point (crypto
+/// appends it to the tenant key's policy and its rules accept the result), its access intents are
+/// recorded per plugin per stack, and its `host.log` messages are shown with `-v`.
+#[test]
+fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
+    let plugins = plugins_with_backup();
+    let work = tempfile::tempdir().unwrap();
+    let schema = backup_schema();
+    let output = tenant_host(
+        work.path(),
+        &[
+            "-v",
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+        ],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("vault tenant-acme-corp-backup-vault-dev keeps recovery points 35 days"),
+        "{}",
+        stderr(&output)
+    );
+    let stack = work
+        .path()
+        .join("cdktf.out/stacks/tenant-acme-corp-dev/cdk.tf.json");
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(stack).unwrap()).unwrap();
+    let policy: serde_json::Value = serde_json::from_str(
+        document["resource"]["aws_kms_key"]["tenant"]["policy"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let contributed = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "BackupVaultUse")
+        .expect("the contributed statement is in the key policy");
+    assert_eq!(contributed["Principal"]["Service"], "backup.amazonaws.com");
+
+    let outcome = tenant_host::run(&tenant_host::RunOptions {
+        plugins: plugins.path().into(),
+        config: None,
+        suffix: Some("dev".into()),
+        limits: tenant_host::plugin::Limits::default(),
+        schema: Some(schema),
+        plan: PlanOptions::default(),
+    })
+    .expect("the run succeeds");
+    for stack in &outcome.stacks {
+        let intents = stack.intents.get("backup");
+        match &stack.tenant {
+            Some(_) => {
+                let intent = &intents.expect("every tenant stack records backup's intent")[0];
+                assert_eq!(
+                    (
+                        intent.principal.as_str(),
+                        intent.action.as_str(),
+                        intent.resource.as_str()
+                    ),
+                    (
+                        "service:backup.amazonaws.com",
+                        "kms:Decrypt",
+                        "${aws_kms_key.tenant.arn}"
+                    )
+                );
+            }
+            None => assert!(intents.is_none(), "backup states nothing for the central stack"),
+        }
+    }
+}
+
+/// Covers: with a contract 0.2 plugin loaded, a tenant id that makes its declared vault name 56
+/// characters (AWS allows 50) and a setting out of its declared range fail in the configuration
+/// pass, naming the plugin, the name and the setting's position; nothing is synthesized.
+#[test]
+fn a_third_party_name_and_setting_range_fail_in_the_configuration_pass() {
+    let plugins = plugins_with_backup();
+    let work = tempfile::tempdir().unwrap();
+    write_config(
+        work.path(),
+        &["acme-corp", "a-thirty-two-character-tenant-id"],
+        "[plugins.backup]\nretention-days = 0\n",
+    );
+    let output = synth(
+        work.path(),
+        plugins.path(),
+        &["--schema", backup_schema().to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    for needle in [
+        "tenant id `a-thirty-two-character-tenant-id` is too long: the aws_backup_vault.name `tenant-a-thirty-two-character-tenant-id-backup-vault-dev` (plugin `backup`) would be 56 characters, 6 over AWS's limit of 50",
+        "shorten the id to at most 26 characters",
+        "setting `retention-days` of plugin `backup` must be at least 1, not 0",
+        "--> tenants.toml:",
+    ] {
+        assert!(text.contains(needle), "{needle}:\n{text}");
+    }
+    assert!(!text.contains("synthesize"), "no plugin synthesized: {text}");
+    assert!(!work.path().join("cdktf.out").exists());
+}

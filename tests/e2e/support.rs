@@ -10,7 +10,7 @@ pub const PRODUCT_PLUGINS: &[&str] = &[
     "network", "crypto", "storage", "iam", "compute", "logging", "events",
 ];
 /// Test fixtures built alongside.
-const FIXTURE_PLUGINS: &[&str] = &["rogue", "future-contract"];
+const FIXTURE_PLUGINS: &[&str] = &["rogue", "future-contract", "backup"];
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -105,12 +105,30 @@ fn describe_json(plugin: &LoadedPlugin) -> Value {
         "file": plugin.file.display().to_string(),
         "provides": values_json(&info.provides),
         "requires": values_json(&info.requires),
-        "settings": info.settings.iter().map(|s| json!({
+        "settings": plugin.declaration.settings.iter().map(|s| json!({
             "name": s.name,
-            "default": plugin.defaults.get(&s.name),
+            "type": s.kind.describe(),
+            "default": s.default,
             "required": s.required,
+            "minimum": s.minimum,
+            "maximum": s.maximum,
+            "max-length": s.max_length,
+            "allowed": s.allowed,
             "description": s.description,
         })).collect::<Vec<_>>(),
+        "name-patterns": info.name_patterns.iter().map(|n| json!({
+            "resource-kind": n.resource_kind,
+            "template": n.template,
+            "max-length": n.max_length,
+            "stack": stack_kind_name(n.stack),
+        })).collect::<Vec<_>>(),
+        "accepts": info.accepts.iter().map(|p| json!({
+            "name": p.name,
+            "stack": stack_kind_name(p.stack),
+            "description": p.description,
+        })).collect::<Vec<_>>(),
+        "contributes-to": info.contributes_to,
+        "fleet-needs": info.fleet_needs,
         "rules": info.rules.iter().map(|r| json!({
             "id": r.id,
             "severity": severity(r.severity),
@@ -170,6 +188,37 @@ fn describe_text(plugin: &LoadedPlugin) -> String {
             .map(|r| format!("{:<7} {}: {}", severity(r.severity), r.id, r.description))
             .collect(),
     );
+    section(
+        "names",
+        info.name_patterns
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} = {} (at most {}, {} stacks)",
+                    n.resource_kind,
+                    n.template,
+                    n.max_length,
+                    stack_kind_name(n.stack)
+                )
+            })
+            .collect(),
+    );
+    section(
+        "extension points",
+        info.accepts
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({} stacks): {}",
+                    p.name,
+                    stack_kind_name(p.stack),
+                    p.description
+                )
+            })
+            .chain(info.contributes_to.iter().map(|p| format!("contributes to {p}")))
+            .collect(),
+    );
+    section("fleet needs", info.fleet_needs.clone());
     text
 }
 
