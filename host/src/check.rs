@@ -204,18 +204,30 @@ pub fn run_checks(
     schema: &ProviderSchema,
     progress: &dyn Progress,
 ) -> Result<Vec<Finding>, SynthError> {
-    let documents: Vec<api::StackDocument> = stacks
-        .iter()
-        .map(|s| api::StackDocument {
-            stack: s.name.clone(),
-            tenant: s.tenant.as_ref().map(wire_tenant),
-            document: s.document.to_string(),
-        })
-        .collect();
+    let document_of = |s: &ComposedStack| api::StackDocument {
+        stack: s.name.clone(),
+        tenant: s.tenant.as_ref().map(wire_tenant),
+        document: s.document.to_string(),
+    };
+    // Every document is kept for the fleet checks only when a 0.1 plugin wants them all; else each
+    // is rendered in its stack's worker and dropped as soon as that stack's checks are done.
+    let fleet_documents: Vec<api::StackDocument> = if plugins.iter().any(LoadedPlugin::wants_documents) {
+        stacks.iter().map(document_of).collect()
+    } else {
+        Vec::new()
+    };
     let started = std::time::Instant::now();
-    let pairs: Vec<(&ComposedStack, &api::StackDocument)> = stacks.iter().zip(&documents).collect();
-    progress.begin(Phase::CheckStacks, pairs.len());
-    let per_stack = parallel_map(&pairs, |(stack, document)| -> Result<Vec<Finding>, SynthError> {
+    let indexed: Vec<(usize, &ComposedStack)> = stacks.iter().enumerate().collect();
+    progress.begin(Phase::CheckStacks, indexed.len());
+    let per_stack = parallel_map(&indexed, |(index, stack)| -> Result<Vec<Finding>, SynthError> {
+        let rendered;
+        let document = match fleet_documents.get(*index) {
+            Some(document) => document,
+            None => {
+                rendered = document_of(stack);
+                &rendered
+            }
+        };
         let mut findings = check_against_schema(schema, stack);
         findings.extend(guardrails::check_stack(stack, fleet, schema));
         for plugin in plugins {
@@ -240,7 +252,11 @@ pub fn run_checks(
     let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
         let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
         let summaries = crate::compose::fleet_summaries(stacks, &plugin.info.fleet_needs);
-        let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
+        let documents: &[api::StackDocument] = if plugin.wants_documents() {
+            &fleet_documents
+        } else {
+            &[]
+        };
         let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
         let found = attribute(plugin, None, raw, Function::CheckFleet);
         progress.step();

@@ -4,7 +4,8 @@ Usage: python3 tests/bench/bench.py TENANT_HOST PLUGIN_DIR [--tenants 3,1000,100
                                     [--budget SECONDS] [--dev-binary DEBUG_TENANT_HOST]
 
 For each fleet size it runs both commands with a warm compilation cache and prints the median and
-fastest wall time and the peak resident memory (the whole process, from wait4). Three tenants is
+fastest wall time, the median CPU time (user + system: on a machine shared with other work, the
+figure to compare) and the peak resident memory (the whole process, from wait4). Three tenants is
 the built-in example (no --config); larger fleets are generated (/22 blocks from 10.0.0.0/8, room
 for 16,384 tenants; the default account quotas, so `check` reports the quota warnings). Each command runs --runs times
 (default 5), but stops repeating once its runs together took --budget seconds (default 60), so a
@@ -50,8 +51,9 @@ class RunFailed(Exception):
     pass
 
 
-def timed(command: list[str], cwd: pathlib.Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall time in seconds and peak resident memory in KiB of one run."""
+def timed(command: list[str], cwd: pathlib.Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall time and CPU time (user + system) in seconds and peak resident memory in KiB of one
+    run. CPU time barely moves with other processes' load; wall time does."""
     with tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -62,19 +64,20 @@ def timed(command: list[str], cwd: pathlib.Path, env: dict[str, str]) -> tuple[f
             stderr.seek(0)
             tail = stderr.read()[-600:].decode(errors="replace").strip()
             raise RunFailed(f"exit code {code} after {elapsed:.1f}s, peak {usage.ru_maxrss / 1024:.0f} MiB: {tail}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def repeated(command, cwd, env, runs: int, budget: float) -> str:
     """Runs `command` up to `runs` times within `budget` seconds and describes the result."""
     results = []
-    while len(results) < runs and (not results or sum(t for t, _ in results) < budget):
+    while len(results) < runs and (not results or sum(t for t, _, _ in results) < budget):
         results.append(timed(command, cwd, env))
-    times = [elapsed for elapsed, _ in results]
-    peak = max(rss for _, rss in results)
+    times = [elapsed for elapsed, _, _ in results]
+    cpu = [used for _, used, _ in results]
+    peak = max(rss for _, _, rss in results)
     return (
         f"median {format_seconds(statistics.median(times))}, fastest {format_seconds(min(times))}"
-        f" ({len(results)} runs), peak RSS {peak / 1024:.0f} MiB"
+        f" ({len(results)} runs), CPU median {format_seconds(statistics.median(cpu))}, peak RSS {peak / 1024:.0f} MiB"
     )
 
 
@@ -123,8 +126,8 @@ def main() -> int:
             cache = work / f"empty-cache-{profile}"
             command = commands(program, plugins, work, 3)["synth"]
             try:
-                elapsed, rss = timed(command, work, {**env, "XDG_CACHE_HOME": str(cache)})
-                described = f"{format_seconds(elapsed)}, peak RSS {rss / 1024:.0f} MiB"
+                elapsed, cpu, rss = timed(command, work, {**env, "XDG_CACHE_HOME": str(cache)})
+                described = f"{format_seconds(elapsed)}, CPU {format_seconds(cpu)}, peak RSS {rss / 1024:.0f} MiB"
             except RunFailed as error:
                 described, failed = f"FAILED: {error}", True
             print(f"  empty compilation cache, example synth, {profile} build: {described}", flush=True)
