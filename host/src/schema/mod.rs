@@ -75,7 +75,7 @@ mod validate;
 
 pub use template::{
     BlockReferences, MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, TemplateError, TemplateProblem,
-    check_references, undeclared_references,
+    called_functions, check_references, undeclared_references,
 };
 use validate::{check_block, shape};
 

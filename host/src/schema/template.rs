@@ -259,6 +259,31 @@ fn expr_references(expr: &str, ignored: &BTreeSet<String>, out: &mut BTreeSet<St
     }
 }
 
+/// Every function a template string calls (`format`, `join`, `provider::aws::arn_parse`, ...),
+/// in its expressions and in the templates of their quoted strings; an error for a string that
+/// is not a well-formed template. For a guardrail that reads strings literally: where a function
+/// is called, the value is only known at plan time.
+pub fn called_functions(text: &str) -> Result<BTreeSet<String>, TemplateError> {
+    fn expression_functions(expr: &str, out: &mut BTreeSet<String>) {
+        let tokens = tokenize(expr);
+        for (i, token) in tokens.iter().enumerate() {
+            match *token {
+                // The enclosing template was well-formed, and so is every part of it.
+                Token::Str(inner) => {
+                    let _ = for_each_template_expr(inner, &mut |e| expression_functions(e, out));
+                }
+                Token::Ident(name) if tokens.get(i + 1) == Some(&Token::Punct(b'(')) => {
+                    out.insert(name.to_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut found = BTreeSet::new();
+    for_each_template_expr(text, &mut |e| expression_functions(e, &mut found))?;
+    Ok(found)
+}
+
 /// Names declared in a document: `type.name`, `data.type.name`, `var.x`, `local.x`, `module.x`.
 fn declared_names(document: &Map<String, Value>) -> BTreeSet<String> {
     let mut declared = BTreeSet::new();
@@ -621,5 +646,28 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn called_functions_are_found_at_every_depth() {
+        let cases: [(&str, &[&str]); 5] = [
+            ("arn:aws:s3:::${aws_s3_bucket.data.bucket}/*", &[]),
+            (
+                "arn:aws:s3:::${format(\"tenant-%s-data-dev\", \"retail-co\")}/*",
+                &["format"],
+            ),
+            ("${join(\"-\", [\"tenant\", lower(var.x)])}", &["join", "lower"]),
+            ("${\"${replace(\"a\", \"b\", \"c\")}\"}", &["replace"]),
+            ("${provider::aws::arn_parse(local.arn).region}", &["arn_parse"]),
+        ];
+        for (text, expected) in cases {
+            let found = called_functions(text).unwrap();
+            assert_eq!(
+                found.iter().map(String::as_str).collect::<Vec<_>>(),
+                expected,
+                "{text}"
+            );
+        }
+        assert!(called_functions("${format(").is_err());
     }
 }
