@@ -31,6 +31,7 @@ pub mod order;
 pub mod output;
 pub mod plugin;
 pub mod report;
+pub mod result_limits;
 pub mod schema;
 pub mod synth;
 pub mod tenants;

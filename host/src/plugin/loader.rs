@@ -142,7 +142,9 @@ impl LoadedPlugin {
                 _ => guest.call_synthesize_tenant(store, context),
             },
         )?;
-        result.map_err(|e| rejected(self.name(), &stack, function, e))
+        result
+            .map_err(|e| rejected(self.name(), &stack, function, e))
+            .and_then(|f| crate::result_limits::accept_fragment(f, self.name(), &stack, function))
     }
 
     /// Calls `check-stack`.
@@ -160,7 +162,9 @@ impl LoadedPlugin {
             Function::CheckStack,
             |guest, store| guest.call_check_stack(store, stack, settings),
         )?;
-        result.map_err(|e| rejected(self.name(), &label, Function::CheckStack, e))
+        result
+            .map_err(|e| rejected(self.name(), &label, Function::CheckStack, e))
+            .and_then(|f| crate::result_limits::accept_findings(f, self.name(), &label, Function::CheckStack))
     }
 
     /// Calls `check-fleet`.
@@ -178,7 +182,9 @@ impl LoadedPlugin {
             Function::CheckFleet,
             |guest, store| guest.call_check_fleet(store, stacks, settings),
         )?;
-        result.map_err(|e| rejected(self.name(), &label, Function::CheckFleet, e))
+        result
+            .map_err(|e| rejected(self.name(), &label, Function::CheckFleet, e))
+            .and_then(|f| crate::result_limits::accept_findings(f, self.name(), &label, Function::CheckFleet))
     }
 }
 
