@@ -6,7 +6,7 @@ use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_try_map, resolve_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -212,31 +212,37 @@ pub fn run_checks(
         .collect();
     let started = std::time::Instant::now();
     let pairs: Vec<(&ComposedStack, &api::StackDocument)> = stacks.iter().zip(&documents).collect();
-    let per_stack = parallel_map(&pairs, |(stack, document)| -> Result<Vec<Finding>, SynthError> {
-        let mut findings = check_against_schema(schema, stack);
-        findings.extend(guardrails::check_stack(stack, fleet, schema));
-        for plugin in plugins {
-            let settings = &stack.settings[plugin.name()];
-            let raw = plugin.check_stack(runtime, document, settings)?;
-            findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
-        }
-        Ok(findings)
-    });
+    let per_stack = parallel_try_map(
+        runtime,
+        &pairs,
+        "stack checks",
+        |(stack, document)| -> Result<Vec<Finding>, SynthError> {
+            let mut findings = check_against_schema(schema, stack);
+            findings.extend(guardrails::check_stack(stack, fleet, schema));
+            for plugin in plugins {
+                let settings = &stack.settings[plugin.name()];
+                let raw = plugin.check_stack(runtime, document, settings)?;
+                findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
+            }
+            Ok(findings)
+        },
+    );
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
     let mut findings = guardrails::check_fleet(stacks, fleet);
-    for result in per_stack {
-        findings.extend(result?);
-    }
+    findings.extend(per_stack?.into_iter().flatten());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
     // Each plugin's fleet check reads every stack: run them side by side.
-    let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
-        let raw = plugin.check_fleet(runtime, &documents, &settings)?;
-        attribute(plugin, None, raw, Function::CheckFleet)
-    });
-    for result in per_plugin {
-        findings.extend(result?);
-    }
+    let per_plugin = parallel_try_map(
+        runtime,
+        plugins,
+        "fleet checks",
+        |plugin| -> Result<Vec<Finding>, SynthError> {
+            let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
+            let raw = plugin.check_fleet(runtime, &documents, &settings)?;
+            attribute(plugin, None, raw, Function::CheckFleet)
+        },
+    );
+    findings.extend(per_plugin?.into_iter().flatten());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();
     Ok(findings)
