@@ -6,7 +6,7 @@
 #[allow(unsafe_code)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/tenant-plugin@0.1.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",

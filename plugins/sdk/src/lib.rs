@@ -2,7 +2,7 @@
 //!
 //! A plugin is a WebAssembly component that contributes Terraform JSON to every stack tenant-host
 //! writes and checks the composed stacks against its policy rules. This crate is the only
-//! dependency a plugin needs: it hides the generated WIT bindings (`wit/plugin.wit` is the
+//! dependency a plugin needs: it hides the generated WIT bindings (`wit/tenant-plugin@0.1.0/plugin.wit` is the
 //! contract), and gives authors plain Rust types and builders.
 //!
 //! An author implements [`Plugin`] on a unit struct and calls [`export_plugin!`]. The trait's

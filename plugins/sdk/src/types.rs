@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The version of `wit/plugin.wit` this SDK implements; reported by every plugin's `describe`.
+/// The version of `wit/tenant-plugin@0.1.0/plugin.wit` this SDK implements; reported by every plugin's `describe`.
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
 /// How serious a finding is. `Error` fails the synthesis.
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn contract_version_matches_the_wit_package() {
-        let wit = include_str!("../../../wit/plugin.wit");
+        let wit = include_str!("../../../wit/tenant-plugin@0.1.0/plugin.wit");
         let package = wit
             .lines()
             .find(|l| l.starts_with("package "))
