@@ -1,4 +1,5 @@
-//! Limits on what one plugin call may return, enforced where the host accepts the result.
+//! Limits on what one plugin call may return, enforced where the host accepts the result, and
+//! on the settings values it is given.
 //!
 //! The sandbox bounds a call's time, memory and total output bytes, but a result within those
 //! bounds can still be too much for what follows: 200,000 small resources pass the output cap
@@ -16,6 +17,10 @@ pub const MAX_BODY_BYTES: usize = 256 << 10;
 /// Bytes of one fragment's blocks, outputs and provided values together (assets are bounded by
 /// the call's output cap alone, since they are written out, not checked).
 pub const MAX_FRAGMENT_BYTES: usize = 4 << 20;
+/// Bytes of one configured setting value (as JSON), checked with its position in the
+/// configuration pass: every plugin call carries its settings, so a huge value would otherwise
+/// surface late, as some plugin's memory failure.
+pub const MAX_SETTING_BYTES: usize = 64 << 10;
 /// Findings one `check-stack` or `check-fleet` call may report.
 pub const MAX_FINDINGS_PER_CALL: usize = 10_000;
 

@@ -458,7 +458,16 @@ impl Checker<'_> {
                     continue;
                 };
                 let (expected, found) = (json_type(default), toml_type(value));
-                if expected != found {
+                let size = serde_json::to_string(value).map_or(usize::MAX, |text| text.len());
+                if size > crate::result_limits::MAX_SETTING_BYTES {
+                    let problem = Diagnostic::error(format!(
+                        "setting `{key}` of plugin `{plugin}` is {size} bytes, more than the limit of {} bytes",
+                        crate::result_limits::MAX_SETTING_BYTES
+                    ))
+                    .at(self.key(&setting), "too large")
+                    .help("settings configure a plugin; keep data out of them");
+                    self.problems.push(problem);
+                } else if expected != found {
                     let problem = Diagnostic::error(format!(
                         "setting `{key}` of plugin `{plugin}` must be {expected}, not {found}"
                     ))
