@@ -115,11 +115,12 @@ fn print_findings(findings: &[Finding]) {
             (None, _) => "fleet".to_owned(),
         };
         eprintln!(
-            "{}[{}] {place}: {}\n    remediation: {}",
+            "{}[{}] {place}: {}\n    remediation: {}\n    from plugin `{}`",
             f.severity.as_str(),
             f.rule_id,
             f.message,
-            f.remediation
+            f.remediation,
+            f.plugin
         );
         if let Some(waived) = &f.waived {
             eprintln!("    {waived}");
