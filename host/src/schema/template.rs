@@ -97,6 +97,8 @@ enum Frame {
 fn closing(b: &[u8], at: usize, first: Frame) -> Result<usize, TemplateError> {
     let mut top = first;
     let mut enclosing: Vec<Frame> = Vec::new();
+    // How many expressions are open: the nesting depth that is bounded.
+    let mut depth = usize::from(matches!(first, Frame::Expr { .. }));
     let mut i = match first {
         Frame::Expr { .. } => at + 2,
         Frame::Quoted => at + 1,
@@ -129,14 +131,20 @@ fn closing(b: &[u8], at: usize, first: Frame) -> Result<usize, TemplateError> {
             },
         }
         if closed {
+            if let Frame::Expr { .. } = top {
+                depth -= 1;
+            }
             match enclosing.pop() {
                 Some(frame) => top = frame,
                 None => return Ok(i),
             }
         }
         if let Some((frame, opener_len)) = opened {
-            if enclosing.len() + 1 >= MAX_TEMPLATE_DEPTH {
-                return Err(TemplateError::TooDeep { at: i });
+            if let Frame::Expr { .. } = frame {
+                depth += 1;
+                if depth > MAX_TEMPLATE_DEPTH {
+                    return Err(TemplateError::TooDeep { at: i });
+                }
             }
             enclosing.push(std::mem::replace(&mut top, frame));
             i += opener_len;
@@ -567,11 +575,12 @@ mod tests {
         let text = nested_quotes(200_000);
         let error = for_each_template_expr(&text, &mut |_| {}).unwrap_err();
         assert!(matches!(error, TemplateError::TooDeep { .. }), "{error}");
-        // Just inside the bound is read as a template.
-        let inside = nested_quotes(MAX_TEMPLATE_DEPTH / 2);
+        // The bound itself is read as a template; one more level is not.
         let mut found = 0;
-        for_each_template_expr(&inside, &mut |_| found += 1).unwrap();
+        for_each_template_expr(&nested_quotes(MAX_TEMPLATE_DEPTH), &mut |_| found += 1).unwrap();
         assert_eq!(found, 1);
+        let error = for_each_template_expr(&nested_quotes(MAX_TEMPLATE_DEPTH + 1), &mut |_| {});
+        assert!(matches!(error, Err(TemplateError::TooDeep { .. })), "{error:?}");
     }
 
     /// (reason, string, expected error or None).
