@@ -60,6 +60,11 @@ lint:
     CARGO_TARGET_DIR={{guest_target}} cargo clippy --target wasm32-wasip2 \
         {{ prepend("-p tenant-plugin-", plugins) }} -- -D warnings
 
+# Regenerate the embedded AWS provider schema (host/schema/) with terraform, or `--from FILE`.
+[group('build')]
+refresh-aws-schema version="6.25.0" *args:
+    scripts/refresh-aws-schema.sh {{version}} {{args}}
+
 # Time synthesis of large fleets with a release build.
 [group('test')]
 bench tenants="1000": plugins

@@ -121,11 +121,6 @@ pub fn host_rules() -> impl Iterator<Item = &'static HostRule> {
 const SCHEMA_RULE: &str = "host.schema-valid";
 const REFERENCE_RULE: &str = "host.references-resolve";
 
-/// The AWS provider schema subset vendored for the resource types the bundled plugins use
-/// (provenance in `tests/fixtures/aws-provider-schema/PROVENANCE.md`).
-pub const BUNDLED_SCHEMA: &str =
-    include_str!("../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json");
-
 /// Validates every block of `stack` against `schema` and resolves every reference; problems are
 /// findings of the host rules, blamed on the plugin that emitted the block.
 pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> Vec<Finding> {
@@ -159,7 +154,7 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
                         address.clone(),
                         plugin,
                         format!("{problem}"),
-                        "Fix the plugin's output to match the provider schema, or pass --schema with the output of `terraform providers schema -json` if the type is missing from the bundled subset.",
+                        "Fix the plugin's output to match the provider schema, or pass --schema with the output of `terraform providers schema -json` if the type is missing from the embedded AWS provider schema (hashicorp/aws 6.25.0).",
                     ));
                 }
             }

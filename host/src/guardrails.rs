@@ -913,10 +913,11 @@ mod tests {
     }
 
     fn run_guardrails(fleet: &Fleet, stacks: &[ComposedStack]) -> Vec<Finding> {
-        let schema = ProviderSchema::from_json(crate::check::BUNDLED_SCHEMA).unwrap();
+        static SCHEMA: std::sync::OnceLock<ProviderSchema> = std::sync::OnceLock::new();
+        let schema = SCHEMA.get_or_init(|| ProviderSchema::embedded().unwrap());
         let mut findings = check_fleet(stacks, fleet);
         for stack in stacks {
-            findings.extend(check_stack(stack, fleet, &schema));
+            findings.extend(check_stack(stack, fleet, schema));
         }
         findings.sort();
         findings

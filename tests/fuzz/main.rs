@@ -11,7 +11,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use tenant_host::check::{BUNDLED_SCHEMA, check_against_schema};
+use tenant_host::check::check_against_schema;
 use tenant_host::compose::compose;
 use tenant_host::plugin::{Function, api};
 use tenant_host::schema::{self, BlockKind, MAX_TEMPLATE_DEPTH, ProviderSchema, TemplateError};
@@ -80,10 +80,10 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// The vendored schema, parsed once for every case.
+/// The embedded AWS schema, indexed once for every case.
 fn bundled_schema() -> &'static ProviderSchema {
     static SCHEMA: std::sync::OnceLock<ProviderSchema> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(|| ProviderSchema::from_json(BUNDLED_SCHEMA).expect("the vendored schema parses"))
+    SCHEMA.get_or_init(|| ProviderSchema::embedded().expect("the embedded schema loads"))
 }
 
 /// The built-in example fleet, built once.
@@ -126,7 +126,7 @@ proptest! {
         }
     }
 
-    /// Validating any body against the vendored schema never panics, and problems come sorted by
+    /// Validating any body against the embedded schema never panics, and problems come sorted by
     /// path.
     #[test]
     fn body_validation_is_total(body in json_value()) {
