@@ -174,11 +174,19 @@ fn default_tags<'a>(document: &'a Value, body: &Value) -> Option<&'a Map<String,
         .and_then(Value::as_object)
 }
 
+/// Whether resources of this type carry tags: what the schema says, and yes for a type the schema
+/// does not know. An unknown type is `host.schema-valid`'s finding; should that be waived, the
+/// tag and naming rules still judge the resource (provider default tags make a compliant one
+/// pass).
+fn taggable(schema: &ProviderSchema, type_name: &str) -> bool {
+    !schema.has_resource(type_name) || schema.has_attribute(BlockKind::Resource, type_name, "tags")
+}
+
 fn tags(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema) -> Vec<Finding> {
     let required = required_tags(fleet, stack.tenant.as_ref());
     let mut findings = Vec::new();
     for (type_name, name, body) in resources(&stack.document) {
-        if !schema.has_attribute(BlockKind::Resource, type_name, "tags") {
+        if !taggable(schema, type_name) {
             continue;
         }
         let address = format!("{type_name}.{name}");
@@ -249,7 +257,7 @@ fn follows_convention(name: &str, tenant_id: &str, suffix: &str) -> bool {
 fn naming(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet, schema: &ProviderSchema) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (type_name, name, body) in resources(&stack.document) {
-        if !schema.has_attribute(BlockKind::Resource, type_name, "tags") {
+        if !taggable(schema, type_name) {
             continue;
         }
         let tag_name = body.get("tags").and_then(|t| t.get("Name"));
@@ -1140,6 +1148,27 @@ mod tests {
         let findings = policy_evasions(&stacks[0], stacks[0].tenant.as_ref().unwrap(), &fleet);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].address, "data.aws_iam_policy_document.d");
+    }
+
+    /// Issue 8: with `host.schema-valid` waived for a type the schema does not know, the tag and
+    /// naming rules still see it.
+    #[test]
+    fn types_unknown_to_the_schema_are_still_tagged_and_named() {
+        let case = serde_json::json!({
+            "tenants": {"acme": "10.1.0.0/16"},
+            "stacks": [{"tenant": "acme", "document": {"resource": {"thirdparty_vault": {"v": {
+                "name": "backup-vault", "tags": {"TenantId": "other"}
+            }}}}}]
+        });
+        let (fleet, stacks) = load_case(&case);
+        let rules: Vec<String> = run_guardrails(&fleet, &stacks)
+            .into_iter()
+            .map(|f| format!("{} {}", f.rule_id, f.address))
+            .collect();
+        assert_eq!(
+            rules,
+            ["host.naming thirdparty_vault.v", "host.tags thirdparty_vault.v"]
+        );
     }
 
     /// The issue-12 text: `tenant-` + `a-` × n, after n short mentions, so that both a long word
