@@ -9,67 +9,16 @@
 //! it is the fleet's contract (names, tags) rather than a plugin's design choice. Findings are
 //! blamed on the plugin that emitted the offending block.
 
-use crate::check::{Finding, HostRule, Severity};
 use crate::compose::ComposedStack;
+use crate::findings::{
+    CIDR_OVERLAP, FOREIGN_TENANT, Finding, HostRule, NAMING, QUOTA_GATEWAY_ENDPOINTS,
+    QUOTA_LAMBDA_CONCURRENCY, QUOTA_VPCS, TAGS,
+};
 use crate::schema::{BlockKind, ProviderSchema};
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};
 use tenant_plugin_sdk::cidr::Ipv4Block;
-
-/// A tenant stack mentions nothing of another tenant of the fleet.
-pub const FOREIGN_TENANT: &str = "host.foreign-tenant";
-/// Every taggable resource carries the standard tags with the right values.
-pub const TAGS: &str = "host.tags";
-/// Every named tenant resource follows `tenant-{id}-{type}-{suffix}`.
-pub const NAMING: &str = "host.naming";
-/// No two stacks' VPC blocks overlap.
-pub const CIDR_OVERLAP: &str = "host.cidr-overlap";
-/// The fleet's VPCs fit the account's quota.
-pub const QUOTA_VPCS: &str = "host.quota-vpcs";
-/// The fleet's gateway endpoints fit the account's quota.
-pub const QUOTA_GATEWAY_ENDPOINTS: &str = "host.quota-gateway-endpoints";
-/// The fleet's reserved Lambda concurrency leaves the account's unreserved minimum.
-pub const QUOTA_LAMBDA_CONCURRENCY: &str = "host.quota-lambda-concurrency";
-
-/// The guardrail rules.
-pub const RULES: &[HostRule] = &[
-    HostRule {
-        id: FOREIGN_TENANT,
-        severity: Severity::Error,
-        description: "A tenant stack names no other tenant of the fleet: no `tenant-{other}-…` name or ARN, no other tenant's id as a TenantId value, no address block inside another tenant's block.",
-    },
-    HostRule {
-        id: TAGS,
-        severity: Severity::Error,
-        description: "Every taggable resource (one whose provider schema has `tags`) carries Environment = the suffix, ManagedBy = CDKTF and, in tenant stacks, TenantId = the tenant, after default tags and its own tags are merged.",
-    },
-    HostRule {
-        id: NAMING,
-        severity: Severity::Error,
-        description: "Every literal name (`name`, `bucket`, `function_name`, tag `Name`) of a taggable resource in a tenant stack follows tenant-{id}-{type}-{suffix}.",
-    },
-    HostRule {
-        id: CIDR_OVERLAP,
-        severity: Severity::Error,
-        description: "No VPC block (primary or associated) of one stack overlaps a VPC block of another stack.",
-    },
-    HostRule {
-        id: QUOTA_VPCS,
-        severity: Severity::Warning,
-        description: "The fleet's VPCs fit the account's `VPCs per Region` quota ([quotas] vpcs-per-region, default 5).",
-    },
-    HostRule {
-        id: QUOTA_GATEWAY_ENDPOINTS,
-        severity: Severity::Warning,
-        description: "The fleet's gateway VPC endpoints fit the `Gateway VPC endpoints per Region` quota ([quotas] gateway-endpoints-per-region, default 20).",
-    },
-    HostRule {
-        id: QUOTA_LAMBDA_CONCURRENCY,
-        severity: Severity::Warning,
-        description: "Reserved Lambda concurrency leaves the unreserved minimum of the account's `Concurrent executions` ([quotas] lambda-concurrent-executions, default 1000; lambda-unreserved-minimum, default 100).",
-    },
-];
 
 /// The per-stack guardrails over one composed stack.
 pub fn check_stack(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema) -> Vec<Finding> {
@@ -91,29 +40,23 @@ pub fn check_fleet(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
 
 /// A finding of `rule`, with the rule's severity, blamed on whoever emitted `address`.
 fn finding(
-    rule: &str,
+    rule: &HostRule,
     stack: Option<&ComposedStack>,
     address: &str,
     message: String,
     remediation: String,
 ) -> Finding {
-    let severity = RULES
-        .iter()
-        .find(|r| r.id == rule)
-        .map(|r| r.severity)
-        .expect("guardrail findings use declared rules");
-    Finding {
-        stack: stack.map(|s| s.name.clone()),
-        severity,
-        rule_id: rule.into(),
-        address: address.into(),
-        plugin: stack
-            .and_then(|s| s.origins.get(address))
-            .map_or_else(|| "host".to_owned(), Clone::clone),
+    let plugin = stack
+        .and_then(|s| s.origins.get(address))
+        .map_or_else(|| "host".to_owned(), Clone::clone);
+    Finding::of_rule(
+        rule,
+        stack.map(|s| s.name.clone()),
+        address,
+        plugin,
         message,
         remediation,
-        waived: None,
-    }
+    )
 }
 
 /// Every managed resource of a document: `(type, name, body)`.
@@ -196,7 +139,7 @@ fn tags(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema) -> Vec<Fi
             Some(Value::Object(own)) => effective.extend(own.clone()),
             Some(other) => {
                 findings.push(finding(
-                    TAGS,
+                    &TAGS,
                     Some(stack),
                     &address,
                     format!("`tags` is {other}, not a literal map, so its tag values cannot be verified"),
@@ -216,7 +159,7 @@ fn tags(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema) -> Vec<Fi
             .collect();
         if !problems.is_empty() {
             findings.push(finding(
-                TAGS,
+                &TAGS,
                 Some(stack),
                 &address,
                 format!("is taggable but its tags are wrong: {}", problems.join("; ")),
@@ -274,7 +217,7 @@ fn naming(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet, schema: &Provid
             .collect();
         if !problems.is_empty() {
             findings.push(finding(
-                NAMING,
+                &NAMING,
                 Some(stack),
                 &format!("{type_name}.{name}"),
                 format!(
@@ -413,7 +356,7 @@ fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec<
         });
         if !mentions.is_empty() {
             findings.push(finding(
-                FOREIGN_TENANT,
+                &FOREIGN_TENANT,
                 Some(stack),
                 &address,
                 format!(
@@ -585,7 +528,7 @@ fn policy_evasions(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec
             return;
         }
         findings.push(finding(
-            FOREIGN_TENANT,
+            &FOREIGN_TENANT,
             Some(stack),
             &address,
             format!(
@@ -694,7 +637,7 @@ fn cidr_overlap(stacks: &[ComposedStack]) -> Vec<Finding> {
         for (second_stack, second_address, second) in &blocks[index + 1..] {
             if first_stack.name != second_stack.name && first.overlaps(second) {
                 findings.push(finding(
-                    CIDR_OVERLAP,
+                    &CIDR_OVERLAP,
                     Some(second_stack),
                     second_address,
                     format!(
@@ -751,7 +694,7 @@ impl Demand {
 
 /// One quota of the account, as the preflight checks it.
 struct Quota {
-    rule: &'static str,
+    rule: &'static HostRule,
     /// The quota's name in Service Quotas, with its code.
     name: &'static str,
     /// What is counted, plural.
@@ -790,7 +733,7 @@ fn quotas(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
     let q = &fleet.quotas;
     let checks = [
         Quota {
-            rule: QUOTA_VPCS,
+            rule: &QUOTA_VPCS,
             name: "Amazon VPC `VPCs per Region` (L-F678F1CE)",
             unit: "VPCs",
             config_key: "vpcs-per-region",
@@ -798,7 +741,7 @@ fn quotas(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
             measure: count_vpcs,
         },
         Quota {
-            rule: QUOTA_GATEWAY_ENDPOINTS,
+            rule: &QUOTA_GATEWAY_ENDPOINTS,
             name: "Amazon VPC `Gateway VPC endpoints per Region` (L-1B52E74A)",
             unit: "gateway endpoints",
             config_key: "gateway-endpoints-per-region",
@@ -806,7 +749,7 @@ fn quotas(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
             measure: count_gateway_endpoints,
         },
         Quota {
-            rule: QUOTA_LAMBDA_CONCURRENCY,
+            rule: &QUOTA_LAMBDA_CONCURRENCY,
             name: "AWS Lambda `Concurrent executions` (L-B99A9384)",
             unit: "reserved concurrent executions",
             config_key: "lambda-concurrent-executions",
@@ -949,7 +892,16 @@ mod tests {
 
     #[test]
     fn every_guardrail_has_a_violating_and_a_complying_fixture() {
-        for rule in RULES {
+        let guardrails = [
+            FOREIGN_TENANT,
+            TAGS,
+            NAMING,
+            CIDR_OVERLAP,
+            QUOTA_VPCS,
+            QUOTA_GATEWAY_ENDPOINTS,
+            QUOTA_LAMBDA_CONCURRENCY,
+        ];
+        for rule in guardrails {
             let path = fixtures().join(format!("{}.json", rule.id));
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let fixture: Value = serde_json::from_str(&text).unwrap();

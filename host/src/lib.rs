@@ -24,6 +24,7 @@ pub mod check;
 pub mod compose;
 pub mod config;
 pub mod diagnostics;
+pub mod findings;
 pub mod guardrails;
 pub mod lock;
 pub mod names;

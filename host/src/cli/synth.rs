@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use tenant_host::check::{Finding, Severity};
+use tenant_host::findings::{Finding, Severity};
 use tenant_host::output::{self, WritePlan, Written};
 use tenant_host::tenants::PlanOptions;
 use tenant_host::{Outcome, lock::LockUpdate};
