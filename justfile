@@ -12,10 +12,14 @@ plugins := "network crypto storage iam compute logging events"
 default:
     @just --list
 
-# Install the wasm target and the Python tools (pytest, checkov).
+# Install the wasm target: all that synthesis needs besides cargo.
 [group('setup')]
 setup:
     rustup target add wasm32-wasip2
+
+# Install the Python tools the tests use (pytest, checkov, jsonschema) as well.
+[group('setup')]
+setup-test: setup
     python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
 # Build every plugin to a component and place it as plugins/<name>.wasm.
@@ -34,21 +38,37 @@ synth *args: setup plugins
 
 # Run every test: unit, golden, end-to-end, the plugin template, the Lambda code's tests, and checkov.
 [group('test')]
-test: setup plugins
+test: setup-test plugins
     cargo test --workspace
     cargo test --locked --manifest-path templates/plugin/Cargo.toml
     python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder
     just checkov
+    just access-oracle
 
 # Synthesize the example into a scratch folder and run checkov on every stack, with the waivers.
 [group('test')]
-checkov:
+checkov: setup-test
     #!/usr/bin/env bash
     set -euo pipefail
     out=$(mktemp -d)
     trap 'rm -rf "$out"' EXIT
     cargo run --quiet -p tenant-host -- synth --plugins plugins/ --out "$out/cdktf.out"
     python3 tests/checkov/run_checkov.py "$out/cdktf.out" tests/checkov/waivers.txt
+
+# Compare the access evaluator with @cloud-copilot/iam-simulate (AGPL: a test oracle only,
+# installed from tests/access/oracle's lock file into the cache, never into the clone).
+[group('test')]
+access-oracle:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    oracle="${XDG_CACHE_HOME:-$HOME/.cache}/tenant-host/access-oracle"
+    mkdir -p "$oracle"
+    if ! cmp -s tests/access/oracle/package-lock.json "$oracle/package-lock.json"; then
+        cp tests/access/oracle/package.json tests/access/oracle/package-lock.json "$oracle/"
+        npm ci --prefix "$oracle" --no-audit --no-fund --ignore-scripts
+    fi
+    TENANT_ACCESS_ORACLE_NODE_PATH="$oracle/node_modules" \
+        cargo test -p tenant-access --test oracle -- --ignored --nocapture
 
 # Check formatting and lints (native and wasm).
 [group('test')]
@@ -65,8 +85,20 @@ lint:
 refresh-aws-schema version="6.25.0" *args:
     scripts/refresh-aws-schema.sh {{version}} {{args}}
 
-# Time synthesis of large fleets with a release build.
-[group('test')]
-bench tenants="1000": plugins
+# Time synth and check of 3 (the example), 1,000 and 10,000 tenants, and the cold starts.
+[group('bench')]
+bench tenants="3,1000,10000": setup plugins
     cargo build --quiet --release -p tenant-host
-    python3 tests/bench/bench.py {{target_dir}}/release/tenant-host plugins/ {{tenants}}
+    cargo build --quiet -p tenant-host
+    python3 tests/bench/bench.py {{target_dir}}/release/tenant-host plugins/ --tenants {{tenants}} \
+        --dev-binary {{target_dir}}/debug/tenant-host
+
+seed_venv := env_var_or_default("XDG_CACHE_HOME", home_directory() / ".cache") / "tenant-host" / "seed-venv"
+
+# Time the seed's cdktf-Python app (read from ../shared/seeds at bench time) on the same 3 tenants.
+[group('bench')]
+bench-seed seed=(justfile_directory() / ".." / "shared" / "seeds"):
+    test -x {{seed_venv}}/bin/python || python3 -m venv {{seed_venv}}
+    {{seed_venv}}/bin/python -m pip install --quiet --disable-pip-version-check \
+        cdktf==0.21.0 cdktf-cdktf-provider-aws==21.22.1
+    {{seed_venv}}/bin/python tests/bench/seed.py {{seed}}/000_*.txt

@@ -6,8 +6,9 @@ use crate::compose::ComposedStack;
 use crate::findings::{REFERENCES_RESOLVE, SCHEMA_VALID};
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_try_map, resolve_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_try_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -88,6 +89,7 @@ pub fn run_checks(
     fleet: &Fleet,
     stacks: &[ComposedStack],
     schema: &ProviderSchema,
+    progress: &dyn Progress,
 ) -> Result<Vec<Finding>, SynthError> {
     let documents: Vec<api::StackDocument> = stacks
         .iter()
@@ -99,6 +101,7 @@ pub fn run_checks(
         .collect();
     let started = std::time::Instant::now();
     let pairs: Vec<(&ComposedStack, &api::StackDocument)> = stacks.iter().zip(&documents).collect();
+    progress.begin(Phase::CheckStacks, pairs.len());
     let per_stack = parallel_try_map(
         runtime,
         &pairs,
@@ -111,6 +114,7 @@ pub fn run_checks(
                 let raw = plugin.check_stack(runtime, document, settings)?;
                 findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
             }
+            progress.step();
             Ok(findings)
         },
     );
@@ -118,18 +122,30 @@ pub fn run_checks(
     let mut findings = guardrails::check_fleet(stacks, fleet);
     findings.extend(per_stack?.into_iter().flatten());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
-    // Each plugin's fleet check reads every stack: run them side by side.
-    let per_plugin = parallel_try_map(
-        runtime,
-        plugins,
-        "fleet checks",
-        |plugin| -> Result<Vec<Finding>, SynthError> {
-            let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
-            let raw = plugin.check_fleet(runtime, &documents, &settings)?;
-            attribute(plugin, None, raw, Function::CheckFleet)
-        },
+    // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
+    // needs (nothing at all without `fleet-needs`); these run side by side. A 0.1 plugin still
+    // gets every document and holds its own parsed copy of them all, so those run one at a time:
+    // the peak is one copy of the fleet, not one per core.
+    progress.begin(Phase::CheckFleet, plugins.len());
+    let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
+        let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
+        let summaries = crate::compose::fleet_summaries(stacks, &plugin.info.fleet_needs);
+        let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
+        let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
+        let found = attribute(plugin, None, raw, Function::CheckFleet);
+        progress.step();
+        found
+    };
+    let (legacy, current): (Vec<&LoadedPlugin>, Vec<&LoadedPlugin>) =
+        plugins.iter().partition(|p| p.wants_documents());
+    findings.extend(
+        parallel_try_map(runtime, &current, "fleet checks", fleet_check)?
+            .into_iter()
+            .flatten(),
     );
-    findings.extend(per_plugin?.into_iter().flatten());
+    for plugin in &legacy {
+        findings.extend(fleet_check(plugin)?);
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();
     Ok(findings)
@@ -145,15 +161,15 @@ fn attribute(
     raw.into_iter()
         .map(|f| {
             if !plugin.info.rules.iter().any(|r| r.id == f.rule_id) {
-                return Err(SynthError::Call(CallError {
-                    plugin: plugin.name().into(),
-                    stack: stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
+                return Err(SynthError::Call(CallError::after_call(
+                    plugin.name(),
+                    &stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
                     function,
-                    failure: CallFailure::Contract(format!(
+                    CallFailure::Contract(format!(
                         "reported rule `{}`, which it does not declare",
                         f.rule_id
                     )),
-                }));
+                )));
             }
             Ok(Finding {
                 stack: stack.map(str::to_owned),

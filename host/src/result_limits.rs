@@ -14,8 +14,8 @@ use crate::plugin::{CallError, CallFailure, Function, api};
 pub const MAX_BLOCKS_PER_FRAGMENT: usize = 1_000;
 /// Bytes of one block's JSON body.
 pub const MAX_BODY_BYTES: usize = 256 << 10;
-/// Bytes of one fragment's blocks, outputs and provided values together (assets are bounded by
-/// the call's output cap alone, since they are written out, not checked).
+/// Bytes of one fragment's blocks and outputs together, what composition and the checks parse
+/// (assets, provided values and intents are bounded by the call's output cap).
 pub const MAX_FRAGMENT_BYTES: usize = 4 << 20;
 /// Bytes of one configured setting value (as JSON), checked with its position in the
 /// configuration pass: every plugin call carries its settings, so a huge value would otherwise
@@ -31,6 +31,7 @@ fn over(plugin: &str, stack: &str, function: Function, what: String) -> CallErro
         stack: stack.into(),
         function,
         failure: CallFailure::Contract(format!("{what} (a limit of the host)")),
+        log: Vec::new(),
     }
 }
 
@@ -66,11 +67,10 @@ pub fn accept_fragment(
                 .iter()
                 .map(|o| o.name.len() + o.value.len() + o.description.len()),
         )
-        .chain(fragment.provides.iter().map(|v| v.name.len() + v.value.len()))
         .sum();
     if bytes > MAX_FRAGMENT_BYTES {
         return Err(over(format!(
-            "returned a fragment of {bytes} bytes (without assets), more than {MAX_FRAGMENT_BYTES}"
+            "returned blocks and outputs of {bytes} bytes in one fragment, more than {MAX_FRAGMENT_BYTES}"
         )));
     }
     Ok(fragment)
@@ -116,6 +116,7 @@ mod tests {
             outputs: vec![],
             provides: vec![],
             assets: vec![],
+            intents: vec![],
         }
     }
 
@@ -135,7 +136,7 @@ mod tests {
         let cases = [
             (many, "returned 1001 blocks in one fragment, more than 1000"),
             (big_body, "for `aws_sqs_queue.q`, more than 262144"),
-            (large, "without assets), more than 4194304"),
+            (large, "in one fragment, more than 4194304"),
         ];
         for (blocks, expected) in cases {
             let error = accept_fragment(

@@ -10,7 +10,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tenant_host::check::check_against_schema;
 use tenant_host::compose::compose;
 use tenant_host::plugin::{Function, api};
@@ -147,7 +147,7 @@ proptest! {
         let fits = count + 1 <= result_limits::MAX_BLOCKS_PER_FRAGMENT
             && body_len <= result_limits::MAX_BODY_BYTES
             && total <= result_limits::MAX_FRAGMENT_BYTES;
-        let fragment = api::Fragment { blocks, outputs: vec![], provides: vec![], assets: vec![] };
+        let fragment = api::Fragment { blocks, outputs: vec![], provides: vec![], assets: vec![], intents: vec![] };
         let accepted = result_limits::accept_fragment(fragment, "fuzz", "stack `s`", Function::SynthesizeTenant);
         prop_assert_eq!(accepted.is_ok(), fits);
     }
@@ -176,9 +176,17 @@ proptest! {
             outputs: vec![api::Output { name: "o".into(), value: output, description: String::new(), sensitive: false }],
             provides: vec![],
             assets: vec![],
+            intents: vec![],
         };
         let stack_name = format!("tenant-{}-dev", tenant.id);
-        let composed = compose(fleet, &stack_name, Some(tenant), vec![("fuzz".into(), fragment)], BTreeMap::new());
+        let composed = compose(
+            fleet,
+            &stack_name,
+            Some(tenant),
+            vec![("fuzz".into(), fragment)],
+            BTreeMap::new(),
+            &BTreeSet::new(),
+        );
         match composed {
             Err(error) => prop_assert!(error.to_string().contains("plugin `fuzz`"), "{}", error),
             Ok(stack) => {

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod plugins;
+pub mod progress;
 pub mod run_args;
 pub mod synth;
 

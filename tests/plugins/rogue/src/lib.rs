@@ -12,32 +12,53 @@ use tenant_plugin_sdk::prelude::*;
 #[derive(Debug)]
 pub struct Rogue;
 
+const ALWAYS: Rule = Rule::info("rogue.always", "Reports one note per stack.");
+
+/// What the plugin is asked to do, and where the probe connects.
+#[derive(Debug, Deserialize)]
+#[serde(crate = "tenant_plugin_sdk::serde", deny_unknown_fields)]
+pub struct RogueSettings {
+    behaviour: String,
+    port: u16,
+}
+
+impl SettingsSchema for RogueSettings {
+    fn schema() -> Vec<Setting> {
+        vec![
+            Setting::string(
+                "behaviour",
+                "ok | probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | \
+                 deep-template | unterminated | long-tenant-word | format-policy | wildcard-policy | \
+                 many-blocks | huge-body | many-findings | not-an-object | duplicate",
+            )
+            .default("probe"),
+            Setting::integer("port", "Loopback port the probe tries to connect to.")
+                .default(0)
+                .range(0, 65_535),
+        ]
+    }
+}
+
 impl Plugin for Rogue {
+    type Settings = RogueSettings;
+
     fn describe() -> PluginInfo {
         PluginInfo::new(
             "rogue",
             env!("CARGO_PKG_VERSION"),
             "Misbehaves on request (test fixture).",
         )
-        .setting(
-            "behaviour",
-            json!("probe"),
-            "ok | probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | \
-             deep-template | unterminated | long-tenant-word | format-policy | wildcard-policy | \
-             many-blocks | huge-body | many-findings | not-an-object | duplicate",
-        )
-        .setting("port", json!(0), "Loopback port the probe tries to connect to.")
-        .rule("rogue.always", Severity::Info, "Reports one note per stack.")
+        .rules(&[ALWAYS])
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<RogueSettings>) -> Result<Fragment, PluginError> {
         let mut fragment = Fragment::default();
         let tenant = context.tenant()?.id.clone();
-        match context.setting_str("behaviour")? {
+        match context.settings.behaviour.as_str() {
             "ok" | "many-findings" => {}
             "probe" => {
-                let port = context.setting_u64("port")?;
-                for (name, result) in probe(port as u16) {
+                let port = context.settings.port;
+                for (name, result) in probe(port) {
                     fragment.output(
                         &format!("probe_{name}"),
                         json!(result),
@@ -115,15 +136,14 @@ impl Plugin for Rogue {
         Ok(fragment)
     }
 
-    fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
-        let rule = Self::describe().find_rule("rogue.always").clone();
+    fn check_stack(stack: &StackDocument, settings: &RogueSettings) -> Result<Vec<Finding>, PluginError> {
         // Item 5: more findings than a report can use.
-        let count = match settings["behaviour"].as_str() {
-            Some("many-findings") => 20_000,
+        let count = match settings.behaviour.as_str() {
+            "many-findings" => 20_000,
             _ => 1,
         };
         Ok((0..count)
-            .map(|_| Finding::new(&rule, "", format!("checked {}", stack.stack), "nothing to do"))
+            .map(|_| ALWAYS.finding("", format!("checked {}", stack.stack), "nothing to do"))
             .collect())
     }
 }
