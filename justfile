@@ -80,6 +80,11 @@ lint:
     CARGO_TARGET_DIR={{guest_target}} cargo clippy --target wasm32-wasip2 \
         {{ prepend("-p tenant-plugin-", plugins) }} -- -D warnings
 
+# Regenerate the embedded AWS provider schema (host/schema/) with terraform, or `--from FILE`.
+[group('build')]
+refresh-aws-schema version="6.25.0" *args:
+    scripts/refresh-aws-schema.sh {{version}} {{args}}
+
 # Time synth and check of 3 (the example), 1,000 and 10,000 tenants, and the cold starts.
 [group('bench')]
 bench tenants="3,1000,10000": setup plugins

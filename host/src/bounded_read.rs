@@ -12,9 +12,10 @@ use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::path::Path;
 
-/// The largest configuration file (`--config`) read: a fleet of thousands of tenants is well
-/// under a megabyte.
-pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+/// The largest configuration file (`--config`) read. A fleet of thousands of tenants is well
+/// under a megabyte; the limit is higher so that an oversized setting value is reported by the
+/// configuration pass with its position, not as an unreadable file.
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
 /// The largest lock file read.
 pub const MAX_LOCK_BYTES: u64 = 16 << 20;
 /// The largest plugin component read; the bundled ones are a few megabytes.

@@ -3,144 +3,31 @@
 //! none can suppress or alter another's.
 
 use crate::compose::ComposedStack;
+use crate::findings::{REFERENCES_RESOLVE, SCHEMA_VALID};
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::progress::{Phase, Progress};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_map, resolved_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_try_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// Fails the run.
-    Error,
-    /// Reported.
-    Warning,
-    /// Reported for information.
-    Info,
-}
-
-impl Severity {
-    /// `error`, `warning` or `info`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Info => "info",
-        }
-    }
-}
-
-impl From<api::Severity> for Severity {
-    fn from(severity: api::Severity) -> Self {
-        match severity {
-            api::Severity::Error => Self::Error,
-            api::Severity::Warning => Self::Warning,
-            api::Severity::Info => Self::Info,
-        }
-    }
-}
-
-/// One finding, attributed to the plugin whose rule produced it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Finding {
-    /// The stack, or `None` for a fleet finding.
-    pub stack: Option<String>,
-    /// The severity.
-    pub severity: Severity,
-    /// The rule.
-    pub rule_id: String,
-    /// The resource address, or empty.
-    pub address: String,
-    /// The plugin that owns the rule.
-    pub plugin: String,
-    /// What is wrong.
-    pub message: String,
-    /// What to change.
-    pub remediation: String,
-    /// The waiver that accepts this finding, if one does; a waived finding stays in every report.
-    pub waived: Option<Waived>,
-}
-
-impl Finding {
-    /// Whether the finding fails the run: an error that no waiver accepts.
-    pub fn is_blocking(&self) -> bool {
-        self.severity == Severity::Error && self.waived.is_none()
-    }
-}
-
-/// Why and until when a finding is accepted, copied from the waiver that matched it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Waived {
-    /// The waiver's reason.
-    pub reason: String,
-    /// The waiver's last day, `YYYY-MM-DD`.
-    pub expires: String,
-}
-
-impl std::fmt::Display for Waived {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "waived until {}: {}", self.expires, self.reason)
-    }
-}
-
-/// A rule the host enforces itself, whatever plugins are loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostRule {
-    /// The rule id, `host.<kebab-case-name>`.
-    pub id: &'static str,
-    /// The severity of its findings.
-    pub severity: Severity,
-    /// What the rule demands, in one line.
-    pub description: &'static str,
-}
-
-/// The host's schema rules. Findings of these rules are blamed on the plugin that emitted the
-/// offending block.
-pub const SCHEMA_RULES: &[HostRule] = &[
-    HostRule {
-        id: SCHEMA_RULE,
-        severity: Severity::Error,
-        description: "Every resource and data source validates against the AWS provider schema.",
-    },
-    HostRule {
-        id: REFERENCE_RULE,
-        severity: Severity::Error,
-        description: "Every string is a well-formed Terraform template (closed, nested at most 32 deep, at most 1 MiB), and every ${...} reference names something declared in the same stack.",
-    },
-];
-
-/// Every rule of the host: what must hold whatever plugins are loaded.
-pub fn host_rules() -> impl Iterator<Item = &'static HostRule> {
-    SCHEMA_RULES
-        .iter()
-        .chain(guardrails::RULES)
-        .chain(crate::waivers::RULES)
-}
-const SCHEMA_RULE: &str = "host.schema-valid";
-const REFERENCE_RULE: &str = "host.references-resolve";
-
-/// The AWS provider schema subset vendored for the resource types the bundled plugins use
-/// (provenance in `tests/fixtures/aws-provider-schema/PROVENANCE.md`).
-pub const BUNDLED_SCHEMA: &str =
-    include_str!("../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json");
+// The finding types moved to the findings layer; re-exported for callers that still name them here.
+pub use crate::findings::{Finding, HostRule, Severity, Waived, host_rules};
 
 /// Validates every block of `stack` against `schema` and resolves every reference; problems are
 /// findings of the host rules, blamed on the plugin that emitted the block.
 pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> Vec<Finding> {
-    let finding =
-        |rule_id: &str, address: String, plugin: &str, message: String, remediation: &str| Finding {
-            stack: Some(stack.name.clone()),
-            severity: Severity::Error,
-            rule_id: rule_id.into(),
+    let finding = |rule: &HostRule, address: String, plugin: &str, message: String, remediation: &str| {
+        Finding::of_rule(
+            rule,
+            Some(stack.name.clone()),
             address,
-            plugin: plugin.into(),
+            plugin,
             message,
-            remediation: remediation.into(),
-            waived: None,
-        };
+            remediation,
+        )
+    };
     let origin = |address: &str| stack.origins.get(address).map_or("host", String::as_str);
     let mut findings = Vec::new();
     for (section, kind, prefix) in [
@@ -156,11 +43,11 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
                 for problem in schema.validate(kind, type_name, body) {
                     let plugin = origin(&address);
                     findings.push(finding(
-                        SCHEMA_RULE,
+                        &SCHEMA_VALID,
                         address.clone(),
                         plugin,
                         format!("{problem}"),
-                        "Fix the plugin's output to match the provider schema, or pass --schema with the output of `terraform providers schema -json` if the type is missing from the bundled subset.",
+                        "Fix the plugin's output to match the provider schema, or pass --schema with the output of `terraform providers schema -json` if the type is missing from the embedded AWS provider schema (hashicorp/aws 6.25.0).",
                     ));
                 }
             }
@@ -170,7 +57,7 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
         let plugin = origin(&block.address);
         for reference in block.undeclared {
             findings.push(finding(
-                REFERENCE_RULE,
+                &REFERENCES_RESOLVE,
                 block.address.clone(),
                 plugin,
                 format!("`{reference}` is referenced but not declared in this stack"),
@@ -179,7 +66,7 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
         }
         for problem in block.problems {
             findings.push(finding(
-                REFERENCE_RULE,
+                &REFERENCES_RESOLVE,
                 block.address.clone(),
                 plugin,
                 format!(
@@ -219,30 +106,33 @@ pub fn run_checks(
     let started = std::time::Instant::now();
     let indexed: Vec<(usize, &ComposedStack)> = stacks.iter().enumerate().collect();
     progress.begin(Phase::CheckStacks, indexed.len());
-    let per_stack = parallel_map(&indexed, |(index, stack)| -> Result<Vec<Finding>, SynthError> {
-        let rendered;
-        let document = match fleet_documents.get(*index) {
-            Some(document) => document,
-            None => {
-                rendered = document_of(stack);
-                &rendered
+    let per_stack = parallel_try_map(
+        runtime,
+        &indexed,
+        "stack checks",
+        |(index, stack)| -> Result<Vec<Finding>, SynthError> {
+            let rendered;
+            let document = match fleet_documents.get(*index) {
+                Some(document) => document,
+                None => {
+                    rendered = document_of(stack);
+                    &rendered
+                }
+            };
+            let mut findings = check_against_schema(schema, stack);
+            findings.extend(guardrails::check_stack(stack, fleet, schema));
+            for plugin in plugins {
+                let settings = &stack.settings[plugin.name()];
+                let raw = plugin.check_stack(runtime, document, settings)?;
+                findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
             }
-        };
-        let mut findings = check_against_schema(schema, stack);
-        findings.extend(guardrails::check_stack(stack, fleet, schema));
-        for plugin in plugins {
-            let settings = &stack.settings[plugin.name()];
-            let raw = plugin.check_stack(runtime, document, settings)?;
-            findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
-        }
-        progress.step();
-        Ok(findings)
-    });
+            progress.step();
+            Ok(findings)
+        },
+    );
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
     let mut findings = guardrails::check_fleet(stacks, fleet);
-    for result in per_stack {
-        findings.extend(result?);
-    }
+    findings.extend(per_stack?.into_iter().flatten());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
     // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
     // needs (nothing at all without `fleet-needs`); these run side by side. A 0.1 plugin still
@@ -264,9 +154,13 @@ pub fn run_checks(
     };
     let (legacy, current): (Vec<&LoadedPlugin>, Vec<&LoadedPlugin>) =
         plugins.iter().partition(|p| p.wants_documents());
-    let per_plugin = parallel_map(&current, fleet_check);
-    for result in per_plugin.into_iter().chain(legacy.iter().map(fleet_check)) {
-        findings.extend(result?);
+    findings.extend(
+        parallel_try_map(runtime, &current, "fleet checks", fleet_check)?
+            .into_iter()
+            .flatten(),
+    );
+    for plugin in &legacy {
+        findings.extend(fleet_check(plugin)?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();

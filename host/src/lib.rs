@@ -26,6 +26,7 @@ pub mod compose;
 pub mod config;
 pub mod declarations;
 pub mod diagnostics;
+pub mod findings;
 pub mod guardrails;
 pub mod lock;
 pub mod names;
@@ -34,6 +35,7 @@ pub mod output;
 pub mod plugin;
 pub mod progress;
 pub mod report;
+pub mod result_limits;
 pub mod schema;
 pub mod synth;
 pub mod tenants;
@@ -52,7 +54,7 @@ pub struct RunOptions {
     pub suffix: Option<String>,
     /// The bounds of every plugin call.
     pub limits: plugin::Limits,
-    /// A provider schema (`terraform providers schema -json`); `None` for the bundled subset.
+    /// A provider schema (`terraform providers schema -json`); `None` for the embedded AWS provider schema.
     pub schema: Option<PathBuf>,
     /// `--locked`, `--release` and `--tenant`.
     pub plan: tenants::PlanOptions,
@@ -173,7 +175,7 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
     })
 }
 
-/// The provider schema from `path`, or the bundled subset.
+/// The provider schema from `path`, or the embedded AWS provider schema.
 fn load_schema(path: Option<&std::path::Path>) -> Result<schema::ProviderSchema, Error> {
     let (label, text) = match path {
         Some(path) => {
@@ -185,7 +187,12 @@ fn load_schema(path: Option<&std::path::Path>) -> Result<schema::ProviderSchema,
             })?;
             (path.display().to_string(), text)
         }
-        None => ("bundled".to_owned(), check::BUNDLED_SCHEMA.to_owned()),
+        None => {
+            return schema::ProviderSchema::embedded().map_err(|e| Error::Schema {
+                path: schema::EMBEDDED_LABEL.to_owned(),
+                message: e.to_string(),
+            });
+        }
     };
     schema::ProviderSchema::from_json(&text).map_err(|e| Error::Schema {
         path: label,

@@ -8,8 +8,8 @@
 //! pruned explicitly after `terraform destroy`; and a run limited to some tenants carries every
 //! other stack's folder and manifest entry over unchanged.
 
-use crate::check::{Finding, Severity};
 use crate::compose::{CDKTF_VERSION, ComposedStack};
+use crate::findings::{Finding, Severity};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::io;

@@ -7,7 +7,7 @@
 //! configuration file (or `<out>/manifest.json` for the built-in example).
 
 use crate::Outcome;
-use crate::check::{Finding, Severity, host_rules};
+use crate::findings::{Finding, Severity, host_rules};
 use crate::output::render_json;
 use crate::plugin::LoadedPlugin;
 use serde_json::{Value, json};

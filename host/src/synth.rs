@@ -10,7 +10,7 @@
 use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
-use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
+use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::progress::{Phase, Progress};
 use crate::tenants::{CrossChecks, Fleet, SettingProblem, SettingsCheck, Tenant};
 use serde_json::Value;
@@ -61,6 +61,31 @@ pub enum SynthError {
     /// Fragments could not be composed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// The first failure of parallel work, which cancelled the rest.
+    #[error("{first}\n(this failure stopped the run: {skipped} of {total} {work} skipped or interrupted)")]
+    Stopped {
+        /// The failure that stopped the run.
+        first: Box<SynthError>,
+        /// Items of work not started or interrupted because of it.
+        skipped: usize,
+        /// Items of work in all.
+        total: usize,
+        /// What an item is, plural: `stacks`, `stack checks`, `fleet checks`.
+        work: &'static str,
+    },
+}
+
+impl SynthError {
+    /// Whether this is only the consequence of another failure's cancellation.
+    fn is_cancellation(&self) -> bool {
+        matches!(
+            self,
+            SynthError::Call(CallError {
+                failure: CallFailure::Cancelled,
+                ..
+            })
+        )
+    }
 }
 
 /// Orders `plugins` in place so that providers come first.
@@ -154,13 +179,11 @@ pub fn synthesize(
         .flat_map(|p| p.info.fleet_needs.iter().map(String::as_str))
         .collect();
     progress.begin(Phase::Synthesize, specs.len());
-    parallel_map(&specs, |(name, tenant)| {
+    parallel_try_map(runtime, &specs, "stacks", |(name, tenant)| {
         let stack = synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs);
         progress.step();
         stack
     })
-    .into_iter()
-    .collect()
 }
 
 fn synthesize_stack(
@@ -365,6 +388,56 @@ fn record_provided(
     Ok(())
 }
 
+/// Maps `items` with the fallible `f` like [`parallel_map`], but the first failure stops the
+/// rest: items not started yet are skipped, and `runtime` is cancelled so that running plugin
+/// calls are interrupted within one epoch tick. The error is the first failure in item order that
+/// is not a cancellation, with how many of the `work` items were skipped or interrupted.
+pub fn parallel_try_map<T: Sync, R: Send>(
+    runtime: &Runtime,
+    items: &[T],
+    work: &'static str,
+    f: impl Fn(&T) -> Result<R, SynthError> + Sync,
+) -> Result<Vec<R>, SynthError> {
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results = parallel_map(items, |item| {
+        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let result = f(item);
+        if result.is_err() && !failed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            runtime.cancel();
+        }
+        Some(result)
+    });
+    let mut done = Vec::with_capacity(items.len());
+    let mut first: Option<SynthError> = None;
+    let mut cancellation: Option<SynthError> = None;
+    let mut skipped = 0;
+    for result in results {
+        match result {
+            Some(Ok(value)) => done.push(value),
+            Some(Err(error)) if error.is_cancellation() => {
+                skipped += 1;
+                cancellation.get_or_insert(error);
+            }
+            Some(Err(error)) => {
+                first.get_or_insert(error);
+            }
+            None => skipped += 1,
+        }
+    }
+    match first.or(cancellation) {
+        None => Ok(done),
+        Some(first) if skipped == 0 => Err(first),
+        Some(first) => Err(SynthError::Stopped {
+            first: Box::new(first),
+            skipped,
+            total: items.len(),
+            work,
+        }),
+    }
+}
+
 /// Maps `items` with `f` on up to as many threads as the machine has cores, keeping the order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
@@ -395,6 +468,44 @@ mod tests {
             items.iter().map(|x| x * 2).collect::<Vec<_>>()
         );
         assert!(parallel_map(&Vec::<u32>::new(), |x| *x).is_empty());
+    }
+
+    #[test]
+    fn the_first_failure_stops_the_rest_and_says_how_much() {
+        let runtime = Runtime::new(crate::plugin::Limits::default()).unwrap();
+        let items: Vec<usize> = (0..200).collect();
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        let error = parallel_try_map(&runtime, &items, "stacks", |&i| {
+            started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i == 3 {
+                return Err(SynthError::MissingInput {
+                    plugin: "p".into(),
+                    stack: format!("s{i}"),
+                    value: "v".into(),
+                });
+            }
+            // The other items take a while, so that the failure comes before most start.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            Ok(i)
+        })
+        .unwrap_err();
+        let ran = started.load(std::sync::atomic::Ordering::Relaxed);
+        let SynthError::Stopped {
+            first,
+            skipped,
+            total,
+            work,
+        } = &error
+        else {
+            panic!("not stopped: {error}");
+        };
+        assert!(first.to_string().contains("in stack `s3`"), "{first}");
+        assert_eq!((*total, *work), (200, "stacks"));
+        assert_eq!(*skipped, 200 - ran, "every item not started is counted");
+        assert!(ran < 150, "{ran} of 200 items ran after the failure");
+        assert!(error.to_string().contains("skipped or interrupted"), "{error}");
+        let all = parallel_try_map(&runtime, &items, "stacks", |&i| Ok(i)).unwrap();
+        assert_eq!(all, items);
     }
 
     fn requiring(name: &str, values: &[(&str, api::StackKind)]) -> api::PluginInfo {

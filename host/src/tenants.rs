@@ -645,7 +645,16 @@ impl Checker<'_> {
                     continue;
                 };
                 let json = serde_json::to_value(value).expect("TOML values convert to JSON");
-                if let Some(why) = schema.problem(&json) {
+                let size = json.to_string().len();
+                if size > crate::result_limits::MAX_SETTING_BYTES {
+                    let problem = Diagnostic::error(format!(
+                        "setting `{key}` of plugin `{plugin}` is {size} bytes, more than the limit of {} bytes",
+                        crate::result_limits::MAX_SETTING_BYTES
+                    ))
+                    .at(self.key(&setting), "too large")
+                    .help("settings configure a plugin; keep data out of them");
+                    self.problems.push(problem);
+                } else if let Some(why) = schema.problem(&json) {
                     let (why, label) = if schema.has_type(&json) {
                         (why, "not allowed")
                     } else {

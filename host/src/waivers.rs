@@ -6,33 +6,14 @@
 //! stale waivers do not pile up. Waivers live only in the configuration: a plugin sees documents,
 //! never findings, so it cannot waive, suppress or alter another plugin's findings.
 
-use crate::check::{Finding, HostRule, Severity, Waived};
 use crate::config::WaiverConfig;
+use crate::findings::{Finding, HostRule, WAIVER_EXPIRED, WAIVER_UNUSED, Waived};
 use crate::tenants::Fleet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tenant_plugin_sdk::naming::tenant_stack_name;
-
-/// A waiver past its `expires` day.
-pub const WAIVER_EXPIRED: &str = "host.waiver-expired";
-/// A waiver that matches no finding.
-pub const WAIVER_UNUSED: &str = "host.waiver-unused";
-
-/// The waiver rules.
-pub const RULES: &[HostRule] = &[
-    HostRule {
-        id: WAIVER_EXPIRED,
-        severity: Severity::Error,
-        description: "No waiver in the configuration is past its `expires` day; an expired waiver waives nothing.",
-    },
-    HostRule {
-        id: WAIVER_UNUSED,
-        severity: Severity::Warning,
-        description: "Every waiver in the configuration matches at least one finding.",
-    },
-];
 
 /// A calendar day, as waivers write it: `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -257,20 +238,12 @@ impl Waivers {
                 }
             }
         }
-        let finding = |rule: &str, severity, message: String, remediation: &str| Finding {
-            stack: None,
-            severity,
-            rule_id: rule.into(),
-            address: String::new(),
-            plugin: "host".into(),
-            message,
-            remediation: remediation.into(),
-            waived: None,
+        let finding = |rule: &HostRule, message: String, remediation: &str| {
+            Finding::of_rule(rule, None, "", "host", message, remediation)
         };
         for waiver in expired {
             findings.push(finding(
-                WAIVER_EXPIRED,
-                Severity::Error,
+                &WAIVER_EXPIRED,
                 format!(
                     "{} expired on {} (today is {today}), so the findings it accepted count again; its reason was: {}",
                     waiver.label(),
@@ -299,8 +272,7 @@ impl Waivers {
                 format!(": {}", why.join("; "))
             };
             findings.push(finding(
-                WAIVER_UNUSED,
-                Severity::Warning,
+                &WAIVER_UNUSED,
                 format!("{} matches no finding{why}", waiver.label()),
                 "Remove the waiver, or correct its rule, tenant or address pattern so that it matches the finding it is meant to accept.",
             ));
@@ -313,6 +285,7 @@ impl Waivers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Severity;
 
     fn waiver(rule: &str, tenant: Option<&str>, address: Option<&str>, expires: &str) -> WaiverConfig {
         WaiverConfig {
@@ -456,7 +429,7 @@ mod tests {
         ]);
         assert!(results.iter().all(|(_, waived)| !waived), "{results:?}");
         assert_eq!(own.len(), 3, "{own:?}");
-        assert!(own.iter().all(|(rule, _)| rule == WAIVER_UNUSED));
+        assert!(own.iter().all(|(rule, _)| rule == WAIVER_UNUSED.id));
         assert!(
             own[0].1.starts_with(
                 "waiver 1 (rule `storage.destroyable`, address `aws_s3_bucket.*`) matches no finding"
@@ -480,7 +453,7 @@ mod tests {
         let (results, own) = run(&[waiver("storage.destroyable", None, None, "2025-06-14")]);
         assert!(results.iter().all(|(_, waived)| !waived), "{results:?}");
         assert_eq!(own.len(), 1, "{own:?}");
-        assert_eq!(own[0].0, WAIVER_EXPIRED);
+        assert_eq!(own[0].0, WAIVER_EXPIRED.id);
         assert!(
             own[0].1.contains(
                 "waiver 1 (rule `storage.destroyable`) expired on 2025-06-14 (today is 2025-06-15)"

@@ -3,6 +3,7 @@
 //! `BLESS=1 cargo test -p tenant-host --test e2e` and review the diff.
 
 mod config;
+mod hostile;
 mod perf;
 mod policy;
 mod requirements;
@@ -117,7 +118,7 @@ fn tenant_stacks_get_their_blocks_tags_and_backends() {
     }
 }
 
-/// Covers: every resource and data source of the example validates against the vendored AWS
+/// Covers: every resource and data source of the example validates against the embedded AWS
 /// provider schema, and every reference resolves inside its own stack.
 #[test]
 fn example_output_is_schema_valid() {
@@ -127,11 +128,7 @@ fn example_output_is_schema_valid() {
         work.path(),
         &["synth", "--plugins", plugins.path().to_str().unwrap()],
     ));
-    let schema_text = std::fs::read_to_string(
-        workspace().join("tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"),
-    )
-    .unwrap();
-    let schema = ProviderSchema::from_json(&schema_text).unwrap();
+    let schema = ProviderSchema::embedded().unwrap();
     let mut problems = Vec::new();
     let mut resources = 0;
     for (path, bytes) in read_tree(&work.path().join("cdktf.out")) {

@@ -10,7 +10,7 @@ use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
-use tenant_host::schema::undeclared_references;
+use tenant_host::schema::{BlockKind, ProviderSchema, undeclared_references};
 
 /// The example tenants in configuration order, with the VPC block each must get.
 const TENANTS: [(&str, &str); 3] = [
@@ -212,23 +212,15 @@ fn cidrs_overlap(a: &str, b: &str) -> bool {
     cidr_contains(a, b) || cidr_contains(b, a)
 }
 
-/// Resource types whose schema (the vendored AWS provider schema) has a `tags` attribute.
+/// Resource types whose schema (the embedded AWS provider schema) has a `tags` attribute.
 fn taggable(type_name: &str) -> bool {
-    static SCHEMA: OnceLock<Value> = OnceLock::new();
-    let schema = SCHEMA.get_or_init(|| {
-        let text = std::fs::read_to_string(
-            workspace().join("tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"),
-        )
-        .expect("vendored provider schema");
-        serde_json::from_str(&text).expect("schema JSON")
-    });
-    let block = &schema["provider_schemas"]["registry.terraform.io/hashicorp/aws"]["resource_schemas"]
-        [type_name]["block"];
+    static SCHEMA: OnceLock<ProviderSchema> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| ProviderSchema::embedded().expect("embedded provider schema"));
     assert!(
-        block.is_object(),
-        "{type_name} is not in the vendored AWS provider schema"
+        schema.has_resource(type_name),
+        "{type_name} is not in the embedded AWS provider schema"
     );
-    block["attributes"]["tags"].is_object()
+    schema.has_attribute(BlockKind::Resource, type_name, "tags")
 }
 
 /// Checks a tenant resource name against `tenant-{id}-{type}-{suffix}`. A KMS alias is

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tenant_host::check::Severity;
+use tenant_host::findings::Severity;
 use tenant_host::order::stack_kind_name;
 use tenant_host::plugin::{self, LoadedPlugin, Runtime, api};
 

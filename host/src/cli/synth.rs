@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use tenant_host::check::{Finding, Severity};
+use tenant_host::findings::{Finding, Severity};
 use tenant_host::output::{self, WritePlan, Written};
 use tenant_host::tenants::PlanOptions;
 use tenant_host::{Outcome, lock::LockUpdate};
@@ -116,11 +116,12 @@ fn print_findings(findings: &[Finding]) {
             (None, _) => "fleet".to_owned(),
         };
         eprintln!(
-            "{}[{}] {place}: {}\n    remediation: {}",
+            "{}[{}] {place}: {}\n    remediation: {}\n    from plugin `{}`",
             f.severity.as_str(),
             f.rule_id,
             f.message,
-            f.remediation
+            f.remediation,
+            f.plugin
         );
         if let Some(waived) = &f.waived {
             eprintln!("    {waived}");

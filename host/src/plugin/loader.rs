@@ -189,28 +189,30 @@ impl LoadedPlugin {
     ) -> Result<api::Fragment, CallError> {
         let label = format!("stack `{}`", context.stack);
         let central = function == Function::SynthesizeCentral;
-        runtime.call(self.name(), &label, function, |store| match &self.guest {
-            Guest::V0_1(pre) => {
-                let guest = pre.instantiate(&mut *store)?;
-                let api = guest.tenant_plugin_plugin_api();
-                let context = legacy::stack_context(context);
-                let result = if central {
-                    api.call_synthesize_central(store, &context)?
-                } else {
-                    api.call_synthesize_tenant(store, &context)?
-                };
-                Ok(result.map(legacy::fragment).map_err(legacy::error))
-            }
-            Guest::V0_2(pre) => {
-                let guest = pre.instantiate(&mut *store)?;
-                let api = guest.tenant_plugin_plugin_api();
-                if central {
-                    api.call_synthesize_central(store, context)
-                } else {
-                    api.call_synthesize_tenant(store, context)
+        runtime
+            .call(self.name(), &label, function, |store| match &self.guest {
+                Guest::V0_1(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    let api = guest.tenant_plugin_plugin_api();
+                    let context = legacy::stack_context(context);
+                    let result = if central {
+                        api.call_synthesize_central(store, &context)?
+                    } else {
+                        api.call_synthesize_tenant(store, &context)?
+                    };
+                    Ok(result.map(legacy::fragment).map_err(legacy::error))
                 }
-            }
-        })
+                Guest::V0_2(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    let api = guest.tenant_plugin_plugin_api();
+                    if central {
+                        api.call_synthesize_central(store, context)
+                    } else {
+                        api.call_synthesize_tenant(store, context)
+                    }
+                }
+            })
+            .and_then(|f| crate::result_limits::accept_fragment(f, self.name(), &label, function))
     }
 
     /// Calls `check-stack`.
@@ -221,25 +223,27 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = format!("stack `{}`", stack.stack);
-        runtime.call(self.name(), &label, Function::CheckStack, |store| {
-            match &self.guest {
-                Guest::V0_1(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    let result = guest.tenant_plugin_plugin_api().call_check_stack(
-                        store,
-                        &legacy::stack_document(stack),
-                        settings,
-                    )?;
-                    Ok(result.map(legacy::findings).map_err(legacy::error))
+        runtime
+            .call(self.name(), &label, Function::CheckStack, |store| {
+                match &self.guest {
+                    Guest::V0_1(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        let result = guest.tenant_plugin_plugin_api().call_check_stack(
+                            store,
+                            &legacy::stack_document(stack),
+                            settings,
+                        )?;
+                        Ok(result.map(legacy::findings).map_err(legacy::error))
+                    }
+                    Guest::V0_2(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        guest
+                            .tenant_plugin_plugin_api()
+                            .call_check_stack(store, stack, settings)
+                    }
                 }
-                Guest::V0_2(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    guest
-                        .tenant_plugin_plugin_api()
-                        .call_check_stack(store, stack, settings)
-                }
-            }
-        })
+            })
+            .and_then(|f| crate::result_limits::accept_findings(f, self.name(), &label, Function::CheckStack))
     }
 
     /// Whether `check-fleet` wants whole stack documents (a 0.1 plugin) rather than summaries.
@@ -257,27 +261,31 @@ impl LoadedPlugin {
         documents: &[api::StackDocument],
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
-        runtime.call(
-            self.name(),
-            "the fleet",
-            Function::CheckFleet,
-            |store| match &self.guest {
-                Guest::V0_1(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
-                    let result = guest
-                        .tenant_plugin_plugin_api()
-                        .call_check_fleet(store, &documents, settings)?;
-                    Ok(result.map(legacy::findings).map_err(legacy::error))
-                }
-                Guest::V0_2(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    guest
-                        .tenant_plugin_plugin_api()
-                        .call_check_fleet(store, summaries, settings)
-                }
-            },
-        )
+        runtime
+            .call(
+                self.name(),
+                "the fleet",
+                Function::CheckFleet,
+                |store| match &self.guest {
+                    Guest::V0_1(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
+                        let result = guest
+                            .tenant_plugin_plugin_api()
+                            .call_check_fleet(store, &documents, settings)?;
+                        Ok(result.map(legacy::findings).map_err(legacy::error))
+                    }
+                    Guest::V0_2(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        guest
+                            .tenant_plugin_plugin_api()
+                            .call_check_fleet(store, summaries, settings)
+                    }
+                },
+            )
+            .and_then(|f| {
+                crate::result_limits::accept_findings(f, self.name(), "the fleet", Function::CheckFleet)
+            })
     }
 }
 

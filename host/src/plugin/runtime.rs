@@ -100,6 +100,9 @@ pub enum CallFailure {
     /// The plugin returned something the contract forbids.
     #[error("broke the contract: {0}")]
     Contract(String),
+    /// Another call of the run failed first, so this one was not started or was interrupted.
+    #[error("was cancelled because another plugin call of the run failed first")]
+    Cancelled,
 }
 
 /// A failed call, naming the plugin, the stack and the function, with what the plugin logged.
@@ -148,6 +151,9 @@ pub struct Runtime {
     limits: Limits,
     components: Option<ComponentCache>,
     ticker_stop: Arc<AtomicBool>,
+    /// Set by [`Runtime::cancel`]: calls not yet started fail at once, running ones at the next
+    /// epoch tick.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Runtime {
@@ -190,7 +196,15 @@ impl Runtime {
             limits,
             components,
             ticker_stop,
+            cancelled: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Cancels every call of this runtime: the first failure of a run makes the rest of its
+    /// work pointless. Calls not yet started fail with [`CallFailure::Cancelled`] at once,
+    /// running ones within one epoch tick (10 ms).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
     }
 
     /// The shared engine.
@@ -230,11 +244,27 @@ impl Runtime {
     where
         Result<T, api::PluginError>: OutputSize,
     {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(CallError::after_call(
+                plugin,
+                stack,
+                function,
+                CallFailure::Cancelled,
+            ));
+        }
         let mut store = Store::new(&self.engine, Sandbox::new(self.limits.memory_bytes));
         store.limiter(|sandbox| sandbox);
-        let ticks = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        let mut ticks_left = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        // Checked at every tick: the time bound, and whether the run was cancelled.
+        let cancelled = self.cancelled.clone();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            ticks_left -= 1;
+            if ticks_left == 0 || cancelled.load(Ordering::Relaxed) {
+                return Err(Trap::Interrupt.into());
+            }
+            Ok(wasmtime::UpdateDeadline::Continue(1))
+        });
         let result = body(&mut store);
         let log = std::mem::take(&mut store.data_mut().log);
         for (level, message) in &log.messages {
@@ -271,6 +301,9 @@ impl Runtime {
     }
 
     fn classify(&self, error: &wasmtime::Error, sandbox: &Sandbox) -> CallFailure {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return CallFailure::Cancelled;
+        }
         if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
             return CallFailure::Timeout(self.limits.call_timeout);
         }

@@ -67,7 +67,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 mod template;
@@ -75,7 +77,7 @@ mod validate;
 
 pub use template::{
     BlockReferences, MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, TemplateError, TemplateProblem,
-    check_references, undeclared_references,
+    called_functions, check_references, undeclared_references,
 };
 use validate::{check_block, shape};
 
@@ -161,7 +163,7 @@ impl fmt::Display for SchemaProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     /// The text is not JSON.
-    #[error("provider schema is not valid JSON: {0}")]
+    #[error("provider schema is not valid JSON of the expected shape: {0}")]
     Json(#[from] serde_json::Error),
     /// The `format_version` is missing or not 1.x.
     #[error(
@@ -198,7 +200,11 @@ pub enum SchemaError {
 
 /// The resource and data-source schemas of every provider in one schema file.
 ///
-/// Parsed once by [`ProviderSchema::from_json`]; queries are map look-ups.
+/// The file is indexed once: each type's schema is kept as raw JSON and parsed the first time
+/// the type is looked up, so a run pays for the types it uses, not for all 2,000 of the AWS
+/// provider. [`ProviderSchema::from_json`] (a `--schema` file) parses every type up front to
+/// report a malformed file at once; [`ProviderSchema::embedded`] (tested to parse whole) stays
+/// lazy.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderSchema {
     resources: HashMap<String, TypeEntry>,
@@ -208,8 +214,25 @@ pub struct ProviderSchema {
 #[derive(Debug, Clone)]
 struct TypeEntry {
     provider: String,
-    block: Block,
+    /// The type's schema (`{"version": .., "block": {..}}`) as it is in the file.
+    raw: Box<RawValue>,
+    /// The parsed block, once asked for; `None` if the raw schema is malformed.
+    block: OnceLock<Option<Block>>,
 }
+
+impl TypeEntry {
+    fn block(&self) -> Option<&Block> {
+        self.block
+            .get_or_init(|| parse_type_schema(&self.raw, "").ok())
+            .as_ref()
+    }
+}
+
+/// The AWS provider schema compiled into the host (see `host/schema/PROVENANCE.md`).
+const EMBEDDED_AWS: &[u8] = include_bytes!("../../schema/aws-6.25.0.schema.json.gz");
+
+/// What reports call the embedded schema.
+pub const EMBEDDED_LABEL: &str = "embedded (hashicorp/aws 6.25.0)";
 
 #[derive(Debug, Clone, Default)]
 struct Block {
@@ -277,59 +300,89 @@ impl AttrType {
 
 impl ProviderSchema {
     /// Parses `terraform providers schema -json` output, merging the resource and data-source
-    /// schemas of every provider in the file.
+    /// schemas of every provider in the file; every type is parsed, so any malformed part is an
+    /// error here.
     pub fn from_json(text: &str) -> Result<Self, SchemaError> {
-        let root: Value = serde_json::from_str(text)?;
-        let root = as_object(&root, "(root)")?;
-        match root.get("format_version") {
+        let schema = Self::index(text)?;
+        for (key, table) in [
+            ("resource_schemas", &schema.resources),
+            ("data_source_schemas", &schema.data_sources),
+        ] {
+            for (type_name, entry) in table {
+                let at = format!("provider_schemas/{}/{key}/{type_name}", entry.provider);
+                let block = parse_type_schema(&entry.raw, &at)?;
+                entry
+                    .block
+                    .set(Some(block))
+                    .expect("a fresh index has parsed nothing yet");
+            }
+        }
+        Ok(schema)
+    }
+
+    /// The AWS provider schema compiled into the host, decompressed and indexed; types are
+    /// parsed when first used.
+    pub fn embedded() -> Result<Self, SchemaError> {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(EMBEDDED_AWS), &mut text)
+            .map_err(|e| malformed("(embedded)", format!("cannot decompress: {e}")))?;
+        Self::index(&text)
+    }
+
+    /// Finds every type of every provider in one pass over the text, keeping each type's schema
+    /// as raw JSON.
+    fn index(text: &str) -> Result<Self, SchemaError> {
+        /// The parts of `terraform providers schema -json` output the index needs; the rest
+        /// (provider configuration, functions, comments) is skipped.
+        #[derive(serde::Deserialize)]
+        struct File {
+            format_version: Option<Value>,
+            provider_schemas: Option<BTreeMap<String, Provider>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Provider {
+            #[serde(default)]
+            resource_schemas: BTreeMap<String, Box<RawValue>>,
+            #[serde(default)]
+            data_source_schemas: BTreeMap<String, Box<RawValue>>,
+        }
+        let file: File = serde_json::from_str(text)?;
+        match file.format_version {
             Some(Value::String(v)) if v == "1" || v.starts_with("1.") => {}
             other => {
                 return Err(SchemaError::UnsupportedFormat {
-                    found: other.map_or_else(|| "(missing)".to_owned(), Value::to_string),
+                    found: other.map_or_else(|| "(missing)".to_owned(), |v| v.to_string()),
                 });
             }
         }
-        let providers = match root.get("provider_schemas") {
-            Some(p) => as_object(p, "provider_schemas")?,
-            None => {
-                return Err(malformed("(root)", "missing `provider_schemas`"));
-            }
+        let Some(providers) = file.provider_schemas else {
+            return Err(malformed("(root)", "missing `provider_schemas`"));
         };
         let mut schema = ProviderSchema::default();
         for (address, provider) in providers {
-            let at = format!("provider_schemas/{address}");
-            let provider = as_object(provider, &at)?;
-            for (key, kind) in [
-                ("resource_schemas", BlockKind::Resource),
-                ("data_source_schemas", BlockKind::Data),
+            for (kind, types) in [
+                (BlockKind::Resource, provider.resource_schemas),
+                (BlockKind::Data, provider.data_source_schemas),
             ] {
-                let Some(types) = provider.get(key) else {
-                    continue;
+                let table = match kind {
+                    BlockKind::Resource => &mut schema.resources,
+                    BlockKind::Data => &mut schema.data_sources,
                 };
-                let at = format!("{at}/{key}");
-                for (type_name, type_schema) in as_object(types, &at)? {
-                    let at = format!("{at}/{type_name}");
-                    let block_value = as_object(type_schema, &at)?
-                        .get("block")
-                        .ok_or_else(|| malformed(&at, "missing `block`"))?;
-                    let block = parse_block(block_value, &format!("{at}/block"))?;
-                    let table = match kind {
-                        BlockKind::Resource => &mut schema.resources,
-                        BlockKind::Data => &mut schema.data_sources,
-                    };
-                    if let Some(existing) = table.get(type_name) {
+                for (type_name, raw) in types {
+                    if let Some(existing) = table.get(&type_name) {
                         return Err(SchemaError::DuplicateType {
                             kind,
-                            type_name: type_name.clone(),
+                            type_name,
                             first: existing.provider.clone(),
                             second: address.clone(),
                         });
                     }
                     table.insert(
-                        type_name.clone(),
+                        type_name,
                         TypeEntry {
                             provider: address.clone(),
-                            block,
+                            raw,
+                            block: OnceLock::new(),
                         },
                     );
                 }
@@ -353,7 +406,8 @@ impl ProviderSchema {
     pub fn has_attribute(&self, kind: BlockKind, type_name: &str, attribute: &str) -> bool {
         self.table(kind)
             .get(type_name)
-            .is_some_and(|entry| entry.block.attributes.contains_key(attribute))
+            .and_then(TypeEntry::block)
+            .is_some_and(|block| block.attributes.contains_key(attribute))
     }
 
     /// The provider address (e.g. `registry.terraform.io/hashicorp/aws`) defining a type.
@@ -378,8 +432,16 @@ impl ProviderSchema {
             });
             return problems;
         };
+        let Some(block) = entry.block() else {
+            problems.push(SchemaProblem {
+                path: String::new(),
+                message: format!("the provider schema's entry for {kind} type `{type_name}` is malformed"),
+                kind: ProblemKind::UnknownType,
+            });
+            return problems;
+        };
         match body {
-            Value::Object(fields) => check_block(&entry.block, fields, "", true, &mut problems),
+            Value::Object(fields) => check_block(block, fields, "", true, &mut problems),
             other => problems.push(SchemaProblem {
                 path: String::new(),
                 message: format!("the {kind} body must be a JSON object, not {}", shape(other)),
@@ -400,6 +462,15 @@ impl ProviderSchema {
 
 // ---------------------------------------------------------------------------------------------
 // Schema parsing
+
+/// The block of one type's schema (`{"block": {..}}`).
+fn parse_type_schema(raw: &RawValue, at: &str) -> Result<Block, SchemaError> {
+    let value: Value = serde_json::from_str(raw.get())?;
+    let block_value = as_object(&value, at)?
+        .get("block")
+        .ok_or_else(|| malformed(at, "missing `block`"))?;
+    parse_block(block_value, &format!("{at}/block"))
+}
 
 fn malformed(at: &str, reason: impl Into<String>) -> SchemaError {
     SchemaError::Malformed {
@@ -1052,13 +1123,27 @@ mod tests {
         );
     }
 
-    /// The vendored AWS subset (what the project's tests read) parses and checks real bodies.
+    /// Every type of the embedded AWS schema parses (so the lazy parse never fails), and the
+    /// index knows the types a third-party plugin may need.
     #[test]
-    fn vendored_aws_subset_validates_vpc() {
-        let aws = ProviderSchema::from_json(include_str!(
-            "../../../tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"
-        ))
-        .expect("vendored subset parses");
+    fn the_embedded_aws_schema_parses_whole() {
+        let aws = ProviderSchema::embedded().expect("the embedded schema loads");
+        assert!(aws.resources.len() > 1_500 && aws.data_sources.len() > 600);
+        let broken: Vec<&String> = aws
+            .resources
+            .iter()
+            .chain(&aws.data_sources)
+            .filter(|(_, entry)| entry.block().is_none())
+            .map(|(name, _)| name)
+            .collect();
+        assert!(broken.is_empty(), "unparsable types: {broken:?}");
+        assert!(aws.has_resource("aws_backup_vault") && aws.has_resource("aws_backup_plan"));
+    }
+
+    /// The embedded AWS schema checks real bodies.
+    #[test]
+    fn embedded_aws_schema_validates_real_bodies() {
+        let aws = ProviderSchema::embedded().expect("the embedded schema loads");
         assert!(aws.has_resource("aws_vpc") && aws.has_resource("aws_s3_bucket_lifecycle_configuration"));
         assert!(aws.has_data_source("aws_iam_policy_document") && !aws.has_resource("aws_region"));
 

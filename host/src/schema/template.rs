@@ -97,6 +97,8 @@ enum Frame {
 fn closing(b: &[u8], at: usize, first: Frame) -> Result<usize, TemplateError> {
     let mut top = first;
     let mut enclosing: Vec<Frame> = Vec::new();
+    // How many expressions are open: the nesting depth that is bounded.
+    let mut depth = usize::from(matches!(first, Frame::Expr { .. }));
     let mut i = match first {
         Frame::Expr { .. } => at + 2,
         Frame::Quoted => at + 1,
@@ -129,14 +131,20 @@ fn closing(b: &[u8], at: usize, first: Frame) -> Result<usize, TemplateError> {
             },
         }
         if closed {
+            if let Frame::Expr { .. } = top {
+                depth -= 1;
+            }
             match enclosing.pop() {
                 Some(frame) => top = frame,
                 None => return Ok(i),
             }
         }
         if let Some((frame, opener_len)) = opened {
-            if enclosing.len() + 1 >= MAX_TEMPLATE_DEPTH {
-                return Err(TemplateError::TooDeep { at: i });
+            if let Frame::Expr { .. } = frame {
+                depth += 1;
+                if depth > MAX_TEMPLATE_DEPTH {
+                    return Err(TemplateError::TooDeep { at: i });
+                }
             }
             enclosing.push(std::mem::replace(&mut top, frame));
             i += opener_len;
@@ -257,6 +265,31 @@ fn expr_references(expr: &str, ignored: &BTreeSet<String>, out: &mut BTreeSet<St
             Token::Punct(_) | Token::Other => {}
         }
     }
+}
+
+/// Every function a template string calls (`format`, `join`, `provider::aws::arn_parse`, ...),
+/// in its expressions and in the templates of their quoted strings; an error for a string that
+/// is not a well-formed template. For a guardrail that reads strings literally: where a function
+/// is called, the value is only known at plan time.
+pub fn called_functions(text: &str) -> Result<BTreeSet<String>, TemplateError> {
+    fn expression_functions(expr: &str, out: &mut BTreeSet<String>) {
+        let tokens = tokenize(expr);
+        for (i, token) in tokens.iter().enumerate() {
+            match *token {
+                // The enclosing template was well-formed, and so is every part of it.
+                Token::Str(inner) => {
+                    let _ = for_each_template_expr(inner, &mut |e| expression_functions(e, out));
+                }
+                Token::Ident(name) if tokens.get(i + 1) == Some(&Token::Punct(b'(')) => {
+                    out.insert(name.to_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut found = BTreeSet::new();
+    for_each_template_expr(text, &mut |e| expression_functions(e, &mut found))?;
+    Ok(found)
 }
 
 /// Names declared in a document: `type.name`, `data.type.name`, `var.x`, `local.x`, `module.x`.
@@ -542,11 +575,12 @@ mod tests {
         let text = nested_quotes(200_000);
         let error = for_each_template_expr(&text, &mut |_| {}).unwrap_err();
         assert!(matches!(error, TemplateError::TooDeep { .. }), "{error}");
-        // Just inside the bound is read as a template.
-        let inside = nested_quotes(MAX_TEMPLATE_DEPTH / 2);
+        // The bound itself is read as a template; one more level is not.
         let mut found = 0;
-        for_each_template_expr(&inside, &mut |_| found += 1).unwrap();
+        for_each_template_expr(&nested_quotes(MAX_TEMPLATE_DEPTH), &mut |_| found += 1).unwrap();
         assert_eq!(found, 1);
+        let error = for_each_template_expr(&nested_quotes(MAX_TEMPLATE_DEPTH + 1), &mut |_| {});
+        assert!(matches!(error, Err(TemplateError::TooDeep { .. })), "{error:?}");
     }
 
     /// (reason, string, expected error or None).
@@ -621,5 +655,28 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn called_functions_are_found_at_every_depth() {
+        let cases: [(&str, &[&str]); 5] = [
+            ("arn:aws:s3:::${aws_s3_bucket.data.bucket}/*", &[]),
+            (
+                "arn:aws:s3:::${format(\"tenant-%s-data-dev\", \"retail-co\")}/*",
+                &["format"],
+            ),
+            ("${join(\"-\", [\"tenant\", lower(var.x)])}", &["join", "lower"]),
+            ("${\"${replace(\"a\", \"b\", \"c\")}\"}", &["replace"]),
+            ("${provider::aws::arn_parse(local.arn).region}", &["arn_parse"]),
+        ];
+        for (text, expected) in cases {
+            let found = called_functions(text).unwrap();
+            assert_eq!(
+                found.iter().map(String::as_str).collect::<Vec<_>>(),
+                expected,
+                "{text}"
+            );
+        }
+        assert!(called_functions("${format(").is_err());
     }
 }

@@ -27,7 +27,9 @@ impl SettingsSchema for RogueSettings {
         vec![
             Setting::string(
                 "behaviour",
-                "probe | panic | sleep | loop | alloc | huge-output | error | bad-schema",
+                "ok | probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | \
+                 deep-template | unterminated | long-tenant-word | format-policy | wildcard-policy | \
+                 many-blocks | huge-body | many-findings | not-an-object | duplicate",
             )
             .default("probe"),
             Setting::integer("port", "Loopback port the probe tries to connect to.")
@@ -51,7 +53,9 @@ impl Plugin for Rogue {
 
     fn synthesize_tenant(context: &StackContext<RogueSettings>) -> Result<Fragment, PluginError> {
         let mut fragment = Fragment::default();
+        let tenant = context.tenant()?.id.clone();
         match context.settings.behaviour.as_str() {
+            "ok" | "many-findings" => {}
             "probe" => {
                 let port = context.settings.port;
                 for (name, result) in probe(port) {
@@ -83,6 +87,46 @@ impl Plugin for Rogue {
                     json!({"cidr_block": "10.9.0.0/16", "enable_dns_magic": true}),
                 );
             }
+            // Issue 12, item 1: `${"` nested 30,000 deep overflowed the host's recursive scanner
+            // (a debug build at about 20,000), yet fits the body limit.
+            "deep-template" => {
+                let deep = format!("{}x{}", "${\"".repeat(30_000), "\"}".repeat(30_000));
+                fragment.resource("aws_sqs_queue", "deep", json!({ "name": deep }));
+            }
+            // Item 3: unterminated templates were written as they were.
+            "unterminated" => {
+                fragment.resource("aws_sqs_queue", "open", json!({ "name": "${".repeat(100_000) }));
+            }
+            // Item 2: a long `tenant-a-a-…` word took the foreign-tenant guardrail quadratic time.
+            "long-tenant-word" => fragment.output(
+                "word",
+                json!(format!("tenant-{}", "a-".repeat(100_000))),
+                "A long tenant-like word.",
+            ),
+            // Item 4: a policy whose resource only a Terraform function call names.
+            "format-policy" => policy(
+                &mut fragment,
+                &tenant,
+                "arn:aws:s3:::${format(\"tenant-%s-data-dev\", \"retail-co\")}/*",
+            ),
+            // Item 4: a policy over every bucket of the account.
+            "wildcard-policy" => policy(&mut fragment, &tenant, "arn:aws:s3:::*"),
+            // Item 5: more blocks than any stack needs, which exhausted a later plugin's memory.
+            "many-blocks" => {
+                for i in 0..200_000 {
+                    fragment.resource("aws_sqs_queue", &format!("q{i}"), json!({}));
+                }
+            }
+            "huge-body" => {
+                fragment.resource("aws_sqs_queue", "huge", json!({ "name": "q".repeat(300 << 10) }));
+            }
+            "not-an-object" => {
+                fragment.resource("aws_sqs_queue", "list", json!(["not", "an", "object"]));
+            }
+            "duplicate" => {
+                fragment.resource("aws_sqs_queue", "twice", json!({}));
+                fragment.resource("aws_sqs_queue", "twice", json!({}));
+            }
             other => {
                 return Err(PluginError::InvalidSettings(format!(
                     "unknown behaviour `{other}`"
@@ -92,13 +136,28 @@ impl Plugin for Rogue {
         Ok(fragment)
     }
 
-    fn check_stack(stack: &StackDocument, _settings: &RogueSettings) -> Result<Vec<Finding>, PluginError> {
-        Ok(vec![ALWAYS.finding(
-            "",
-            format!("checked {}", stack.stack),
-            "nothing to do",
-        )])
+    fn check_stack(stack: &StackDocument, settings: &RogueSettings) -> Result<Vec<Finding>, PluginError> {
+        // Item 5: more findings than a report can use.
+        let count = match settings.behaviour.as_str() {
+            "many-findings" => 20_000,
+            _ => 1,
+        };
+        Ok((0..count)
+            .map(|_| ALWAYS.finding("", format!("checked {}", stack.stack), "nothing to do"))
+            .collect())
     }
+}
+
+/// An IAM policy of the tenant granting `s3:GetObject` on `resource`.
+fn policy(fragment: &mut Fragment, tenant: &str, resource: &str) {
+    let document = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}
+    ]});
+    fragment.resource(
+        "aws_iam_policy",
+        "reach",
+        json!({"name": format!("tenant-{tenant}-reach-dev"), "policy": document.to_string()}),
+    );
 }
 
 /// Each attempt and its outcome: `denied: …` when the sandbox refused, `allowed: …` otherwise.
