@@ -9,6 +9,7 @@
 //! is always a complete artifact of [`Engine::precompile_component`].
 
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
@@ -100,7 +101,12 @@ fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
 }
 
 /// Feeds what [`Hash`] writes into SHA-256, so the engine hash is the same in every process
