@@ -144,7 +144,7 @@ proptest! {
             .chain(std::iter::once(block("aws_vpc", "big", "x".repeat(body_len))))
             .collect::<Vec<_>>();
         let total: usize = blocks.iter().map(|b| b.type_name.len() + b.name.len() + b.body.len()).sum();
-        let fits = count + 1 <= result_limits::MAX_BLOCKS_PER_FRAGMENT
+        let fits = count < result_limits::MAX_BLOCKS_PER_FRAGMENT
             && body_len <= result_limits::MAX_BODY_BYTES
             && total <= result_limits::MAX_FRAGMENT_BYTES;
         let fragment = api::Fragment { blocks, outputs: vec![], provides: vec![], assets: vec![], intents: vec![] };
