@@ -435,18 +435,10 @@ fn a_prebuilt_contract_0_1_component_synthesizes_beside_the_bundled_plugins() {
     )
     .unwrap();
     let work = tempfile::tempdir().unwrap();
-    // The schema subset with `aws_backup_vault` stands in for the full provider schema until the
-    // host embeds it (hardening track); then drop `--schema` here.
-    let schema = fixtures.join("aws-6.25.0.subset-with-backup-vault.json");
+    // No `--schema`: the embedded full provider schema knows `aws_backup_vault`.
     let output = tenant_host(
         work.path(),
-        &[
-            "synth",
-            "--plugins",
-            plugins.path().to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
-        ],
+        &["synth", "--plugins", plugins.path().to_str().unwrap()],
     );
     assert_success(&output);
     let stack = work
@@ -468,12 +460,6 @@ fn plugins_with_backup() -> tempfile::TempDir {
     plugins
 }
 
-/// The schema subset with `aws_backup_vault`; stands in for the full provider schema until the
-/// host embeds it (hardening track), then these tests drop `--schema`.
-fn backup_schema() -> PathBuf {
-    workspace().join("tests/fixtures/components/aws-6.25.0.subset-with-backup-vault.json")
-}
-
 /// Covers: a contract 0.2 plugin's contribution reaches the owner of the extension point (crypto
 /// appends it to the tenant key's policy and its rules accept the result), its access intents are
 /// recorded per plugin per stack, and its `host.log` messages are shown with `-v`.
@@ -481,17 +467,9 @@ fn backup_schema() -> PathBuf {
 fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
     let plugins = plugins_with_backup();
     let work = tempfile::tempdir().unwrap();
-    let schema = backup_schema();
     let output = tenant_host(
         work.path(),
-        &[
-            "-v",
-            "synth",
-            "--plugins",
-            plugins.path().to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
-        ],
+        &["-v", "synth", "--plugins", plugins.path().to_str().unwrap()],
     );
     assert_success(&output);
     assert!(
@@ -561,11 +539,7 @@ fn a_third_party_name_and_setting_range_fail_in_the_configuration_pass() {
         &["acme-corp", "a-thirty-two-character-tenant-id"],
         "[plugins.backup]\nretention-days = 0\n",
     );
-    let output = synth(
-        work.path(),
-        plugins.path(),
-        &["--schema", backup_schema().to_str().unwrap()],
-    );
+    let output = synth(work.path(), plugins.path(), &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stderr(&output);
     for needle in [
