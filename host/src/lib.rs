@@ -23,13 +23,16 @@ pub mod check;
 pub mod compose;
 pub mod config;
 pub mod diagnostics;
+pub mod digest;
 pub mod guardrails;
 pub mod lock;
 pub mod names;
 pub mod order;
 pub mod output;
 pub mod plugin;
+pub mod registry;
 pub mod report;
+pub mod rollout;
 pub mod schema;
 pub mod synth;
 pub mod tenants;
@@ -44,6 +47,9 @@ pub struct RunOptions {
     pub plugins: PathBuf,
     /// The configuration file; `None` for the built-in example.
     pub config: Option<PathBuf>,
+    /// A fleet registry URL (`s3://bucket/prefix`) to read the configuration and lock file
+    /// from, instead of `config`.
+    pub registry: Option<String>,
     /// The suffix from the flag or `ENVIRONMENT_SUFFIX`.
     pub suffix: Option<String>,
     /// The bounds of every plugin call.
@@ -65,6 +71,8 @@ pub struct Outcome {
     pub stacks: Vec<compose::ComposedStack>,
     /// Every finding, sorted.
     pub findings: Vec<check::Finding>,
+    /// Every stack's digest (see [`digest`]), by stack name.
+    pub digests: std::collections::BTreeMap<String, String>,
     /// The lock file to write once the output is written.
     pub lock: lock::LockUpdate,
 }
@@ -102,32 +110,38 @@ pub enum Error {
     /// Synthesis or checks failed.
     #[error(transparent)]
     Synth(#[from] synth::SynthError),
+    /// The fleet registry could not be read.
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
 }
 
 /// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
 pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
-    let config = match &options.config {
-        Some(path) => config::ConfigFile::load(path)?,
-        None => config::ConfigFile::example(),
+    let (config, previous_lock) = match (&options.registry, &options.config) {
+        (Some(url), _) => {
+            let snapshot = registry::Registry::open_url(url)?.snapshot()?;
+            (snapshot.config, snapshot.lock)
+        }
+        (None, Some(path)) => {
+            let config = config::ConfigFile::load(path)?;
+            let lock = match config.lock_path() {
+                Some(lock_path) => lock::Lock::read(&lock_path).map_err(config::ConfigError::from)?,
+                None => None,
+            };
+            (config, lock)
+        }
+        (None, None) => (config::ConfigFile::example(), None),
     };
+    // A registry's configuration has no path, so no lock file is written back beside it: its
+    // blocks change only through `tenants add` and `tenants release`.
     let lock_path = config.lock_path();
-    let previous_lock = match &lock_path {
-        Some(path) => lock::Lock::read(path).map_err(config::ConfigError::from)?,
-        None => None,
-    };
     let schema = load_schema(options.schema.as_deref())?;
     let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
     let started = std::time::Instant::now();
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
     tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
-    let declared: Vec<tenants::DeclaredPlugin<'_>> = plugins
-        .iter()
-        .map(|p| tenants::DeclaredPlugin {
-            name: p.name(),
-            settings: &p.defaults,
-        })
-        .collect();
+    let declared = declared_plugins(&plugins);
     let plan = tenants::plan_fleet(
         &config,
         options.suffix.as_deref(),
@@ -139,6 +153,7 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
+    let digests = digest::stack_digests(&plugins, &fleet);
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
     let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
     let known_rules = check::host_rules()
@@ -156,6 +171,7 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
         fleet,
         stacks,
         findings,
+        digests,
         lock: lock::LockUpdate {
             path: lock_path,
             lock: plan.lock,
@@ -163,6 +179,17 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
             retired: plan.retired,
         },
     })
+}
+
+/// What the loaded plugins declare, for validating a configuration against them.
+pub fn declared_plugins(plugins: &[plugin::LoadedPlugin]) -> Vec<tenants::DeclaredPlugin<'_>> {
+    plugins
+        .iter()
+        .map(|p| tenants::DeclaredPlugin {
+            name: p.name(),
+            settings: &p.defaults,
+        })
+        .collect()
 }
 
 /// The provider schema from `path`, or the bundled subset.

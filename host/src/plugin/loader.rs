@@ -106,6 +106,8 @@ pub struct LoadedPlugin {
     pub info: api::PluginInfo,
     /// The declared settings' defaults, parsed.
     pub defaults: serde_json::Map<String, serde_json::Value>,
+    /// SHA-256 of the component file, for the stack digests.
+    pub digest: String,
     pre: PluginPre<Sandbox>,
 }
 
@@ -290,6 +292,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
         file: file.into(),
         info,
         defaults,
+        digest: crate::digest::sha256_hex(&bytes),
         pre,
     })
 }
