@@ -3,6 +3,7 @@
 //! `BLESS=1 cargo test -p tenant-host --test e2e` and review the diff.
 
 mod config;
+mod deploy;
 mod policy;
 mod registry;
 mod requirements;

@@ -21,6 +21,16 @@ pub const BUILD_IMAGE: &str = "build-image";
 pub const BUILD_TIMEOUT_MINUTES: &str = "build-timeout-minutes";
 /// Retention of the workflow's and the build's log groups.
 pub const LOG_RETENTION_DAYS: &str = "log-retention-days";
+/// The fleet registry the provisioning job adds tenants to and synthesizes from.
+pub const REGISTRY_URL: &str = "registry-url";
+/// The terraform release the provisioning job installs.
+pub const TERRAFORM_VERSION: &str = "terraform-version";
+/// SHA-256 of that release's linux_amd64 zip.
+pub const TERRAFORM_SHA256: &str = "terraform-sha256";
+/// Where the provisioning job fetches the tenant-host bundle (`bin/tenant-host`, `plugins/*.wasm`).
+pub const TOOL_BUNDLE_URL: &str = "tool-bundle-url";
+/// SHA-256 of the bundle.
+pub const TOOL_BUNDLE_SHA256: &str = "tool-bundle-sha256";
 
 /// Declares every setting with its default on `info`.
 pub fn declare(info: PluginInfo) -> PluginInfo {
@@ -63,6 +73,31 @@ pub fn declare(info: PluginInfo) -> PluginInfo {
         LOG_RETENTION_DAYS,
         json!(30),
         "Retention in days of the provisioning workflow's and build's log groups (a CloudWatch Logs retention value).",
+    )
+    .setting(
+        REGISTRY_URL,
+        json!(""),
+        "The fleet registry (s3://bucket/prefix) the provisioning job adds tenants to; empty: s3://<state bucket>/fleet-registry/<suffix>.",
+    )
+    .setting(
+        TERRAFORM_VERSION,
+        json!(""),
+        "The terraform release the provisioning job installs, e.g. 1.14.0; the job refuses to run without it.",
+    )
+    .setting(
+        TERRAFORM_SHA256,
+        json!(""),
+        "SHA-256 of terraform_<version>_linux_amd64.zip, from HashiCorp's signed SHA256SUMS; the job refuses a download that does not match.",
+    )
+    .setting(
+        TOOL_BUNDLE_URL,
+        json!(""),
+        "Where the provisioning job fetches the tenant-host bundle (bin/tenant-host, plugins/*.wasm; s3:// or https://), published by the platform's CI.",
+    )
+    .setting(
+        TOOL_BUNDLE_SHA256,
+        json!(""),
+        "SHA-256 of the tenant-host bundle; the job refuses a download that does not match.",
     )
 }
 
@@ -173,6 +208,54 @@ pub struct Provisioner {
     pub build_timeout_minutes: u64,
     /// Retention of the workflow's and the build's log groups.
     pub log_retention_days: u64,
+    /// The configured fleet registry, `None` for the conventional one in the state bucket.
+    pub registry_url: Option<String>,
+    /// The pinned tools the job installs; empty values make the job refuse to run.
+    pub tools: Tools,
+}
+
+/// The tools the provisioning job installs, each pinned by its checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tools {
+    /// `terraform-version`.
+    pub terraform_version: String,
+    /// `terraform-sha256`.
+    pub terraform_sha256: String,
+    /// `tool-bundle-url`.
+    pub bundle_url: String,
+    /// `tool-bundle-sha256`.
+    pub bundle_sha256: String,
+}
+
+impl Tools {
+    fn from_context(context: &StackContext) -> Result<Self, PluginError> {
+        for name in [TERRAFORM_SHA256, TOOL_BUNDLE_SHA256] {
+            let value = context.setting_str(name)?;
+            if !value.is_empty() && !(value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) {
+                return Err(PluginError::InvalidSettings(format!(
+                    "setting `{name}` is `{value}`: expected a SHA-256 as 64 hexadecimal digits, or empty"
+                )));
+            }
+        }
+        let version = context.setting_str(TERRAFORM_VERSION)?;
+        if !version.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(PluginError::InvalidSettings(format!(
+                "setting `{TERRAFORM_VERSION}` is `{version}`: expected a release number such as 1.14.0"
+            )));
+        }
+        let bundle_url = context.setting_str(TOOL_BUNDLE_URL)?;
+        if !(bundle_url.is_empty() || bundle_url.starts_with("s3://") || bundle_url.starts_with("https://")) {
+            return Err(PluginError::InvalidSettings(format!(
+                "setting `{TOOL_BUNDLE_URL}` is `{bundle_url}`: expected an s3:// or https:// URL, or empty"
+            )));
+        }
+        Ok(Self {
+            terraform_version: version.to_owned(),
+            terraform_sha256: context.setting_str(TERRAFORM_SHA256)?.to_owned(),
+            bundle_url: bundle_url.to_owned(),
+            bundle_sha256: context.setting_str(TOOL_BUNDLE_SHA256)?.to_owned(),
+        })
+    }
 }
 
 /// The retention values CloudWatch Logs accepts.
@@ -204,6 +287,16 @@ impl Provisioner {
             build_image: BuildImage::parse(context.setting_str(BUILD_IMAGE)?)?,
             build_timeout_minutes: bounded(context, BUILD_TIMEOUT_MINUTES, 5, 2160)?,
             log_retention_days,
+            registry_url: match context.setting_str(REGISTRY_URL)? {
+                "" => None,
+                url if url.starts_with("s3://") => Some(url.to_owned()),
+                url => {
+                    return Err(PluginError::InvalidSettings(format!(
+                        "setting `{REGISTRY_URL}` is `{url}`: expected s3://bucket/prefix, or empty"
+                    )));
+                }
+            },
+            tools: Tools::from_context(context)?,
         })
     }
 }
