@@ -130,7 +130,7 @@ impl DeployState {
 
 /// What a step does to its stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     /// `terraform apply`.
     Apply,
@@ -138,9 +138,23 @@ pub enum Action {
     Destroy,
 }
 
-/// One stack of a rollout.
+/// Which canary phase of the fleet rollout a tenant stack's apply belongs to: the rollout
+/// state machine in the central stack runs each phase as one Distributed Map over the same list,
+/// and stops when a phase fails beyond its tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The first tenant stack, alone.
+    Canary,
+    /// The next `--canary-percent` of the others.
+    Percentage,
+    /// Everything else.
+    Rest,
+}
+
+/// One stack of a rollout. Its JSON keys are snake_case: the rollout state machine reads them
+/// with JSONPath.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub struct Step {
     /// The stack.
     pub stack: String,
@@ -153,6 +167,10 @@ pub struct Step {
     pub digest: Option<String>,
     /// The stack folder, relative to the output folder.
     pub working_directory: String,
+    /// The tenant of a tenant stack (its `TenantId` default tag); `None` for the central stack.
+    pub tenant: Option<String>,
+    /// The canary phase of a tenant stack's apply; `None` for other steps.
+    pub phase: Option<Phase>,
 }
 
 /// Which stacks a rollout covers.
@@ -166,7 +184,9 @@ pub enum Scope {
 
 /// The steps of a rollout of the output folder `out`, in order: apply waves, then destroys.
 /// Steps already finished by an interrupted deploy are left out, so the rollout resumes it.
-pub fn plan(out: &Path, scope: Scope) -> Result<Vec<Step>, RolloutError> {
+/// Tenant stack applies are split into canary phases: one stack, then `canary_percent` of the
+/// others (rounded up), then the rest.
+pub fn plan(out: &Path, scope: Scope, canary_percent: u8) -> Result<Vec<Step>, RolloutError> {
     let manifest = read_manifest(out)?;
     let state = DeployState::read(out)?;
     let waves = dependency_waves(&out.join("manifest.json"), &manifest)?;
@@ -177,30 +197,78 @@ pub fn plan(out: &Path, scope: Scope) -> Result<Vec<Step>, RolloutError> {
             Scope::All => !(finished.contains(*name) && state.applied.get(*name) == stack.digest.as_ref()),
             Scope::Changed => stack.digest.is_none() || state.applied.get(*name) != stack.digest.as_ref(),
         })
-        .map(|(name, stack)| Step {
-            stack: name.clone(),
-            action: Action::Apply,
-            wave: waves[name],
-            digest: stack.digest.clone(),
-            working_directory: format!("stacks/{name}"),
+        .map(|(name, stack)| {
+            Ok(Step {
+                stack: name.clone(),
+                action: Action::Apply,
+                wave: waves[name],
+                digest: stack.digest.clone(),
+                working_directory: format!("stacks/{name}"),
+                tenant: stack_tenant(out, name)?,
+                phase: None,
+            })
         })
-        .collect();
+        .collect::<Result<_, RolloutError>>()?;
     let destroy_wave = waves.values().max().map_or(0, |w| w + 1);
     steps.extend(
         state
             .applied
             .keys()
             .filter(|name| !manifest.contains_key(*name))
-            .map(|name| Step {
-                stack: name.clone(),
-                action: Action::Destroy,
-                wave: destroy_wave,
-                digest: None,
-                working_directory: format!("stacks/{name}"),
-            }),
+            .map(|name| {
+                Ok(Step {
+                    stack: name.clone(),
+                    action: Action::Destroy,
+                    wave: destroy_wave,
+                    digest: None,
+                    working_directory: format!("stacks/{name}"),
+                    tenant: stack_tenant(out, name)?,
+                    phase: None,
+                })
+            })
+            .collect::<Result<Vec<_>, RolloutError>>()?,
     );
     steps.sort_by(|a, b| (a.wave, &a.stack).cmp(&(b.wave, &b.stack)));
+    assign_phases(&mut steps, canary_percent);
     Ok(steps)
+}
+
+/// Marks the tenant stack applies: the first is the canary, the next `percent` of the others
+/// (rounded up) the percentage phase, the rest the last phase.
+fn assign_phases(steps: &mut [Step], percent: u8) {
+    let mut applies: Vec<&mut Step> = steps
+        .iter_mut()
+        .filter(|s| s.action == Action::Apply && s.tenant.is_some())
+        .collect();
+    let others = applies.len().saturating_sub(1);
+    let percentage_end = 1 + (others * usize::from(percent)).div_ceil(100);
+    for (index, step) in applies.iter_mut().enumerate() {
+        step.phase = Some(match index {
+            0 => Phase::Canary,
+            i if i < percentage_end => Phase::Percentage,
+            _ => Phase::Rest,
+        });
+    }
+}
+
+/// The tenant a stack folder belongs to: its provider's `TenantId` default tag; `None` for a
+/// stack without one (the central stack) or without a folder.
+fn stack_tenant(out: &Path, stack: &str) -> Result<Option<String>, RolloutError> {
+    let path = out.join("stacks").join(stack).join("cdk.tf.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(RolloutError::Io { path, source }),
+    };
+    let document: Value = serde_json::from_str(&text).map_err(|e| RolloutError::Invalid {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(
+        document["provider"]["aws"][0]["default_tags"][0]["tags"]["TenantId"]
+            .as_str()
+            .map(str::to_owned),
+    )
 }
 
 /// Each stack's wave: 0 without dependencies, else one more than its latest dependency.
@@ -292,7 +360,7 @@ mod tests {
     #[test]
     fn everything_rolls_out_in_dependency_waves() {
         let out = output(FLEET, None);
-        let steps = plan(out.path(), Scope::Changed).unwrap();
+        let steps = plan(out.path(), Scope::Changed, 50).unwrap();
         assert_eq!(
             names(&steps),
             [
@@ -315,7 +383,7 @@ mod tests {
             interrupted: None,
         };
         let out = output(FLEET, Some(&state));
-        let steps = plan(out.path(), Scope::Changed).unwrap();
+        let steps = plan(out.path(), Scope::Changed, 50).unwrap();
         assert_eq!(
             names(&steps),
             [
@@ -323,7 +391,7 @@ mod tests {
                 ("tenant-gone-dev", Action::Destroy, 2)
             ]
         );
-        assert_eq!(plan(out.path(), Scope::All).unwrap().len(), 4);
+        assert_eq!(plan(out.path(), Scope::All, 50).unwrap().len(), 4);
     }
 
     #[test]
@@ -333,7 +401,7 @@ mod tests {
             interrupted: Some(BTreeSet::from(["central-dev".into()])),
         };
         let out = output(FLEET, Some(&state));
-        let steps = plan(out.path(), Scope::All).unwrap();
+        let steps = plan(out.path(), Scope::All, 50).unwrap();
         assert_eq!(
             names(&steps),
             [
@@ -344,9 +412,48 @@ mod tests {
     }
 
     #[test]
+    fn tenant_applies_are_split_into_canary_phases() {
+        let mut stacks: Vec<(String, &[&str], String)> = vec![("central-dev".into(), &[], "c".into())];
+        for i in 0..5 {
+            stacks.push((format!("tenant-t{i}-dev"), &["central-dev"], format!("d{i}")));
+        }
+        let borrowed: Vec<(&str, &[&str], &str)> = stacks
+            .iter()
+            .map(|(n, d, g)| (n.as_str(), *d, g.as_str()))
+            .collect();
+        let out2 = output(&borrowed, None);
+        for i in 0..5 {
+            let folder = out2.path().join(format!("stacks/tenant-t{i}-dev"));
+            std::fs::create_dir_all(&folder).unwrap();
+            let document = serde_json::json!({"provider": {"aws": [{"default_tags": [{"tags": {"TenantId": format!("t{i}")}}]}]}});
+            std::fs::write(folder.join("cdk.tf.json"), document.to_string()).unwrap();
+        }
+        let steps = plan(out2.path(), Scope::All, 50).unwrap();
+        let phases: Vec<(&str, Option<&str>, Option<Phase>)> = steps
+            .iter()
+            .map(|s| (s.stack.as_str(), s.tenant.as_deref(), s.phase))
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                ("central-dev", None, None),
+                ("tenant-t0-dev", Some("t0"), Some(Phase::Canary)),
+                ("tenant-t1-dev", Some("t1"), Some(Phase::Percentage)),
+                ("tenant-t2-dev", Some("t2"), Some(Phase::Percentage)),
+                ("tenant-t3-dev", Some("t3"), Some(Phase::Rest)),
+                ("tenant-t4-dev", Some("t4"), Some(Phase::Rest)),
+            ],
+            "half of the four after the canary, rounded up, then the rest"
+        );
+        let json = serde_json::to_value(&steps[1]).unwrap();
+        assert_eq!(json["phase"], "canary");
+        assert_eq!(json["working_directory"], "stacks/tenant-t0-dev");
+    }
+
+    #[test]
     fn a_dependency_cycle_is_an_error() {
         let out = output(&[("a", &["b"], "1"), ("b", &["a"], "2")], None);
-        let error = plan(out.path(), Scope::All).unwrap_err().to_string();
+        let error = plan(out.path(), Scope::All, 50).unwrap_err().to_string();
         assert!(error.contains("depends on itself"), "{error}");
     }
 }

@@ -11,7 +11,7 @@ use std::process::Output;
 
 /// The recording stand-in for terraform: one line per call, `<cwd>\t<args>`; exits 1 when its
 /// arguments contain `$TERRAFORM_FAIL` (a stack name) and `apply`.
-const STAND_IN: &str = r#"#!/bin/sh
+pub const STAND_IN: &str = r#"#!/bin/sh
 printf '%s\t%s\n' "$PWD" "$*" >> "$TERRAFORM_RECORD"
 case "$*" in
   *"${TERRAFORM_FAIL:-no stack fails}"*apply*) echo "stand-in: failing $* on request" >&2; exit 1 ;;
@@ -235,7 +235,7 @@ fn deploy_applies_in_order_resumes_and_destroys_removed_stacks() {
     change_retail_co(&config);
     assert_success(&synth(&["--changed"]));
     let plan = run(&["plan-rollout"], &[]);
-    assert_eq!(stdout(&plan), "1\tapply\ttenant-retail-co-dev\n");
+    assert_eq!(stdout(&plan), "1\tapply\ttenant-retail-co-dev\tcanary\n");
     assert_success(&run(&["deploy", "--changed"], &[]));
     let calls = stand_in.take();
     assert!(
@@ -278,5 +278,59 @@ fn deploy_applies_in_order_resumes_and_destroys_removed_stacks() {
     assert_eq!(
         applied,
         ["central-dev", "tenant-acme-corp-dev", "tenant-retail-co-dev"]
+    );
+}
+
+/// Covers: every Step Functions state machine of the example's central stack (the provisioning
+/// workflow and the fleet rollout with its Distributed Maps) passes `statelint`, the Amazon States
+/// Language validator from requirements-dev.txt; and a broken definition fails it, so the check
+/// can fail.
+#[test]
+fn every_state_machine_passes_the_asl_validator() {
+    let work = tempfile::tempdir().unwrap();
+    let plugins = product_plugin_dir();
+    assert_success(&tenant_host(
+        work.path(),
+        &["synth", "--plugins", plugins.path().to_str().unwrap()],
+    ));
+    let central: Value = serde_json::from_slice(
+        &std::fs::read(work.path().join("cdktf.out/stacks/central-dev/cdk.tf.json")).unwrap(),
+    )
+    .unwrap();
+    let machines = central["resource"]["aws_sfn_state_machine"].as_object().unwrap();
+    assert!(
+        machines.contains_key("rollout") && machines.contains_key("provisioning"),
+        "{:?}",
+        machines.keys()
+    );
+    let rollout: Value = serde_json::from_str(machines["rollout"]["definition"].as_str().unwrap()).unwrap();
+    for phase in ["Canary", "Percentage", "Rest"] {
+        assert_eq!(
+            rollout["States"][phase]["ItemProcessor"]["ProcessorConfig"]["Mode"],
+            "DISTRIBUTED"
+        );
+    }
+    let statelint = |name: &str, definition: &str| {
+        let file = work.path().join(format!("{name}.asl.json"));
+        std::fs::write(&file, definition).unwrap();
+        std::process::Command::new("statelint")
+            .arg(&file)
+            .output()
+            .expect("run statelint: install the test tools with `./dev setup` (requirements-dev.txt)")
+    };
+    for (name, machine) in machines {
+        let output = statelint(name, machine["definition"].as_str().unwrap());
+        assert!(
+            output.status.success(),
+            "{name}: {}{}",
+            stdout(&output),
+            stderr(&output)
+        );
+    }
+    let mut broken = rollout.clone();
+    broken["States"]["Canary"]["Next"] = "NoSuchState".into();
+    assert!(
+        !statelint("broken", &broken.to_string()).status.success(),
+        "statelint accepts a broken definition"
     );
 }

@@ -490,3 +490,379 @@ fn a_removed_tenant_keeps_its_block_until_released() {
         "a released block is free again: {ids:?}"
     );
 }
+
+/// A recording stand-in for the AWS CLI: appends its arguments to `$AWS_RECORD`.
+const AWS_STAND_IN: &str = "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$AWS_RECORD\"\n";
+
+/// The job script as the synthesized central stack's buildspec carries it: the body of its
+/// heredoc.
+fn script_from_buildspec(central: &Path) -> String {
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(central.join("cdk.tf.json")).unwrap()).unwrap();
+    let buildspec = document["resource"]["aws_codebuild_project"]["provisioner"]["source"][0]["buildspec"]
+        .as_str()
+        .expect("the provisioning project has an inline buildspec");
+    let body: Vec<&str> = buildspec
+        .lines()
+        .skip_while(|line| !line.ends_with("<<'PROVISION_JOB'"))
+        .skip(1)
+        .take_while(|line| line.trim() != "PROVISION_JOB")
+        .map(|line| line.strip_prefix("        ").unwrap_or(line))
+        .collect();
+    body.join("\n") + "\n"
+}
+
+fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+fn checked(command: &mut Command) {
+    let status = command.status().expect("run a packaging tool");
+    assert!(status.success(), "{command:?} failed");
+}
+
+/// What the job is given: the pinned tools as local files (the URLs are `file://`, which the
+/// job's fetch accepts like `https://`) and the environment CodeBuild would set.
+struct JobKit {
+    dir: tempfile::TempDir,
+    env: Vec<(&'static str, String)>,
+}
+
+impl JobKit {
+    fn new(
+        moto: &MotoServer,
+        registry: &str,
+        plugins: &Path,
+        stand_in: &crate::deploy::StandIn,
+        central_env: &Value,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // terraform: the recording stand-in, zipped like a HashiCorp release.
+        let release = root.join("release");
+        std::fs::create_dir_all(&release).unwrap();
+        executable(&release.join("terraform"), crate::deploy::STAND_IN);
+        let zip = root.join("terraform.zip");
+        checked(
+            Command::new("zip")
+                .args(["-q", "-j"])
+                .arg(&zip)
+                .arg(release.join("terraform")),
+        );
+        // The tenant-host bundle: bin/tenant-host and plugins/*.wasm.
+        let bundle = root.join("bundle");
+        std::fs::create_dir_all(bundle.join("bin")).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_tenant-host"), bundle.join("bin/tenant-host")).unwrap();
+        std::fs::create_dir_all(bundle.join("plugins")).unwrap();
+        for entry in std::fs::read_dir(plugins).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), bundle.join("plugins").join(entry.file_name())).unwrap();
+        }
+        let tarball = root.join("bundle.tar.gz");
+        checked(
+            Command::new("tar")
+                .arg("-czf")
+                .arg(&tarball)
+                .arg("-C")
+                .arg(&bundle)
+                .args(["bin", "plugins"]),
+        );
+        let aws = root.join("aws-cli");
+        std::fs::create_dir_all(&aws).unwrap();
+        executable(&aws.join("aws"), AWS_STAND_IN);
+        let sha = |path: &Path| tenant_plugin_sdk::package::sha256_hex(&std::fs::read(path).unwrap());
+        let variable = |name: &str| -> String {
+            central_env
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == name)
+                .and_then(|v| v["value"].as_str())
+                .unwrap_or_else(|| panic!("the provisioning project sets {name}"))
+                .to_owned()
+        };
+        let mut env = moto.env();
+        env.extend([
+            ("ENVIRONMENT_SUFFIX", variable("ENVIRONMENT_SUFFIX")),
+            ("EVENT_BUS_NAME", variable("EVENT_BUS_NAME")),
+            (
+                "DEPLOY_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/saas-tenant-deployer-dev".to_owned(),
+            ),
+            ("REGISTRY_URL", registry.to_owned()),
+            ("TERRAFORM_VERSION", "1.14.0".to_owned()),
+            ("TERRAFORM_URL", format!("file://{}", zip.display())),
+            ("TERRAFORM_SHA256", sha(&zip)),
+            ("TOOL_BUNDLE_URL", format!("file://{}", tarball.display())),
+            ("TOOL_BUNDLE_SHA256", sha(&tarball)),
+            ("AWS_RECORD", root.join("aws-record.txt").display().to_string()),
+            (
+                "PATH",
+                format!("{}:{}", aws.display(), std::env::var("PATH").unwrap_or_default()),
+            ),
+            ("TERRAFORM_RECORD", stand_in.record.display().to_string()),
+        ]);
+        Self { dir, env }
+    }
+
+    /// Starts the job script for one tenant, as CodeBuild would: bash, the project's variables
+    /// and the workflow's two overrides, a fresh work folder.
+    fn start(
+        &self,
+        script: &Path,
+        tenant: &str,
+        action: &str,
+        extra: &[(&'static str, String)],
+    ) -> (Child, PathBuf) {
+        let work = self.dir.path().join(format!("work-{tenant}-{action}"));
+        let mut command = Command::new("bash");
+        command
+            .arg(script)
+            .env_remove("ENVIRONMENT_SUFFIX")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("TENANT_ID", tenant)
+            .env("JOB_ACTION", action)
+            .env("WORK_DIR", &work)
+            .envs(extra.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        (command.spawn().expect("run bash"), work)
+    }
+
+    fn events(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("aws-record.txt")).unwrap_or_default()
+    }
+}
+
+/// Problems of a stack document against the vendored provider schema and its own references.
+fn schema_problems(document: &Value) -> Vec<String> {
+    use tenant_host::schema::{BlockKind, ProviderSchema, undeclared_references};
+    let text = std::fs::read_to_string(
+        workspace().join("tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"),
+    )
+    .unwrap();
+    let schema = ProviderSchema::from_json(&text).unwrap();
+    let mut problems = Vec::new();
+    for (section, kind) in [("resource", BlockKind::Resource), ("data", BlockKind::Data)] {
+        for (type_name, blocks) in document[section].as_object().into_iter().flatten() {
+            for (name, body) in blocks.as_object().unwrap() {
+                problems.extend(
+                    schema
+                        .validate(kind, type_name, body)
+                        .into_iter()
+                        .map(|p| format!("{type_name}.{name}: {p}")),
+                );
+            }
+        }
+    }
+    problems.extend(
+        undeclared_references(document)
+            .into_iter()
+            .map(|r| format!("undeclared {r}")),
+    );
+    problems
+}
+
+/// Covers: the provisioning job's script, taken from the synthesized central stack's buildspec
+/// (and equal to plugins/events/job/provision.sh), run as CodeBuild would run it against a local
+/// S3 API server (moto), with terraform and the AWS CLI replaced by recording stand-ins (no
+/// provider can be downloaded here): four concurrent signups get distinct blocks, each new stack
+/// is synthesized, schema-valid and applied under the deployer role with its tenant tag, the
+/// registry records them, every other tenant stack is byte-identical to before; a bundle whose
+/// checksum does not match is refused and announced; one offboarding destroys the stack, then
+/// removes the tenant and releases its block.
+#[test]
+fn the_provisioning_job_runs_as_codebuild_would() {
+    let moto = MotoServer::start();
+    moto.create_bucket("fleet-registry");
+    let work = tempfile::tempdir().unwrap();
+    let plugins = product_plugin_dir();
+    let config = example_config(work.path());
+    let baseline = work.path().join("baseline");
+    assert_success(&synth_with_config(
+        work.path(),
+        plugins.path(),
+        &config,
+        &["--out", baseline.to_str().unwrap()],
+    ));
+    let registry = "s3://fleet-registry/fleet/dev";
+    assert_success(&run(
+        work.path(),
+        &moto.env(),
+        &[
+            "registry",
+            "push",
+            "--config",
+            config.to_str().unwrap(),
+            "--registry",
+            registry,
+        ],
+    ));
+    let central = baseline.join("stacks/central-dev");
+    let script_text = script_from_buildspec(&central);
+    assert_eq!(
+        script_text,
+        std::fs::read_to_string(workspace().join("plugins/events/job/provision.sh")).unwrap(),
+        "the buildspec carries the repository's job script unchanged"
+    );
+    let script = work.path().join("provision.sh");
+    std::fs::write(&script, &script_text).unwrap();
+    let central_document: Value =
+        serde_json::from_slice(&std::fs::read(central.join("cdk.tf.json")).unwrap()).unwrap();
+    let project_env = &central_document["resource"]["aws_codebuild_project"]["provisioner"]["environment"][0]
+        ["environment_variable"];
+    let stand_in = crate::deploy::StandIn::new();
+    let kit = JobKit::new(&moto, registry, plugins.path(), &stand_in, project_env);
+    warm_plugin_cache(work.path(), plugins.path());
+
+    // A tampered bundle: refused before anything else happens, and announced.
+    let (child, _) = kit.start(
+        &script,
+        "tampered",
+        "signup",
+        &[("TOOL_BUNDLE_SHA256", "0".repeat(64))],
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("the checksum of file://"),
+        "{}",
+        stderr(&output)
+    );
+    let events = kit.events();
+    assert!(
+        events.contains("Tenant Provisioning Failed")
+            && events.contains(r#"\"step\":\"installing tenant-host\""#),
+        "{events}"
+    );
+
+    let signups = ["new-a", "new-b", "new-c", "new-d"];
+    let jobs: Vec<(&str, Child, PathBuf)> = signups
+        .iter()
+        .map(|tenant| {
+            let (child, folder) = kit.start(&script, tenant, "signup", &[]);
+            (*tenant, child, folder)
+        })
+        .collect();
+    let mut folders = BTreeMap::new();
+    for (tenant, child, folder) in jobs {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "job for {tenant} failed:\n{}",
+            stderr(&output)
+        );
+        folders.insert(tenant, folder);
+    }
+    let listed = json(&run(
+        work.path(),
+        &moto.env(),
+        &["tenants", "list", "--registry", registry, "--format", "json"],
+    ));
+    let blocks: BTreeMap<String, String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["cidr_block"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(blocks.len(), 7, "{blocks:?}");
+    let distinct: std::collections::BTreeSet<&String> = blocks.values().collect();
+    assert_eq!(distinct.len(), 7, "every tenant has its own block: {blocks:?}");
+    let calls = stand_in.take();
+    let events = kit.events();
+    for (tenant, folder) in &folders {
+        let stack = folder.join(format!("cdktf.out/stacks/tenant-{tenant}-dev"));
+        let document: Value =
+            serde_json::from_slice(&std::fs::read(stack.join("cdk.tf.json")).unwrap()).unwrap();
+        let problems = schema_problems(&document);
+        assert!(problems.is_empty(), "{tenant}: {problems:?}");
+        let vpc = document["resource"]["aws_vpc"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap();
+        assert_eq!(
+            vpc["cidr_block"].as_str(),
+            Some(blocks[*tenant].as_str()),
+            "{tenant}"
+        );
+        let role: Value =
+            serde_json::from_slice(&std::fs::read(stack.join("deploy_role_override.tf.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            role["provider"]["aws"][0]["assume_role"][0]["tags"]["TenantId"],
+            *tenant
+        );
+        let stack_name = format!("tenant-{tenant}-dev");
+        for command in ["init -input=false", "apply -auto-approve -input=false"] {
+            assert!(
+                calls.contains(&(stack_name.clone(), command.to_owned())),
+                "{tenant}: {command} in {calls:?}"
+            );
+        }
+        assert!(
+            events.contains(&format!(
+                r#"\"tenant_id\":\"{tenant}\",\"action\":\"signup\",\"stack\":\"{stack_name}\""#
+            )),
+            "{events}"
+        );
+        for other in ["acme-corp", "tech-startup", "retail-co"] {
+            let path = format!("stacks/tenant-{other}-dev/cdk.tf.json");
+            assert!(
+                std::fs::read(folder.join("cdktf.out").join(&path)).unwrap()
+                    == std::fs::read(baseline.join(&path)).unwrap(),
+                "{tenant}'s job changed {path}"
+            );
+        }
+    }
+    assert_eq!(events.matches("Tenant Provisioned").count(), 4, "{events}");
+
+    let (child, folder) = kit.start(&script, "new-b", "offboarding", &[]);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "offboarding failed:\n{}",
+        stderr(&output)
+    );
+    assert!(
+        folder
+            .join("cdktf.out/stacks/tenant-new-b-dev/cdk.tf.json")
+            .is_file()
+    );
+    let calls = stand_in.take();
+    assert_eq!(
+        calls.last(),
+        Some(&(
+            "tenant-new-b-dev".to_owned(),
+            "destroy -auto-approve -input=false".to_owned()
+        ))
+    );
+    assert!(kit.events().contains("Tenant Offboarded"));
+    let listed = json(&run(
+        work.path(),
+        &moto.env(),
+        &["tenants", "list", "--registry", registry, "--format", "json"],
+    ));
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    assert!(
+        !ids.contains(&"new-b"),
+        "offboarding removed the tenant and released its block: {ids:?}"
+    );
+}

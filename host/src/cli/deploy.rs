@@ -35,7 +35,8 @@ const LOG_FOLDER: &str = "deploy-logs";
 
 pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let scope = if args.changed { Scope::Changed } else { Scope::All };
-    let steps = rollout::plan(&args.out, scope)?;
+    // Canary phases are for the cloud rollout; a local deploy runs each wave at once.
+    let steps = rollout::plan(&args.out, scope, 100)?;
     if steps.is_empty() {
         println!("nothing to deploy: every stack is applied at its digest");
         return Ok(ExitCode::SUCCESS);

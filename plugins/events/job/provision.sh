@@ -3,9 +3,9 @@
 # by the provisioning workflow on a `Tenant Signup` or `Tenant Offboarding` event. The events
 # plugin embeds this file in the project's buildspec unchanged; tests run it as CodeBuild would.
 #
-# Environment (the workflow sets the first two per build; the project sets the rest):
-#   TENANT_ID            the tenant, [a-z0-9-]+ (it comes from an event)
-#   JOB_ACTION           signup | offboarding
+# Environment (the workflows set the first two per build; the project sets the rest):
+#   TENANT_ID            the tenant, [a-z0-9-]+ (it comes from an event or a rollout list)
+#   JOB_ACTION           signup | offboarding | rollout
 #   ENVIRONMENT_SUFFIX   the fleet's suffix (tenant-host reads it too): the stack is tenant-<id>-<suffix>
 #   REGISTRY_URL         s3://bucket/prefix of the fleet registry (configuration + lock file)
 #   EVENT_BUS_NAME       where the result event goes
@@ -16,9 +16,10 @@
 #   WORK_DIR             optional: the job's scratch folder (default: a new temporary folder)
 #
 # Signup: `tenants add` (conditional writes: concurrent signups never share a block), synth of
-# that one stack from the registry, `terraform init` + `apply` under the deployer role. Offboarding:
+# that one stack from the registry, `terraform init` + `apply` under the deployer role. Rollout
+# (one item of the fleet rollout state machine): the same without `tenants add`. Offboarding:
 # synth of the stack, `terraform destroy`, then `tenants remove` and `tenants release`: the block
-# goes back to the pool only once the VPC is gone. Either way one result event goes on the bus.
+# goes back to the pool only once the VPC is gone. Every run puts one result event on the bus.
 #
 # This text ends up inside Terraform JSON, so it never uses a dollar sign followed by a brace.
 set -euo pipefail
@@ -56,8 +57,8 @@ for name in JOB_ACTION ENVIRONMENT_SUFFIX REGISTRY_URL EVENT_BUS_NAME DEPLOY_ROL
 done
 trap on_exit EXIT
 case "$JOB_ACTION" in
-  signup | offboarding) ;;
-  *) fail "JOB_ACTION is '$JOB_ACTION': expected signup or offboarding" ;;
+  signup | rollout | offboarding) ;;
+  *) fail "JOB_ACTION is '$JOB_ACTION': expected signup, rollout or offboarding" ;;
 esac
 for name in TERRAFORM_VERSION TERRAFORM_SHA256 TOOL_BUNDLE_URL TOOL_BUNDLE_SHA256; do
   [ -n "$(printenv "$name" || true)" ] ||
@@ -104,9 +105,11 @@ synth_stack() {
   [ -f "$stack/cdk.tf.json" ] || fail "synth wrote no stack $stack"
 }
 
-if [ "$JOB_ACTION" = signup ]; then
-  step="registering the tenant"
-  tenant-host tenants add "$TENANT_ID" --registry "$REGISTRY_URL" --plugins "$plugins"
+if [ "$JOB_ACTION" != offboarding ]; then
+  if [ "$JOB_ACTION" = signup ]; then
+    step="registering the tenant"
+    tenant-host tenants add "$TENANT_ID" --registry "$REGISTRY_URL" --plugins "$plugins"
+  fi
   step="synthesizing the stack"
   synth_stack
   assume_deployer_role "$stack"
@@ -115,7 +118,7 @@ if [ "$JOB_ACTION" = signup ]; then
   terraform -chdir="$stack" apply -auto-approve -input=false
   step="announcing"
   announce "Tenant Provisioned" \
-    "$(printf '{"tenant_id":"%s","stack":"%s"}' "$TENANT_ID" "$(basename "$stack")")"
+    "$(printf '{"tenant_id":"%s","action":"%s","stack":"%s"}' "$TENANT_ID" "$JOB_ACTION" "$(basename "$stack")")"
 else
   step="synthesizing the stack"
   synth_stack
@@ -129,5 +132,5 @@ else
   tenant-host tenants release "$TENANT_ID" --registry "$REGISTRY_URL" --plugins "$plugins"
   step="announcing"
   announce "Tenant Offboarded" \
-    "$(printf '{"tenant_id":"%s","stack":"%s"}' "$TENANT_ID" "$(basename "$stack")")"
+    "$(printf '{"tenant_id":"%s","action":"%s","stack":"%s"}' "$TENANT_ID" "$JOB_ACTION" "$(basename "$stack")")"
 fi

@@ -29,6 +29,9 @@ struct Names {
     state_machine: String,
     workflow_role: String,
     workflow_log_group: String,
+    rollout_state_machine: String,
+    rollout_role: String,
+    rollout_log_group: String,
     project: String,
     project_role: String,
     project_log_group: String,
@@ -58,6 +61,9 @@ impl Names {
             // The `/aws/vendedlogs/` prefix keeps Step Functions' log delivery from growing the
             // account's CloudWatch Logs resource policy with every log group.
             workflow_log_group: format!("/aws/vendedlogs/states/{state_machine}"),
+            rollout_state_machine: format!("saas-tenant-rollout-{suffix}"),
+            rollout_role: role(format!("saas-tenant-rollout-{suffix}"))?,
+            rollout_log_group: format!("/aws/vendedlogs/states/saas-tenant-rollout-{suffix}"),
             project_role: role(project.clone())?,
             project_log_group: format!("/aws/codebuild/{project}"),
             key_alias: format!("alias/saas-tenant-events-{suffix}"),
@@ -112,6 +118,7 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
             region,
             &[
                 log_group_arn(&names.workflow_log_group),
+                log_group_arn(&names.rollout_log_group),
                 log_group_arn(&names.project_log_group),
             ],
         ))
@@ -291,54 +298,11 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
         &names.workflow_role,
         "states.amazonaws.com",
         &account,
-        PolicyDocument::new()
-            .statement(
-                Statement::allow("RunProvisioningBuild")
-                    .actions(&[
-                        "codebuild:StartBuild",
-                        "codebuild:StopBuild",
-                        "codebuild:BatchGetBuilds",
-                    ])
-                    .resources(&[project.attr("arn")]),
-            )
-            .statement(
-                // `startBuild.sync` learns of the build's end through this Step Functions-managed rule.
-                Statement::allow("ManageCodeBuildCompletionRule")
-                    .actions(&["events:PutTargets", "events:PutRule", "events:DescribeRule"])
-                    .resources(&[format!(
-                        "arn:aws:events:{region}:{account}:rule/{CODEBUILD_SYNC_RULE}"
-                    )]),
-            )
-            .statement(
-                Statement::allow("AnnounceProvisioningResult")
-                    .actions(&["events:PutEvents"])
-                    .resources(&[bus.attr("arn")]),
-            )
-            .statement(
-                // Log delivery and X-Ray APIs have no resource-level permissions.
-                Statement::allow("DeliverExecutionLogs")
-                    .actions(&[
-                        "logs:CreateLogDelivery",
-                        "logs:GetLogDelivery",
-                        "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies",
-                        "logs:DescribeLogGroups",
-                    ])
-                    .resources(&["*"]),
-            )
-            .statement(
-                Statement::allow("WriteTraces")
-                    .actions(&[
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                    ])
-                    .resources(&["*"]),
-            ),
+        build_runner_policy(&project.attr("arn"), region, &account).statement(
+            Statement::allow("AnnounceProvisioningResult")
+                .actions(&["events:PutEvents"])
+                .resources(&[bus.attr("arn")]),
+        ),
         tags(&names.workflow_role),
     );
     let state_machine = fragment.resource(
@@ -356,6 +320,58 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
             }],
             "tracing_configuration": [{"enabled": true}],
             "tags": tags(&names.state_machine),
+        }),
+    );
+
+    // Step Functions: the fleet rollout, one Distributed Map per canary phase.
+    let rollout_logs = log_group(&mut fragment, "rollout", &names.rollout_log_group);
+    let rollout_arn = format!(
+        "arn:aws:states:{region}:{account}:stateMachine:{}",
+        names.rollout_state_machine
+    );
+    let rollout_role = service_role(
+        &mut fragment,
+        "rollout",
+        &names.rollout_role,
+        "states.amazonaws.com",
+        &account,
+        build_runner_policy(&project.attr("arn"), region, &account)
+            .statement(
+                // A Distributed Map runs its items as child executions of this state machine.
+                Statement::allow("RunPhaseItems")
+                    .actions(&["states:StartExecution"])
+                    .resources(&[&rollout_arn]),
+            )
+            .statement(
+                Statement::allow("WatchPhaseItems")
+                    .actions(&["states:DescribeExecution", "states:StopExecution"])
+                    .resources(&[format!(
+                        "arn:aws:states:{region}:{account}:execution:{}/*",
+                        names.rollout_state_machine
+                    )]),
+            )
+            .statement(
+                Statement::allow("ReadRolloutLists")
+                    .actions(&["s3:GetObject"])
+                    .resources(&[format!("arn:aws:s3:::{state_bucket}/rollouts/*")]),
+            ),
+        tags(&names.rollout_role),
+    );
+    let rollout = fragment.resource(
+        "aws_sfn_state_machine",
+        "rollout",
+        json!({
+            "name": names.rollout_state_machine,
+            "type": "STANDARD",
+            "role_arn": rollout_role.attr("arn"),
+            "definition": crate::rollout::definition(&names.project, provisioner.rollout).to_string(),
+            "logging_configuration": [{
+                "log_destination": format!("{}:*", rollout_logs.attr("arn")),
+                "include_execution_data": true,
+                "level": "ERROR",
+            }],
+            "tracing_configuration": [{"enabled": true}],
+            "tags": tags(&names.rollout_state_machine),
         }),
     );
 
@@ -414,6 +430,11 @@ pub fn fragment(context: &StackContext) -> Result<Fragment, PluginError> {
         "ARN of the tenant event bus.",
     );
     fragment.output(
+        "rollout_state_machine_arn",
+        json!(rollout.attr("arn")),
+        "The fleet rollout: start it with {\"bucket\", \"key\"} of a `tenant-host plan-rollout --format json` list.",
+    );
+    fragment.output(
         "provisioning_state_machine_arn",
         json!(state_machine.attr("arn")),
         "The workflow that provisions a tenant on signup.",
@@ -436,6 +457,54 @@ fn source_block(repository: &ConfigRepository, buildspec: String) -> Value {
             "buildspec": buildspec,
         }),
     }
+}
+
+/// What a state machine that runs the provisioning project needs: start and watch its builds,
+/// learn when they end, deliver its logs and traces.
+fn build_runner_policy(project_arn: &str, region: &str, account: &str) -> PolicyDocument {
+    PolicyDocument::new()
+        .statement(
+            Statement::allow("RunProvisioningBuild")
+                .actions(&[
+                    "codebuild:StartBuild",
+                    "codebuild:StopBuild",
+                    "codebuild:BatchGetBuilds",
+                ])
+                .resources(&[project_arn]),
+        )
+        .statement(
+            // `startBuild.sync` learns of the build's end through this Step Functions-managed rule.
+            Statement::allow("ManageCodeBuildCompletionRule")
+                .actions(&["events:PutTargets", "events:PutRule", "events:DescribeRule"])
+                .resources(&[format!(
+                    "arn:aws:events:{region}:{account}:rule/{CODEBUILD_SYNC_RULE}"
+                )]),
+        )
+        .statement(
+            // Log delivery and X-Ray APIs have no resource-level permissions.
+            Statement::allow("DeliverExecutionLogs")
+                .actions(&[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ])
+                .resources(&["*"]),
+        )
+        .statement(
+            Statement::allow("WriteTraces")
+                .actions(&[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ])
+                .resources(&["*"]),
+        )
 }
 
 /// What the deployer role is scoped by.

@@ -63,6 +63,7 @@
 mod central;
 mod delivery;
 mod describe;
+pub mod rollout;
 pub mod rules;
 pub mod settings;
 mod tenant;

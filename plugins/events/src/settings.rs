@@ -31,6 +31,10 @@ pub const TERRAFORM_SHA256: &str = "terraform-sha256";
 pub const TOOL_BUNDLE_URL: &str = "tool-bundle-url";
 /// SHA-256 of the bundle.
 pub const TOOL_BUNDLE_SHA256: &str = "tool-bundle-sha256";
+/// Builds at once in the fleet rollout's later phases.
+pub const ROLLOUT_MAX_CONCURRENCY: &str = "rollout-max-concurrency";
+/// Failed items a rollout phase tolerates, in percent, before it stops the rollout.
+pub const ROLLOUT_TOLERATED_FAILURE_PERCENT: &str = "rollout-tolerated-failure-percent";
 
 /// Declares every setting with its default on `info`.
 pub fn declare(info: PluginInfo) -> PluginInfo {
@@ -98,6 +102,16 @@ pub fn declare(info: PluginInfo) -> PluginInfo {
         TOOL_BUNDLE_SHA256,
         json!(""),
         "SHA-256 of the tenant-host bundle; the job refuses a download that does not match.",
+    )
+    .setting(
+        ROLLOUT_MAX_CONCURRENCY,
+        json!(10),
+        "Tenant stacks the fleet rollout applies at once after its canary (1-1000; each is one CodeBuild build).",
+    )
+    .setting(
+        ROLLOUT_TOLERATED_FAILURE_PERCENT,
+        json!(0),
+        "Percentage of failed stacks a rollout phase tolerates before it fails and stops the rollout (0-100).",
     )
 }
 
@@ -212,6 +226,8 @@ pub struct Provisioner {
     pub registry_url: Option<String>,
     /// The pinned tools the job installs; empty values make the job refuse to run.
     pub tools: Tools,
+    /// How the fleet rollout runs.
+    pub rollout: crate::rollout::RolloutLimits,
 }
 
 /// The tools the provisioning job installs, each pinned by its checksum.
@@ -297,6 +313,10 @@ impl Provisioner {
                 }
             },
             tools: Tools::from_context(context)?,
+            rollout: crate::rollout::RolloutLimits {
+                max_concurrency: bounded(context, ROLLOUT_MAX_CONCURRENCY, 1, 1000)?,
+                tolerated_failure_percent: bounded(context, ROLLOUT_TOLERATED_FAILURE_PERCENT, 0, 100)?,
+            },
         })
     }
 }
