@@ -39,6 +39,7 @@ test: setup plugins
     cargo test --locked --manifest-path templates/plugin/Cargo.toml
     python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder
     just checkov
+    just access-oracle
 
 # Synthesize the example into a scratch folder and run checkov on every stack, with the waivers.
 [group('test')]
@@ -49,6 +50,21 @@ checkov:
     trap 'rm -rf "$out"' EXIT
     cargo run --quiet -p tenant-host -- synth --plugins plugins/ --out "$out/cdktf.out"
     python3 tests/checkov/run_checkov.py "$out/cdktf.out" tests/checkov/waivers.txt
+
+# Compare the access evaluator with @cloud-copilot/iam-simulate (AGPL: a test oracle only,
+# installed from tests/access/oracle's lock file into the cache, never into the clone).
+[group('test')]
+access-oracle:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    oracle="${XDG_CACHE_HOME:-$HOME/.cache}/tenant-host/access-oracle"
+    mkdir -p "$oracle"
+    if ! cmp -s tests/access/oracle/package-lock.json "$oracle/package-lock.json"; then
+        cp tests/access/oracle/package.json tests/access/oracle/package-lock.json "$oracle/"
+        npm ci --prefix "$oracle" --no-audit --no-fund --ignore-scripts
+    fi
+    TENANT_ACCESS_ORACLE_NODE_PATH="$oracle/node_modules" \
+        cargo test -p tenant-access --test oracle -- --ignored --nocapture
 
 # Check formatting and lints (native and wasm).
 [group('test')]

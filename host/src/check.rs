@@ -6,7 +6,7 @@ use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -107,7 +107,7 @@ pub const SCHEMA_RULES: &[HostRule] = &[
     HostRule {
         id: REFERENCE_RULE,
         severity: Severity::Error,
-        description: "Every ${...} reference names something declared in the same stack.",
+        description: "Every string is a well-formed Terraform template (closed, nested at most 32 deep, at most 1 MiB), and every ${...} reference names something declared in the same stack.",
     },
 ];
 
@@ -165,45 +165,31 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
             }
         }
     }
-    let undeclared = schema::undeclared_references(&stack.document);
-    // Each block's text, rendered once, to blame a reference on the first plugin that uses it.
-    let rendered: Vec<(&String, String)> = if undeclared.is_empty() {
-        Vec::new()
-    } else {
-        stack
-            .origins
-            .iter()
-            .filter_map(|(address, plugin)| {
-                block_at(&stack.document, address).map(|b| (plugin, b.to_string()))
-            })
-            .collect()
-    };
-    for reference in undeclared {
-        let needle = format!("{reference}.");
-        let plugin = rendered
-            .iter()
-            .find(|(_, text)| text.contains(&needle))
-            .map_or("host", |(plugin, _)| plugin.as_str());
-        findings.push(finding(
-            REFERENCE_RULE,
-            String::new(),
-            plugin,
-            format!("`{reference}` is referenced but not declared in this stack"),
-            "Declare the block in the stack (tenant stacks reach the central stack only by names or data sources), or require the value from the plugin that provides it.",
-        ));
+    for block in schema::check_references(&stack.document) {
+        let plugin = origin(&block.address);
+        for reference in block.undeclared {
+            findings.push(finding(
+                REFERENCE_RULE,
+                block.address.clone(),
+                plugin,
+                format!("`{reference}` is referenced but not declared in this stack"),
+                "Declare the block in the stack (tenant stacks reach the central stack only by names or data sources), or require the value from the plugin that provides it.",
+            ));
+        }
+        for problem in block.problems {
+            findings.push(finding(
+                REFERENCE_RULE,
+                block.address.clone(),
+                plugin,
+                format!(
+                    "the string at {} is not a valid Terraform template: {}",
+                    problem.pointer, problem.error
+                ),
+                "Close every `${`, `%{` and quoted string in the template, and nest templates less deeply; write a literal `${` as `$${`.",
+            ));
+        }
     }
     findings
-}
-
-/// The body at a resource, data source or output address of a document.
-fn block_at<'a>(document: &'a Value, address: &str) -> Option<&'a Value> {
-    let parts: Vec<&str> = address.split('.').collect();
-    match parts.as_slice() {
-        ["data", type_name, name] => document.get("data")?.get(type_name)?.get(name),
-        ["output", name] => document.get("output")?.get(name),
-        [type_name, name] => document.get("resource")?.get(type_name)?.get(name),
-        _ => None,
-    }
 }
 
 /// Runs the schema checks, the host guardrails and `check-stack` of every plugin on every stack,
@@ -242,10 +228,13 @@ pub fn run_checks(
         findings.extend(result?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
-    // Each plugin's fleet check reads every stack: run them side by side.
+    // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
+    // needs (nothing at all without `fleet-needs`); a 0.1 plugin still gets every document.
     let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
-        let raw = plugin.check_fleet(runtime, &documents, &settings)?;
+        let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
+        let summaries = fleet_summaries(stacks, &plugin.info.fleet_needs);
+        let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
+        let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
         attribute(plugin, None, raw, Function::CheckFleet)
     });
     for result in per_plugin {
@@ -254,6 +243,35 @@ pub fn run_checks(
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();
     Ok(findings)
+}
+
+/// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
+pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
+    if needs.is_empty() {
+        return Vec::new();
+    }
+    let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
+    stacks
+        .iter()
+        .map(|stack| api::StackSummary {
+            stack: stack.summary.stack.clone(),
+            tenant: stack.summary.tenant.clone(),
+            blocks: stack
+                .summary
+                .blocks
+                .iter()
+                .filter(|b| needs.contains(&b.type_name))
+                .cloned()
+                .collect(),
+            outputs: stack
+                .summary
+                .outputs
+                .iter()
+                .filter(|o| output_needed(&o.name))
+                .cloned()
+                .collect(),
+        })
+        .collect()
 }
 
 /// Attributes findings to `plugin`, refusing a rule id it did not declare.
@@ -266,15 +284,15 @@ fn attribute(
     raw.into_iter()
         .map(|f| {
             if !plugin.info.rules.iter().any(|r| r.id == f.rule_id) {
-                return Err(SynthError::Call(CallError {
-                    plugin: plugin.name().into(),
-                    stack: stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
+                return Err(SynthError::Call(CallError::after_call(
+                    plugin.name(),
+                    &stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
                     function,
-                    failure: CallFailure::Contract(format!(
+                    CallFailure::Contract(format!(
                         "reported rule `{}`, which it does not declare",
                         f.rule_id
                     )),
-                }));
+                )));
             }
             Ok(Finding {
                 stack: stack.map(str::to_owned),

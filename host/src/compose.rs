@@ -4,7 +4,7 @@
 use crate::plugin::api;
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The cdktf manifest and metadata version this output is compatible with.
 pub const CDKTF_VERSION: &str = "0.20.0";
@@ -12,7 +12,7 @@ pub const CDKTF_VERSION: &str = "0.20.0";
 pub const AWS_PROVIDER_VERSION: &str = ">= 6.25.0, < 7.0.0";
 
 /// One stack, composed from every plugin's fragment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComposedStack {
     /// The stack's name.
     pub name: String,
@@ -26,6 +26,22 @@ pub struct ComposedStack {
     pub origins: BTreeMap<String, String>,
     /// Each plugin's resolved settings for this stack, as JSON text.
     pub settings: BTreeMap<String, String>,
+    /// Each plugin's access intents for this stack (0.1 plugins declare none).
+    pub intents: BTreeMap<String, Vec<api::AccessIntent>>,
+    /// What the loaded plugins' fleet checks need of this stack (the union of their
+    /// `fleet-needs`), taken once, right after composing.
+    pub summary: api::StackSummary,
+}
+
+impl Default for api::StackSummary {
+    fn default() -> Self {
+        Self {
+            stack: String::new(),
+            tenant: None,
+            blocks: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
 }
 
 /// Why fragments could not be composed.
@@ -88,11 +104,13 @@ pub fn compose(
     tenant: Option<&Tenant>,
     fragments: Vec<(String, api::Fragment)>,
     settings: BTreeMap<String, String>,
+    fleet_needs: &BTreeSet<&str>,
 ) -> Result<ComposedStack, ComposeError> {
     let mut sections: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut outputs = Map::new();
     let mut assets = BTreeMap::new();
     let mut origins: BTreeMap<String, String> = BTreeMap::new();
+    let mut intents: BTreeMap<String, Vec<api::AccessIntent>> = BTreeMap::new();
     let malformed = |plugin: &str, what: String, reason: String| ComposeError::Malformed {
         stack: name.into(),
         plugin: plugin.into(),
@@ -112,6 +130,20 @@ pub fn compose(
         }
     };
     for (plugin, fragment) in fragments {
+        if let Some(intent) = fragment
+            .intents
+            .iter()
+            .find(|i| i.principal.is_empty() || i.action.is_empty() || i.resource.is_empty())
+        {
+            return Err(malformed(
+                &plugin,
+                format!("access intent `{}`", intent.because),
+                "needs a principal, an action and a resource".into(),
+            ));
+        }
+        if !fragment.intents.is_empty() {
+            intents.insert(plugin.clone(), fragment.intents);
+        }
         for block in fragment.blocks {
             let (section, address) = match block.kind {
                 api::BlockKind::Resource => ("resource", format!("{}.{}", block.type_name, block.name)),
@@ -190,14 +222,66 @@ pub fn compose(
         document.insert("output".into(), Value::Object(outputs));
     }
     origins.retain(|address, _| !address.starts_with("asset "));
+    let document = Value::Object(document);
+    let summary = summarize(&document, name, tenant, fleet_needs);
     Ok(ComposedStack {
         name: name.into(),
         tenant: tenant.cloned(),
-        document: Value::Object(document),
+        document,
         assets,
         origins,
         settings,
+        intents,
+        summary,
     })
+}
+
+/// The blocks of the types and the outputs named in `needs` (`aws_vpc`, `output:<name>`), ordered
+/// by type and name: what fleet checks see of a stack.
+fn summarize(
+    document: &Value,
+    stack: &str,
+    tenant: Option<&Tenant>,
+    needs: &BTreeSet<&str>,
+) -> api::StackSummary {
+    let mut blocks = Vec::new();
+    for (section, kind) in [
+        ("resource", api::BlockKind::Resource),
+        ("data", api::BlockKind::Data),
+    ] {
+        let Some(types) = document.get(section).and_then(Value::as_object) else {
+            continue;
+        };
+        for (type_name, by_name) in types.iter().filter(|(t, _)| needs.contains(t.as_str())) {
+            for (name, body) in by_name.as_object().into_iter().flatten() {
+                blocks.push(api::Block {
+                    kind,
+                    type_name: type_name.clone(),
+                    name: name.clone(),
+                    body: body.to_string(),
+                });
+            }
+        }
+    }
+    let outputs = document
+        .get("output")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| needs.contains(format!("output:{name}").as_str()))
+        .map(|(name, body)| api::Output {
+            name: name.clone(),
+            value: body["value"].to_string(),
+            description: body["description"].as_str().unwrap_or_default().into(),
+            sensitive: body.get("sensitive") == Some(&Value::Bool(true)),
+        })
+        .collect();
+    api::StackSummary {
+        stack: stack.into(),
+        tenant: tenant.map(crate::synth::wire_tenant),
+        blocks,
+        outputs,
+    }
 }
 
 fn terraform_block(fleet: &Fleet, stack: &str) -> Value {
@@ -241,6 +325,7 @@ mod tests {
             outputs: vec![],
             provides: vec![],
             assets: vec![],
+            intents: vec![],
         }
     }
 
@@ -267,8 +352,15 @@ mod tests {
                 ),
             ],
             BTreeMap::new(),
+            &BTreeSet::from(["aws_vpc"]),
         )
         .unwrap();
+        assert_eq!(
+            stack.summary.blocks.len(),
+            1,
+            "only the needed type is summarized"
+        );
+        assert_eq!(stack.summary.blocks[0].name, "tenant");
         let doc = &stack.document;
         assert_eq!(doc["resource"]["aws_vpc"]["tenant"]["cidr_block"], "10.0.0.0/16");
         assert_eq!(
@@ -287,9 +379,16 @@ mod tests {
     fn rejects_what_plugins_must_not_emit() {
         let fleet = Fleet::example("dev");
         let run = |fragments: Vec<(String, api::Fragment)>| {
-            compose(&fleet, "central-dev", None, fragments, BTreeMap::new())
-                .unwrap_err()
-                .to_string()
+            compose(
+                &fleet,
+                "central-dev",
+                None,
+                fragments,
+                BTreeMap::new(),
+                &BTreeSet::new(),
+            )
+            .unwrap_err()
+            .to_string()
         };
         let twice = run(vec![
             ("a".into(), fragment(vec![block("aws_vpc", "x", "{}")])),

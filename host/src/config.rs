@@ -187,10 +187,12 @@ impl ConfigFile {
 
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
+        let text = crate::bounded_read::read_to_string(path, crate::bounded_read::MAX_CONFIG_BYTES).map_err(
+            |source| ConfigError::Read {
+                path: path.into(),
+                source,
+            },
+        )?;
         let source = Source {
             origin: path.display().to_string(),
             text,

@@ -9,7 +9,7 @@
 //! digests mean equal bytes. A tenant's own settings enter only its own stack's digest.
 
 use crate::plugin::LoadedPlugin;
-use crate::synth::resolve_settings;
+use crate::synth::resolved_settings;
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -48,7 +48,7 @@ fn stack_digest(plugins: &[LoadedPlugin], fleet: &Fleet, name: &str, tenant: Opt
             json!({
                 "name": plugin.name(),
                 "component": plugin.digest,
-                "settings": Value::Object(resolve_settings(plugin, fleet, tenant)),
+                "settings": resolved_settings(plugin, fleet, tenant),
             })
         })
         .collect();

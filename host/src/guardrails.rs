@@ -289,9 +289,13 @@ fn naming(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet, schema: &Provid
 /// that holds it), descending into strings that hold JSON documents (`jsonencode`d policies).
 fn visit_strings(value: &Value, key: Option<&str>, visit: &mut impl FnMut(Option<&str>, &str)) {
     match value {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
-            Ok(inner) if text.trim_start().starts_with(['{', '[']) => visit_strings(&inner, key, visit),
-            _ => visit(key, text),
+        // Only a string that starts like a JSON document is parsed as one.
+        Value::String(text) => match text.trim_start().starts_with(['{', '[']) {
+            true => match serde_json::from_str::<Value>(text) {
+                Ok(inner) => visit_strings(&inner, key, visit),
+                Err(_) => visit(key, text),
+            },
+            false => visit(key, text),
         },
         Value::Array(items) => items.iter().for_each(|item| visit_strings(item, key, visit)),
         Value::Object(fields) => fields
@@ -301,40 +305,54 @@ fn visit_strings(value: &Value, key: Option<&str>, visit: &mut impl FnMut(Option
     }
 }
 
+/// The fleet's tenant ids, with the length of the longest.
+struct TenantIds<'a> {
+    ids: HashSet<&'a str>,
+    longest: usize,
+}
+
+impl<'a> TenantIds<'a> {
+    fn new(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let ids: HashSet<&str> = ids.into_iter().collect();
+        let longest = ids.iter().map(|id| id.len()).max().unwrap_or(0);
+        Self { ids, longest }
+    }
+}
+
 /// The tenants of the fleet a `tenant-…` word in `text` names. Where ids are prefixes of one
 /// another (`acme`, `acme-corp`), the longest id that fits is the one named.
-fn named_tenants<'a>(text: &str, ids: &HashSet<&'a str>) -> Vec<&'a str> {
+///
+/// Linear in `text`: an id ends at a hyphen or where the word ends, and no id is longer than the
+/// fleet's longest, so each mention is looked at only that far.
+fn named_tenants<'a>(text: &str, ids: &TenantIds<'a>) -> Vec<&'a str> {
+    const MARKER: &str = "tenant-";
     let is_word_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    text.match_indices("tenant-")
+    let is_id_byte = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-';
+    text.match_indices(MARKER)
         .filter(|(start, _)| !text[..*start].ends_with(is_word_char))
-        .filter_map(|(start, marker)| {
-            let rest = &text[start + marker.len()..];
-            // An id ends where the word does or at a hyphen; try the longest candidate first.
-            let ends = rest
-                .char_indices()
-                .filter(|(_, c)| !c.is_ascii_alphanumeric())
-                .map(|(at, _)| at)
-                .take_while(|at| {
-                    rest[..*at]
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                })
-                .chain(
-                    rest.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                        .then_some(rest.len()),
-                );
-            let candidates: Vec<usize> = ends.collect();
-            candidates
-                .into_iter()
+        .filter_map(|(start, _)| {
+            let rest = &text[start + MARKER.len()..];
+            // The id and the byte after it, at most.
+            let window = &rest.as_bytes()[..rest.len().min(ids.longest + 1)];
+            let word_end = window.iter().position(|b| !is_id_byte(b));
+            let word_len = word_end.unwrap_or(window.len());
+            // A word cut off by the window goes on beyond every id, so it is no id itself.
+            let whole_word = word_end.is_some() || window.len() == rest.len();
+            (0..=word_len)
                 .rev()
-                .find_map(|end| ids.get(&rest[..end]).copied())
+                .filter(|&end| match window.get(end) {
+                    _ if end == word_len => whole_word,
+                    Some(b'-') => true,
+                    _ => false,
+                })
+                // Every candidate end lies in the ASCII word, so slicing there is safe.
+                .find_map(|end| ids.ids.get(&rest[..end]).copied())
         })
         .collect()
 }
 
 fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec<Finding> {
-    let ids: HashSet<&str> = fleet.tenants.iter().map(|t| t.id.as_str()).collect();
+    let ids = TenantIds::new(fleet.tenants.iter().map(|t| t.id.as_str()));
     let others: Vec<&Tenant> = fleet.tenants.iter().filter(|t| t.id != tenant.id).collect();
     let mut places: Vec<(String, &Value)> = Vec::new();
     for (section, value) in stack.document.as_object().into_iter().flatten() {
@@ -631,7 +649,7 @@ mod tests {
                     document,
                     assets: BTreeMap::new(),
                     origins,
-                    settings: BTreeMap::new(),
+                    ..ComposedStack::default()
                 }
             })
             .collect();
@@ -734,7 +752,7 @@ mod tests {
 
     #[test]
     fn the_longest_tenant_id_is_the_one_named() {
-        let ids = HashSet::from(["acme", "acme-corp", "retail-co"]);
+        let ids = TenantIds::new(["acme", "acme-corp", "retail-co"]);
         let cases: [(&str, &[&str], &str); 5] = [
             (
                 "tenant-acme-corp-data-dev",
@@ -757,6 +775,37 @@ mod tests {
         for (text, expected, reason) in cases {
             assert_eq!(named_tenants(text, &ids), expected, "{reason}");
         }
+    }
+
+    /// The issue-12 text: `tenant-` + `a-` × n, after n short mentions, so that both a long word
+    /// and many mentions grow with n.
+    fn hostile_text(n: usize) -> String {
+        format!("{}tenant-{}", " tenant-a-b-c-d".repeat(n), "a-".repeat(n))
+    }
+
+    #[test]
+    fn naming_tenants_takes_time_linear_in_the_text() {
+        let ids = TenantIds::new(["acme", "acme-corp", "retail-co"]);
+        // The fastest of a few runs, so that a busy machine does not decide the ratio.
+        let fastest = |n: usize| {
+            let text = hostile_text(n);
+            (0..5)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    std::hint::black_box(named_tenants(std::hint::black_box(&text), &ids));
+                    started.elapsed()
+                })
+                .min()
+                .expect("five runs")
+        };
+        let (small, large) = (fastest(2_000), fastest(20_000));
+        // Ten times the input may take ten times as long; 3x slack for timer noise. A quadratic
+        // scan takes about 100x.
+        assert!(
+            large <= small * 30,
+            "10x the text took {:.1}x as long ({small:?} -> {large:?})",
+            large.as_secs_f64() / small.as_secs_f64()
+        );
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! The modules follow the data flow of one run:
 //!
 //! 1. [`config`] reads the fleet's TOML (or the built-in example);
-//! 2. [`tenants`] validates it against the loaded plugins ([`diagnostics`] points at the
-//!    offending lines, [`names`] holds the length budget) and gives each tenant its VPC block,
-//!    recorded in the [`lock`] file;
+//! 2. [`tenants`] validates it against what the loaded plugins [`declarations`] say (settings
+//!    schema, name patterns; [`diagnostics`] points at the offending lines, [`names`] checks the
+//!    length budget), resolves every plugin's settings once, asks the plugins to check them
+//!    across fields, and gives each tenant its VPC block, recorded in the [`lock`] file;
 //! 3. [`plugin`] loads the plugin components, checks their contract version, and calls them in
 //!    a sandbox with no ambient authority and bounded time, memory and output;
 //! 4. [`order`] orders plugins so that providers of values run before their consumers;
@@ -19,9 +20,11 @@
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
 //! as text, JSON or SARIF.
 
+pub mod bounded_read;
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod declarations;
 pub mod diagnostics;
 pub mod digest;
 pub mod guardrails;
@@ -141,12 +144,16 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
     tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
-    let declared = declared_plugins(&plugins);
+    let declared = plugin_declarations(&plugins);
     let plan = tenants::plan_fleet(
         &config,
         options.suffix.as_deref(),
         previous_lock.as_ref(),
         &declared,
+        &synth::PluginCrossChecks {
+            runtime: &runtime,
+            plugins: &plugins,
+        },
         &options.plan,
     )?;
     let fleet = plan.fleet;
@@ -182,23 +189,19 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
 }
 
 /// What the loaded plugins declare, for validating a configuration against them.
-pub fn declared_plugins(plugins: &[plugin::LoadedPlugin]) -> Vec<tenants::DeclaredPlugin<'_>> {
-    plugins
-        .iter()
-        .map(|p| tenants::DeclaredPlugin {
-            name: p.name(),
-            settings: &p.defaults,
-        })
-        .collect()
+pub fn plugin_declarations(plugins: &[plugin::LoadedPlugin]) -> Vec<declarations::PluginDeclaration> {
+    plugins.iter().map(|p| p.declaration.clone()).collect()
 }
 
 /// The provider schema from `path`, or the bundled subset.
 fn load_schema(path: Option<&std::path::Path>) -> Result<schema::ProviderSchema, Error> {
     let (label, text) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::Schema {
-                path: path.display().to_string(),
-                message: e.to_string(),
+            let text = bounded_read::read_to_string(path, bounded_read::MAX_SCHEMA_BYTES).map_err(|e| {
+                Error::Schema {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
             })?;
             (path.display().to_string(), text)
         }

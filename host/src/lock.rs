@@ -83,7 +83,7 @@ struct LockFile {
 impl Lock {
     /// Reads the lock file at `path`; `None` when there is none yet.
     pub fn read(path: &Path) -> Result<Option<Self>, LockError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::bounded_read::read_to_string(path, crate::bounded_read::MAX_LOCK_BYTES) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {

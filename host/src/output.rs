@@ -92,8 +92,18 @@ pub fn manifest(
             (stack.name.clone(), entry)
         })
         .collect();
-    json!({"version": CDKTF_VERSION, "stacks": entries})
+    json!({"version": CDKTF_VERSION, "stacks": entries, MARKER: {"output-format": OUTPUT_FORMAT}})
 }
+
+/// The manifest key that marks a folder as written by tenant-host. Only a folder whose manifest
+/// carries it is ever replaced.
+pub const MARKER: &str = "tenant-host";
+/// The layout version of the output folder, recorded under [`MARKER`]: it changes when the folder's
+/// layout does, not with every release, so the output stays byte-identical across releases.
+pub const OUTPUT_FORMAT: u64 = 1;
+/// The only entries tenant-host writes at the top of an output folder; anything else in it was
+/// put there by someone else, and the folder is refused rather than replaced.
+const OUTPUT_ENTRIES: &[&str] = &["manifest.json", "stacks"];
 
 /// Which stacks a run writes, and what becomes of the previous output's other folders.
 #[derive(Debug, Clone, Copy, Default)]
@@ -123,22 +133,61 @@ struct Previous {
 }
 
 impl Previous {
-    /// What the previous output holds. A folder that exists but is not a tenant-host output is
-    /// refused rather than replaced: the swap would delete everything in it.
+    /// What the previous output holds. A folder that is not a tenant-host output (no manifest
+    /// with the [`MARKER`], or entries tenant-host does not write) is refused rather than
+    /// replaced: the swap would delete everything in it. A symbolic link is refused too: the swap
+    /// would replace the link, not the folder it points to.
     fn read(out: &Path) -> Result<Self, OutputError> {
         let refuse = |why: String| OutputError {
             path: out.into(),
             source: io::Error::other(why),
         };
+        match std::fs::symlink_metadata(out) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(refuse(
+                    "it is a symbolic link, and tenant-host swaps the output folder in place, which would \
+                     replace the link rather than write where it points; pass the link's target as --out"
+                        .into(),
+                ));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(refuse("it is not a folder; choose another --out".into()));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(out)(e)),
+        }
         let manifest = out.join("manifest.json");
         match std::fs::read_dir(out) {
-            Ok(mut entries) => {
-                if entries.next().is_some() && !manifest.is_file() {
+            Ok(entries) => {
+                let mut names = Vec::new();
+                for entry in entries {
+                    names.push(
+                        entry
+                            .map_err(io_error(out))?
+                            .file_name()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+                if !names.is_empty() && !manifest.is_file() {
                     return Err(refuse(
                         "it is not empty and holds no manifest.json, so it is not a tenant-host output; \
                          choose another --out, or empty it"
                             .into(),
                     ));
+                }
+                names.retain(|name| !OUTPUT_ENTRIES.contains(&name.as_str()));
+                names.sort();
+                if !names.is_empty() {
+                    return Err(refuse(format!(
+                        "it holds {}, which tenant-host did not write and would delete; move them out of the folder",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -150,22 +199,32 @@ impl Previous {
             Ok(entries) => {
                 for entry in entries {
                     let entry = entry.map_err(io_error(&stacks))?;
-                    if entry.file_type().map_err(io_error(&stacks))?.is_dir() {
-                        folders.insert(entry.file_name().to_string_lossy().into_owned());
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !entry.file_type().map_err(io_error(&stacks))?.is_dir() {
+                        return Err(refuse(format!(
+                            "stacks/{name} is not a stack folder, so tenant-host did not write it and would delete it; \
+                             move it out of the folder"
+                        )));
                     }
+                    folders.insert(name);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_error(&stacks)(e)),
         }
-        let entries = match std::fs::read_to_string(&manifest) {
+        let entries = match crate::bounded_read::read_to_string(
+            &manifest,
+            crate::bounded_read::MAX_MANIFEST_BYTES,
+        ) {
             Ok(text) => serde_json::from_str::<Value>(&text)
                 .ok()
+                .filter(|m| m.get(MARKER).is_some_and(Value::is_object))
                 .and_then(|m| m.get("stacks").and_then(Value::as_object).cloned())
                 .ok_or_else(|| {
                     refuse(format!(
-                        "{} is not a manifest tenant-host can read, so the stacks it lists could be lost; \
-                         restore it, or move the folder away",
+                        "{} is not a manifest tenant-host can read (a JSON object with `stacks` and the \
+                         `\"{MARKER}\"` marker tenant-host writes), so the folder may not be a tenant-host output \
+                         and the stacks it lists could be lost; restore it, or move the folder away",
                         manifest.display()
                     ))
                 })?,
@@ -380,4 +439,103 @@ fn swap_by_renames(staging: tempfile::TempDir, out: &Path) -> Result<(), OutputE
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_empty(out: &Path) -> Result<Written, OutputError> {
+        write_output(out, &[], &[], WritePlan::default())
+    }
+
+    fn refusal(out: &Path) -> String {
+        format!("{:#}", write_empty(out).unwrap_err().source)
+    }
+
+    #[test]
+    fn an_output_is_marked_and_a_marked_output_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("cdktf.out");
+        write_empty(&out).unwrap();
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest[MARKER]["output-format"], OUTPUT_FORMAT);
+        write_empty(&out).unwrap();
+    }
+
+    /// (reason, how the folder is spoilt, what the refusal says).
+    #[test]
+    fn what_tenant_host_did_not_write_is_never_replaced() {
+        type Spoil = fn(&Path);
+        let cases: [(&str, Spoil, &str); 4] = [
+            (
+                "a manifest without the marker (e.g. `\"stacks\": {}` in someone's project)",
+                |out| std::fs::write(out.join("manifest.json"), r#"{"stacks": {}}"#).unwrap(),
+                "marker",
+            ),
+            (
+                "a file tenant-host does not write at the top",
+                |out| std::fs::write(out.join("notes.txt"), "mine").unwrap(),
+                "it holds `notes.txt`, which tenant-host did not write",
+            ),
+            (
+                "a file directly in stacks/",
+                |out| {
+                    std::fs::create_dir_all(out.join("stacks")).unwrap();
+                    std::fs::write(out.join("stacks/README"), "mine").unwrap();
+                },
+                "stacks/README is not a stack folder",
+            ),
+            (
+                "a file where the folder should be",
+                |out| {
+                    std::fs::remove_dir_all(out).unwrap();
+                    std::fs::write(out, "mine").unwrap();
+                },
+                "it is not a folder",
+            ),
+        ];
+        for (reason, spoil, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("cdktf.out");
+            write_empty(&out).unwrap();
+            spoil(&out);
+            let before = snapshot(dir.path());
+            let error = refusal(&out);
+            assert!(error.contains(expected), "{reason}: {error}");
+            assert_eq!(before, snapshot(dir.path()), "{reason}: the folder changed");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_out_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real");
+        write_empty(&target).unwrap();
+        let link = dir.path().join("cdktf.out");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let error = refusal(&link);
+        assert!(error.contains("symbolic link"), "{error}");
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+
+    /// Every path below `root` with its contents (empty for folders).
+    fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut found = Vec::new();
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    pending.push(entry.unwrap().path());
+                }
+                found.push((path, Vec::new()));
+            } else {
+                found.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+        found.sort();
+        found
+    }
 }

@@ -6,7 +6,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tenant_host::plugin::{self, Limits, Runtime};
-use tenant_host::registry::{Added, Registry};
+use tenant_host::registry::{Added, Registry, Validation};
+use tenant_host::synth::PluginCrossChecks;
 
 #[derive(Debug, Args)]
 pub struct TenantsArgs {
@@ -38,7 +39,7 @@ impl Target {
 
 /// What a change is validated against: the plugins synth would load, and the suffix.
 #[derive(Debug, Args)]
-struct Validation {
+struct ValidationArgs {
     /// Folder of plugin components: the changed configuration is validated against them, as
     /// `synth` validates it (names, settings, blocks).
     #[arg(long, value_name = "DIR")]
@@ -60,7 +61,7 @@ enum TenantsCommand {
         #[command(flatten)]
         target: Target,
         #[command(flatten)]
-        validation: Validation,
+        validation: ValidationArgs,
     },
     /// Remove a tenant from the configuration; its block stays reserved until `tenants release`
     /// (after `terraform destroy` of its stack).
@@ -70,7 +71,7 @@ enum TenantsCommand {
         #[command(flatten)]
         target: Target,
         #[command(flatten)]
-        validation: Validation,
+        validation: ValidationArgs,
     },
     /// Give a removed tenant's block back to the pool: only after its stack is destroyed.
     Release {
@@ -79,7 +80,7 @@ enum TenantsCommand {
         #[command(flatten)]
         target: Target,
         #[command(flatten)]
-        validation: Validation,
+        validation: ValidationArgs,
     },
     /// List the tenants with their blocks: active, or retired (removed, block reserved).
     List {
@@ -108,10 +109,8 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<ExitCode> {
             validation,
         } => {
             let registry = target.open()?;
-            let plugins = load(&validation)?;
-            let declared = tenant_host::declared_plugins(&plugins);
-            let suffix = validation.environment_suffix.as_deref();
-            match registry.add_tenant(&id, cidr_block.as_deref(), suffix, &declared)? {
+            let added = validation.with(|v| Ok(registry.add_tenant(&id, cidr_block.as_deref(), v)?))?;
+            match added {
                 Added::New(block) => println!(
                     "added tenant `{id}` with block {block} to {}",
                     registry.location()
@@ -130,10 +129,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<ExitCode> {
             validation,
         } => {
             let registry = target.open()?;
-            let plugins = load(&validation)?;
-            let declared = tenant_host::declared_plugins(&plugins);
-            let suffix = validation.environment_suffix.as_deref();
-            let removed = registry.remove_tenant(&id, suffix, &declared)?;
+            let removed = validation.with(|v| Ok(registry.remove_tenant(&id, v)?))?;
             println!("removed tenant `{id}` from {}", registry.location());
             if let Some(block) = removed.reserved {
                 println!(
@@ -149,10 +145,7 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<ExitCode> {
             validation,
         } => {
             let registry = target.open()?;
-            let plugins = load(&validation)?;
-            let declared = tenant_host::declared_plugins(&plugins);
-            let suffix = validation.environment_suffix.as_deref();
-            let block = registry.release_tenant(&id, suffix, &declared)?;
+            let block = validation.with(|v| Ok(registry.release_tenant(&id, v)?))?;
             println!(
                 "released block {block} of tenant `{id}` in {}",
                 registry.location()
@@ -178,10 +171,24 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The plugins of `--plugins`, loaded with the default bounds.
-fn load(validation: &Validation) -> anyhow::Result<Vec<plugin::LoadedPlugin>> {
-    let runtime = Runtime::new(Limits::default())
-        .map_err(|e| anyhow::anyhow!("cannot start the WebAssembly runtime: {e:#}"))?;
-    plugin::load_plugins(&runtime, &validation.plugins)
-        .with_context(|| format!("loading the plugins in {}", validation.plugins.display()))
+impl ValidationArgs {
+    /// Loads the plugins and runs `change` with what synth would validate the configuration by.
+    fn with<T>(&self, change: impl FnOnce(Validation<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let runtime = Runtime::new(Limits::default())
+            .map_err(|e| anyhow::anyhow!("cannot start the WebAssembly runtime: {e:#}"))?;
+        let mut plugins = plugin::load_plugins(&runtime, &self.plugins)
+            .with_context(|| format!("loading the plugins in {}", self.plugins.display()))?;
+        tenant_host::synth::sort_by_dependencies(&mut plugins)
+            .with_context(|| format!("ordering the plugins in {}", self.plugins.display()))?;
+        let declarations = tenant_host::plugin_declarations(&plugins);
+        let cross_checks = PluginCrossChecks {
+            runtime: &runtime,
+            plugins: &plugins,
+        };
+        change(Validation {
+            suffix: self.environment_suffix.as_deref(),
+            plugins: &declarations,
+            cross_checks: &cross_checks,
+        })
+    }
 }

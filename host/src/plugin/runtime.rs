@@ -1,13 +1,13 @@
 //! One engine and one linker for every plugin, a ticker that bounds call time, and the wrapper
 //! through which every call into a plugin goes.
 
-use super::bindings::{PluginPre, api};
-use super::sandbox::Sandbox;
+use super::bindings::{api, v0_2};
+use super::sandbox::{Sandbox, level_name};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{Linker, Resource};
+use wasmtime::component::{HasSelf, Linker, Resource};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::DynPollable;
 
@@ -40,6 +40,10 @@ impl Default for Limits {
 pub enum Function {
     /// `describe`
     Describe,
+    /// `validate-settings`
+    ValidateSettings,
+    /// `contribute`
+    Contribute,
     /// `synthesize-central`
     SynthesizeCentral,
     /// `synthesize-tenant`
@@ -54,6 +58,8 @@ impl fmt::Display for Function {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Describe => "describe",
+            Self::ValidateSettings => "validate-settings",
+            Self::Contribute => "contribute",
             Self::SynthesizeCentral => "synthesize-central",
             Self::SynthesizeTenant => "synthesize-tenant",
             Self::CheckStack => "check-stack",
@@ -95,9 +101,12 @@ pub enum CallFailure {
     Contract(String),
 }
 
-/// A failed call, naming the plugin, the stack and the function.
+/// A failed call, naming the plugin, the stack and the function, with what the plugin logged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("plugin `{plugin}` failed in `{function}` for {stack}: {failure}")]
+#[error(
+    "plugin `{plugin}` failed in `{function}` for {stack}: {failure}{}",
+    log_text(log)
+)]
 pub struct CallError {
     /// The plugin's name (or file, before it has described itself).
     pub plugin: String,
@@ -107,6 +116,28 @@ pub struct CallError {
     pub function: Function,
     /// What went wrong (part of the message, so not a separate cause).
     pub failure: CallFailure,
+    /// What the plugin logged through `host.log` during the call, one line per message.
+    pub log: Vec<String>,
+}
+
+impl CallError {
+    /// A failure found by the host after the call, when the plugin's log is gone.
+    pub fn after_call(plugin: &str, stack: &str, function: Function, failure: CallFailure) -> Self {
+        Self {
+            plugin: plugin.into(),
+            stack: stack.into(),
+            function,
+            failure,
+            log: Vec::new(),
+        }
+    }
+}
+
+fn log_text(log: &[String]) -> String {
+    if log.is_empty() {
+        return String::new();
+    }
+    format!("\nplugin log:\n  {}", log.join("\n  "))
 }
 
 /// The engine, the linker and the epoch ticker shared by every plugin call.
@@ -141,6 +172,9 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        v0_2::tenant::plugin::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |sandbox| {
+            sandbox
+        })?;
         forbid_waiting(&mut linker)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -175,30 +209,49 @@ impl Runtime {
         self.limits
     }
 
-    /// Calls `body` on a fresh instance of `pre` in a fresh, bounded store, and turns every way
-    /// it can fail into a [`CallError`] naming `plugin`, `stack` and `function`.
-    pub(crate) fn call<R: OutputSize>(
+    /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls one
+    /// function), and turns every way it can fail, including the plugin's own error, into a
+    /// [`CallError`] naming `plugin`, `stack` and `function`. What the plugin logged is shown
+    /// (errors and warnings always, the rest with `-v`) and attached to a failure.
+    pub(crate) fn call<T>(
         &self,
-        pre: &PluginPre<Sandbox>,
         plugin: &str,
         stack: &str,
         function: Function,
-        body: impl FnOnce(&api::Guest, &mut Store<Sandbox>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
-        let error = |failure| CallError {
-            plugin: plugin.into(),
-            stack: stack.into(),
-            function,
-            failure,
-        };
+        body: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<Result<T, api::PluginError>>,
+    ) -> Result<T, CallError>
+    where
+        Result<T, api::PluginError>: OutputSize,
+    {
         let mut store = Store::new(&self.engine, Sandbox::new(self.limits.memory_bytes));
         store.limiter(|sandbox| sandbox);
         let ticks = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| body(instance.tenant_plugin_plugin_api(), &mut store));
+        let result = body(&mut store);
+        let log = std::mem::take(&mut store.data_mut().log);
+        for (level, message) in &log.messages {
+            match level {
+                v0_2::tenant::plugin::host::LogLevel::Error
+                | v0_2::tenant::plugin::host::LogLevel::Warning => {
+                    tracing::warn!(
+                        "plugin `{plugin}` ({function}, {stack}) {}: {message}",
+                        level_name(*level)
+                    );
+                }
+                _ => tracing::debug!(
+                    "plugin `{plugin}` ({function}, {stack}) {}: {message}",
+                    level_name(*level)
+                ),
+            }
+        }
+        let error = |failure| CallError {
+            plugin: plugin.into(),
+            stack: stack.into(),
+            function,
+            failure,
+            log: log.lines(),
+        };
         let value = result.map_err(|e| error(self.classify(&e, store.data())))?;
         let size = value.output_size();
         if size > self.limits.output_bytes {
@@ -207,7 +260,7 @@ impl Runtime {
                 limit: self.limits.output_bytes,
             }));
         }
-        Ok(value)
+        value.map_err(|rejection| error(CallFailure::Rejected(rejection_text(rejection))))
     }
 
     fn classify(&self, error: &wasmtime::Error, sandbox: &Sandbox) -> CallFailure {
@@ -279,9 +332,48 @@ impl OutputSize for api::PluginError {
         match self {
             Self::InvalidSettings(m)
             | Self::InvalidContext(m)
+            | Self::InvalidContribution(m)
             | Self::InvalidDocument(m)
             | Self::Internal(m) => m.len(),
         }
+    }
+}
+
+/// The plugin's own error in the words of the report.
+fn rejection_text(error: api::PluginError) -> String {
+    match error {
+        api::PluginError::InvalidSettings(m) => format!("invalid settings: {m}"),
+        api::PluginError::InvalidContext(m) => format!("invalid context: {m}"),
+        api::PluginError::InvalidContribution(m) => format!("invalid contribution: {m}"),
+        api::PluginError::InvalidDocument(m) => format!("invalid document: {m}"),
+        api::PluginError::Internal(m) => format!("internal error: {m}"),
+    }
+}
+
+impl OutputSize for String {
+    fn output_size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl OutputSize for api::Value {
+    fn output_size(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::TextList(list) => list.iter().map(String::len).sum(),
+        }
+    }
+}
+
+impl OutputSize for api::Contribution {
+    fn output_size(&self) -> usize {
+        self.point.len() + self.body.len()
+    }
+}
+
+impl OutputSize for api::SettingProblem {
+    fn output_size(&self) -> usize {
+        self.key.len() + self.message.len()
     }
 }
 
@@ -297,9 +389,21 @@ impl OutputSize for api::Fragment {
             .iter()
             .map(|o| o.name.len() + o.value.len() + o.description.len())
             .sum();
-        let provides: usize = self.provides.iter().map(|v| v.name.len() + v.value.len()).sum();
+        let provides: usize = self
+            .provides
+            .iter()
+            .map(|v| v.name.len() + v.value.output_size())
+            .sum();
         let assets: usize = self.assets.iter().map(|a| a.path.len() + a.contents.len()).sum();
-        blocks + outputs + provides + assets
+        let intents: usize = self
+            .intents
+            .iter()
+            .map(|i| {
+                let context: usize = i.context.iter().map(|(k, v)| k.len() + v.len()).sum();
+                i.principal.len() + i.action.len() + i.resource.len() + i.because.len() + context
+            })
+            .sum();
+        blocks + outputs + provides + assets + intents
     }
 }
 
@@ -318,7 +422,30 @@ impl OutputSize for api::PluginInfo {
         let settings: usize = self
             .settings
             .iter()
-            .map(|s| s.name.len() + s.description.len() + s.default_value.len())
+            .map(|s| {
+                let allowed: usize = s.allowed.iter().map(String::len).sum();
+                s.name.len()
+                    + s.description.len()
+                    + s.default_value.as_ref().map_or(0, String::len)
+                    + s.pattern.as_ref().map_or(0, String::len)
+                    + allowed
+            })
+            .sum();
+        let patterns: usize = self
+            .name_patterns
+            .iter()
+            .map(|p| p.resource_kind.len() + p.template.len())
+            .sum();
+        let points: usize = self
+            .accepts
+            .iter()
+            .map(|p| p.name.len() + p.description.len())
+            .sum();
+        let lists: usize = self
+            .contributes_to
+            .iter()
+            .chain(&self.fleet_needs)
+            .map(String::len)
             .sum();
         self.name.len()
             + self.version.len()
@@ -328,5 +455,8 @@ impl OutputSize for api::PluginInfo {
             + declarations(&self.requires)
             + rules
             + settings
+            + patterns
+            + points
+            + lists
     }
 }

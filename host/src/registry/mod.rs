@@ -22,9 +22,10 @@ mod local;
 pub mod s3;
 
 use crate::config::{ConfigError, ConfigFile};
+use crate::declarations::PluginDeclaration;
 use crate::diagnostics::Source;
 use crate::lock::{Lock, LockError};
-use crate::tenants::{self, DeclaredPlugin, PlanOptions};
+use crate::tenants::{self, CrossChecks, PlanOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 use tenant_plugin_sdk::cidr::Ipv4Block;
@@ -191,6 +192,38 @@ pub struct Snapshot {
     pub lock_version: Option<Version>,
 }
 
+/// What a changed configuration is validated against: the same plugin declarations and
+/// cross-checks `synth` validates it with.
+#[derive(Clone, Copy)]
+pub struct Validation<'a> {
+    /// The suffix from the flag or `ENVIRONMENT_SUFFIX`, which wins over the file's.
+    pub suffix: Option<&'a str>,
+    /// What the loaded plugins declare.
+    pub plugins: &'a [PluginDeclaration],
+    /// The plugins' own checks of their settings.
+    pub cross_checks: &'a dyn CrossChecks,
+}
+
+impl std::fmt::Debug for Validation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validation")
+            .field("suffix", &self.suffix)
+            .field("plugins", &self.plugins.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Validation<'_> {
+    fn plan(
+        &self,
+        file: &ConfigFile,
+        lock: Option<&Lock>,
+        options: &PlanOptions,
+    ) -> Result<tenants::Plan, ConfigError> {
+        tenants::plan_fleet(file, self.suffix, lock, self.plugins, self.cross_checks, options)
+    }
+}
+
 /// What `tenants add` found or did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -284,8 +317,7 @@ impl Registry {
         &self,
         id: &str,
         cidr_block: Option<&str>,
-        suffix: Option<&str>,
-        plugins: &[DeclaredPlugin<'_>],
+        validation: Validation<'_>,
     ) -> Result<Added, RegistryError> {
         self.change(|snapshot| {
             let file = &snapshot.config;
@@ -309,13 +341,7 @@ impl Registry {
                 edit::add_tenant(&file.source.text, id, cidr_block)?
             };
             let edited = reparse(file, text, &format!("with tenant `{id}` added"))?;
-            let plan = tenants::plan_fleet(
-                &edited,
-                suffix,
-                snapshot.lock.as_ref(),
-                plugins,
-                &PlanOptions::default(),
-            )?;
+            let plan = validation.plan(&edited, snapshot.lock.as_ref(), &PlanOptions::default())?;
             let block = plan.lock.blocks[id];
             Ok(Change {
                 lock: plan.lock_changed.then_some(plan.lock),
@@ -327,23 +353,12 @@ impl Registry {
 
     /// Drops tenant `id` from the configuration; its block stays reserved in the lock file until
     /// [`Registry::release_tenant`].
-    pub fn remove_tenant(
-        &self,
-        id: &str,
-        suffix: Option<&str>,
-        plugins: &[DeclaredPlugin<'_>],
-    ) -> Result<Removed, RegistryError> {
+    pub fn remove_tenant(&self, id: &str, validation: Validation<'_>) -> Result<Removed, RegistryError> {
         self.change(|snapshot| {
             let file = &snapshot.config;
             let text = edit::remove_tenant(&file.source.text, id)?;
             let edited = reparse(file, text, &format!("with tenant `{id}` removed"))?;
-            let plan = tenants::plan_fleet(
-                &edited,
-                suffix,
-                snapshot.lock.as_ref(),
-                plugins,
-                &PlanOptions::default(),
-            )?;
+            let plan = validation.plan(&edited, snapshot.lock.as_ref(), &PlanOptions::default())?;
             Ok(Change {
                 lock: plan.lock_changed.then_some(plan.lock.clone()),
                 config: Some(edited.source.text),
@@ -357,12 +372,7 @@ impl Registry {
 
     /// Gives the block of the removed tenant `id` back to the pool: only after its stack is
     /// destroyed, since the next new tenant may get the same block.
-    pub fn release_tenant(
-        &self,
-        id: &str,
-        suffix: Option<&str>,
-        plugins: &[DeclaredPlugin<'_>],
-    ) -> Result<Ipv4Block, RegistryError> {
+    pub fn release_tenant(&self, id: &str, validation: Validation<'_>) -> Result<Ipv4Block, RegistryError> {
         self.change(|snapshot| {
             let released = snapshot.lock.as_ref().and_then(|l| l.blocks.get(id)).copied();
             let options = PlanOptions {
@@ -370,13 +380,7 @@ impl Registry {
                 ..PlanOptions::default()
             };
             // The same check as `synth --release`: the tenant must be removed and recorded.
-            let plan = tenants::plan_fleet(
-                &snapshot.config,
-                suffix,
-                snapshot.lock.as_ref(),
-                plugins,
-                &options,
-            )?;
+            let plan = validation.plan(&snapshot.config, snapshot.lock.as_ref(), &options)?;
             Ok(Change {
                 lock: Some(plan.lock),
                 config: None,

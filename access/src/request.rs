@@ -1,0 +1,168 @@
+//! What is asked: a principal performs an action on a resource, with a request context.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::context::Context;
+use crate::policy::Policy;
+
+/// A policy together with the name findings use for it (`aws_iam_role_policy.api`, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedPolicy {
+    /// Where the policy comes from, for reports.
+    pub name: String,
+    /// The parsed policy.
+    pub policy: Policy,
+}
+
+/// An IAM role acting through a session, with what limits it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Role {
+    /// `arn:aws:iam::<account>:role/<path/><name>`.
+    pub arn: String,
+    /// The session name (`arn:aws:sts::<account>:assumed-role/<name>/<session>`), if known.
+    pub session_name: Option<String>,
+    /// Tags on the role (`aws:PrincipalTag/*`).
+    pub tags: BTreeMap<String, String>,
+    /// Session tags; they override role tags with the same key
+    /// ([session tags](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html)).
+    pub session_tags: BTreeMap<String, String>,
+    /// Identity-based policies: inline and attached managed policies.
+    pub identity_policies: Vec<NamedPolicy>,
+    /// The permissions boundary, if any.
+    pub boundary: Option<NamedPolicy>,
+}
+
+impl Role {
+    /// The account id from the role ARN (the fifth component).
+    pub fn account(&self) -> &str {
+        arn_account(&self.arn).unwrap_or("")
+    }
+
+    /// The role's name without its path.
+    pub fn name(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+
+    /// The session ARN, when the session name is known.
+    pub fn session_arn(&self) -> Option<String> {
+        self.session_name.as_ref().map(|session| {
+            format!(
+                "arn:aws:sts::{}:assumed-role/{}/{session}",
+                self.account(),
+                self.name()
+            )
+        })
+    }
+
+    /// Effective principal tags: role tags overridden by session tags.
+    pub fn principal_tags(&self) -> BTreeMap<&str, &str> {
+        let mut tags: BTreeMap<&str, &str> =
+            self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for (key, value) in &self.session_tags {
+            tags.insert(key, value);
+        }
+        tags
+    }
+}
+
+/// Who makes the request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// A session of an IAM role.
+    Role(Box<Role>),
+    /// An AWS service acting on its own behalf, e.g. `logs.us-east-1.amazonaws.com`.
+    Service(String),
+    /// An unsigned request.
+    Anonymous,
+}
+
+/// The resource the action is performed on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Resource {
+    /// The resource ARN.
+    pub arn: String,
+    /// The account that owns the resource.
+    pub account: String,
+    /// Tags on the resource (`aws:ResourceTag/*`).
+    pub tags: BTreeMap<String, String>,
+    /// Its resource-based policy (bucket, key, queue, trust policy, Lambda permissions, …).
+    pub policy: Option<NamedPolicy>,
+}
+
+/// A context value in a request: one string or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    /// A single-valued key.
+    One(String),
+    /// A multi-valued key (`aws:TagKeys`, `dynamodb:LeadingKeys`, …).
+    Many(Vec<String>),
+}
+
+impl ContextValue {
+    /// The values as a list.
+    pub fn into_values(self) -> Vec<String> {
+        match self {
+            ContextValue::One(value) => vec![value],
+            ContextValue::Many(values) => values,
+        }
+    }
+}
+
+/// One request to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Who asks.
+    pub principal: Principal,
+    /// The IAM action, `service:Action`.
+    pub action: String,
+    /// On what.
+    pub resource: Resource,
+    /// Context keys the request carries beyond those derived from principal and resource.
+    pub context: BTreeMap<String, ContextValue>,
+    /// The VPC endpoint policy the request passes through, if any.
+    pub endpoint_policy: Option<NamedPolicy>,
+    /// Prefixes of keys the caller picks freely (`kms:EncryptionContext:`, `dynamodb:LeadingKeys`,
+    /// …): absent from `context`, they may take any value, so conditions on them are unknown.
+    pub caller_chosen: Vec<String>,
+}
+
+impl Request {
+    /// The full request context: explicit keys, then the global keys AWS derives from the
+    /// principal and the resource
+    /// ([global keys](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)).
+    pub fn full_context(&self) -> Context {
+        let mut context = Context::default();
+        context.caller_chosen(&self.caller_chosen);
+        for (key, value) in &self.context {
+            context.set(key, value.clone().into_values());
+        }
+        match &self.principal {
+            Principal::Role(role) => {
+                context.set_default("aws:PrincipalArn", vec![role.arn.clone()]);
+                context.set_default("aws:PrincipalAccount", vec![role.account().to_owned()]);
+                context.set_default("aws:PrincipalType", vec!["AssumedRole".to_owned()]);
+                context.set_default("aws:PrincipalIsAWSService", vec!["false".to_owned()]);
+                for (key, value) in role.principal_tags() {
+                    context.set_default(&format!("aws:PrincipalTag/{key}"), vec![value.to_owned()]);
+                }
+            }
+            Principal::Service(name) => {
+                context.set_default("aws:PrincipalServiceName", vec![name.clone()]);
+                context.set_default("aws:PrincipalIsAWSService", vec!["true".to_owned()]);
+            }
+            Principal::Anonymous => {}
+        }
+        for (key, value) in &self.resource.tags {
+            context.set_default(&format!("aws:ResourceTag/{key}"), vec![value.clone()]);
+        }
+        context
+    }
+}
+
+/// The account component of an ARN, if it has one.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
+}

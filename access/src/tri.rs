@@ -1,0 +1,85 @@
+//! Three-valued (Kleene) logic: what the model knows about a statement, a condition or a match.
+
+use std::fmt;
+use std::ops::Not;
+
+/// True, false, or not decidable because a value is an unresolved Terraform expression.
+///
+/// Kleene's strong logic keeps unknowns sound: `Unknown AND False` is `False` because the outcome
+/// does not depend on the unknown; `Unknown OR False` stays `Unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tri {
+    /// Holds for every value the unknowns could take.
+    True,
+    /// Fails for every value the unknowns could take.
+    False,
+    /// Depends on a value the model cannot resolve.
+    Unknown,
+}
+
+impl Tri {
+    /// Kleene conjunction.
+    #[must_use]
+    pub fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::False, _) | (_, Tri::False) => Tri::False,
+            (Tri::True, Tri::True) => Tri::True,
+            _ => Tri::Unknown,
+        }
+    }
+
+    /// Kleene disjunction.
+    #[must_use]
+    pub fn or(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::True, _) | (_, Tri::True) => Tri::True,
+            (Tri::False, Tri::False) => Tri::False,
+            _ => Tri::Unknown,
+        }
+    }
+
+    /// Disjunction over an iterator; `False` when empty.
+    pub fn any<I: IntoIterator<Item = Tri>>(items: I) -> Tri {
+        items.into_iter().fold(Tri::False, Tri::or)
+    }
+
+    /// Conjunction over an iterator; `True` when empty.
+    pub fn all<I: IntoIterator<Item = Tri>>(items: I) -> Tri {
+        items.into_iter().fold(Tri::True, Tri::and)
+    }
+
+    /// Whether this may be true (`True` or `Unknown`).
+    #[must_use]
+    pub fn possible(self) -> bool {
+        self != Tri::False
+    }
+}
+
+/// Kleene negation: unknown stays unknown.
+impl Not for Tri {
+    type Output = Tri;
+
+    fn not(self) -> Tri {
+        match self {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            Tri::Unknown => Tri::Unknown,
+        }
+    }
+}
+
+impl From<bool> for Tri {
+    fn from(value: bool) -> Self {
+        if value { Tri::True } else { Tri::False }
+    }
+}
+
+impl fmt::Display for Tri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tri::True => "true",
+            Tri::False => "false",
+            Tri::Unknown => "unknown",
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! The fleet model over the example's composed stacks (`tests/golden/example`), and over the
+//! example with a hostile addition (issue 9 item 6).
+
+use serde_json::{Value, json};
+use tenant_access::Verdict;
+use tenant_access::fleet::{ACCOUNT, Fleet, FleetOptions, StackInput};
+
+type Stacks = Vec<(String, Option<String>, Value)>;
+
+fn example() -> Stacks {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/example/stacks");
+    let mut stacks: Vec<_> = std::fs::read_dir(&root)
+        .expect("golden example stacks")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    stacks.sort();
+    stacks
+        .into_iter()
+        .map(|dir| {
+            let name = dir.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+            let tenant = name
+                .strip_prefix("tenant-")
+                .and_then(|rest| rest.strip_suffix("-dev"))
+                .map(str::to_owned);
+            let text = std::fs::read_to_string(dir.join("cdk.tf.json")).expect("cdk.tf.json");
+            (name, tenant, serde_json::from_str(&text).expect("json"))
+        })
+        .collect()
+}
+
+fn fleet(stacks: &Stacks) -> Fleet {
+    let inputs: Vec<StackInput<'_>> = stacks
+        .iter()
+        .map(|(name, tenant, document)| StackInput {
+            name,
+            tenant: tenant.as_deref(),
+            document,
+        })
+        .collect();
+    Fleet::from_stacks(&inputs, &FleetOptions::default())
+}
+
+fn verdict(fleet: &Fleet, principal: &str, action: &str, arn: &str) -> Verdict {
+    let principal = fleet
+        .principal(principal)
+        .unwrap_or_else(|| panic!("principal {principal}"));
+    fleet.evaluate(principal, action, arn, &[]).verdict
+}
+
+/// Adds a role to acme-corp's stack, tagged for acme-corp, without a boundary, with `statements`.
+fn with_greedy_role(mut stacks: Stacks, statements: Value) -> Stacks {
+    let acme = &mut stacks
+        .iter_mut()
+        .find(|(name, ..)| name == "tenant-acme-corp-dev")
+        .expect("acme")
+        .2;
+    let resources = acme["resource"].as_object_mut().expect("resources");
+    resources["aws_iam_role"]["greedy"] = json!({
+        "name": "tenant-acme-corp-greedy-dev",
+        "assume_role_policy": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}).to_string(),
+        "tags": {"TenantId": "acme-corp"}
+    });
+    resources["aws_iam_role_policy"]["greedy"] = json!({
+        "name": "greedy",
+        "role": "${aws_iam_role.greedy.name}",
+        "policy": json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    });
+    stacks
+}
+
+#[test]
+fn example_is_modelled_without_gaps() {
+    let fleet = fleet(&example());
+    assert!(fleet.notes.is_empty(), "{:#?}", fleet.notes);
+    assert_eq!(
+        fleet.principals.len(),
+        13,
+        "4 central roles, 2 per tenant, deployer, other account, anonymous"
+    );
+    assert!(
+        fleet
+            .principal_by_arn(&format!(
+                "arn:aws:iam::{ACCOUNT}:role/tenant-acme-corp-lambda-role-dev"
+            ))
+            .is_some()
+    );
+}
+
+#[test]
+fn example_keeps_tenants_apart() {
+    let fleet = fleet(&example());
+    let matrix = fleet.matrix();
+    assert!(
+        matrix.len() > 1000,
+        "the matrix covers every principal × resource × data action"
+    );
+    let violations: Vec<String> = matrix
+        .iter()
+        .filter(|entry| entry.violates_isolation())
+        .map(|entry| format!("{} {} {}", entry.principal.id, entry.action, entry.arn))
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[test]
+fn api_role_reaches_its_own_data_and_not_another_tenants() {
+    let fleet = fleet(&example());
+    let api = "tenant-acme-corp-dev:aws_iam_role.lambda_execution";
+    assert_eq!(
+        verdict(
+            &fleet,
+            api,
+            "s3:GetObject",
+            "arn:aws:s3:::tenant-acme-corp-data-dev/report.csv"
+        ),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(
+            &fleet,
+            api,
+            "s3:GetObject",
+            "arn:aws:s3:::tenant-retail-co-data-dev/report.csv"
+        ),
+        Verdict::ExplicitDeny
+    );
+    let other_key = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/tenant-retail-co-dev.tenant");
+    assert_eq!(
+        verdict(&fleet, api, "kms:Decrypt", &other_key),
+        Verdict::ExplicitDeny
+    );
+    // The bucket policy denies every untagged caller, anonymous included.
+    assert_eq!(
+        verdict(
+            &fleet,
+            "anonymous",
+            "s3:GetObject",
+            "arn:aws:s3:::tenant-acme-corp-data-dev/x"
+        ),
+        Verdict::ExplicitDeny
+    );
+}
+
+#[test]
+fn a_tenant_role_reading_every_log_group_breaks_isolation() {
+    let stacks = with_greedy_role(
+        example(),
+        json!([{"Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"], "Resource": "arn:aws:logs:us-east-1:*:log-group:*"}]),
+    );
+    let fleet = fleet(&stacks);
+    let violations: Vec<String> = fleet
+        .matrix()
+        .into_iter()
+        .filter(|entry| entry.violates_isolation())
+        .map(|entry| format!("{} {}", entry.principal.id, entry.arn))
+        .collect();
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.starts_with("tenant-acme-corp-dev:aws_iam_role.greedy")
+                && v.contains("tenant-retail-co-api-logs-dev")),
+        "{violations:#?}"
+    );
+}
+
+#[test]
+fn computed_and_all_bucket_resources_are_not_proven_isolated() {
+    for resource in [
+        json!("${format(\"arn:aws:s3:::%s\", var.bucket)}"),
+        json!("${join(\"\", [\"arn:aws:s3:::\", var.bucket])}"),
+        json!("arn:aws:s3:::*"),
+    ] {
+        let stacks = with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": resource}]),
+        );
+        let fleet = fleet(&stacks);
+        let broken = fleet.matrix().into_iter().any(|entry| {
+            entry.violates_isolation()
+                && entry.principal.id == "tenant-acme-corp-dev:aws_iam_role.greedy"
+                && entry.arn == "arn:aws:s3:::tenant-retail-co-data-dev"
+        });
+        assert!(broken, "{resource} must not pass as isolated");
+    }
+}
+
+#[test]
+fn log_forwarder_cannot_decrypt_its_environment() {
+    // Issue 9 item 1, as the example stands: Lambda decrypts the environment with the role's own
+    // credentials (no kms:ViaService), and the role may use the key only via SQS.
+    let fleet = fleet(&example());
+    let forwarder = fleet
+        .principal("central-dev:aws_iam_role.log_forwarder")
+        .expect("forwarder");
+    let key = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/central-dev.central_logs");
+    let context = [(
+        "kms:EncryptionContext:LambdaFunctionName".to_owned(),
+        "saas-central-log-forwarder-dev".to_owned(),
+    )];
+    assert_eq!(
+        fleet
+            .evaluate_exact(forwarder, "kms:Decrypt", &key, &context)
+            .verdict,
+        Verdict::ImplicitDeny
+    );
+}
