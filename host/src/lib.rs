@@ -15,10 +15,12 @@
 //! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
 //! 7. [`check`] runs the host's [`guardrails`] and every plugin's rules over the composed stacks
 //!    and the fleet, and [`waivers`] marks the findings the configuration accepts;
-//! 8. [`output`] writes the cdktf-compatible folder atomically.
+//! 8. [`output`] writes the cdktf-compatible folder atomically, with each stack's [`digest`].
 //!
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
-//! as text, JSON or SARIF.
+//! as text, JSON or SARIF. Around a run: the [`registry`] keeps the configuration and lock file in
+//! S3 or a local file and changes them with conditional writes (`tenants add` and friends), and
+//! [`rollout`] plans which stacks a deploy or the fleet rollout must apply, from the digests.
 
 pub mod bounded_read;
 pub mod check;
