@@ -621,24 +621,30 @@ fn deployer_role(fragment: &mut Fragment, scope: &DeployerScope<'_>, tags: Value
                 )]),
         )
         .statement(
-            Statement::allow("CreateOnlyResourcesTaggedForTheTenant")
-                .actions(&[
-                    "ec2:Create*",
-                    "kms:CreateKey",
-                    "kms:TagResource",
-                    "ec2:AllocateAddress",
-                ])
+            Statement::allow("CreateOnlyNetworkResourcesTaggedForTheTenant")
+                .actions(&["ec2:Create*", "ec2:AllocateAddress"])
                 .resources(&["*"])
-                .condition(
-                    "StringEquals",
-                    "aws:RequestTag/TenantId",
-                    tagged_for_session.clone(),
-                ),
+                .condition("StringEquals", "aws:RequestTag/TenantId", tagged_for_session.clone()),
         )
         .statement(
-            Statement::allow("ManageResourcesTaggedForTheTenant")
-                .actions(&["ec2:*", "kms:*"])
+            Statement::allow("ManageNetworkResourcesTaggedForTheTenant")
+                .actions(&["ec2:*"])
                 .resources(&["*"])
+                .condition("StringEquals", "aws:ResourceTag/TenantId", tagged_for_session.clone()),
+        )
+        .statement(
+            // kms:CreateKey has no resource to name: AWS takes only Resource "*" for it, so the
+            // request tag is what scopes it (the example configuration waives
+            // iam.data-actions-scoped for this statement, saying so).
+            Statement::allow("CreateOnlyKeysTaggedForTheTenant")
+                .actions(&["kms:CreateKey"])
+                .resources(&["*"])
+                .condition("StringEquals", "aws:RequestTag/TenantId", tagged_for_session.clone()),
+        )
+        .statement(
+            Statement::allow("ManageKeysTaggedForTheTenant")
+                .actions(&["kms:*"])
+                .resources(&[format!("arn:aws:kms:{region}:{account}:key/*")])
                 .condition("StringEquals", "aws:ResourceTag/TenantId", tagged_for_session),
         )
         .statement(
