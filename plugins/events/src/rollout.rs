@@ -27,7 +27,13 @@ pub struct RolloutLimits {
 
 /// The Amazon States Language definition of the rollout state machine.
 pub fn definition(project_name: &str, limits: RolloutLimits) -> Value {
-    let phase = |phase: &str, concurrency: u64, tolerated: u64, next: Option<&str>| {
+    // State names are unique across the whole machine, nested ones included.
+    let phase = |name: &str, phase: &str, concurrency: u64, tolerated: u64, next: Option<&str>| {
+        let (in_phase, other, apply) = (
+            format!("{name}InPhase"),
+            format!("{name}OtherPhase"),
+            format!("{name}ApplyStack"),
+        );
         let mut state = json!({
             "Type": "Map",
             "Comment": format!("Applies the stacks of the `{phase}` phase; the other items succeed without work."),
@@ -40,21 +46,21 @@ pub fn definition(project_name: &str, limits: RolloutLimits) -> Value {
             "ToleratedFailurePercentage": tolerated,
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                "StartAt": "InPhase",
+                "StartAt": in_phase,
                 "States": {
-                    "InPhase": {
+                    in_phase.clone(): {
                         "Type": "Choice",
                         "Choices": [{
                             "And": [
                                 {"Variable": "$.step.phase", "IsString": true},
                                 {"Variable": "$.step.phase", "StringEquals": phase},
                             ],
-                            "Next": "ApplyStack",
+                            "Next": apply,
                         }],
-                        "Default": "OtherPhase",
+                        "Default": other,
                     },
-                    "OtherPhase": {"Type": "Succeed"},
-                    "ApplyStack": {
+                    other.clone(): {"Type": "Succeed"},
+                    apply.clone(): {
                         "Type": "Task",
                         "Resource": "arn:aws:states:::codebuild:startBuild.sync",
                         "Parameters": {
@@ -65,7 +71,7 @@ pub fn definition(project_name: &str, limits: RolloutLimits) -> Value {
                             ],
                         },
                         "Retry": [
-                            {"ErrorEquals": ["CodeBuild.AccountLimitExceededException"], "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2},
+                            {"ErrorEquals": ["CodeBuild.AccountLimitExceededException"], "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2.0},
                         ],
                         "ResultPath": null,
                         "End": true,
@@ -85,9 +91,9 @@ pub fn definition(project_name: &str, limits: RolloutLimits) -> Value {
         "Comment": "Rolls the changed tenant stacks out in canary phases: one stack, then a percentage, then the rest; a phase failing beyond its tolerance stops the rollout.",
         "StartAt": "Canary",
         "States": {
-            "Canary": phase("canary", 1, 0, Some("Percentage")),
-            "Percentage": phase("percentage", limits.max_concurrency, limits.tolerated_failure_percent, Some("Rest")),
-            "Rest": phase("rest", limits.max_concurrency, limits.tolerated_failure_percent, None),
+            "Canary": phase("Canary", "canary", 1, 0, Some("Percentage")),
+            "Percentage": phase("Percentage", "percentage", limits.max_concurrency, limits.tolerated_failure_percent, Some("Rest")),
+            "Rest": phase("Rest", "rest", limits.max_concurrency, limits.tolerated_failure_percent, None),
             "RolloutStopped": {
                 "Type": "Fail",
                 "Error": "RolloutStopped",
@@ -129,9 +135,11 @@ mod tests {
             assert_eq!(map["ToleratedFailurePercentage"], tolerated, "{name}");
             assert_eq!(map["Catch"][0]["Next"], "RolloutStopped");
             assert_eq!(map["Next"], next, "{name}");
-            let choice = &map["ItemProcessor"]["States"]["InPhase"]["Choices"][0]["And"][1];
-            assert_eq!(choice["StringEquals"], phase);
-            let apply = &map["ItemProcessor"]["States"]["ApplyStack"];
+            let states = &map["ItemProcessor"]["States"];
+            let choice = &states[format!("{name}InPhase")]["Choices"][0];
+            assert_eq!(choice["And"][1]["StringEquals"], phase);
+            assert_eq!(choice["Next"], format!("{name}ApplyStack"));
+            let apply = &states[format!("{name}ApplyStack")];
             assert_eq!(apply["Parameters"]["ProjectName"], "saas-tenant-provisioner-dev");
             assert_eq!(
                 apply["Parameters"]["EnvironmentVariablesOverride"][1]["Value"],

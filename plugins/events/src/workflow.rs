@@ -50,7 +50,7 @@ pub fn definition(project_name: &str, bus_name: &str) -> Value {
                 }]
             },
             // `States.TaskFailed` also matches `EventBridge.FailedEntry`: a throttled PutEvents.
-            "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}],
+            "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
             "ResultPath": null,
         })
     };
@@ -84,8 +84,8 @@ pub fn definition(project_name: &str, bus_name: &str) -> Value {
                 "ResultSelector": {"Id.$": "$.Build.Id", "Status.$": "$.Build.BuildStatus"},
                 "ResultPath": "$.build",
                 "Retry": [
-                    {"ErrorEquals": ["CodeBuild.AccountLimitExceededException"], "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2},
-                    {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 60, "MaxAttempts": 1, "BackoffRate": 1},
+                    {"ErrorEquals": ["CodeBuild.AccountLimitExceededException"], "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2.0},
+                    {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 60, "MaxAttempts": 1, "BackoffRate": 1.0},
                 ],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "AnnounceFailure"}],
                 "End": true,

@@ -624,13 +624,21 @@ fn deployer_role(fragment: &mut Fragment, scope: &DeployerScope<'_>, tags: Value
             Statement::allow("CreateOnlyNetworkResourcesTaggedForTheTenant")
                 .actions(&["ec2:Create*", "ec2:AllocateAddress"])
                 .resources(&["*"])
-                .condition("StringEquals", "aws:RequestTag/TenantId", tagged_for_session.clone()),
+                .condition(
+                    "StringEquals",
+                    "aws:RequestTag/TenantId",
+                    tagged_for_session.clone(),
+                ),
         )
         .statement(
             Statement::allow("ManageNetworkResourcesTaggedForTheTenant")
                 .actions(&["ec2:*"])
                 .resources(&["*"])
-                .condition("StringEquals", "aws:ResourceTag/TenantId", tagged_for_session.clone()),
+                .condition(
+                    "StringEquals",
+                    "aws:ResourceTag/TenantId",
+                    tagged_for_session.clone(),
+                ),
         )
         .statement(
             // kms:CreateKey has no resource to name: AWS takes only Resource "*" for it, so the
@@ -639,7 +647,11 @@ fn deployer_role(fragment: &mut Fragment, scope: &DeployerScope<'_>, tags: Value
             Statement::allow("CreateOnlyKeysTaggedForTheTenant")
                 .actions(&["kms:CreateKey"])
                 .resources(&["*"])
-                .condition("StringEquals", "aws:RequestTag/TenantId", tagged_for_session.clone()),
+                .condition(
+                    "StringEquals",
+                    "aws:RequestTag/TenantId",
+                    tagged_for_session.clone(),
+                ),
         )
         .statement(
             Statement::allow("ManageKeysTaggedForTheTenant")
