@@ -360,6 +360,19 @@ fn a_refused_signup_reports_the_configuration_diagnostics_and_writes_nothing() {
     let config = example_config(work.path());
     let plugins_arg = plugins.path().to_str().unwrap();
     let config_arg = config.to_str().unwrap();
+    // A first signup records every block in the lock file.
+    assert_success(&tenant_host(
+        work.path(),
+        &[
+            "tenants",
+            "add",
+            "first-co",
+            "--plugins",
+            plugins_arg,
+            "--config",
+            config_arg,
+        ],
+    ));
     let before = read_tree(work.path());
     let bad_id = tenant_host(
         work.path(),

@@ -80,11 +80,11 @@ fetch_verified() {
 step="installing terraform"
 terraform_url=$(printenv TERRAFORM_URL ||
   echo "https://releases.hashicorp.com/terraform/$TERRAFORM_VERSION/terraform_$TERRAFORM_VERSION""_linux_amd64.zip")
-fetch_verified "$terraform_url" "$TERRAFORM_SHA256" "$work/terraform.zip"
+fetch_verified "$terraform_url" "$work/terraform.zip" "$TERRAFORM_SHA256"
 unzip -o -q "$work/terraform.zip" -d "$work/bin"
 
 step="installing tenant-host"
-fetch_verified "$TOOL_BUNDLE_URL" "$TOOL_BUNDLE_SHA256" "$work/bundle.tar.gz"
+fetch_verified "$TOOL_BUNDLE_URL" "$work/bundle.tar.gz" "$TOOL_BUNDLE_SHA256"
 tar -xzf "$work/bundle.tar.gz" -C "$work/bundle"
 export PATH="$work/bin:$work/bundle/bin:$PATH"
 plugins="$work/bundle/plugins"

@@ -642,8 +642,7 @@ fn deployer_role(fragment: &mut Fragment, scope: &DeployerScope<'_>, tags: Value
         )
         .statement(
             // kms:CreateKey has no resource to name: AWS takes only Resource "*" for it, so the
-            // request tag is what scopes it (the example configuration waives
-            // iam.data-actions-scoped for this statement, saying so).
+            // request tag is what scopes it.
             Statement::allow("CreateOnlyKeysTaggedForTheTenant")
                 .actions(&["kms:CreateKey"])
                 .resources(&["*"])
