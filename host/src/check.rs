@@ -5,6 +5,7 @@
 use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::schema::{self, ProviderSchema};
 use crate::synth::{SynthError, parallel_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
@@ -201,6 +202,7 @@ pub fn run_checks(
     fleet: &Fleet,
     stacks: &[ComposedStack],
     schema: &ProviderSchema,
+    progress: &dyn Progress,
 ) -> Result<Vec<Finding>, SynthError> {
     let documents: Vec<api::StackDocument> = stacks
         .iter()
@@ -212,6 +214,7 @@ pub fn run_checks(
         .collect();
     let started = std::time::Instant::now();
     let pairs: Vec<(&ComposedStack, &api::StackDocument)> = stacks.iter().zip(&documents).collect();
+    progress.begin(Phase::CheckStacks, pairs.len());
     let per_stack = parallel_map(&pairs, |(stack, document)| -> Result<Vec<Finding>, SynthError> {
         let mut findings = check_against_schema(schema, stack);
         findings.extend(guardrails::check_stack(stack, fleet, schema));
@@ -220,6 +223,7 @@ pub fn run_checks(
             let raw = plugin.check_stack(runtime, document, settings)?;
             findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
         }
+        progress.step();
         Ok(findings)
     });
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
@@ -229,49 +233,28 @@ pub fn run_checks(
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
     // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
-    // needs (nothing at all without `fleet-needs`); a 0.1 plugin still gets every document.
-    let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
+    // needs (nothing at all without `fleet-needs`); these run side by side. A 0.1 plugin still
+    // gets every document and holds its own parsed copy of them all, so those run one at a time:
+    // the peak is one copy of the fleet, not one per core.
+    progress.begin(Phase::CheckFleet, plugins.len());
+    let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
         let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
-        let summaries = fleet_summaries(stacks, &plugin.info.fleet_needs);
+        let summaries = crate::compose::fleet_summaries(stacks, &plugin.info.fleet_needs);
         let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
         let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
-        attribute(plugin, None, raw, Function::CheckFleet)
-    });
-    for result in per_plugin {
+        let found = attribute(plugin, None, raw, Function::CheckFleet);
+        progress.step();
+        found
+    };
+    let (legacy, current): (Vec<&LoadedPlugin>, Vec<&LoadedPlugin>) =
+        plugins.iter().partition(|p| p.wants_documents());
+    let per_plugin = parallel_map(&current, fleet_check);
+    for result in per_plugin.into_iter().chain(legacy.iter().map(fleet_check)) {
         findings.extend(result?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
     findings.sort();
     Ok(findings)
-}
-
-/// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
-pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
-    if needs.is_empty() {
-        return Vec::new();
-    }
-    let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
-    stacks
-        .iter()
-        .map(|stack| api::StackSummary {
-            stack: stack.summary.stack.clone(),
-            tenant: stack.summary.tenant.clone(),
-            blocks: stack
-                .summary
-                .blocks
-                .iter()
-                .filter(|b| needs.contains(&b.type_name))
-                .cloned()
-                .collect(),
-            outputs: stack
-                .summary
-                .outputs
-                .iter()
-                .filter(|o| output_needed(&o.name))
-                .cloned()
-                .collect(),
-        })
-        .collect()
 }
 
 /// Attributes findings to `plugin`, refusing a rule id it did not declare.

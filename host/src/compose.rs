@@ -33,6 +33,8 @@ pub struct ComposedStack {
     pub summary: api::StackSummary,
 }
 
+// The bindings generate this type, so it cannot take `#[derive(Default)]`.
+#[allow(clippy::derivable_impls)]
 impl Default for api::StackSummary {
     fn default() -> Self {
         Self {
@@ -306,6 +308,35 @@ fn provider_block(fleet: &Fleet, tenant: Option<&Tenant>) -> Value {
     json!({"aws": [{"region": fleet.region, "default_tags": [{"tags": tags}]}]})
 }
 
+/// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
+pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
+    if needs.is_empty() {
+        return Vec::new();
+    }
+    let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
+    stacks
+        .iter()
+        .map(|stack| api::StackSummary {
+            stack: stack.summary.stack.clone(),
+            tenant: stack.summary.tenant.clone(),
+            blocks: stack
+                .summary
+                .blocks
+                .iter()
+                .filter(|b| needs.contains(&b.type_name))
+                .cloned()
+                .collect(),
+            outputs: stack
+                .summary
+                .outputs
+                .iter()
+                .filter(|o| output_needed(&o.name))
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,5 +444,45 @@ mod tests {
             contents: vec![],
         });
         assert!(run(vec![("a".into(), escaping)]).contains("asset path `../etc/passwd`"));
+    }
+
+    #[test]
+    fn a_fleet_check_sees_only_what_it_declared_it_needs() {
+        let fleet = Fleet::example("dev");
+        let needs = BTreeSet::from(["aws_vpc", "output:vpc_id"]);
+        let mut network = fragment(vec![
+            block("aws_vpc", "tenant", "{\"cidr_block\":\"10.0.0.0/16\"}"),
+            block("aws_subnet", "a", "{}"),
+        ]);
+        network.outputs.push(api::Output {
+            name: "vpc_id".into(),
+            value: "\"${aws_vpc.tenant.id}\"".into(),
+            description: "The VPC.".into(),
+            sensitive: false,
+        });
+        let stacks: Vec<ComposedStack> = fleet
+            .tenants
+            .iter()
+            .map(|tenant| {
+                let name = format!("tenant-{}-dev", tenant.id);
+                let fragments = vec![("network".to_owned(), network.clone())];
+                compose(&fleet, &name, Some(tenant), fragments, BTreeMap::new(), &needs).unwrap()
+            })
+            .collect();
+        assert!(
+            fleet_summaries(&stacks, &[]).is_empty(),
+            "no needs, no data at all"
+        );
+        let vpcs = fleet_summaries(&stacks, &["aws_vpc".to_owned()]);
+        assert_eq!(vpcs.len(), 3);
+        assert!(vpcs.iter().all(|s| s.blocks.len() == 1 && s.outputs.is_empty()));
+        assert_eq!(vpcs[0].blocks[0].body, "{\"cidr_block\":\"10.0.0.0/16\"}");
+        assert_eq!(vpcs[0].tenant.as_ref().unwrap().id, "acme-corp");
+        let outputs = fleet_summaries(&stacks, &["output:vpc_id".to_owned()]);
+        assert!(
+            outputs
+                .iter()
+                .all(|s| s.blocks.is_empty() && s.outputs[0].value == "\"${aws_vpc.tenant.id}\"")
+        );
     }
 }

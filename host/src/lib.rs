@@ -36,6 +36,7 @@ pub mod order;
 pub mod output;
 pub mod plugin;
 pub mod registry;
+pub mod progress;
 pub mod report;
 pub mod rollout;
 pub mod schema;
@@ -122,6 +123,11 @@ pub enum Error {
 
 /// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
 pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
+    run_with_progress(options, &progress::Silent)
+}
+
+/// [`run`], telling `progress` how far each phase has got.
+pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress) -> Result<Outcome, Error> {
     let (config, previous_lock) = match (&options.registry, &options.config) {
         (Some(url), _) => {
             let snapshot = registry::Registry::open_url(url)?.snapshot()?;
@@ -161,10 +167,10 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let fleet = plan.fleet;
     let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
-    let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
+    let stacks = synth::synthesize(&runtime, &plugins, &fleet, progress)?;
     let digests = digest::stack_digests(&plugins, &fleet);
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
-    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
+    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema, progress)?;
     let known_rules = check::host_rules()
         .map(|r| r.id)
         .chain(

@@ -11,6 +11,7 @@ use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::tenants::{CrossChecks, Fleet, SettingProblem, SettingsCheck, Tenant};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,6 +139,7 @@ pub fn synthesize(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
+    progress: &dyn Progress,
 ) -> Result<Vec<ComposedStack>, SynthError> {
     let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
     specs.extend(
@@ -151,8 +153,11 @@ pub fn synthesize(
         .iter()
         .flat_map(|p| p.info.fleet_needs.iter().map(String::as_str))
         .collect();
+    progress.begin(Phase::Synthesize, specs.len());
     parallel_map(&specs, |(name, tenant)| {
-        synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs)
+        let stack = synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs);
+        progress.step();
+        stack
     })
     .into_iter()
     .collect()

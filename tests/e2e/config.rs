@@ -421,3 +421,42 @@ fn emitted_names_match_the_declared_name_patterns() {
         undeclared.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Covers: a prebuilt third-party component built against contract 0.1 (the template of that
+/// time, with a resource type outside the bundled schema subset) loads and synthesizes beside the
+/// bundled plugins with exit 0, its block in every tenant stack.
+#[test]
+fn a_prebuilt_contract_0_1_component_synthesizes_beside_the_bundled_plugins() {
+    let plugins = product_plugin_dir();
+    let fixtures = workspace().join("tests/fixtures/components");
+    std::fs::copy(
+        fixtures.join("legacy-0.1-backup.wasm"),
+        plugins.path().join("backup.wasm"),
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // The schema subset with `aws_backup_vault` stands in for the full provider schema until the
+    // host embeds it (hardening track); then drop `--schema` here.
+    let schema = fixtures.join("aws-6.25.0.subset-with-backup-vault.json");
+    let output = tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+        ],
+    );
+    assert_success(&output);
+    let stack = work
+        .path()
+        .join("cdktf.out/stacks/tenant-acme-corp-dev/cdk.tf.json");
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(stack).unwrap()).unwrap();
+    let vault = &document["resource"]["aws_backup_vault"]["tenant"];
+    assert_eq!(vault["name"], "tenant-acme-corp-backup-dev");
+    assert_eq!(
+        vault["kms_key_arn"], "${aws_kms_key.tenant.arn}",
+        "typed inputs reach a 0.1 plugin as text"
+    );
+}

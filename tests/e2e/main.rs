@@ -4,6 +4,7 @@
 
 mod config;
 mod deploy;
+mod perf;
 mod policy;
 mod registry;
 mod requirements;

@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod plan_rollout;
 pub mod plugins;
 pub mod registry;
+pub mod progress;
 pub mod run_args;
 pub mod synth;
 pub mod tenants;

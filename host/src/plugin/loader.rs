@@ -73,8 +73,8 @@ pub enum LoadError {
     Describe {
         /// The file.
         file: PathBuf,
-        /// The failed call.
-        call: CallError,
+        /// The failed call (boxed: it carries the plugin's log).
+        call: Box<CallError>,
     },
     /// `describe` returned something unusable.
     #[error("{}: plugin `{plugin}` describes itself wrongly: {reason}", file.display())]
@@ -306,9 +306,11 @@ pub fn load_plugins(runtime: &Runtime, dir: &Path) -> Result<Vec<LoadedPlugin>, 
         return Err(LoadError::Empty { dir: dir.into() });
     }
     files.sort();
+    // Compiling (on a cold cache) and describing are independent per file.
+    let loaded = crate::synth::parallel_map(&files, |file| load_plugin(runtime, file));
     let mut by_name: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
-    for file in files {
-        let plugin = load_plugin(runtime, &file)?;
+    for plugin in loaded {
+        let plugin = plugin?;
         if let Some(first) = by_name.get(plugin.name()) {
             return Err(LoadError::DuplicateName {
                 name: plugin.info.name.clone(),
@@ -345,7 +347,8 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     }
     let bytes =
         crate::bounded_read::read(file, crate::bounded_read::MAX_COMPONENT_BYTES).map_err(read_error)?;
-    let component = Component::new(runtime.engine(), &bytes)
+    let component = runtime
+        .compile(&bytes)
         .map_err(|e| not_a_component(&format!("it is not a valid component: {e:#}")))?;
     let contract = check_contract_version(runtime, &component, file)?;
     let link = |e: wasmtime::Error| LoadError::Link {
@@ -374,7 +377,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     });
     let described = described.map_err(|call| LoadError::Describe {
         file: file.into(),
-        call,
+        call: Box::new(call),
     })?;
     let invalid = |plugin: &str, reason| LoadError::InvalidDescription {
         file: file.into(),
@@ -424,10 +427,14 @@ fn check_contract_version(
         found: found.to_owned(),
     };
     let found_version = Version::parse(found).map_err(|_| incompatible())?;
+    contract_for(&found_version).ok_or_else(incompatible)
+}
+
+/// The contract version the host runs a component exporting `version` with, if any.
+fn contract_for(version: &Version) -> Option<Contract> {
     Contract::ALL
         .into_iter()
-        .find(|contract| compatible(&found_version, &contract.version()))
-        .ok_or_else(incompatible)
+        .find(|contract| compatible(version, &contract.version()))
 }
 
 /// Semver compatibility of a plugin's contract with the host's: the same major version (the same
@@ -590,6 +597,75 @@ fn setting_schema(setting: &api::Setting) -> Result<SettingSchema, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_export_version_is_dispatched_to_the_bindings_that_speak_it() {
+        let v = |s| Version::parse(s).unwrap();
+        assert_eq!(contract_for(&v("0.1.0")), Some(Contract::V0_1));
+        assert_eq!(contract_for(&v("0.2.0")), Some(Contract::V0_2));
+        assert_eq!(
+            contract_for(&v("0.2.1")),
+            None,
+            "a newer patch may use what the host lacks"
+        );
+        assert_eq!(contract_for(&v("0.3.0")), None);
+        assert_eq!(contract_for(&v("1.0.0")), None);
+    }
+
+    fn setting(kind: api::SettingType, default: Option<&str>) -> api::Setting {
+        api::Setting {
+            name: "retention-days".into(),
+            description: String::new(),
+            kind,
+            default_value: default.map(str::to_owned),
+            required: default.is_none(),
+            minimum: Some(1.0),
+            maximum: Some(35.0),
+            max_length: None,
+            allowed: vec![],
+            pattern: None,
+        }
+    }
+
+    #[test]
+    fn a_description_is_refused_for_what_the_host_could_not_honour() {
+        let info = |settings, names: Vec<api::NamePattern>| api::PluginInfo {
+            settings,
+            name_patterns: names,
+            ..crate::plugin::bare_info("backup")
+        };
+        let check = |info: &api::PluginInfo| {
+            validate_description(info, Contract::V0_2)
+                .map(|_| ())
+                .unwrap_err()
+        };
+        assert!(
+            check(&info(vec![setting(api::SettingType::Integer, Some("0"))], vec![]))
+                .contains("breaks its own schema: it must be at least 1, not 0")
+        );
+        assert!(
+            check(&info(vec![setting(api::SettingType::String, Some("7"))], vec![]))
+                .contains("must be a string")
+        );
+        let mut both = setting(api::SettingType::Integer, Some("7"));
+        both.required = true;
+        assert!(check(&info(vec![both], vec![])).contains("is required and has a default"));
+        let central_id = api::NamePattern {
+            resource_kind: "aws_backup_vault.name".into(),
+            template: "central-{id}-{suffix}".into(),
+            max_length: 50,
+            stack: api::StackKind::Central,
+        };
+        assert!(check(&info(vec![], vec![central_id])).contains("cannot use `{id}`"));
+        let ok = info(vec![setting(api::SettingType::Integer, Some("7"))], vec![]);
+        assert!(validate_description(&ok, Contract::V0_2).is_ok());
+        assert!(
+            validate_description(&ok, Contract::V0_1)
+                .unwrap_err()
+                .contains("reports contract version 0.2.0"),
+            "the reported version must match the exported one"
+        );
+    }
 
     #[test]
     fn contract_compatibility_follows_semver() {

@@ -4,6 +4,7 @@
 mod bindings;
 mod legacy;
 mod loader;
+mod precompiled;
 mod runtime;
 mod sandbox;
 

@@ -2,13 +2,14 @@
 //! through which every call into a plugin goes.
 
 use super::bindings::{api, v0_2};
-use super::sandbox::{Sandbox, level_name};
+use super::precompiled::ComponentCache;
+use super::sandbox::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES, Sandbox, level_name};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{HasSelf, Linker, Resource};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::component::{Component, HasSelf, Linker, Resource};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::p2::DynPollable;
 
 /// How often the epoch advances; the granularity of the call time bound.
@@ -145,6 +146,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
     limits: Limits,
+    components: Option<ComponentCache>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -161,15 +163,11 @@ impl Runtime {
     pub fn new(limits: Limits) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+        let engine = Engine::new(&config)?;
         // Compiled components are cached on disk (keyed by the component's bytes and the engine's
         // settings), so only the first run after a plugin changes pays for compilation.
-        match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
-            Ok(cache) => {
-                config.cache(Some(cache));
-            }
-            Err(error) => tracing::debug!("compilation cache unavailable, compiling every run: {error:#}"),
-        }
-        let engine = Engine::new(&config)?;
+        let components = ComponentCache::in_user_cache(&engine);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         v0_2::tenant::plugin::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |sandbox| {
@@ -190,6 +188,7 @@ impl Runtime {
             engine,
             linker,
             limits,
+            components,
             ticker_stop,
         })
     }
@@ -197,6 +196,14 @@ impl Runtime {
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// `bytes` compiled for the shared engine, from the compiled-component cache when it has them.
+    pub(crate) fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        match &self.components {
+            Some(cache) => cache.component(&self.engine, bytes),
+            None => Component::new(&self.engine, bytes),
+        }
     }
 
     /// The shared linker.
@@ -281,6 +288,31 @@ impl Runtime {
         }
         CallFailure::Trap(message)
     }
+}
+
+/// Every call instantiates afresh (the isolation guarantee), so instances, memories and tables
+/// come from a pool of reused slots instead of fresh mappings: a slot's memory is reset in place
+/// (up to `KEEP_RESIDENT` by `memset`, beyond it by `madvise`), which spares the page faults and
+/// `mmap`/`munmap` calls that otherwise cost a large part of every call. The memory cap stays the
+/// sandbox's limiter's.
+fn pool() -> PoolingAllocationConfig {
+    /// The heap most calls touch; resetting more with `memset` costs more than the faults saved.
+    const KEEP_RESIDENT: usize = 1 << 20;
+    // At most one store per worker thread is alive at a time; leave room for twice as many.
+    let stores = 2 * std::thread::available_parallelism().map_or(1, |n| n.get()).max(2);
+    let count = |per_store: usize| u32::try_from(stores * per_store).unwrap_or(u32::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(count(1))
+        .total_core_instances(count(MAX_CORE_INSTANCES))
+        .total_memories(count(MAX_MEMORIES))
+        .total_tables(count(MAX_TABLES))
+        .max_core_instances_per_component(MAX_CORE_INSTANCES as u32)
+        .max_memories_per_component(MAX_MEMORIES as u32)
+        .max_tables_per_component(MAX_TABLES as u32)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT);
+    pool
 }
 
 /// The WASI clock a plugin could wait on. A wait blocks inside the host, where the epoch deadline

@@ -84,10 +84,10 @@ pub(crate) struct Sandbox {
 /// Bounds on what one plugin instance may create. A component made by `wasm32-wasip2` has a few
 /// core instances, one memory and a few tables; these leave room without letting a crafted
 /// component multiply its memory cap.
-const MAX_CORE_INSTANCES: usize = 32;
-const MAX_MEMORIES: usize = 4;
-const MAX_TABLES: usize = 32;
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+pub(crate) const MAX_CORE_INSTANCES: usize = 32;
+pub(crate) const MAX_MEMORIES: usize = 4;
+pub(crate) const MAX_TABLES: usize = 32;
+pub(crate) const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// A wall clock that always reads the Unix epoch, and a monotonic clock that always reads zero.
 struct FixedClock;

@@ -6,19 +6,11 @@ use tenant_plugin_sdk::bundled::{
     BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
     LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_NAME,
 };
+use tenant_plugin_sdk::naming::{API_DEAD_LETTER_QUEUE, API_FUNCTION};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::dead_letter_queue;
 
-/// The tenant API function (the SDK's `naming::api_function_name`).
-pub const FUNCTION: NamePattern = NamePattern::tenant(
-    "aws_lambda_function.function_name",
-    "tenant-{id}-api-{suffix}",
-    64,
-);
-/// Its dead-letter queue (the SDK's `naming::api_dead_letter_queue_name`).
-pub const DEAD_LETTER_QUEUE: NamePattern =
-    NamePattern::tenant("aws_sqs_queue.name", "tenant-{id}-api-dlq-{suffix}", 80);
 /// The function's own inline policy on the execution role.
 pub const RUNTIME_POLICY: NamePattern = NamePattern::tenant(
     "aws_iam_role_policy.name",
@@ -27,7 +19,7 @@ pub const RUNTIME_POLICY: NamePattern = NamePattern::tenant(
 );
 
 /// Every physical name the plugin creates.
-pub const NAMES: &[NamePattern] = &[FUNCTION, DEAD_LETTER_QUEUE, RUNTIME_POLICY];
+pub const NAMES: &[NamePattern] = &[API_FUNCTION, API_DEAD_LETTER_QUEUE, RUNTIME_POLICY];
 
 pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, PluginError> {
     let tenant = context.tenant()?;
@@ -46,7 +38,7 @@ pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, Plugi
     let mut fragment = Fragment::default();
 
     // Failed asynchronous invocations stay in the DLQ for SQS's maximum, 14 days.
-    let dlq_name = DEAD_LETTER_QUEUE.render(id, suffix);
+    let dlq_name = API_DEAD_LETTER_QUEUE.render(id, suffix);
     let dlq = fragment.resource(
         "aws_sqs_queue",
         "api_dlq",
@@ -89,7 +81,7 @@ pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, Plugi
     let package = api_package();
     let source_code_hash = sha256_base64(&package);
     let filename = fragment.asset(&asset_path(&package), package);
-    let function_name = FUNCTION.render(id, suffix);
+    let function_name = API_FUNCTION.render(id, suffix);
     let function = fragment.resource(
         "aws_lambda_function",
         "api",

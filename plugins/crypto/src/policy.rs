@@ -26,9 +26,7 @@
 use tenant_plugin_sdk::ReceivedContribution;
 use tenant_plugin_sdk::bundled::TENANT_KEY_POLICY;
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
-use tenant_plugin_sdk::naming::{
-    api_log_group_name, flow_log_group_name, log_group_arn, tenant_events_dlq_name,
-};
+use tenant_plugin_sdk::naming::{API_LOG_GROUP, FLOW_LOG_GROUP, TENANT_EVENTS_DLQ, log_group_arn};
 use tenant_plugin_sdk::prelude::*;
 
 /// The actions that use a key for data.
@@ -58,26 +56,26 @@ pub struct KeyPolicyScope<'a> {
 
 /// The log groups of the tenant CloudWatch Logs may encrypt with the key.
 pub fn tenant_log_group_arns(scope: &KeyPolicyScope<'_>) -> Vec<String> {
-    [api_log_group_name, flow_log_group_name]
+    [API_LOG_GROUP, FLOW_LOG_GROUP]
         .iter()
-        .map(|name| {
+        .map(|group| {
             log_group_arn(
                 scope.region,
                 scope.account_id,
-                &name(scope.tenant_id, scope.suffix),
+                &group.render(scope.tenant_id, scope.suffix),
             )
         })
         .collect()
 }
 
 /// The tenant's EventBridge dead-letter queue, which the events plugin declares under the SDK's
-/// `naming::tenant_events_dlq_name`.
+/// `naming::TENANT_EVENTS_DLQ`.
 pub fn tenant_dead_letter_queue_arn(scope: &KeyPolicyScope<'_>) -> String {
     format!(
         "arn:aws:sqs:{}:{}:{}",
         scope.region,
         scope.account_id,
-        tenant_events_dlq_name(scope.tenant_id, scope.suffix)
+        TENANT_EVENTS_DLQ.render(scope.tenant_id, scope.suffix)
     )
 }
 

@@ -4,7 +4,7 @@ use crate::policies::{TenantResources, permissions_boundary, permissions_policy,
 use tenant_plugin_sdk::bundled::{
     ACCOUNT_ID, BUCKET_ARN, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME, LOG_GROUP_ARN, TABLE_ARN, VPC_ID,
 };
-use tenant_plugin_sdk::naming::api_dead_letter_queue_name;
+use tenant_plugin_sdk::naming::API_DEAD_LETTER_QUEUE;
 use tenant_plugin_sdk::prelude::*;
 
 /// The API function's execution role; IAM rejects role names longer than 64 characters.
@@ -40,7 +40,7 @@ pub fn tenant_fragment(context: &StackContext<NoSettings>) -> Result<Fragment, P
             "arn:aws:sqs:{}:{}:{}",
             context.region,
             context.input(&ACCOUNT_ID)?,
-            api_dead_letter_queue_name(&tenant.id, suffix)
+            API_DEAD_LETTER_QUEUE.render(&tenant.id, suffix)
         ),
     };
     let role_name = checked_name(&ROLE, &tenant.id, suffix)?;

@@ -7,7 +7,8 @@
 #[allow(unsafe_code)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/tenant-plugin@0.2.0",
+        // `wit` links to wit/tenant-plugin@0.2.0, so the packaged crate carries the contract.
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",

@@ -147,3 +147,44 @@ pub const VALUES: &[ValueDeclaration] = &[
     FUNCTION_NAME,
     FUNCTION_ARN,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::declarations::ValueKind;
+    use crate::types::StackKind;
+
+    /// The plugin-authoring guide lists every value with its stack and type, as declared here.
+    #[test]
+    fn the_authoring_guide_lists_every_value_as_declared() {
+        let guide = include_str!("../../../docs/plugin-authoring.md");
+        for value in VALUES {
+            let stack = match value.stack {
+                StackKind::Central => "central",
+                StackKind::Tenant => "tenant",
+            };
+            let kind = match value.kind {
+                ValueKind::Text => "text",
+                ValueKind::TextList => "text list",
+            };
+            let row = guide
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{}` |", value.name)))
+                .unwrap_or_else(|| panic!("the guide lists no `{}`", value.name));
+            assert!(
+                row.contains(&format!("| {stack} | {kind} |")),
+                "the guide's row for `{}` says another stack or type: {row}",
+                value.name
+            );
+        }
+        let rows = guide
+            .lines()
+            .filter(|line| line.starts_with("| `") && line.contains("| text"))
+            .count();
+        assert_eq!(
+            rows,
+            VALUES.len(),
+            "the guide lists a value the SDK does not declare"
+        );
+    }
+}

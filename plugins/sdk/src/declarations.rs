@@ -155,6 +155,16 @@ impl NamePattern {
             .replace("{suffix}", suffix)
     }
 
+    /// The name of a central-stack resource for `suffix`.
+    pub fn render_central(&self, suffix: &str) -> String {
+        debug_assert!(
+            !self.template.contains("{id}"),
+            "{} names a tenant resource",
+            self.template
+        );
+        self.template.replace("{suffix}", suffix)
+    }
+
     /// The resource type the name is written to: `aws_s3_bucket` of `aws_s3_bucket.bucket`.
     pub fn resource_type(&self) -> &'static str {
         self.resource_kind

@@ -48,4 +48,8 @@ impl Plugin for Audit {
 export_plugin!(Audit);
 
 // Golden fragments, declared values and names, own rules only, settings schema.
-tenant_plugin_sdk::conformance_tests!(Audit, golden = "tests/golden", tenant = synth::tests::acme_context);
+tenant_plugin_sdk::conformance_tests!(
+    Audit,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

@@ -3,7 +3,8 @@
 use tenant_plugin_sdk::prelude::*;
 
 /// Every tenant stack keeps an audit bucket.
-pub const BUCKET_PRESENT: Rule = Rule::error("audit.bucket-present", "Every tenant stack has an audit bucket.");
+pub const BUCKET_PRESENT: Rule =
+    Rule::error("audit.bucket-present", "Every tenant stack has an audit bucket.");
 
 /// Every rule, as `describe` declares them.
 pub const RULES: &[Rule] = &[BUCKET_PRESENT];

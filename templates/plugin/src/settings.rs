@@ -9,7 +9,11 @@ pub const RETENTION_DAYS: &str = "retention-days";
 
 /// The plugin's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(crate = "tenant_plugin_sdk::serde", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct AuditSettings {
     /// Days audit objects (and their old versions) are kept.
     pub retention_days: u64,

@@ -104,7 +104,9 @@ pub(crate) mod tests {
         let mut context = acme_context();
         context.settings = settings_with::<Audit>(json!({"retention-days": 30})).unwrap();
         let fragment = tenant_fragment(&context).unwrap();
-        let lifecycle = fragment.body("aws_s3_bucket_lifecycle_configuration.audit").unwrap();
+        let lifecycle = fragment
+            .body("aws_s3_bucket_lifecycle_configuration.audit")
+            .unwrap();
         assert_eq!(lifecycle["rule"][0]["expiration"][0]["days"], 30);
     }
 

@@ -45,7 +45,7 @@ impl Names {
         let state_machine = format!("saas-tenant-provisioning-{suffix}");
         let project = format!("saas-tenant-provisioner-{suffix}");
         Ok(Self {
-            bus: naming::event_bus_name(suffix),
+            bus: naming::EVENT_BUS.render_central(suffix),
             signup_rule: delivery::within_limit(
                 format!("saas-tenant-signup-{suffix}"),
                 RULE_NAME_LIMIT,

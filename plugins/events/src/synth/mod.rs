@@ -6,14 +6,11 @@ pub mod central;
 pub mod tenant;
 
 use tenant_plugin_sdk::NamePattern;
+use tenant_plugin_sdk::naming::{EVENT_BUS, TENANT_EVENTS_DLQ, TENANT_EVENTS_RULE};
 
 /// Every physical name the plugin creates, in the central stack and in each tenant stack.
 pub const NAMES: &[NamePattern] = &[
-    NamePattern::central(
-        "aws_cloudwatch_event_bus.name",
-        "saas-tenant-events-{suffix}",
-        256,
-    ),
+    EVENT_BUS,
     NamePattern::central(
         "aws_cloudwatch_event_rule.name",
         "saas-tenant-signup-{suffix}",
@@ -73,10 +70,6 @@ pub const NAMES: &[NamePattern] = &[
         "/aws/vendedlogs/states/saas-tenant-rollout-{suffix}",
         512,
     ),
-    NamePattern::tenant(
-        "aws_cloudwatch_event_rule.name",
-        "tenant-{id}-events-{suffix}",
-        64,
-    ),
-    NamePattern::tenant("aws_sqs_queue.name", "tenant-{id}-events-dlq-{suffix}", 80),
+    TENANT_EVENTS_RULE,
+    TENANT_EVENTS_DLQ,
 ];

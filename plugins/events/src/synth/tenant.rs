@@ -26,14 +26,14 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
     let kms_key_arn = context.input(&KMS_KEY_ARN)?;
     let account_id = context.input(&ACCOUNT_ID)?;
     // The central stack owns the bus; a tenant stack knows it only by its conventional name.
-    let bus_name = naming::event_bus_name(suffix);
+    let bus_name = naming::EVENT_BUS.render_central(suffix);
     let rule_name = delivery::within_limit(
-        naming::tenant_events_rule_name(&tenant.id, suffix),
+        naming::TENANT_EVENTS_RULE.render(&tenant.id, suffix),
         RULE_NAME_LIMIT,
         "rule",
     )?;
     let queue_name = delivery::within_limit(
-        naming::tenant_events_dlq_name(&tenant.id, suffix),
+        naming::TENANT_EVENTS_DLQ.render(&tenant.id, suffix),
         QUEUE_NAME_LIMIT,
         "queue",
     )?;

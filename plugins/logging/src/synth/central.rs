@@ -5,7 +5,7 @@ use crate::deployment::{asset_path, forwarder_package};
 use crate::settings::LoggingSettings;
 use tenant_plugin_sdk::bundled::{CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME};
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
-use tenant_plugin_sdk::naming::{central_log_forwarder_name, central_log_group_name, log_group_arn};
+use tenant_plugin_sdk::naming::{CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
@@ -31,8 +31,8 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
 
     let caller = fragment.data("aws_caller_identity", "logging", json!({}));
     let account = caller.attr("account_id");
-    let central_group_name = central_log_group_name(suffix);
-    let forwarder_name = central_log_forwarder_name(suffix);
+    let central_group_name = CENTRAL_LOG_GROUP.render_central(suffix);
+    let forwarder_name = CENTRAL_LOG_FORWARDER.render_central(suffix);
     let forwarder_group_name = format!("/aws/lambda/{forwarder_name}");
     // Literal ARNs: the key must exist before the groups it encrypts, so it cannot refer to them.
     let group_arn = |name: &str| log_group_arn(region, &account, name);

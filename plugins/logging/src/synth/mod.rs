@@ -5,14 +5,11 @@ pub mod central;
 pub mod tenant;
 
 use tenant_plugin_sdk::NamePattern;
+use tenant_plugin_sdk::naming::{API_LOG_GROUP, CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, FLOW_LOG_GROUP};
 
 /// Every physical name the plugin creates, in the central stack and in each tenant stack.
 pub const NAMES: &[NamePattern] = &[
-    NamePattern::central(
-        "aws_cloudwatch_log_group.name",
-        "/aws/saas/central-logs-{suffix}",
-        512,
-    ),
+    CENTRAL_LOG_GROUP,
     NamePattern::central(
         "aws_cloudwatch_log_group.name",
         "/aws/lambda/saas-central-log-forwarder-{suffix}",
@@ -30,26 +27,14 @@ pub const NAMES: &[NamePattern] = &[
         128,
     ),
     NamePattern::central("aws_kms_alias.name", "alias/saas-central-logs-{suffix}", 256),
-    NamePattern::central(
-        "aws_lambda_function.function_name",
-        "saas-central-log-forwarder-{suffix}",
-        64,
-    ),
+    CENTRAL_LOG_FORWARDER,
     NamePattern::central(
         "aws_sqs_queue.name",
         "saas-central-log-forwarder-dlq-{suffix}",
         80,
     ),
-    NamePattern::tenant(
-        "aws_cloudwatch_log_group.name",
-        "tenant-{id}-api-logs-{suffix}",
-        512,
-    ),
-    NamePattern::tenant(
-        "aws_cloudwatch_log_group.name",
-        "tenant-{id}-flow-logs-{suffix}",
-        512,
-    ),
+    API_LOG_GROUP,
+    FLOW_LOG_GROUP,
     NamePattern::tenant(
         "aws_cloudwatch_log_subscription_filter.name",
         "tenant-{id}-api-logs-to-central-{suffix}",

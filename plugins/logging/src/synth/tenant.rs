@@ -3,7 +3,7 @@
 use crate::access::{EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::settings::LoggingSettings;
 use tenant_plugin_sdk::bundled::{ACCOUNT_ID, KMS_KEY_ARN, LOG_GROUP_ARN, LOG_GROUP_NAME, VPC_ID};
-use tenant_plugin_sdk::naming::{api_log_group_name, central_log_forwarder_name, flow_log_group_name};
+use tenant_plugin_sdk::naming::{API_LOG_GROUP, CENTRAL_LOG_FORWARDER, FLOW_LOG_GROUP};
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::encrypted_log_group;
 
@@ -27,13 +27,13 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
             encrypted_log_group(&name, retention, key_arn, standard_tags(Some(id), suffix, &name)),
         )
     };
-    let api_logs = log_group("api", api_log_group_name(id, suffix));
-    let flow_logs = log_group("flow", flow_log_group_name(id, suffix));
+    let api_logs = log_group("api", API_LOG_GROUP.render(id, suffix));
+    let flow_logs = log_group("flow", FLOW_LOG_GROUP.render(id, suffix));
 
     let forwarder = fragment.data(
         "aws_lambda_function",
         "central_log_forwarder",
-        json!({"function_name": central_log_forwarder_name(suffix)}),
+        json!({"function_name": CENTRAL_LOG_FORWARDER.render_central(suffix)}),
     );
     fragment.resource(
         "aws_cloudwatch_log_subscription_filter",
