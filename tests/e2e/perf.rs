@@ -16,7 +16,13 @@ fn compiled_components_are_cached_per_user_and_reused() {
     let synth = |out: &str| {
         let output = Command::new(env!("CARGO_BIN_EXE_tenant-host"))
             .current_dir(work.path())
-            .args(["synth", "--plugins", plugins.path().to_str().unwrap(), "--out", out])
+            .args([
+                "synth",
+                "--plugins",
+                plugins.path().to_str().unwrap(),
+                "--out",
+                out,
+            ])
             .env_remove("ENVIRONMENT_SUFFIX")
             .env("XDG_CACHE_HOME", &cache)
             .output()

@@ -142,7 +142,11 @@ mod tests {
         let written = std::fs::metadata(&path).unwrap().modified().unwrap();
         cache.component(&engine, bytes).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), written);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary files left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary files left"
+        );
     }
 
     #[test]
@@ -157,7 +161,10 @@ mod tests {
         let b = NAMED_COMPONENT;
         assert_ne!(default.path_for(a), default.path_for(b));
         assert_ne!(default.path_for(a), other.path_for(a));
-        assert_eq!(default.path_for(a), ComponentCache::at(dir.path().to_owned(), &engine()).path_for(a));
+        assert_eq!(
+            default.path_for(a),
+            ComponentCache::at(dir.path().to_owned(), &engine()).path_for(a)
+        );
     }
 
     #[test]
