@@ -15,10 +15,12 @@
 //! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
 //! 7. [`check`] runs the host's [`guardrails`] and every plugin's rules over the composed stacks
 //!    and the fleet, and [`waivers`] marks the findings the configuration accepts;
-//! 8. [`output`] writes the cdktf-compatible folder atomically.
+//! 8. [`output`] writes the cdktf-compatible folder atomically, with each stack's [`digest`].
 //!
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
-//! as text, JSON or SARIF.
+//! as text, JSON or SARIF. Around a run: the [`registry`] keeps the configuration and lock file in
+//! S3 or a local file and changes them with conditional writes (`tenants add` and friends), and
+//! [`rollout`] plans which stacks a deploy or the fleet rollout must apply, from the digests.
 
 pub mod bounded_read;
 pub mod check;
@@ -26,6 +28,7 @@ pub mod compose;
 pub mod config;
 pub mod declarations;
 pub mod diagnostics;
+pub mod digest;
 pub mod findings;
 pub mod guardrails;
 pub mod lock;
@@ -34,8 +37,10 @@ pub mod order;
 pub mod output;
 pub mod plugin;
 pub mod progress;
+pub mod registry;
 pub mod report;
 pub mod result_limits;
+pub mod rollout;
 pub mod schema;
 pub mod synth;
 pub mod tenants;
@@ -50,6 +55,9 @@ pub struct RunOptions {
     pub plugins: PathBuf,
     /// The configuration file; `None` for the built-in example.
     pub config: Option<PathBuf>,
+    /// A fleet registry URL (`s3://bucket/prefix`) to read the configuration and lock file
+    /// from, instead of `config`.
+    pub registry: Option<String>,
     /// The suffix from the flag or `ENVIRONMENT_SUFFIX`.
     pub suffix: Option<String>,
     /// The bounds of every plugin call.
@@ -71,6 +79,8 @@ pub struct Outcome {
     pub stacks: Vec<compose::ComposedStack>,
     /// Every finding, sorted.
     pub findings: Vec<check::Finding>,
+    /// Every stack's digest (see [`digest`]), by stack name.
+    pub digests: std::collections::BTreeMap<String, String>,
     /// The lock file to write once the output is written.
     pub lock: lock::LockUpdate,
 }
@@ -108,6 +118,9 @@ pub enum Error {
     /// Synthesis or checks failed.
     #[error(transparent)]
     Synth(#[from] synth::SynthError),
+    /// The fleet registry could not be read.
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
 }
 
 /// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
@@ -117,23 +130,31 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
 
 /// [`run`], telling `progress` how far each phase has got.
 pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress) -> Result<Outcome, Error> {
-    let config = match &options.config {
-        Some(path) => config::ConfigFile::load(path)?,
-        None => config::ConfigFile::example(),
+    let (config, previous_lock) = match (&options.registry, &options.config) {
+        (Some(url), _) => {
+            let snapshot = registry::Registry::open_url(url)?.snapshot()?;
+            (snapshot.config, snapshot.lock)
+        }
+        (None, Some(path)) => {
+            let config = config::ConfigFile::load(path)?;
+            let lock = match config.lock_path() {
+                Some(lock_path) => lock::Lock::read(&lock_path).map_err(config::ConfigError::from)?,
+                None => None,
+            };
+            (config, lock)
+        }
+        (None, None) => (config::ConfigFile::example(), None),
     };
+    // A registry's configuration has no path, so no lock file is written back beside it: its
+    // blocks change only through `tenants add` and `tenants release`.
     let lock_path = config.lock_path();
-    let previous_lock = match &lock_path {
-        Some(path) => lock::Lock::read(path).map_err(config::ConfigError::from)?,
-        None => None,
-    };
     let schema = load_schema(options.schema.as_deref())?;
     let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
     let started = std::time::Instant::now();
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
     tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
-    let declared: Vec<declarations::PluginDeclaration> =
-        plugins.iter().map(|p| p.declaration.clone()).collect();
+    let declared = plugin_declarations(&plugins);
     let plan = tenants::plan_fleet(
         &config,
         options.suffix.as_deref(),
@@ -149,6 +170,7 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
     let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let stacks = synth::synthesize(&runtime, &plugins, &fleet, progress)?;
+    let digests = digest::stack_digests(&plugins, &fleet);
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
     let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema, progress)?;
     let known_rules = check::host_rules()
@@ -166,6 +188,7 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
         fleet,
         stacks,
         findings,
+        digests,
         lock: lock::LockUpdate {
             path: lock_path,
             lock: plan.lock,
@@ -173,6 +196,11 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
             retired: plan.retired,
         },
     })
+}
+
+/// What the loaded plugins declare, for validating a configuration against them.
+pub fn plugin_declarations(plugins: &[plugin::LoadedPlugin]) -> Vec<declarations::PluginDeclaration> {
+    plugins.iter().map(|p| p.declaration.clone()).collect()
 }
 
 /// The provider schema from `path`, or the embedded AWS provider schema.

@@ -50,6 +50,14 @@ Exit codes: 0 no policy errors; 1 failure; 2 policy errors that no waiver accept
     Check(cli::check::CheckArgs),
     /// List plugins or inspect one: name, version, contract, provides/requires, settings, rules.
     Plugins(cli::plugins::PluginsArgs),
+    /// Push a fleet configuration and its lock file to a registry (s3://bucket/prefix), or pull them.
+    Registry(cli::registry::RegistryArgs),
+    /// Add, remove, release or list tenants in a registry or configuration, with conditional writes.
+    Tenants(cli::tenants::TenantsArgs),
+    /// List the stacks of an output folder a rollout must apply or destroy, in dependency order.
+    PlanRollout(cli::plan_rollout::PlanRolloutArgs),
+    /// Run terraform over an output folder: central first, tenants in parallel, removed stacks destroyed last.
+    Deploy(cli::deploy::DeployArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +88,10 @@ fn main() -> ExitCode {
         Command::Synth(args) => cli::synth::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Plugins(args) => cli::plugins::run(args),
+        Command::Registry(args) => cli::registry::run(args),
+        Command::Tenants(args) => cli::tenants::run(args),
+        Command::PlanRollout(args) => cli::plan_rollout::run(args),
+        Command::Deploy(args) => cli::deploy::run(args),
     };
     match result {
         Ok(code) => code,

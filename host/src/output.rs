@@ -11,7 +11,7 @@
 use crate::compose::{CDKTF_VERSION, ComposedStack};
 use crate::findings::{Finding, Severity};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -39,9 +39,13 @@ pub fn render_json(value: &Value) -> String {
     text
 }
 
-/// The manifest: every stack with its paths, its warnings as annotations, and the central stack
-/// as the dependency of every tenant stack.
-pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
+/// The manifest: every stack with its paths, its warnings as annotations, the central stack
+/// as the dependency of every tenant stack, and its digest when known.
+pub fn manifest(
+    stacks: &[ComposedStack],
+    findings: &[Finding],
+    digests: Option<&BTreeMap<String, String>>,
+) -> Value {
     let central: Vec<&str> = stacks
         .iter()
         .filter(|s| s.tenant.is_none())
@@ -74,7 +78,7 @@ pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
             } else {
                 vec![]
             };
-            let entry = json!({
+            let mut entry = json!({
                 "name": stack.name,
                 "constructPath": stack.name,
                 "workingDirectory": format!("stacks/{}", stack.name),
@@ -82,6 +86,9 @@ pub fn manifest(stacks: &[ComposedStack], findings: &[Finding]) -> Value {
                 "annotations": annotations,
                 "dependencies": dependencies,
             });
+            if let Some(digest) = digests.and_then(|d| d.get(&stack.name)) {
+                entry["digest"] = json!(digest);
+            }
             (stack.name.clone(), entry)
         })
         .collect();
@@ -106,6 +113,8 @@ pub struct WritePlan<'a> {
     pub only: Option<&'a BTreeSet<String>>,
     /// Drop the folders of orphaned stacks instead of carrying them over.
     pub prune_orphans: bool,
+    /// Each stack's digest, recorded in the manifest.
+    pub digests: Option<&'a BTreeMap<String, String>>,
 }
 
 /// What the write did besides writing the stacks.
@@ -226,6 +235,9 @@ impl Previous {
     }
 }
 
+/// The file in the output folder where `tenant-host deploy` records the stacks it has applied.
+pub const DEPLOY_STATE_FILE: &str = "deploy-state.json";
+
 /// Writes `stacks` into `out`, replacing what was there only once everything is written; keeps
 /// orphaned stack folders (unless pruned) and, for a limited run, the other stacks' folders.
 pub fn write_output(
@@ -245,7 +257,7 @@ pub fn write_output(
         .tempdir_in(&parent)
         .map_err(io_error(&parent))?;
     let root = staging.path();
-    let mut manifest = manifest(stacks, findings);
+    let mut manifest = manifest(stacks, findings, plan.digests);
     let mut written = Written::default();
     for stack in stacks {
         let dir = root.join("stacks").join(&stack.name);
@@ -286,6 +298,11 @@ pub fn write_output(
         written.orphans.push(orphan.clone());
     }
     std::fs::write(root.join("manifest.json"), render_json(&manifest)).map_err(io_error(root))?;
+    // What `deploy` has applied is a fact about the cloud, not about this synthesis: it stays.
+    let deployed = out.join(DEPLOY_STATE_FILE);
+    if deployed.is_file() {
+        std::fs::copy(&deployed, root.join(DEPLOY_STATE_FILE)).map_err(io_error(&deployed))?;
+    }
     swap_in(staging, out)?;
     Ok(written)
 }

@@ -15,8 +15,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub plugins: PathBuf,
     /// Fleet configuration (TOML); without it, the built-in example of three tenants.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "registry")]
     pub config: Option<PathBuf>,
+    /// Fleet registry (`s3://bucket/prefix`) holding the configuration and its lock file; every
+    /// tenant must already have its block there (`tenant-host tenants add`).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     /// Suffix of every name (tenant-{id}-{type}-{suffix}); overrides the configuration.
     #[arg(long, env = "ENVIRONMENT_SUFFIX", value_name = "SUFFIX")]
     pub environment_suffix: Option<String>,
@@ -46,6 +50,7 @@ impl RunArgs {
         Ok(RunOptions {
             plugins: self.plugins.clone(),
             config: self.config.clone(),
+            registry: self.registry.clone(),
             suffix: self.environment_suffix.clone(),
             schema: self.schema.clone(),
             limits: plugin::Limits {

@@ -30,6 +30,10 @@ pub struct SynthArgs {
     /// Write only this tenant's stack (repeatable); every other stack's folder stays as it is.
     #[arg(long = "tenant", value_name = "ID")]
     tenants: Vec<String>,
+    /// Rewrite only the stacks whose digest differs from the previous output's manifest, and
+    /// list them; every other stack's folder stays as it is.
+    #[arg(long, conflicts_with = "tenants")]
+    changed: bool,
     /// Give the block of a removed tenant back to the pool (repeatable); only after its stack
     /// is destroyed, since a new tenant may then get the same block.
     #[arg(long, value_name = "ID", requires = "config")]
@@ -44,7 +48,8 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut options = args.run.options()?;
     options.plan = PlanOptions {
-        locked: args.locked,
+        // A registry's blocks are allocated only by `tenants add`, under conditional writes.
+        locked: args.locked || args.run.registry.is_some(),
         release: args.release.clone(),
         only: args.tenants.clone(),
     };
@@ -57,15 +62,20 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(EXIT_POLICY_ERRORS));
     }
-    let only: Option<BTreeSet<String>> = (!args.tenants.is_empty()).then(|| {
-        args.tenants
-            .iter()
-            .map(|id| tenant_stack_name(id, &outcome.fleet.suffix))
-            .collect()
-    });
+    let only: Option<BTreeSet<String>> = if args.changed {
+        Some(changed_stacks(&args.out, &outcome)?)
+    } else {
+        (!args.tenants.is_empty()).then(|| {
+            args.tenants
+                .iter()
+                .map(|id| tenant_stack_name(id, &outcome.fleet.suffix))
+                .collect()
+        })
+    };
     let plan = WritePlan {
         only: only.as_ref(),
         prune_orphans: args.prune_orphans,
+        digests: Some(&outcome.digests),
     };
     let written = output::write_output(&args.out, &outcome.stacks, &outcome.findings, plan)
         .with_context(|| format!("writing {}", args.out.display()))?;
@@ -76,9 +86,30 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = lock_written {
         println!("recorded the tenants' blocks in {}; commit it", path.display());
     }
+    if let (true, Some(changed)) = (args.changed, &only) {
+        match changed.len() {
+            0 => println!("no stack changed"),
+            n => println!(
+                "{n} stacks changed: {}",
+                changed.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
     print_orphans(&written, &args.out, args.prune_orphans, &outcome.lock);
     print_summary(&outcome, &written, &args.out, started.elapsed());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stacks whose digest differs from the one the previous output's manifest records for them
+/// (or that it does not list).
+fn changed_stacks(out: &Path, outcome: &Outcome) -> anyhow::Result<BTreeSet<String>> {
+    let previous = tenant_host::rollout::read_manifest(out)?;
+    Ok(outcome
+        .digests
+        .iter()
+        .filter(|(name, digest)| previous.get(*name).and_then(|s| s.digest.as_ref()) != Some(*digest))
+        .map(|(name, _)| name.clone())
+        .collect())
 }
 
 /// Says which stacks are no longer configured and how to destroy them, and which blocks stay

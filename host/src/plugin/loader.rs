@@ -118,6 +118,8 @@ pub struct LoadedPlugin {
     pub declaration: PluginDeclaration,
     /// The declared settings' defaults, parsed.
     pub defaults: serde_json::Map<String, serde_json::Value>,
+    /// SHA-256 of the component file, for the stack digests.
+    pub digest: String,
     guest: Guest,
 }
 
@@ -397,6 +399,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
         defaults: declaration.defaults(),
         declaration,
         info,
+        digest: crate::digest::sha256_hex(&bytes),
         contract,
         guest,
     })

@@ -61,6 +61,7 @@
 //! This file only wires the modules to the plugin contract.
 
 mod delivery;
+pub mod rollout;
 pub mod rules;
 pub mod settings;
 mod synth;

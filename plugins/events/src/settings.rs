@@ -20,6 +20,20 @@ pub const BUILD_IMAGE: &str = "build-image";
 pub const BUILD_TIMEOUT_MINUTES: &str = "build-timeout-minutes";
 /// Retention of the workflow's and the build's log groups.
 pub const LOG_RETENTION_DAYS: &str = "log-retention-days";
+/// The fleet registry the provisioning job adds tenants to and synthesizes from.
+pub const REGISTRY_URL: &str = "registry-url";
+/// The terraform release the provisioning job installs.
+pub const TERRAFORM_VERSION: &str = "terraform-version";
+/// SHA-256 of that release's linux_amd64 zip.
+pub const TERRAFORM_SHA256: &str = "terraform-sha256";
+/// Where the provisioning job fetches the tenant-host bundle (`bin/tenant-host`, `plugins/*.wasm`).
+pub const TOOL_BUNDLE_URL: &str = "tool-bundle-url";
+/// SHA-256 of the bundle.
+pub const TOOL_BUNDLE_SHA256: &str = "tool-bundle-sha256";
+/// Builds at once in the fleet rollout's later phases.
+pub const ROLLOUT_MAX_CONCURRENCY: &str = "rollout-max-concurrency";
+/// Failed items a rollout phase tolerates, in percent, before it stops the rollout.
+pub const ROLLOUT_TOLERATED_FAILURE_PERCENT: &str = "rollout-tolerated-failure-percent";
 
 /// The retention values CloudWatch Logs accepts.
 const LOG_RETENTION_VALUES: [u64; 22] = [
@@ -43,6 +57,13 @@ pub struct EventsSettings {
     pub build_image: String,
     pub build_timeout_minutes: u64,
     pub log_retention_days: u64,
+    pub registry_url: String,
+    pub terraform_version: String,
+    pub terraform_sha256: String,
+    pub tool_bundle_url: String,
+    pub tool_bundle_sha256: String,
+    pub rollout_max_concurrency: u64,
+    pub rollout_tolerated_failure_percent: u64,
 }
 
 impl SettingsSchema for EventsSettings {
@@ -93,6 +114,43 @@ impl SettingsSchema for EventsSettings {
             )
             .default(30)
             .range(1, 3653),
+            Setting::string(
+                REGISTRY_URL,
+                "The fleet registry (s3://bucket/prefix) the provisioning job adds tenants to; empty: s3://<state bucket>/fleet-registry/<suffix>.",
+            )
+            .default(""),
+            Setting::string(
+                TERRAFORM_VERSION,
+                "The terraform release the provisioning job installs, e.g. 1.14.0; the job refuses to run without it.",
+            )
+            .default(""),
+            Setting::string(
+                TERRAFORM_SHA256,
+                "SHA-256 of terraform_<version>_linux_amd64.zip, from HashiCorp's signed SHA256SUMS; the job refuses a download that does not match.",
+            )
+            .default(""),
+            Setting::string(
+                TOOL_BUNDLE_URL,
+                "Where the provisioning job fetches the tenant-host bundle (bin/tenant-host, plugins/*.wasm; s3:// or https://), published by the platform's CI.",
+            )
+            .default(""),
+            Setting::string(
+                TOOL_BUNDLE_SHA256,
+                "SHA-256 of the tenant-host bundle; the job refuses a download that does not match.",
+            )
+            .default(""),
+            Setting::integer(
+                ROLLOUT_MAX_CONCURRENCY,
+                "Tenant stacks the fleet rollout applies at once after its canary (1-1000; each is one CodeBuild build).",
+            )
+            .default(10)
+            .range(1, 1000),
+            Setting::integer(
+                ROLLOUT_TOLERATED_FAILURE_PERCENT,
+                "Percentage of failed stacks a rollout phase tolerates before it fails and stops the rollout (0-100).",
+            )
+            .default(0)
+            .range(0, 100),
         ]
     }
 
@@ -214,6 +272,69 @@ pub struct Provisioner {
     pub build_timeout_minutes: u64,
     /// Retention of the workflow's and the build's log groups.
     pub log_retention_days: u64,
+    /// The configured fleet registry, `None` for the conventional one in the state bucket.
+    pub registry_url: Option<String>,
+    /// The pinned tools the job installs; empty values make the job refuse to run.
+    pub tools: Tools,
+    /// How the fleet rollout runs.
+    pub rollout: crate::rollout::RolloutLimits,
+}
+
+/// The tools the provisioning job installs, each pinned by its checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tools {
+    /// `terraform-version`.
+    pub terraform_version: String,
+    /// `terraform-sha256`.
+    pub terraform_sha256: String,
+    /// `tool-bundle-url`.
+    pub bundle_url: String,
+    /// `tool-bundle-sha256`.
+    pub bundle_sha256: String,
+}
+
+impl Tools {
+    /// The pins, checked: checksums are SHA-256 hex, the version a release number, the bundle
+    /// an s3:// or https:// URL; empty is allowed (the job then refuses to run, saying which).
+    fn from_settings(settings: &EventsSettings, problems: &mut Vec<SettingProblem>) -> Self {
+        for (name, value) in [
+            (TERRAFORM_SHA256, &settings.terraform_sha256),
+            (TOOL_BUNDLE_SHA256, &settings.tool_bundle_sha256),
+        ] {
+            if !value.is_empty() && !(value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) {
+                problems.push(SettingProblem::new(
+                    name,
+                    format!(
+                        "setting `{name}` is `{value}`: expected a SHA-256 as 64 hexadecimal digits, or empty"
+                    ),
+                ));
+            }
+        }
+        let version = &settings.terraform_version;
+        if !version.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            problems.push(SettingProblem::new(
+                TERRAFORM_VERSION,
+                format!(
+                    "setting `{TERRAFORM_VERSION}` is `{version}`: expected a release number such as 1.14.0"
+                ),
+            ));
+        }
+        let url = &settings.tool_bundle_url;
+        if !(url.is_empty() || url.starts_with("s3://") || url.starts_with("https://")) {
+            problems.push(SettingProblem::new(
+                TOOL_BUNDLE_URL,
+                format!(
+                    "setting `{TOOL_BUNDLE_URL}` is `{url}`: expected an s3:// or https:// URL, or empty"
+                ),
+            ));
+        }
+        Self {
+            terraform_version: version.clone(),
+            terraform_sha256: settings.terraform_sha256.clone(),
+            bundle_url: url.clone(),
+            bundle_sha256: settings.tool_bundle_sha256.clone(),
+        }
+    }
 }
 
 impl Provisioner {
@@ -240,6 +361,14 @@ impl Provisioner {
                 ),
             ));
         }
+        let registry_url = non_empty(&settings.registry_url);
+        if let Some(url) = registry_url.as_ref().filter(|url| !url.starts_with("s3://")) {
+            problems.push(SettingProblem::new(
+                REGISTRY_URL,
+                format!("setting `{REGISTRY_URL}` is `{url}`: expected s3://bucket/prefix, or empty"),
+            ));
+        }
+        let tools = Tools::from_settings(settings, &mut problems);
         let config_repository =
             ConfigRepository::parse(&settings.config_repository).map_err(|p| problems.push(p));
         let build_image = BuildImage::parse(&settings.build_image).map_err(|p| problems.push(p));
@@ -251,6 +380,12 @@ impl Provisioner {
                 build_image,
                 build_timeout_minutes: settings.build_timeout_minutes,
                 log_retention_days: settings.log_retention_days,
+                registry_url,
+                tools,
+                rollout: crate::rollout::RolloutLimits {
+                    max_concurrency: settings.rollout_max_concurrency,
+                    tolerated_failure_percent: settings.rollout_tolerated_failure_percent,
+                },
             }),
             _ => Err(problems),
         }

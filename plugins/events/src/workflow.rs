@@ -3,30 +3,39 @@
 //! Both end up as strings inside Terraform JSON, where `${` starts an interpolation; neither may
 //! contain one (the tests make sure), so shell variables are written `$NAME`.
 
-use tenant_plugin_sdk::naming;
 use tenant_plugin_sdk::prelude::*;
 
 /// The event `source` of the workflow's result events.
 pub const RESULT_SOURCE: &str = "saas.provisioning";
-/// `detail-type` of the event announcing a provisioned tenant.
+/// `detail-type` of the event that asks for a new tenant.
+pub const SIGNUP_DETAIL_TYPE: &str = "Tenant Signup";
+/// `detail-type` of the event that asks for a tenant's removal.
+pub const OFFBOARDING_DETAIL_TYPE: &str = "Tenant Offboarding";
+/// `detail-type` of the event the job puts for a provisioned tenant.
 pub const PROVISIONED: &str = "Tenant Provisioned";
+/// `detail-type` of the event the job puts for an offboarded tenant.
+pub const OFFBOARDED: &str = "Tenant Offboarded";
 /// `detail-type` of the event announcing a failed provisioning.
 pub const PROVISIONING_FAILED: &str = "Tenant Provisioning Failed";
 
 /// The build's environment variable holding the tenant id; set per execution by the workflow.
 pub const TENANT_ID_VARIABLE: &str = "TENANT_ID";
+/// The build's environment variable holding `signup` or `offboarding`; set per execution.
+pub const ACTION_VARIABLE: &str = "JOB_ACTION";
 /// The build's environment variable holding the role Terraform assumes.
 pub const DEPLOY_ROLE_VARIABLE: &str = "DEPLOY_ROLE_ARN";
 
 /// The Amazon States Language definition of the provisioning workflow. Its input is
-/// `{"tenant_id": "<id>"}` (the signup rule's input transformer makes it).
+/// `{"tenant_id": "<id>", "action": "signup" | "offboarding"}` (the signup and offboarding rules'
+/// input transformers make it).
 ///
-/// `ProvisionTenant` runs the CodeBuild project and waits for it (`.sync`); it retries when the
-/// account's concurrent build limit is reached, and once more after a failed build, because
-/// `terraform apply` is idempotent and most failures of a fresh apply are eventual-consistency
-/// errors (a role not yet visible to the service that needs it). Any remaining error is caught
-/// and announced on the bus; the execution then fails, so it shows as failed in the console and
-/// metrics.
+/// `ProvisionTenant` runs the CodeBuild project and waits for it (`.sync`); the job itself puts
+/// the result event on the bus (it knows the step that failed). The workflow retries when the
+/// account's concurrent build limit is reached, and once more after a failed build, because the
+/// job is idempotent (`tenants add` of a present tenant changes nothing, `terraform apply`
+/// converges) and most failures of a fresh apply are eventual-consistency errors. A build that
+/// still fails, or dies before the job could speak (a timeout), is announced by the workflow;
+/// the execution then fails, so it shows as failed in the console and metrics.
 pub fn definition(project_name: &str, bus_name: &str) -> Value {
     let result_event = |detail_type: &str, detail: Value| {
         json!({
@@ -41,45 +50,46 @@ pub fn definition(project_name: &str, bus_name: &str) -> Value {
                 }]
             },
             // `States.TaskFailed` also matches `EventBridge.FailedEntry`: a throttled PutEvents.
-            "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}],
+            "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
             "ResultPath": null,
         })
     };
-    let mut announce_success = result_event(
-        PROVISIONED,
-        json!({"tenant_id.$": "$.tenant_id", "build_id.$": "$.build.Id"}),
-    );
-    announce_success["End"] = json!(true);
     let mut announce_failure = result_event(
         PROVISIONING_FAILED,
         json!({"tenant_id.$": "$.tenant_id", "error.$": "$.failure.Error", "cause.$": "$.failure.Cause"}),
     );
     announce_failure["Next"] = json!("ProvisioningFailed");
+    let action = |action: &str| json!({"Type": "Pass", "Result": action, "ResultPath": "$.action", "Next": "ProvisionTenant"});
     json!({
-        "Comment": "Provisions one tenant: synthesizes and applies its stack in CodeBuild, then announces the result on the tenant event bus.",
-        "StartAt": "ProvisionTenant",
+        "Comment": "Provisions or offboards one tenant: the CodeBuild job registers or removes it in the fleet registry, applies or destroys its stack, and announces the result on the tenant event bus.",
+        "StartAt": "ChooseAction",
         "States": {
+            "ChooseAction": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.detail_type", "StringEquals": OFFBOARDING_DETAIL_TYPE, "Next": "Offboard"}],
+                "Default": "Signup",
+            },
+            "Signup": action("signup"),
+            "Offboard": action("offboarding"),
             "ProvisionTenant": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::codebuild:startBuild.sync",
                 "Parameters": {
                     "ProjectName": project_name,
-                    "EnvironmentVariablesOverride": [{
-                        "Name": TENANT_ID_VARIABLE,
-                        "Type": "PLAINTEXT",
-                        "Value.$": "$.tenant_id",
-                    }]
+                    "EnvironmentVariablesOverride": [
+                        {"Name": TENANT_ID_VARIABLE, "Type": "PLAINTEXT", "Value.$": "$.tenant_id"},
+                        {"Name": ACTION_VARIABLE, "Type": "PLAINTEXT", "Value.$": "$.action"},
+                    ]
                 },
                 "ResultSelector": {"Id.$": "$.Build.Id", "Status.$": "$.Build.BuildStatus"},
                 "ResultPath": "$.build",
                 "Retry": [
-                    {"ErrorEquals": ["CodeBuild.AccountLimitExceededException"], "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2},
-                    {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 60, "MaxAttempts": 1, "BackoffRate": 1},
+                    {"ErrorEquals": ["CodeBuild.AccountLimitExceededException"], "IntervalSeconds": 30, "MaxAttempts": 5, "BackoffRate": 2.0},
+                    {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 60, "MaxAttempts": 1, "BackoffRate": 1.0},
                 ],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "AnnounceFailure"}],
-                "Next": "AnnounceSuccess",
+                "End": true,
             },
-            "AnnounceSuccess": announce_success,
             "AnnounceFailure": announce_failure,
             "ProvisioningFailed": {
                 "Type": "Fail",
@@ -90,39 +100,31 @@ pub fn definition(project_name: &str, bus_name: &str) -> Value {
     })
 }
 
-/// The CodeBuild buildspec (YAML) that provisions the tenant named by `$TENANT_ID`.
-///
-/// The commands, in order: refuse a tenant id outside `[a-z0-9-]` (it comes from an event and is
-/// used in a shell and a path); synthesize the tenant's stack; point the stack's AWS provider at
-/// the deploy role through a Terraform override file, with the tenant id as a session tag so the
-/// deploy role's policies can pin the session to that tenant's resources; then `init` and
-/// `apply`. The backend keeps the build's own credentials, so only the build role needs the state
-/// bucket.
-pub fn buildspec(suffix: &str) -> String {
-    let stack_dir = format!(
-        "cdktf.out/stacks/{}",
-        naming::tenant_stack_name("$TENANT_ID", suffix)
-    );
-    let override_file = format!("{stack_dir}/deploy_role_override.tf.json");
-    let commands = [
-        r#"case "$TENANT_ID" in ""|*[!a-z0-9-]*) echo "refusing tenant id '$TENANT_ID': expected [a-z0-9-]+" >&2; exit 1;; esac"#.to_owned(),
-        r#"tenant-host synth --tenant "$TENANT_ID""#.to_owned(),
-        format!(
-            r#"printf '{{"provider":{{"aws":[{{"assume_role":[{{"role_arn":"%s","session_name":"provision-%s","tags":{{"TenantId":"%s"}}}}]}}]}}}}\n' "$DEPLOY_ROLE_ARN" "$TENANT_ID" "$TENANT_ID" > "{override_file}""#
-        ),
-        format!(r#"terraform -chdir="{stack_dir}" init -input=false"#),
-        format!(r#"terraform -chdir="{stack_dir}" apply -auto-approve -input=false"#),
-    ];
-    let mut yaml = String::from("version: 0.2\nenv:\n  shell: bash\nphases:\n  build:\n    commands:\n");
-    for command in commands {
-        yaml.push_str(&format!("      - {}\n", yaml_single_quoted(&command)));
-    }
-    yaml
-}
+/// The provisioning job's script: checks the request, installs the pinned tools, registers or
+/// removes the tenant in the fleet registry, synthesizes and applies or destroys its stack, and
+/// announces the result (see the file's header for its environment).
+pub const JOB_SCRIPT: &str = include_str!("../job/provision.sh");
 
-/// A YAML single-quoted scalar: no escapes but `''` for `'`, so shell text survives unchanged.
-fn yaml_single_quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+/// The delimiter of the heredoc that carries [`JOB_SCRIPT`] in the buildspec.
+const SCRIPT_DELIMITER: &str = "PROVISION_JOB";
+
+/// The CodeBuild buildspec (YAML): writes [`JOB_SCRIPT`] to a file, unchanged, and runs it with
+/// bash, so the build runs exactly the script the tests run.
+pub fn buildspec() -> String {
+    let mut yaml = format!(
+        "version: 0.2\nenv:\n  shell: bash\nphases:\n  build:\n    commands:\n      - |\n        cat > provision.sh <<'{SCRIPT_DELIMITER}'\n"
+    );
+    for line in JOB_SCRIPT.lines() {
+        if !line.is_empty() {
+            yaml.push_str("        ");
+            yaml.push_str(line);
+        }
+        yaml.push('\n');
+    }
+    yaml.push_str(&format!(
+        "        {SCRIPT_DELIMITER}\n      - bash provision.sh\n"
+    ));
+    yaml
 }
 
 #[cfg(test)]
@@ -143,21 +145,31 @@ mod tests {
             names,
             [
                 "AnnounceFailure",
-                "AnnounceSuccess",
+                "ChooseAction",
+                "Offboard",
                 "ProvisionTenant",
-                "ProvisioningFailed"
+                "ProvisioningFailed",
+                "Signup"
             ]
         );
         assert!(states.contains_key(parsed["StartAt"].as_str().unwrap()));
 
         // Every transition lands on a declared state; every path ends.
         for (name, state) in states {
-            for target in [&state["Next"], &state["Catch"][0]["Next"]] {
+            for target in [
+                &state["Next"],
+                &state["Catch"][0]["Next"],
+                &state["Default"],
+                &state["Choices"][0]["Next"],
+            ] {
                 if let Some(target) = target.as_str() {
                     assert!(states.contains_key(target), "{name} goes to undeclared {target}");
                 }
             }
-            let ends = state["End"] == json!(true) || state["Type"] == "Fail" || state.get("Next").is_some();
+            let ends = state["End"] == json!(true)
+                || state["Type"] == "Fail"
+                || state.get("Next").is_some()
+                || state.get("Default").is_some();
             assert!(ends, "{name} neither ends nor continues");
         }
 
@@ -171,8 +183,11 @@ mod tests {
             "saas-tenant-provisioner-dev"
         );
         assert_eq!(
-            provision["Parameters"]["EnvironmentVariablesOverride"][0],
-            json!({"Name": "TENANT_ID", "Type": "PLAINTEXT", "Value.$": "$.tenant_id"})
+            provision["Parameters"]["EnvironmentVariablesOverride"],
+            json!([
+                {"Name": "TENANT_ID", "Type": "PLAINTEXT", "Value.$": "$.tenant_id"},
+                {"Name": "JOB_ACTION", "Type": "PLAINTEXT", "Value.$": "$.action"}
+            ])
         );
         assert!(
             provision["Retry"]
@@ -181,12 +196,15 @@ mod tests {
         );
         assert_eq!(provision["Catch"][0]["ErrorEquals"], json!(["States.ALL"]));
         assert_eq!(provision["Catch"][0]["Next"], "AnnounceFailure");
-        assert_eq!(provision["Next"], "AnnounceSuccess");
+        assert_eq!(provision["End"], true, "the job announces its own success");
+        assert_eq!(states["Signup"]["Result"], "signup");
+        assert_eq!(states["Offboard"]["Result"], "offboarding");
+        assert_eq!(
+            states["ChooseAction"]["Choices"][0]["StringEquals"],
+            OFFBOARDING_DETAIL_TYPE
+        );
 
-        for (state, detail_type) in [
-            ("AnnounceSuccess", PROVISIONED),
-            ("AnnounceFailure", PROVISIONING_FAILED),
-        ] {
+        for (state, detail_type) in [("AnnounceFailure", PROVISIONING_FAILED)] {
             let entry = &states[state]["Parameters"]["Entries"][0];
             assert_eq!(states[state]["Resource"], "arn:aws:states:::events:putEvents");
             assert_eq!(entry["EventBusName"], "saas-tenant-events-dev");
@@ -198,29 +216,38 @@ mod tests {
     }
 
     #[test]
-    fn buildspec_runs_the_provisioning_commands_in_order() {
-        let spec = buildspec("dev");
-        assert!(!spec.contains("${"), "Terraform would interpolate the buildspec");
+    fn the_buildspec_writes_the_job_script_unchanged_and_runs_it() {
+        let spec = buildspec();
+        assert!(
+            !spec.contains("${") && !spec.contains("%{"),
+            "Terraform would interpolate the buildspec"
+        );
         assert!(spec.starts_with("version: 0.2\n"));
-        let commands: Vec<&str> = spec
+        let body: Vec<&str> = spec
             .lines()
-            .filter_map(|line| line.strip_prefix("      - "))
+            .skip_while(|line| !line.ends_with("<<'PROVISION_JOB'"))
+            .skip(1)
+            .take_while(|line| line.trim() != SCRIPT_DELIMITER)
+            .map(|line| line.strip_prefix("        ").unwrap_or(line))
             .collect();
-        let expectations = [
-            "*[!a-z0-9-]*",
-            r#"tenant-host synth --tenant "$TENANT_ID""#,
-            r#"> "cdktf.out/stacks/tenant-$TENANT_ID-dev/deploy_role_override.tf.json""#,
-            r#"terraform -chdir="cdktf.out/stacks/tenant-$TENANT_ID-dev" init -input=false"#,
-            r#"terraform -chdir="cdktf.out/stacks/tenant-$TENANT_ID-dev" apply -auto-approve -input=false"#,
-        ];
-        assert_eq!(commands.len(), expectations.len());
-        for (command, expected) in commands.iter().zip(expectations) {
-            assert!(command.contains(expected), "{command} should contain {expected}");
+        assert_eq!(body.join("\n") + "\n", JOB_SCRIPT);
+        assert!(spec.ends_with("      - bash provision.sh\n"));
+        for needed in [
+            "tenant-host tenants add \"$TENANT_ID\" --registry \"$REGISTRY_URL\" --plugins \"$plugins\"",
+            "tenant-host synth --tenant \"$TENANT_ID\" --registry \"$REGISTRY_URL\" --plugins \"$plugins\"",
+            "sha256sum --check",
+            "terraform -chdir=\"$stack\" apply -auto-approve -input=false",
+            "terraform -chdir=\"$stack\" destroy -auto-approve -input=false",
+            "tenant-host tenants release \"$TENANT_ID\"",
+            "aws events put-events",
+        ] {
+            assert!(JOB_SCRIPT.contains(needed), "the job script runs {needed}");
         }
-    }
-
-    #[test]
-    fn single_quoted_scalars_double_embedded_quotes() {
-        assert_eq!(yaml_single_quoted("echo 'a': b"), "'echo ''a'': b'");
+        for event in [RESULT_SOURCE, PROVISIONED, OFFBOARDED, PROVISIONING_FAILED] {
+            assert!(
+                JOB_SCRIPT.contains(&format!("\"{event}\"")),
+                "the job script puts {event}"
+            );
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT};
 use crate::settings::{ConfigRepository, EventsSettings, Provisioner};
-use crate::workflow::{self, DEPLOY_ROLE_VARIABLE};
+use crate::workflow::{self, DEPLOY_ROLE_VARIABLE, OFFBOARDING_DETAIL_TYPE, SIGNUP_DETAIL_TYPE};
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
 use tenant_plugin_sdk::naming;
 use tenant_plugin_sdk::prelude::*;
@@ -14,9 +14,9 @@ const ROLE_NAME_LIMIT: usize = 64;
 /// The rule Step Functions creates in the account to learn when a `.sync` CodeBuild build ends.
 const CODEBUILD_SYNC_RULE: &str = "StepFunctionsGetEventForCodeBuildStartBuildRule";
 
-/// The event pattern of a tenant signup.
+/// The event pattern of a tenant signup or offboarding request.
 pub fn signup_pattern() -> Value {
-    json!({"source": ["saas.tenant"], "detail-type": ["Tenant Signup"]})
+    json!({"source": ["saas.tenant"], "detail-type": [SIGNUP_DETAIL_TYPE, OFFBOARDING_DETAIL_TYPE]})
 }
 
 /// Names of the central resources, derived from the environment suffix alone.
@@ -29,10 +29,14 @@ struct Names {
     state_machine: String,
     workflow_role: String,
     workflow_log_group: String,
+    rollout_state_machine: String,
+    rollout_role: String,
+    rollout_log_group: String,
     project: String,
     project_role: String,
     project_log_group: String,
     key_alias: String,
+    deployer_role: String,
 }
 
 impl Names {
@@ -57,9 +61,13 @@ impl Names {
             // The `/aws/vendedlogs/` prefix keeps Step Functions' log delivery from growing the
             // account's CloudWatch Logs resource policy with every log group.
             workflow_log_group: format!("/aws/vendedlogs/states/{state_machine}"),
+            rollout_state_machine: format!("saas-tenant-rollout-{suffix}"),
+            rollout_role: role(format!("saas-tenant-rollout-{suffix}"))?,
+            rollout_log_group: format!("/aws/vendedlogs/states/saas-tenant-rollout-{suffix}"),
             project_role: role(project.clone())?,
             project_log_group: format!("/aws/codebuild/{project}"),
             key_alias: format!("alias/saas-tenant-events-{suffix}"),
+            deployer_role: role(format!("saas-tenant-deployer-{suffix}"))?,
             state_machine,
             project,
         })
@@ -97,7 +105,7 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
         "tenant_signup",
         json!({
             "name": names.signup_rule,
-            "description": "Starts the provisioning workflow for every tenant signup.",
+            "description": "Starts the provisioning workflow for every tenant signup and offboarding.",
             "event_bus_name": bus.attr("name"),
             "event_pattern": signup_pattern().to_string(),
             "tags": tags(&names.signup_rule),
@@ -113,6 +121,7 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
             region,
             &[
                 log_group_arn(&names.workflow_log_group),
+                log_group_arn(&names.rollout_log_group),
                 log_group_arn(&names.project_log_group),
             ],
         ))
@@ -152,11 +161,15 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
     let deploy_role_arn = provisioner
         .deploy_role_arn
         .clone()
-        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/saas-tenant-deployer-{suffix}"));
+        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{}", names.deployer_role));
     let state_bucket = provisioner
         .state_bucket_name
         .clone()
         .unwrap_or_else(|| format!("saas-tenant-tfstate-{account}-{suffix}"));
+    let registry_url = provisioner
+        .registry_url
+        .clone()
+        .unwrap_or_else(|| format!("s3://{state_bucket}/fleet-registry/{suffix}"));
     let mut project_policy = PolicyDocument::new()
         .statement(
             Statement::allow("WriteBuildLogs")
@@ -217,12 +230,42 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
         project_policy,
         tags(&names.project_role),
     );
+    if provisioner.deploy_role_arn.is_none() {
+        deployer_role(
+            &mut fragment,
+            &DeployerScope {
+                name: &names.deployer_role,
+                launcher_arn: &project_role.attr("arn"),
+                account: &account,
+                region,
+                suffix,
+                bus: &names.bus,
+                state_bucket: &state_bucket,
+            },
+            tags(&names.deployer_role),
+        );
+    }
     // A private ECR image is pulled with the build role; CodeBuild pulls the others itself.
     let image_pull_credentials = if provisioner.build_image.ecr_repository_arn.is_some() {
         "SERVICE_ROLE"
     } else {
         "CODEBUILD"
     };
+    // What the job script reads (see plugins/events/job/provision.sh); the workflow adds the
+    // tenant and the action per build.
+    let environment: Vec<Value> = [
+        ("ENVIRONMENT_SUFFIX", suffix.as_str()),
+        ("REGISTRY_URL", registry_url.as_str()),
+        ("EVENT_BUS_NAME", names.bus.as_str()),
+        (DEPLOY_ROLE_VARIABLE, deploy_role_arn.as_str()),
+        ("TERRAFORM_VERSION", provisioner.tools.terraform_version.as_str()),
+        ("TERRAFORM_SHA256", provisioner.tools.terraform_sha256.as_str()),
+        ("TOOL_BUNDLE_URL", provisioner.tools.bundle_url.as_str()),
+        ("TOOL_BUNDLE_SHA256", provisioner.tools.bundle_sha256.as_str()),
+    ]
+    .iter()
+    .map(|(name, value)| json!({"name": name, "type": "PLAINTEXT", "value": value}))
+    .collect();
     let project = fragment.resource(
         "aws_codebuild_project",
         "provisioner",
@@ -239,13 +282,13 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
                 "image": provisioner.build_image.image,
                 "image_pull_credentials_type": image_pull_credentials,
                 "privileged_mode": false,
-                "environment_variable": [{"name": DEPLOY_ROLE_VARIABLE, "type": "PLAINTEXT", "value": deploy_role_arn}],
+                "environment_variable": environment,
             }],
             "logs_config": [{
                 "cloudwatch_logs": [{"status": "ENABLED", "group_name": project_logs.attr("name")}],
                 "s3_logs": [{"status": "DISABLED"}],
             }],
-            "source": [source_block(&provisioner.config_repository, workflow::buildspec(suffix))],
+            "source": [source_block(&provisioner.config_repository, workflow::buildspec())],
             "tags": tags(&names.project),
         }),
     );
@@ -258,54 +301,11 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
         &names.workflow_role,
         "states.amazonaws.com",
         &account,
-        PolicyDocument::new()
-            .statement(
-                Statement::allow("RunProvisioningBuild")
-                    .actions(&[
-                        "codebuild:StartBuild",
-                        "codebuild:StopBuild",
-                        "codebuild:BatchGetBuilds",
-                    ])
-                    .resources(&[project.attr("arn")]),
-            )
-            .statement(
-                // `startBuild.sync` learns of the build's end through this Step Functions-managed rule.
-                Statement::allow("ManageCodeBuildCompletionRule")
-                    .actions(&["events:PutTargets", "events:PutRule", "events:DescribeRule"])
-                    .resources(&[format!(
-                        "arn:aws:events:{region}:{account}:rule/{CODEBUILD_SYNC_RULE}"
-                    )]),
-            )
-            .statement(
-                Statement::allow("AnnounceProvisioningResult")
-                    .actions(&["events:PutEvents"])
-                    .resources(&[bus.attr("arn")]),
-            )
-            .statement(
-                // Log delivery and X-Ray APIs have no resource-level permissions.
-                Statement::allow("DeliverExecutionLogs")
-                    .actions(&[
-                        "logs:CreateLogDelivery",
-                        "logs:GetLogDelivery",
-                        "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies",
-                        "logs:DescribeLogGroups",
-                    ])
-                    .resources(&["*"]),
-            )
-            .statement(
-                Statement::allow("WriteTraces")
-                    .actions(&[
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                    ])
-                    .resources(&["*"]),
-            ),
+        build_runner_policy(&project.attr("arn"), region, &account).statement(
+            Statement::allow("AnnounceProvisioningResult")
+                .actions(&["events:PutEvents"])
+                .resources(&[bus.attr("arn")]),
+        ),
         tags(&names.workflow_role),
     );
     let state_machine = fragment.resource(
@@ -323,6 +323,58 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
             }],
             "tracing_configuration": [{"enabled": true}],
             "tags": tags(&names.state_machine),
+        }),
+    );
+
+    // Step Functions: the fleet rollout, one Distributed Map per canary phase.
+    let rollout_logs = log_group(&mut fragment, "rollout", &names.rollout_log_group);
+    let rollout_arn = format!(
+        "arn:aws:states:{region}:{account}:stateMachine:{}",
+        names.rollout_state_machine
+    );
+    let rollout_role = service_role(
+        &mut fragment,
+        "rollout",
+        &names.rollout_role,
+        "states.amazonaws.com",
+        &account,
+        build_runner_policy(&project.attr("arn"), region, &account)
+            .statement(
+                // A Distributed Map runs its items as child executions of this state machine.
+                Statement::allow("RunPhaseItems")
+                    .actions(&["states:StartExecution"])
+                    .resources(&[&rollout_arn]),
+            )
+            .statement(
+                Statement::allow("WatchPhaseItems")
+                    .actions(&["states:DescribeExecution", "states:StopExecution"])
+                    .resources(&[format!(
+                        "arn:aws:states:{region}:{account}:execution:{}/*",
+                        names.rollout_state_machine
+                    )]),
+            )
+            .statement(
+                Statement::allow("ReadRolloutLists")
+                    .actions(&["s3:GetObject"])
+                    .resources(&[format!("arn:aws:s3:::{state_bucket}/rollouts/*")]),
+            ),
+        tags(&names.rollout_role),
+    );
+    let rollout = fragment.resource(
+        "aws_sfn_state_machine",
+        "rollout",
+        json!({
+            "name": names.rollout_state_machine,
+            "type": "STANDARD",
+            "role_arn": rollout_role.attr("arn"),
+            "definition": crate::rollout::definition(&names.project, provisioner.rollout).to_string(),
+            "logging_configuration": [{
+                "log_destination": format!("{}:*", rollout_logs.attr("arn")),
+                "include_execution_data": true,
+                "level": "ERROR",
+            }],
+            "tracing_configuration": [{"enabled": true}],
+            "tags": tags(&names.rollout_state_machine),
         }),
     );
 
@@ -362,9 +414,9 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
             json!({
                 "role_arn": signup_role.attr("arn"),
                 "input_transformer": [{
-                    "input_paths": {"tenant_id": "$.detail.tenant_id"},
-                    // An unquoted placeholder: EventBridge quotes string values itself.
-                    "input_template": "{\"tenant_id\": <tenant_id>}",
+                    "input_paths": {"tenant_id": "$.detail.tenant_id", "detail_type": "$.detail-type"},
+                    // Unquoted placeholders: EventBridge quotes string values itself.
+                    "input_template": "{\"tenant_id\": <tenant_id>, \"detail_type\": <detail_type>}",
                 }],
             }),
         ),
@@ -379,6 +431,11 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
         "event_bus_arn",
         json!(bus.attr("arn")),
         "ARN of the tenant event bus.",
+    );
+    fragment.output(
+        "rollout_state_machine_arn",
+        json!(rollout.attr("arn")),
+        "The fleet rollout: start it with {\"bucket\", \"key\"} of a `tenant-host plan-rollout --format json` list.",
     );
     fragment.output(
         "provisioning_state_machine_arn",
@@ -403,6 +460,246 @@ fn source_block(repository: &ConfigRepository, buildspec: String) -> Value {
             "buildspec": buildspec,
         }),
     }
+}
+
+/// What a state machine that runs the provisioning project needs: start and watch its builds,
+/// learn when they end, deliver its logs and traces.
+fn build_runner_policy(project_arn: &str, region: &str, account: &str) -> PolicyDocument {
+    PolicyDocument::new()
+        .statement(
+            Statement::allow("RunProvisioningBuild")
+                .actions(&[
+                    "codebuild:StartBuild",
+                    "codebuild:StopBuild",
+                    "codebuild:BatchGetBuilds",
+                ])
+                .resources(&[project_arn]),
+        )
+        .statement(
+            // `startBuild.sync` learns of the build's end through this Step Functions-managed rule.
+            Statement::allow("ManageCodeBuildCompletionRule")
+                .actions(&["events:PutTargets", "events:PutRule", "events:DescribeRule"])
+                .resources(&[format!(
+                    "arn:aws:events:{region}:{account}:rule/{CODEBUILD_SYNC_RULE}"
+                )]),
+        )
+        .statement(
+            // Log delivery and X-Ray APIs have no resource-level permissions.
+            Statement::allow("DeliverExecutionLogs")
+                .actions(&[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ])
+                .resources(&["*"]),
+        )
+        .statement(
+            Statement::allow("WriteTraces")
+                .actions(&[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ])
+                .resources(&["*"]),
+        )
+}
+
+/// What the deployer role is scoped by.
+struct DeployerScope<'a> {
+    name: &'a str,
+    /// The provisioning build's role, the only principal the deployer trusts.
+    launcher_arn: &'a str,
+    account: &'a str,
+    region: &'a str,
+    suffix: &'a str,
+    bus: &'a str,
+    state_bucket: &'a str,
+}
+
+/// IAM's policy variable for the session's tenant, escaped so that Terraform keeps it literal.
+const SESSION_TENANT: &str = "$${aws:PrincipalTag/TenantId}";
+
+/// The role the provisioning job's terraform assumes for one tenant. It trusts only the build
+/// role, and only for a session tagged with exactly one `TenantId` (`aws:RequestTag` and
+/// `aws:TagKeys` on `sts:TagSession`); every permission is scoped by that session tag: names
+/// `tenant-<TenantId>-*`, resources tagged `TenantId=<TenantId>` (and new ones only with that
+/// tag), and the Terraform state objects of that tenant's stack.
+fn deployer_role(fragment: &mut Fragment, scope: &DeployerScope<'_>, tags: Value) -> Reference {
+    let DeployerScope {
+        account,
+        region,
+        suffix,
+        ..
+    } = *scope;
+    let tenant_name = format!("tenant-{SESSION_TENANT}-*");
+    let trust = PolicyDocument::new()
+        .statement(
+            Statement::allow("AssumeFromProvisioningBuild")
+                .principal(json!({"AWS": scope.launcher_arn}))
+                .actions(&["sts:AssumeRole"])
+                .condition("StringLike", "sts:RoleSessionName", json!("provision-*")),
+        )
+        .statement(
+            Statement::allow("TagSessionWithOneTenant")
+                .principal(json!({"AWS": scope.launcher_arn}))
+                .actions(&["sts:TagSession"])
+                .condition("ForAllValues:StringEquals", "aws:TagKeys", json!(["TenantId"]))
+                .condition("StringLike", "aws:RequestTag/TenantId", json!("?*"))
+                .condition("Null", "aws:RequestTag/TenantId", json!("false")),
+        );
+    let tagged_for_session = json!(SESSION_TENANT);
+    let policy = PolicyDocument::new()
+        .statement(
+            Statement::allow("ManageTenantNamedResources")
+                .actions(&["s3:*", "dynamodb:*", "lambda:*", "logs:*", "sqs:*"])
+                .resources(&[
+                    format!("arn:aws:s3:::{tenant_name}"),
+                    format!("arn:aws:dynamodb:{region}:{account}:table/{tenant_name}"),
+                    format!("arn:aws:lambda:{region}:{account}:function:{tenant_name}"),
+                    format!("arn:aws:logs:{region}:{account}:log-group:{tenant_name}"),
+                    format!("arn:aws:sqs:{region}:{account}:{tenant_name}"),
+                ]),
+        )
+        .statement(
+            // A tenant role gets permissions only under a tenant boundary, so the deployer
+            // cannot mint a role with more rights than a tenant's.
+            Statement::allow("GrantTenantRolesOnlyWithinATenantBoundary")
+                .actions(&[
+                    "iam:CreateRole",
+                    "iam:PutRolePermissionsBoundary",
+                    "iam:PutRolePolicy",
+                    "iam:AttachRolePolicy",
+                ])
+                .resources(&[format!("arn:aws:iam::{account}:role/{tenant_name}")])
+                .condition(
+                    "StringLike",
+                    "iam:PermissionsBoundary",
+                    json!(format!("arn:aws:iam::{account}:policy/{tenant_name}")),
+                ),
+        )
+        .statement(
+            Statement::allow("ManageTenantRolesAndPolicies")
+                .actions(&[
+                    "iam:DeleteRole",
+                    "iam:DeleteRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListRolePolicies",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListInstanceProfilesForRole",
+                    "iam:TagRole",
+                    "iam:UntagRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:PassRole",
+                    "iam:CreatePolicy",
+                    "iam:CreatePolicyVersion",
+                    "iam:DeletePolicy",
+                    "iam:DeletePolicyVersion",
+                    "iam:GetPolicy",
+                    "iam:GetPolicyVersion",
+                    "iam:ListPolicyVersions",
+                    "iam:TagPolicy",
+                ])
+                .resources(&[
+                    format!("arn:aws:iam::{account}:role/{tenant_name}"),
+                    format!("arn:aws:iam::{account}:policy/{tenant_name}"),
+                ]),
+        )
+        .statement(
+            Statement::allow("ManageTenantRoutingRule")
+                .actions(&["events:*"])
+                .resources(&[format!(
+                    "arn:aws:events:{region}:{account}:rule/{}/{tenant_name}",
+                    scope.bus
+                )]),
+        )
+        .statement(
+            Statement::allow("CreateOnlyNetworkResourcesTaggedForTheTenant")
+                .actions(&["ec2:Create*", "ec2:AllocateAddress"])
+                .resources(&["*"])
+                .condition(
+                    "StringEquals",
+                    "aws:RequestTag/TenantId",
+                    tagged_for_session.clone(),
+                ),
+        )
+        .statement(
+            Statement::allow("ManageNetworkResourcesTaggedForTheTenant")
+                .actions(&["ec2:*"])
+                .resources(&["*"])
+                .condition(
+                    "StringEquals",
+                    "aws:ResourceTag/TenantId",
+                    tagged_for_session.clone(),
+                ),
+        )
+        .statement(
+            // kms:CreateKey has no resource to name: AWS takes only Resource "*" for it, so the
+            // request tag is what scopes it.
+            Statement::allow("CreateOnlyKeysTaggedForTheTenant")
+                .actions(&["kms:CreateKey"])
+                .resources(&["*"])
+                .condition(
+                    "StringEquals",
+                    "aws:RequestTag/TenantId",
+                    tagged_for_session.clone(),
+                ),
+        )
+        .statement(
+            Statement::allow("ManageKeysTaggedForTheTenant")
+                .actions(&["kms:*"])
+                .resources(&[format!("arn:aws:kms:{region}:{account}:key/*")])
+                .condition("StringEquals", "aws:ResourceTag/TenantId", tagged_for_session),
+        )
+        .statement(
+            Statement::allow("ManageTenantKeyAlias")
+                .actions(&["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"])
+                .resources(&[format!("arn:aws:kms:{region}:{account}:alias/{tenant_name}")]),
+        )
+        .statement(
+            // Terraform refreshes what it manages; describing reveals no tenant data.
+            Statement::allow("DescribeForPlanning")
+                .actions(&[
+                    "ec2:Describe*",
+                    "kms:ListAliases",
+                    "logs:DescribeLogGroups",
+                    "lambda:GetAccountSettings",
+                    "sts:GetCallerIdentity",
+                ])
+                .resources(&["*"]),
+        )
+        .statement(
+            Statement::allow("ReadWriteTheTenantStackState")
+                .actions(&["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+                .resources(&[
+                    format!(
+                        "arn:aws:s3:::{}/*tenant-{SESSION_TENANT}-{suffix}.tfstate",
+                        scope.state_bucket
+                    ),
+                    format!(
+                        "arn:aws:s3:::{}/*tenant-{SESSION_TENANT}-{suffix}.tfstate.tflock",
+                        scope.state_bucket
+                    ),
+                ]),
+        );
+    let role = fragment.resource(
+        "aws_iam_role",
+        "deployer",
+        json!({"name": scope.name, "assume_role_policy": trust.render(), "tags": tags}),
+    );
+    fragment.resource(
+        "aws_iam_role_policy",
+        "deployer",
+        json!({"name": scope.name, "role": role.attr("name"), "policy": policy.render()}),
+    );
+    role
 }
 
 /// A role `service` may assume only on behalf of this account, with one inline policy.
@@ -439,6 +736,7 @@ mod tests {
     use super::*;
     use crate::Events;
     use crate::settings::{BUILD_IMAGE, CONFIG_REPOSITORY, DEPLOY_ROLE_ARN};
+    use std::collections::BTreeMap;
     use tenant_plugin_sdk::testing::{central_context, settings_with};
 
     fn policy_of(fragment: &Fragment, address: &str) -> Value {
@@ -469,7 +767,11 @@ mod tests {
         let pattern: Value = serde_json::from_str(rule["event_pattern"].as_str().unwrap()).unwrap();
         assert_eq!(
             pattern,
-            json!({"source": ["saas.tenant"], "detail-type": ["Tenant Signup"]})
+            json!({"source": ["saas.tenant"], "detail-type": ["Tenant Signup", "Tenant Offboarding"]})
+        );
+        assert_eq!(
+            target["input_transformer"][0]["input_paths"]["detail_type"],
+            "$.detail-type"
         );
         let definition: Value = serde_json::from_str(
             fragment.body("aws_sfn_state_machine.provisioning").unwrap()["definition"]
@@ -506,6 +808,96 @@ mod tests {
                 "{address}"
             );
         }
+    }
+
+    #[test]
+    fn the_deployer_trusts_only_the_build_for_one_tenant_and_reaches_only_its_resources() {
+        let fragment = fragment(&central_context::<Events>(&[])).unwrap();
+        let role = fragment.body("aws_iam_role.deployer").unwrap();
+        assert_eq!(role["name"], "saas-tenant-deployer-dev");
+        let trust: Value = serde_json::from_str(role["assume_role_policy"].as_str().unwrap()).unwrap();
+        for statement in trust["Statement"].as_array().unwrap() {
+            assert_eq!(
+                statement["Principal"],
+                json!({"AWS": "${aws_iam_role.provisioner.arn}"})
+            );
+        }
+        let tag = statement(&trust, "TagSessionWithOneTenant");
+        assert_eq!(tag["Action"], "sts:TagSession");
+        assert_eq!(
+            tag["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"],
+            json!(["TenantId"])
+        );
+        assert_eq!(tag["Condition"]["StringLike"]["aws:RequestTag/TenantId"], "?*");
+        let policy = policy_of(&fragment, "aws_iam_role_policy.deployer");
+        for statement in policy["Statement"].as_array().unwrap() {
+            let sid = statement["Sid"].as_str().unwrap();
+            let resources = tenant_plugin_sdk::iam::one_or_many(statement.get("Resource"));
+            let scoped_by_name = resources
+                .iter()
+                .all(|r| r.contains("tenant-$${aws:PrincipalTag/TenantId}-"));
+            let scoped_by_tag = statement["Condition"]
+                .as_object()
+                .into_iter()
+                .flat_map(|c| c.values())
+                .any(|entries| {
+                    entries
+                        .as_object()
+                        .is_some_and(|e| e.values().any(|v| v == "$${aws:PrincipalTag/TenantId}"))
+                });
+            assert!(
+                scoped_by_name || scoped_by_tag || sid == "DescribeForPlanning",
+                "{sid} is not scoped to the session's tenant: {statement}"
+            );
+        }
+        let state = statement(&policy, "ReadWriteTheTenantStackState");
+        assert_eq!(
+            state["Resource"][0],
+            "arn:aws:s3:::saas-tenant-tfstate-${data.aws_caller_identity.events.account_id}-dev/*tenant-$${aws:PrincipalTag/TenantId}-dev.tfstate"
+        );
+        let describe = statement(&policy, "DescribeForPlanning");
+        let actions = tenant_plugin_sdk::iam::one_or_many(describe.get("Action"));
+        assert!(
+            actions
+                .iter()
+                .all(|a| a.contains(":Describe") || a.contains(":List") || a.contains(":Get")),
+            "{actions:?}"
+        );
+    }
+
+    #[test]
+    fn the_build_gets_the_registry_and_the_pinned_tools() {
+        let mut context = central_context::<Events>(&[]);
+        context.settings = settings_with::<Events>(json!({
+            crate::settings::TERRAFORM_VERSION: "1.14.0",
+            crate::settings::TERRAFORM_SHA256: "ab".repeat(32),
+        }))
+        .unwrap();
+        let fragment = fragment(&context).unwrap();
+        let project = fragment.body("aws_codebuild_project.provisioner").unwrap();
+        let variables: BTreeMap<&str, &str> = project["environment"][0]["environment_variable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap(), v["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            variables["REGISTRY_URL"],
+            "s3://saas-tenant-tfstate-${data.aws_caller_identity.events.account_id}-dev/fleet-registry/dev"
+        );
+        assert_eq!(variables["TERRAFORM_VERSION"], "1.14.0");
+        assert_eq!(variables["TERRAFORM_SHA256"], "ab".repeat(32));
+        assert_eq!(variables["ENVIRONMENT_SUFFIX"], "dev");
+        assert_eq!(variables["EVENT_BUS_NAME"], "saas-tenant-events-dev");
+        let bad =
+            settings_with::<Events>(json!({crate::settings::TERRAFORM_SHA256: "not-a-checksum"})).unwrap();
+        let problems = Provisioner::from_settings(&bad).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("terraform-sha256"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
@@ -564,9 +956,20 @@ mod tests {
             "arn:aws:iam::123456789012:role/platform-deployer"
         );
         let project = fragment.body("aws_codebuild_project.provisioner").unwrap();
+        let variables = project["environment"][0]["environment_variable"]
+            .as_array()
+            .unwrap();
+        let deploy_role = variables
+            .iter()
+            .find(|v| v["name"] == DEPLOY_ROLE_VARIABLE)
+            .unwrap();
         assert_eq!(
-            project["environment"][0]["environment_variable"][0]["value"],
+            deploy_role["value"],
             "arn:aws:iam::123456789012:role/platform-deployer"
+        );
+        assert!(
+            fragment.body("aws_iam_role.deployer").is_none(),
+            "a configured deploy role is the platform team's, not this stack's"
         );
         assert_eq!(project["source"][0]["type"], "GITHUB");
         assert_eq!(

@@ -60,6 +60,16 @@ pub const NAMES: &[NamePattern] = &[
         512,
     ),
     NamePattern::central("aws_kms_alias.name", "alias/saas-tenant-events-{suffix}", 256),
+    NamePattern::central("aws_iam_role.name", "saas-tenant-deployer-{suffix}", 64),
+    NamePattern::central("aws_iam_role_policy.name", "saas-tenant-deployer-{suffix}", 128),
+    NamePattern::central("aws_sfn_state_machine.name", "saas-tenant-rollout-{suffix}", 80),
+    NamePattern::central("aws_iam_role.name", "saas-tenant-rollout-{suffix}", 64),
+    NamePattern::central("aws_iam_role_policy.name", "saas-tenant-rollout-{suffix}", 128),
+    NamePattern::central(
+        "aws_cloudwatch_log_group.name",
+        "/aws/vendedlogs/states/saas-tenant-rollout-{suffix}",
+        512,
+    ),
     TENANT_EVENTS_RULE,
     TENANT_EVENTS_DLQ,
 ];

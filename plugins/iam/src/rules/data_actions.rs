@@ -72,7 +72,8 @@ fn grants_data_actions(statement: &Value) -> bool {
 /// of a data service. `Describe*` and, except in S3, `List*` only reveal metadata; S3 listing
 /// reveals object keys, so it counts, all but `ListAllMyBuckets`. The CloudWatch Logs actions
 /// that set up vended log delivery (`*LogDelivery*`, `*ResourcePolicy*`) configure where services
-/// send logs, read none, and AWS supports only `Resource: "*"` for them (Step Functions logging).
+/// send logs, read none, and AWS supports only `Resource: "*"` for them (Step Functions logging);
+/// so does `kms:CreateKey`, which creates a key and touches no data.
 fn is_data_action(action: &str) -> bool {
     let action = action.to_ascii_lowercase();
     if action == "*" {
@@ -91,7 +92,9 @@ fn is_data_action(action: &str) -> bool {
         && ["logdeliver", "resourcepolic"]
             .iter()
             .any(|part| literal.contains(part));
-    !(metadata || log_delivery_setup)
+    // Creating a key reads and writes no data, and AWS takes only Resource "*" for it.
+    let key_creation = service == "kms" && name == "createkey";
+    !(metadata || log_delivery_setup || key_creation)
 }
 
 /// Whether the statement requires the principal's `TenantId` tag to be exactly `tenant_id`.
@@ -127,6 +130,8 @@ mod tests {
             ("logs:PutResourcePolicy", false),
             ("logs:*", true),
             ("kms:Decrypt", true),
+            ("kms:CreateKey", false),
+            ("kms:Create*", true),
             ("ec2:DescribeVpcs", false),
             ("ec2:*", false),
         ];

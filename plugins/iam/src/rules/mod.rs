@@ -26,7 +26,7 @@ pub const NO_FOREIGN_TENANT: Rule = Rule::error(
 /// Roles trust one AWS service, for requests from one account or resource.
 pub const TRUST_SCOPED: Rule = Rule::error(
     "iam.trust-scoped",
-    "Every role trusts only service principals and binds aws:SourceAccount or aws:SourceArn.",
+    "Every role trusts only service principals and binds aws:SourceAccount or aws:SourceArn, or trusts one role of the same stack.",
 );
 /// Resource policies never allow everyone unconditionally.
 pub const NO_WILDCARD_PRINCIPAL: Rule = Rule::error(

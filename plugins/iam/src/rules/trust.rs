@@ -1,6 +1,8 @@
 //! Roles trust AWS services only, and only on behalf of one account or resource: without
 //! `aws:SourceAccount` / `aws:SourceArn` the service would assume the role for anyone's resource
-//! (the confused deputy).
+//! (the confused deputy). The one other principal a role may trust is a role of the same stack,
+//! named by its Terraform reference (`${aws_iam_role.<name>.arn}`): one role of this account,
+//! which has no confused-deputy exposure (the provisioning build assuming the deployer role).
 
 use super::TRUST_SCOPED;
 use crate::document::{PolicyKind, policies};
@@ -31,9 +33,28 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     findings
 }
 
+/// Whether `value` is exactly a reference to the ARN of a role of the same stack.
+fn is_sibling_role_reference(value: &Value) -> bool {
+    value
+        .as_str()
+        .and_then(|text| text.strip_prefix("${aws_iam_role."))
+        .and_then(|rest| rest.strip_suffix(".arn}"))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+}
+
 /// What is wrong with one Allow statement of a trust policy, if anything.
 fn unscoped_trust(statement: &Value) -> Option<String> {
     let principal = statement.get("Principal").and_then(Value::as_object);
+    let only_sibling_role =
+        principal.is_some_and(|p| p.len() == 1 && p.get("AWS").is_some_and(is_sibling_role_reference));
+    if only_sibling_role && statement.get("NotPrincipal").is_none() {
+        return None;
+    }
     let only_services = principal.is_some_and(|p| p.contains_key("Service") && p.len() == 1);
     if !only_services || statement.get("NotPrincipal").is_some() {
         return Some(format!(
@@ -99,6 +120,21 @@ mod tests {
                     json!("*"),
                     Some(json!({"StringEquals": {"aws:SourceAccount": "1"}})),
                 ),
+                &[ROLE],
+            ),
+            (
+                "a role of the same stack",
+                trusting(json!({"AWS": "${aws_iam_role.provisioner.arn}"}), None),
+                &[],
+            ),
+            (
+                "a role of another account",
+                trusting(json!({"AWS": "arn:aws:iam::2:role/x"}), None),
+                &[ROLE],
+            ),
+            (
+                "a role reference with something appended",
+                trusting(json!({"AWS": "${aws_iam_role.provisioner.arn}x"}), None),
                 &[ROLE],
             ),
             ("no trust policy", edited(TRUST, None), &[ROLE]),
