@@ -169,7 +169,7 @@ fn a_long_tenant_word_is_checked_in_linear_time() {
 #[test]
 fn the_loader_refuses_hostile_files_without_reading_them_whole() {
     for (file, expected) in [
-        ("future.wasm", "was built for contract tenant:plugin@0.2.0"),
+        ("future.wasm", "was built for contract tenant:plugin@0.3.0"),
         ("core.wasm", "is a core WebAssembly module, not a component"),
         (
             "sparse.wasm",
