@@ -196,12 +196,14 @@ pub struct Fleet {
     pub resources: Vec<FleetResource>,
     /// What the model could not read (unparsable policies, unknown managed policies).
     pub notes: Vec<String>,
+    /// Service roles of CodeBuild projects: the provisioning job.
+    pub provisioner_arns: Vec<String>,
 }
 
 /// One stack with its provider settings, resolving references against its own blocks.
-struct StackView<'a> {
-    input: StackInput<'a>,
-    region: String,
+pub(crate) struct StackView<'a> {
+    pub(crate) input: StackInput<'a>,
+    pub(crate) region: String,
     default_tags: BTreeMap<String, String>,
 }
 
@@ -209,7 +211,7 @@ struct StackView<'a> {
 const MAX_DEPTH: usize = 8;
 
 impl<'a> StackView<'a> {
-    fn new(input: StackInput<'a>) -> Self {
+    pub(crate) fn new(input: StackInput<'a>) -> Self {
         let provider = input.document.pointer("/provider/aws/0");
         let region = provider
             .and_then(|p| p.get("region"))
@@ -230,7 +232,7 @@ impl<'a> StackView<'a> {
         view
     }
 
-    fn blocks(&self, type_name: &str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
+    pub(crate) fn blocks(&self, type_name: &str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
         self.input
             .document
             .pointer(&format!("/resource/{type_name}"))
@@ -240,7 +242,7 @@ impl<'a> StackView<'a> {
             .map(|(name, body)| (name.as_str(), body))
     }
 
-    fn resolve(&self, text: &str) -> String {
+    pub(crate) fn resolve(&self, text: &str) -> String {
         self.resolve_at(text, 0)
     }
 
@@ -273,7 +275,7 @@ impl<'a> StackView<'a> {
     }
 
     /// A body attribute as a resolved string.
-    fn string(&self, body: &Value, attribute: &str, depth: usize) -> Option<String> {
+    pub(crate) fn string(&self, body: &Value, attribute: &str, depth: usize) -> Option<String> {
         body.get(attribute)
             .and_then(Value::as_str)
             .map(|text| self.resolve_at(text, depth + 1))
@@ -480,6 +482,11 @@ impl Fleet {
         for view in &views {
             fleet.add_roles(view, &lookup);
             fleet.add_resources(view);
+            for (_, project) in view.blocks("aws_codebuild_project") {
+                fleet
+                    .provisioner_arns
+                    .extend(view.string(project, "service_role", 0));
+            }
         }
         let admin = managed_policy("arn:aws:iam::aws:policy/AdministratorAccess")
             .into_iter()
@@ -816,6 +823,13 @@ impl Fleet {
     /// The principal with this id.
     pub fn principal(&self, id: &str) -> Option<&FleetPrincipal> {
         self.principals.iter().find(|p| p.id == id)
+    }
+
+    /// The provisioning job: the role a CodeBuild project of the fleet runs as.
+    pub fn provisioner(&self) -> Option<&FleetPrincipal> {
+        self.provisioner_arns
+            .iter()
+            .find_map(|arn| self.principal_by_arn(arn))
     }
 
     /// The role principal with this ARN.

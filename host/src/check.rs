@@ -116,6 +116,7 @@ pub fn host_rules() -> impl Iterator<Item = &'static HostRule> {
     SCHEMA_RULES
         .iter()
         .chain(guardrails::RULES)
+        .chain(crate::access::RULES)
         .chain(crate::waivers::RULES)
 }
 const SCHEMA_RULE: &str = "host.schema-valid";
@@ -224,6 +225,9 @@ pub fn run_checks(
     });
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
     let mut findings = guardrails::check_fleet(stacks, fleet);
+    // Plugin intents arrive with contract 0.2's stack model; until then only the host's own.
+    findings.extend(crate::access::analyse(stacks, &fleet.access, &[]).findings());
+    tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet's access model");
     for result in per_stack {
         findings.extend(result?);
     }

@@ -12,13 +12,15 @@
 //! 4. [`order`] orders plugins so that providers of values run before their consumers;
 //! 5. [`synth`] asks every plugin for its fragment of the central stack and of each tenant stack;
 //! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
-//! 7. [`check`] runs the host's [`guardrails`] and every plugin's rules over the composed stacks
-//!    and the fleet, and [`waivers`] marks the findings the configuration accepts;
+//! 7. [`check`] runs the host's [`guardrails`], the [`access`] model and every plugin's rules over
+//!    the composed stacks and the fleet, and [`waivers`] marks the findings the configuration
+//!    accepts;
 //! 8. [`output`] writes the cdktf-compatible folder atomically.
 //!
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
 //! as text, JSON or SARIF.
 
+pub mod access;
 pub mod bounded_read;
 pub mod check;
 pub mod compose;

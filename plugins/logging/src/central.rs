@@ -123,6 +123,19 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
                 ),
         )
         .statement(
+            // Lambda decrypts the function's environment (encrypted with the central key) with
+            // the execution role's own credentials, not through SQS (issue 9 item 1): without
+            // this, every invocation fails with KMSAccessDeniedException.
+            Statement::allow("DecryptOwnEnvironment")
+                .actions(&["kms:Decrypt"])
+                .resources(&[key.attr("arn")])
+                .condition(
+                    "StringEquals",
+                    "kms:EncryptionContext:LambdaFunctionName",
+                    json!(forwarder_name),
+                ),
+        )
+        .statement(
             // X-Ray has no resource-level permissions: AWS only accepts `*` here.
             Statement::allow("WriteTraces")
                 .actions(&["xray:PutTraceSegments", "xray:PutTelemetryRecords"])

@@ -95,7 +95,7 @@ pub fn plugin_info() -> PluginInfo {
     )
     .setting(
         DATA_ADMIN_ROLE_NAMES,
-        json!([]),
-        "Roles of the tenant's account, besides those tagged with the tenant, that may read, write and empty the data bucket (e.g. the deployment role, for force_destroy).",
+        json!(["terraform-deployer"]),
+        "Roles of the tenant's account, besides those tagged with the tenant, that may read, write and empty the data bucket. The default is tenant-host's default deployer role ([access] deployer-role-arn), so that `terraform destroy` can empty the versioned bucket (force_destroy).",
     )
 }
