@@ -198,6 +198,17 @@ pub struct Fleet {
     pub notes: Vec<String>,
     /// Service roles of CodeBuild projects: the provisioning job.
     pub provisioner_arns: Vec<String>,
+    /// Every stack's `aws_lambda_permission`, by the function it grants.
+    permissions: Vec<LambdaPermission>,
+}
+
+/// One `aws_lambda_permission`: the function it names and the statement Lambda adds for it.
+#[derive(Debug, Clone, PartialEq)]
+struct LambdaPermission {
+    /// The function name or ARN, resolved.
+    target: String,
+    /// The statement, without its Resource.
+    statement: Value,
 }
 
 /// One stack with its provider settings, resolving references against its own blocks.
@@ -479,6 +490,9 @@ impl Fleet {
                 unknown_policy(arn.to_owned())
             })
         };
+        for view in &views {
+            fleet.collect_permissions(view);
+        }
         for view in &views {
             fleet.add_roles(view, &lookup);
             fleet.add_resources(view);
@@ -764,25 +778,62 @@ impl Fleet {
                     .unwrap_or_else(|_| unreachable!("a fixed valid policy")),
                 },
             }),
-            ResourceKind::Function => self.lambda_permissions(view, name, arn),
+            ResourceKind::Function => {
+                let function = view.attribute(&format!("aws_lambda_function.{name}.function_name"), 0);
+                self.lambda_permissions(stack, name, function, arn)
+            }
             ResourceKind::LogGroup | ResourceKind::Role => None,
         }
     }
 
-    /// The function's resource policy, as Lambda builds it from `aws_lambda_permission`s.
-    fn lambda_permissions(&mut self, view: &StackView<'_>, name: &str, arn: &str) -> Option<NamedPolicy> {
-        let function = view.attribute(&format!("aws_lambda_function.{name}.function_name"), 0);
-        let mut statements = Vec::new();
-        for (permission_name, permission) in view.blocks("aws_lambda_permission") {
-            let target = view.string(permission, "function_name", 0);
-            if target.is_none() || (target != function && target.as_deref() != Some(arn)) {
-                continue;
+    /// The function's resource policy, as Lambda builds it from the `aws_lambda_permission`s of
+    /// every stack (a tenant stack may grant a central function).
+    fn lambda_permissions(
+        &mut self,
+        stack: &str,
+        name: &str,
+        function: Option<String>,
+        arn: &str,
+    ) -> Option<NamedPolicy> {
+        let statements: Vec<Value> = self
+            .permissions
+            .iter()
+            .filter(|permission| Some(&permission.target) == function.as_ref() || permission.target == arn)
+            .map(|permission| {
+                let mut statement = permission.statement.clone();
+                statement["Resource"] = json!(arn);
+                statement
+            })
+            .collect();
+        if statements.is_empty() {
+            return None;
+        }
+        let document = json!({"Version": "2012-10-17", "Statement": statements});
+        match Policy::from_value(&document) {
+            Ok(policy) => Some(NamedPolicy {
+                name: format!("{stack}:aws_lambda_function.{name} (permissions)"),
+                policy,
+            }),
+            Err(error) => {
+                self.notes.push(format!(
+                    "{stack}:aws_lambda_function.{name}: permissions not modelled ({error})"
+                ));
+                Some(unknown_policy(format!("{stack}:aws_lambda_function.{name}")))
             }
+        }
+    }
+
+    /// The `aws_lambda_permission`s of a stack, as statements of their function's policy.
+    fn collect_permissions(&mut self, view: &StackView<'_>) {
+        for (permission_name, permission) in view.blocks("aws_lambda_permission") {
             let field = |key: &str| {
                 permission
                     .get(key)
                     .and_then(Value::as_str)
                     .map(|text| view.resolve(text))
+            };
+            let Some(target) = field("function_name") else {
+                continue;
             };
             let principal = field("principal").unwrap_or_default();
             let principal = if principal.ends_with(".amazonaws.com") {
@@ -800,24 +851,17 @@ impl Fleet {
                     json!({"AWS:SourceAccount": source_account}),
                 );
             }
-            statements.push(json!({
-                "Sid": field("statement_id").unwrap_or_else(|| permission_name.to_owned()),
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
-                "Resource": arn,
-                "Condition": condition,
-            }));
+            self.permissions.push(LambdaPermission {
+                target,
+                statement: json!({
+                    "Sid": field("statement_id").unwrap_or_else(|| format!("{}:aws_lambda_permission.{permission_name}", view.input.name)),
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
+                    "Condition": condition,
+                }),
+            });
         }
-        if statements.is_empty() {
-            return None;
-        }
-        let document = json!({"Version": "2012-10-17", "Statement": statements});
-        Some(view.policy(
-            format!("{}:aws_lambda_permission (function {name})", view.input.name),
-            &document,
-            &mut self.notes,
-        ))
     }
 
     /// The principal with this id.

@@ -294,3 +294,68 @@ fn without_the_deployer_exemption_destroy_cannot_empty_the_bucket() {
         ]
     );
 }
+
+/// Whether CloudWatch Logs may invoke the central forwarder for `log_group`.
+fn logs_may_feed_the_forwarder(stacks: &Stacks, log_group: &str) -> Verdict {
+    let fleet = fleet(stacks);
+    let logs = tenant_access::fleet::FleetPrincipal {
+        id: "service:logs.amazonaws.com".into(),
+        stack: None,
+        tenant: None,
+        principal: tenant_access::Principal::Service("logs.amazonaws.com".into()),
+        endpoints: Default::default(),
+    };
+    let source = format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{log_group}:*");
+    fleet
+        .evaluate_exact(
+            &logs,
+            "lambda:InvokeFunction",
+            &format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:saas-central-log-forwarder-dev"),
+            &[
+                ("aws:SourceArn".into(), source),
+                ("aws:SourceAccount".into(), ACCOUNT.into()),
+            ],
+        )
+        .verdict
+}
+
+#[test]
+fn only_granted_tenant_log_groups_feed_the_central_forwarder() {
+    // Issue 9 item 5: each tenant stack grants its own API log group by exact ARN.
+    let stacks = example();
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-acme-corp-api-logs-dev"),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-acme-corp-api-logs-dev-copy"),
+        Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-evil-api-logs-dev"),
+        Verdict::ImplicitDeny
+    );
+}
+
+#[test]
+fn a_wildcard_permission_lets_look_alike_groups_feed_the_forwarder() {
+    // Revert the fix of item 5: central's former `log-group:tenant-*` permission.
+    let mut stacks = example();
+    let central = &mut stacks
+        .iter_mut()
+        .find(|(name, ..)| name == "central-dev")
+        .expect("central")
+        .2;
+    central["resource"]["aws_lambda_permission"] = json!({"tenant_log_subscriptions": {
+        "statement_id": "TenantLogSubscriptions",
+        "action": "lambda:InvokeFunction",
+        "function_name": "${aws_lambda_function.log_forwarder.function_name}",
+        "principal": "logs.amazonaws.com",
+        "source_arn": "arn:aws:logs:us-east-1:${data.aws_caller_identity.logging.account_id}:log-group:tenant-*",
+        "source_account": "${data.aws_caller_identity.logging.account_id}"
+    }});
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-evil-api-logs-dev"),
+        Verdict::Allowed
+    );
+}

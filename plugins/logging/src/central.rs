@@ -150,7 +150,6 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
     let package = forwarder_package();
     let source_code_hash = sha256_base64(&package);
     let filename = fragment.asset(&asset_path(&package), package);
-    let tenant_ids: Vec<&str> = context.fleet.iter().map(|tenant| tenant.id.as_str()).collect();
     let forwarder = fragment.resource(
         "aws_lambda_function",
         "log_forwarder",
@@ -170,8 +169,6 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
             "environment": [{"variables": {
                 "CENTRAL_LOG_GROUP": central_group.attr("name"),
                 "ENVIRONMENT_SUFFIX": suffix,
-                // Events of log groups of no fleet tenant are skipped, never filed under a guess.
-                "TENANT_IDS": tenant_ids.join(","),
             }}],
             "tracing_config": [{"mode": "Active"}],
             "dead_letter_config": [{"target_arn": dlq.attr("arn")}],
@@ -181,17 +178,24 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
             "tags": tags(&forwarder_name),
         }),
     );
-    fragment.resource(
-        "aws_lambda_permission",
-        "tenant_log_subscriptions",
-        json!({
-            "statement_id": "TenantLogSubscriptions",
-            "action": "lambda:InvokeFunction",
-            "function_name": forwarder.attr("function_name"),
-            "principal": "logs.amazonaws.com",
-            "source_arn": format!("arn:aws:logs:{region}:{account}:log-group:tenant-*"),
-            "source_account": account,
-        }),
+    // No permission here: each tenant stack grants the forwarder to its own log group by exact
+    // ARN, so central lists no tenants (issue 9 item 4) and no look-alike group can invoke it (5).
+    fragment.intent(
+        AccessIntent::allow(&role.attr("arn"), "kms:Decrypt", &key.attr("arn"))
+            .context("kms:EncryptionContext:LambdaFunctionName", &forwarder_name)
+            .because("Lambda decrypts the forwarder's environment with the execution role's credentials"),
+    );
+    fragment.intent(
+        AccessIntent::deny(
+            "service:logs.amazonaws.com",
+            "lambda:InvokeFunction",
+            &forwarder.attr("arn"),
+        )
+        .context(
+            "aws:SourceArn",
+            &format!("arn:aws:logs:{region}:{account}:log-group:tenant-look-alike-api-logs-{suffix}:*"),
+        )
+        .because("only log groups a tenant stack granted may feed the central stream"),
     );
 
     let read_name = central_name("logs-read");
@@ -262,28 +266,17 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_forwarder_knows_the_fleet() {
+    fn the_forwarder_bakes_in_no_tenant_list() {
+        // Issue 9 item 4: a tenant added later needs no change to the central stack.
         let fragment = central();
         let variables =
             &fragment.body("aws_lambda_function.log_forwarder").unwrap()["environment"][0]["variables"];
-        assert_eq!(variables["TENANT_IDS"], "acme-corp,tech-startup,retail-co");
+        assert!(variables.get("TENANT_IDS").is_none(), "{variables}");
         assert_eq!(variables["ENVIRONMENT_SUFFIX"], "dev");
-    }
-
-    #[test]
-    fn only_tenant_log_groups_of_this_account_may_invoke_the_forwarder() {
-        let fragment = central();
-        let permission = fragment
-            .body("aws_lambda_permission.tenant_log_subscriptions")
-            .unwrap();
-        assert_eq!(permission["principal"], "logs.amazonaws.com");
-        assert_eq!(
-            permission["source_arn"],
-            "arn:aws:logs:us-east-1:${data.aws_caller_identity.logging.account_id}:log-group:tenant-*"
-        );
-        assert_eq!(
-            permission["source_account"],
-            "${data.aws_caller_identity.logging.account_id}"
+        assert!(
+            fragment
+                .body("aws_lambda_permission.tenant_log_subscriptions")
+                .is_none()
         );
     }
 

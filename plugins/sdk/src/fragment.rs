@@ -89,9 +89,17 @@ pub struct Fragment {
     pub provides: Vec<(String, String)>,
     /// Files for the stack folder.
     pub assets: Vec<Asset>,
+    /// What the fragment's resources must allow and deny (carried from contract 0.2 on).
+    pub intents: Vec<crate::AccessIntent>,
 }
 
 impl Fragment {
+    /// Declares an access intent about this fragment's resources.
+    pub fn intent(&mut self, intent: crate::AccessIntent) -> &mut Self {
+        self.intents.push(intent);
+        self
+    }
+
     /// Adds a resource and returns a handle for referring to it.
     pub fn resource(&mut self, type_name: &str, name: &str, body: Value) -> Reference {
         self.push(BlockKind::Resource, type_name, name, body)

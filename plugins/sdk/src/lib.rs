@@ -38,6 +38,7 @@ pub mod cidr;
 pub mod document;
 mod fragment;
 pub mod iam;
+mod intents;
 pub mod naming;
 pub mod package;
 pub mod resources;
@@ -51,6 +52,7 @@ pub mod __guest;
 
 pub use document::{StackDocument, TerraformBlock};
 pub use fragment::{Asset, Block, BlockKind, Fragment, Output, Reference};
+pub use intents::{AccessExpectation, AccessIntent};
 pub use types::{
     CONTRACT_VERSION, Finding, PluginError, PluginInfo, Rule, Setting, Severity, StackContext, StackKind,
     Tenant, ValueDeclaration,
@@ -61,8 +63,8 @@ pub mod prelude {
     pub use crate::iam::{PolicyDocument, Statement};
     pub use crate::naming::{resource_name, standard_tags};
     pub use crate::{
-        Finding, Fragment, Plugin, PluginError, PluginInfo, Reference, Rule, Setting, Severity, StackContext,
-        StackDocument, StackKind, Tenant, ValueDeclaration, export_plugin,
+        AccessIntent, Finding, Fragment, Plugin, PluginError, PluginInfo, Reference, Rule, Setting, Severity,
+        StackContext, StackDocument, StackKind, Tenant, ValueDeclaration, export_plugin,
     };
     pub use serde_json::{self, Value, json};
 }
