@@ -266,6 +266,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_declared_intents_hold_over_the_central_fragment() {
+        use tenant_access::fleet::{Fleet, FleetOptions, StackInput};
+        use tenant_access::intent::{Expectation, Intent};
+        use tenant_plugin_sdk::AccessExpectation;
+        let fragment = central();
+        let document = fragment.to_json();
+        let stacks = [StackInput {
+            name: "central-dev",
+            tenant: None,
+            document: &document,
+        }];
+        let fleet = Fleet::from_stacks(&stacks, &FleetOptions::default());
+        let intents: Vec<Intent> = fragment
+            .intents
+            .iter()
+            .map(|intent| Intent {
+                plugin: "logging".into(),
+                stack: "central-dev".into(),
+                principal: intent.principal.clone(),
+                action: intent.action.clone(),
+                resource: intent.resource.clone(),
+                expect: match intent.expect {
+                    AccessExpectation::Allow => Expectation::Allow,
+                    AccessExpectation::Deny => Expectation::Deny,
+                },
+                context: intent.context.clone(),
+                because: intent.because.clone(),
+            })
+            .collect();
+        assert_eq!(intents.len(), 2);
+        for outcome in fleet.check_intents(&stacks, &intents) {
+            assert!(outcome.holds, "{outcome:#?}");
+        }
+    }
+
+    #[test]
     fn the_forwarder_bakes_in_no_tenant_list() {
         // Issue 9 item 4: a tenant added later needs no change to the central stack.
         let fragment = central();

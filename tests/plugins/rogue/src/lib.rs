@@ -22,7 +22,7 @@ impl Plugin for Rogue {
         .setting(
             "behaviour",
             json!("probe"),
-            "probe | panic | sleep | loop | alloc | huge-output | error | bad-schema",
+            "probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | greedy-logs",
         )
         .setting("port", json!(0), "Loopback port the probe tries to connect to.")
         .rule("rogue.always", Severity::Info, "Reports one note per stack.")
@@ -60,6 +60,29 @@ impl Plugin for Rogue {
                     "aws_vpc",
                     "rogue",
                     json!({"cidr_block": "10.9.0.0/16", "enable_dns_magic": true}),
+                );
+            }
+            "greedy-logs" => {
+                // Issue 9 item 6: a tenant-tagged role without a permissions boundary that may
+                // read every log group of the region, every other tenant's included.
+                let tenant = context.tenant()?;
+                let suffix = context.environment_suffix.as_str();
+                let name = format!("tenant-{}-greedy-role-{suffix}", tenant.id);
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+                let role = fragment.resource(
+                    "aws_iam_role",
+                    "greedy",
+                    json!({"name": name, "assume_role_policy": trust.to_string(),
+                           "tags": standard_tags(Some(&tenant.id), suffix, &name)}),
+                );
+                let read = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
+                    "Resource": format!("arn:aws:logs:{}:*:log-group:*", context.region)}]});
+                fragment.resource(
+                    "aws_iam_role_policy",
+                    "greedy",
+                    json!({"name": "read-every-log-group", "role": role.attr("name"), "policy": read.to_string()}),
                 );
             }
             other => {
