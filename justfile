@@ -12,10 +12,14 @@ plugins := "network crypto storage iam compute logging events"
 default:
     @just --list
 
-# Install the wasm target and the Python tools (pytest, checkov).
+# Install the wasm target: all that synthesis needs besides cargo.
 [group('setup')]
 setup:
     rustup target add wasm32-wasip2
+
+# Install the Python tools the tests use (pytest, checkov, jsonschema) as well.
+[group('setup')]
+setup-test: setup
     python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
 # Build every plugin to a component and place it as plugins/<name>.wasm.
@@ -34,7 +38,7 @@ synth *args: setup plugins
 
 # Run every test: unit, golden, end-to-end, the plugin template, the Lambda code's tests, and checkov.
 [group('test')]
-test: setup plugins
+test: setup-test plugins
     cargo test --workspace
     cargo test --locked --manifest-path templates/plugin/Cargo.toml
     python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder
@@ -43,7 +47,7 @@ test: setup plugins
 
 # Synthesize the example into a scratch folder and run checkov on every stack, with the waivers.
 [group('test')]
-checkov:
+checkov: setup-test
     #!/usr/bin/env bash
     set -euo pipefail
     out=$(mktemp -d)
@@ -76,8 +80,20 @@ lint:
     CARGO_TARGET_DIR={{guest_target}} cargo clippy --target wasm32-wasip2 \
         {{ prepend("-p tenant-plugin-", plugins) }} -- -D warnings
 
-# Time synthesis of large fleets with a release build.
-[group('test')]
-bench tenants="1000": plugins
+# Time synth and check of 3 (the example), 1,000 and 10,000 tenants, and the cold starts.
+[group('bench')]
+bench tenants="3,1000,10000": setup plugins
     cargo build --quiet --release -p tenant-host
-    python3 tests/bench/bench.py {{target_dir}}/release/tenant-host plugins/ {{tenants}}
+    cargo build --quiet -p tenant-host
+    python3 tests/bench/bench.py {{target_dir}}/release/tenant-host plugins/ --tenants {{tenants}} \
+        --dev-binary {{target_dir}}/debug/tenant-host
+
+seed_venv := env_var_or_default("XDG_CACHE_HOME", home_directory() / ".cache") / "tenant-host" / "seed-venv"
+
+# Time the seed's cdktf-Python app (read from ../shared/seeds at bench time) on the same 3 tenants.
+[group('bench')]
+bench-seed seed=(justfile_directory() / ".." / "shared" / "seeds"):
+    test -x {{seed_venv}}/bin/python || python3 -m venv {{seed_venv}}
+    {{seed_venv}}/bin/python -m pip install --quiet --disable-pip-version-check \
+        cdktf==0.21.0 cdktf-cdktf-provider-aws==21.22.1
+    {{seed_venv}}/bin/python tests/bench/seed.py {{seed}}/000_*.txt

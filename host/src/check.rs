@@ -5,8 +5,9 @@
 use crate::compose::ComposedStack;
 use crate::guardrails;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
+use crate::progress::{Phase, Progress};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_map, resolve_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_map, resolved_settings, wire_tenant};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -202,6 +203,7 @@ pub fn run_checks(
     fleet: &Fleet,
     stacks: &[ComposedStack],
     schema: &ProviderSchema,
+    progress: &dyn Progress,
 ) -> Result<Vec<Finding>, SynthError> {
     let documents: Vec<api::StackDocument> = stacks
         .iter()
@@ -213,6 +215,7 @@ pub fn run_checks(
         .collect();
     let started = std::time::Instant::now();
     let pairs: Vec<(&ComposedStack, &api::StackDocument)> = stacks.iter().zip(&documents).collect();
+    progress.begin(Phase::CheckStacks, pairs.len());
     let per_stack = parallel_map(&pairs, |(stack, document)| -> Result<Vec<Finding>, SynthError> {
         let mut findings = check_against_schema(schema, stack);
         findings.extend(guardrails::check_stack(stack, fleet, schema));
@@ -221,6 +224,7 @@ pub fn run_checks(
             let raw = plugin.check_stack(runtime, document, settings)?;
             findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
         }
+        progress.step();
         Ok(findings)
     });
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
@@ -232,13 +236,24 @@ pub fn run_checks(
         findings.extend(result?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
-    // Each plugin's fleet check reads every stack: run them side by side.
-    let per_plugin = parallel_map(plugins, |plugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = Value::Object(resolve_settings(plugin, fleet, None)).to_string();
-        let raw = plugin.check_fleet(runtime, &documents, &settings)?;
-        attribute(plugin, None, raw, Function::CheckFleet)
-    });
-    for result in per_plugin {
+    // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
+    // needs (nothing at all without `fleet-needs`); these run side by side. A 0.1 plugin still
+    // gets every document and holds its own parsed copy of them all, so those run one at a time:
+    // the peak is one copy of the fleet, not one per core.
+    progress.begin(Phase::CheckFleet, plugins.len());
+    let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
+        let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
+        let summaries = crate::compose::fleet_summaries(stacks, &plugin.info.fleet_needs);
+        let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
+        let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
+        let found = attribute(plugin, None, raw, Function::CheckFleet);
+        progress.step();
+        found
+    };
+    let (legacy, current): (Vec<&LoadedPlugin>, Vec<&LoadedPlugin>) =
+        plugins.iter().partition(|p| p.wants_documents());
+    let per_plugin = parallel_map(&current, fleet_check);
+    for result in per_plugin.into_iter().chain(legacy.iter().map(fleet_check)) {
         findings.extend(result?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
@@ -256,15 +271,15 @@ fn attribute(
     raw.into_iter()
         .map(|f| {
             if !plugin.info.rules.iter().any(|r| r.id == f.rule_id) {
-                return Err(SynthError::Call(CallError {
-                    plugin: plugin.name().into(),
-                    stack: stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
+                return Err(SynthError::Call(CallError::after_call(
+                    plugin.name(),
+                    &stack.map_or_else(|| "the fleet".into(), |s| format!("stack `{s}`")),
                     function,
-                    failure: CallFailure::Contract(format!(
+                    CallFailure::Contract(format!(
                         "reported rule `{}`, which it does not declare",
                         f.rule_id
                     )),
-                }));
+                )));
             }
             Ok(Finding {
                 stack: stack.map(str::to_owned),

@@ -4,7 +4,7 @@
 use crate::plugin::api;
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The cdktf manifest and metadata version this output is compatible with.
 pub const CDKTF_VERSION: &str = "0.20.0";
@@ -12,7 +12,7 @@ pub const CDKTF_VERSION: &str = "0.20.0";
 pub const AWS_PROVIDER_VERSION: &str = ">= 6.25.0, < 7.0.0";
 
 /// One stack, composed from every plugin's fragment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComposedStack {
     /// The stack's name.
     pub name: String,
@@ -26,6 +26,24 @@ pub struct ComposedStack {
     pub origins: BTreeMap<String, String>,
     /// Each plugin's resolved settings for this stack, as JSON text.
     pub settings: BTreeMap<String, String>,
+    /// Each plugin's access intents for this stack (0.1 plugins declare none).
+    pub intents: BTreeMap<String, Vec<api::AccessIntent>>,
+    /// What the loaded plugins' fleet checks need of this stack (the union of their
+    /// `fleet-needs`), taken once, right after composing.
+    pub summary: api::StackSummary,
+}
+
+// The bindings generate this type, so it cannot take `#[derive(Default)]`.
+#[allow(clippy::derivable_impls)]
+impl Default for api::StackSummary {
+    fn default() -> Self {
+        Self {
+            stack: String::new(),
+            tenant: None,
+            blocks: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
 }
 
 /// Why fragments could not be composed.
@@ -88,11 +106,13 @@ pub fn compose(
     tenant: Option<&Tenant>,
     fragments: Vec<(String, api::Fragment)>,
     settings: BTreeMap<String, String>,
+    fleet_needs: &BTreeSet<&str>,
 ) -> Result<ComposedStack, ComposeError> {
     let mut sections: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut outputs = Map::new();
     let mut assets = BTreeMap::new();
     let mut origins: BTreeMap<String, String> = BTreeMap::new();
+    let mut intents: BTreeMap<String, Vec<api::AccessIntent>> = BTreeMap::new();
     let malformed = |plugin: &str, what: String, reason: String| ComposeError::Malformed {
         stack: name.into(),
         plugin: plugin.into(),
@@ -112,6 +132,20 @@ pub fn compose(
         }
     };
     for (plugin, fragment) in fragments {
+        if let Some(intent) = fragment
+            .intents
+            .iter()
+            .find(|i| i.principal.is_empty() || i.action.is_empty() || i.resource.is_empty())
+        {
+            return Err(malformed(
+                &plugin,
+                format!("access intent `{}`", intent.because),
+                "needs a principal, an action and a resource".into(),
+            ));
+        }
+        if !fragment.intents.is_empty() {
+            intents.insert(plugin.clone(), fragment.intents);
+        }
         for block in fragment.blocks {
             let (section, address) = match block.kind {
                 api::BlockKind::Resource => ("resource", format!("{}.{}", block.type_name, block.name)),
@@ -190,14 +224,66 @@ pub fn compose(
         document.insert("output".into(), Value::Object(outputs));
     }
     origins.retain(|address, _| !address.starts_with("asset "));
+    let document = Value::Object(document);
+    let summary = summarize(&document, name, tenant, fleet_needs);
     Ok(ComposedStack {
         name: name.into(),
         tenant: tenant.cloned(),
-        document: Value::Object(document),
+        document,
         assets,
         origins,
         settings,
+        intents,
+        summary,
     })
+}
+
+/// The blocks of the types and the outputs named in `needs` (`aws_vpc`, `output:<name>`), ordered
+/// by type and name: what fleet checks see of a stack.
+fn summarize(
+    document: &Value,
+    stack: &str,
+    tenant: Option<&Tenant>,
+    needs: &BTreeSet<&str>,
+) -> api::StackSummary {
+    let mut blocks = Vec::new();
+    for (section, kind) in [
+        ("resource", api::BlockKind::Resource),
+        ("data", api::BlockKind::Data),
+    ] {
+        let Some(types) = document.get(section).and_then(Value::as_object) else {
+            continue;
+        };
+        for (type_name, by_name) in types.iter().filter(|(t, _)| needs.contains(t.as_str())) {
+            for (name, body) in by_name.as_object().into_iter().flatten() {
+                blocks.push(api::Block {
+                    kind,
+                    type_name: type_name.clone(),
+                    name: name.clone(),
+                    body: body.to_string(),
+                });
+            }
+        }
+    }
+    let outputs = document
+        .get("output")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| needs.contains(format!("output:{name}").as_str()))
+        .map(|(name, body)| api::Output {
+            name: name.clone(),
+            value: body["value"].to_string(),
+            description: body["description"].as_str().unwrap_or_default().into(),
+            sensitive: body.get("sensitive") == Some(&Value::Bool(true)),
+        })
+        .collect();
+    api::StackSummary {
+        stack: stack.into(),
+        tenant: tenant.map(crate::synth::wire_tenant),
+        blocks,
+        outputs,
+    }
 }
 
 fn terraform_block(fleet: &Fleet, stack: &str) -> Value {
@@ -222,6 +308,35 @@ fn provider_block(fleet: &Fleet, tenant: Option<&Tenant>) -> Value {
     json!({"aws": [{"region": fleet.region, "default_tags": [{"tags": tags}]}]})
 }
 
+/// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
+pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
+    if needs.is_empty() {
+        return Vec::new();
+    }
+    let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
+    stacks
+        .iter()
+        .map(|stack| api::StackSummary {
+            stack: stack.summary.stack.clone(),
+            tenant: stack.summary.tenant.clone(),
+            blocks: stack
+                .summary
+                .blocks
+                .iter()
+                .filter(|b| needs.contains(&b.type_name))
+                .cloned()
+                .collect(),
+            outputs: stack
+                .summary
+                .outputs
+                .iter()
+                .filter(|o| output_needed(&o.name))
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +356,7 @@ mod tests {
             outputs: vec![],
             provides: vec![],
             assets: vec![],
+            intents: vec![],
         }
     }
 
@@ -267,8 +383,15 @@ mod tests {
                 ),
             ],
             BTreeMap::new(),
+            &BTreeSet::from(["aws_vpc"]),
         )
         .unwrap();
+        assert_eq!(
+            stack.summary.blocks.len(),
+            1,
+            "only the needed type is summarized"
+        );
+        assert_eq!(stack.summary.blocks[0].name, "tenant");
         let doc = &stack.document;
         assert_eq!(doc["resource"]["aws_vpc"]["tenant"]["cidr_block"], "10.0.0.0/16");
         assert_eq!(
@@ -287,9 +410,16 @@ mod tests {
     fn rejects_what_plugins_must_not_emit() {
         let fleet = Fleet::example("dev");
         let run = |fragments: Vec<(String, api::Fragment)>| {
-            compose(&fleet, "central-dev", None, fragments, BTreeMap::new())
-                .unwrap_err()
-                .to_string()
+            compose(
+                &fleet,
+                "central-dev",
+                None,
+                fragments,
+                BTreeMap::new(),
+                &BTreeSet::new(),
+            )
+            .unwrap_err()
+            .to_string()
         };
         let twice = run(vec![
             ("a".into(), fragment(vec![block("aws_vpc", "x", "{}")])),
@@ -314,5 +444,45 @@ mod tests {
             contents: vec![],
         });
         assert!(run(vec![("a".into(), escaping)]).contains("asset path `../etc/passwd`"));
+    }
+
+    #[test]
+    fn a_fleet_check_sees_only_what_it_declared_it_needs() {
+        let fleet = Fleet::example("dev");
+        let needs = BTreeSet::from(["aws_vpc", "output:vpc_id"]);
+        let mut network = fragment(vec![
+            block("aws_vpc", "tenant", "{\"cidr_block\":\"10.0.0.0/16\"}"),
+            block("aws_subnet", "a", "{}"),
+        ]);
+        network.outputs.push(api::Output {
+            name: "vpc_id".into(),
+            value: "\"${aws_vpc.tenant.id}\"".into(),
+            description: "The VPC.".into(),
+            sensitive: false,
+        });
+        let stacks: Vec<ComposedStack> = fleet
+            .tenants
+            .iter()
+            .map(|tenant| {
+                let name = format!("tenant-{}-dev", tenant.id);
+                let fragments = vec![("network".to_owned(), network.clone())];
+                compose(&fleet, &name, Some(tenant), fragments, BTreeMap::new(), &needs).unwrap()
+            })
+            .collect();
+        assert!(
+            fleet_summaries(&stacks, &[]).is_empty(),
+            "no needs, no data at all"
+        );
+        let vpcs = fleet_summaries(&stacks, &["aws_vpc".to_owned()]);
+        assert_eq!(vpcs.len(), 3);
+        assert!(vpcs.iter().all(|s| s.blocks.len() == 1 && s.outputs.is_empty()));
+        assert_eq!(vpcs[0].blocks[0].body, "{\"cidr_block\":\"10.0.0.0/16\"}");
+        assert_eq!(vpcs[0].tenant.as_ref().unwrap().id, "acme-corp");
+        let outputs = fleet_summaries(&stacks, &["output:vpc_id".to_owned()]);
+        assert!(
+            outputs
+                .iter()
+                .all(|s| s.blocks.is_empty() && s.outputs[0].value == "\"${aws_vpc.tenant.id}\"")
+        );
     }
 }

@@ -649,7 +649,7 @@ mod tests {
                     document,
                     assets: BTreeMap::new(),
                     origins,
-                    settings: BTreeMap::new(),
+                    ..ComposedStack::default()
                 }
             })
             .collect();

@@ -4,9 +4,10 @@
 //! The modules follow the data flow of one run:
 //!
 //! 1. [`config`] reads the fleet's TOML (or the built-in example);
-//! 2. [`tenants`] validates it against the loaded plugins ([`diagnostics`] points at the
-//!    offending lines, [`names`] holds the length budget) and gives each tenant its VPC block,
-//!    recorded in the [`lock`] file;
+//! 2. [`tenants`] validates it against what the loaded plugins [`declarations`] say (settings
+//!    schema, name patterns; [`diagnostics`] points at the offending lines, [`names`] checks the
+//!    length budget), resolves every plugin's settings once, asks the plugins to check them
+//!    across fields, and gives each tenant its VPC block, recorded in the [`lock`] file;
 //! 3. [`plugin`] loads the plugin components, checks their contract version, and calls them in
 //!    a sandbox with no ambient authority and bounded time, memory and output;
 //! 4. [`order`] orders plugins so that providers of values run before their consumers;
@@ -25,6 +26,7 @@ pub mod bounded_read;
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod declarations;
 pub mod diagnostics;
 pub mod guardrails;
 pub mod lock;
@@ -32,6 +34,7 @@ pub mod names;
 pub mod order;
 pub mod output;
 pub mod plugin;
+pub mod progress;
 pub mod report;
 pub mod schema;
 pub mod synth;
@@ -109,6 +112,11 @@ pub enum Error {
 
 /// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
 pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
+    run_with_progress(options, &progress::Silent)
+}
+
+/// [`run`], telling `progress` how far each phase has got.
+pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress) -> Result<Outcome, Error> {
     let config = match &options.config {
         Some(path) => config::ConfigFile::load(path)?,
         None => config::ConfigFile::example(),
@@ -124,26 +132,25 @@ pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
     let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
     tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
-    let declared: Vec<tenants::DeclaredPlugin<'_>> = plugins
-        .iter()
-        .map(|p| tenants::DeclaredPlugin {
-            name: p.name(),
-            settings: &p.defaults,
-        })
-        .collect();
+    let declared: Vec<declarations::PluginDeclaration> =
+        plugins.iter().map(|p| p.declaration.clone()).collect();
     let plan = tenants::plan_fleet(
         &config,
         options.suffix.as_deref(),
         previous_lock.as_ref(),
         &declared,
+        &synth::PluginCrossChecks {
+            runtime: &runtime,
+            plugins: &plugins,
+        },
         &options.plan,
     )?;
     let fleet = plan.fleet;
     let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
-    let stacks = synth::synthesize(&runtime, &plugins, &fleet)?;
+    let stacks = synth::synthesize(&runtime, &plugins, &fleet, progress)?;
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
-    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema)?;
+    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema, progress)?;
     let known_rules = check::host_rules()
         .map(|r| r.id)
         .chain(

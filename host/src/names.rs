@@ -1,339 +1,174 @@
-//! The AWS names the bundled plugins generate from a tenant id and the environment suffix, with
-//! AWS's length limit and reserved prefixes and suffixes for each, so that a tenant id that
-//! would produce an unusable name is rejected before any plugin runs instead of failing
-//! `terraform apply`.
+//! The length budget of the physical names the loaded plugins declare (`name-pattern`s over
+//! `{id}` and `{suffix}`), with AWS's reserved prefixes and suffixes for each kind of resource, so
+//! that a tenant id that would produce an unusable name is rejected before any plugin runs instead
+//! of failing `terraform apply`.
 //!
-//! Plugins do not declare their names in the contract, so this table is derived from the bundled
-//! plugins' naming (`tenant_plugin_sdk::naming`); the end-to-end test
-//! `generated_names_match_the_name_table` synthesizes the example and fails when a plugin
-//! generates a name that the table does not list. Rows apply to loaded plugins of that name.
+//! Only what AWS dictates lives here (reserved affixes per resource type); which names exist comes
+//! from the plugins. A 0.1 plugin declares no names, so its names are not budgeted.
 
-/// One name a plugin generates per tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GeneratedName {
-    /// The plugin that generates it.
-    pub plugin: &'static str,
-    /// The Terraform resource type, e.g. `aws_iam_role`.
-    pub resource: &'static str,
-    /// What AWS calls it, for messages.
-    pub what: &'static str,
-    /// The pattern, with `{id}` and `{suffix}`.
-    pub pattern: &'static str,
-    /// AWS's maximum length.
-    pub limit: usize,
-    /// Prefixes AWS reserves for this kind of name.
-    pub reserved_prefixes: &'static [&'static str],
-    /// Suffixes AWS reserves for this kind of name.
-    pub reserved_suffixes: &'static [&'static str],
+use crate::declarations::NamePattern;
+
+/// Prefixes and suffixes AWS reserves for the names of one resource type.
+struct Reserved {
+    resource_type: &'static str,
+    prefixes: &'static [&'static str],
+    suffixes: &'static [&'static str],
 }
 
-impl GeneratedName {
-    /// The name for a tenant and suffix.
-    pub fn render(&self, id: &str, suffix: &str) -> String {
-        self.pattern.replace("{id}", id).replace("{suffix}", suffix)
-    }
-
-    /// The longest tenant id that fits with `suffix`.
-    pub fn max_id_len(&self, suffix: &str) -> usize {
-        self.limit.saturating_sub(self.render("", suffix).len())
-    }
-}
-
-const S3_BUCKET_PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
-const S3_BUCKET_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
-
-const fn name(
-    plugin: &'static str,
-    resource: &'static str,
-    what: &'static str,
-    pattern: &'static str,
-    limit: usize,
-) -> GeneratedName {
-    GeneratedName {
-        plugin,
-        resource,
-        what,
-        pattern,
-        limit,
-        reserved_prefixes: &[],
-        reserved_suffixes: &[],
-    }
-}
-
-/// Every per-tenant name of the bundled plugins.
-pub const BUNDLED_NAMES: &[GeneratedName] = &[
-    GeneratedName {
-        reserved_prefixes: S3_BUCKET_PREFIXES,
-        reserved_suffixes: S3_BUCKET_SUFFIXES,
-        ..name(
-            "storage",
-            "aws_s3_bucket",
-            "S3 bucket",
-            "tenant-{id}-data-{suffix}",
-            63,
-        )
+/// AWS's reserved affixes, by Terraform resource type.
+const RESERVED: &[Reserved] = &[
+    Reserved {
+        resource_type: "aws_s3_bucket",
+        prefixes: &["xn--", "sthree-", "amzn-s3-demo-"],
+        suffixes: &["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"],
     },
-    name(
-        "storage",
-        "aws_dynamodb_table",
-        "DynamoDB table",
-        "tenant-{id}-metadata-{suffix}",
-        255,
-    ),
-    name(
-        "iam",
-        "aws_iam_role",
-        "IAM role",
-        "tenant-{id}-lambda-role-{suffix}",
-        64,
-    ),
-    name(
-        "iam",
-        "aws_iam_role_policy",
-        "IAM role policy",
-        "tenant-{id}-lambda-policy-{suffix}",
-        128,
-    ),
-    name(
-        "iam",
-        "aws_iam_policy",
-        "IAM policy",
-        "tenant-{id}-boundary-{suffix}",
-        128,
-    ),
-    name(
-        "compute",
-        "aws_lambda_function",
-        "Lambda function",
-        "tenant-{id}-api-{suffix}",
-        64,
-    ),
-    name(
-        "compute",
-        "aws_sqs_queue",
-        "SQS queue",
-        "tenant-{id}-api-dlq-{suffix}",
-        80,
-    ),
-    name(
-        "compute",
-        "aws_iam_role_policy",
-        "IAM role policy",
-        "tenant-{id}-api-runtime-{suffix}",
-        128,
-    ),
-    name(
-        "logging",
-        "aws_cloudwatch_log_group",
-        "CloudWatch log group",
-        "tenant-{id}-api-logs-{suffix}",
-        512,
-    ),
-    name(
-        "logging",
-        "aws_cloudwatch_log_group",
-        "CloudWatch log group",
-        "tenant-{id}-flow-logs-{suffix}",
-        512,
-    ),
-    name(
-        "logging",
-        "aws_cloudwatch_log_subscription_filter",
-        "log subscription filter",
-        "tenant-{id}-api-logs-to-central-{suffix}",
-        512,
-    ),
-    name(
-        "logging",
-        "aws_iam_role",
-        "IAM role",
-        "tenant-{id}-flow-logs-role-{suffix}",
-        64,
-    ),
-    name(
-        "logging",
-        "aws_iam_role_policy",
-        "IAM role policy",
-        "tenant-{id}-flow-logs-delivery-{suffix}",
-        128,
-    ),
-    name(
-        "logging",
-        "aws_iam_policy",
-        "IAM policy",
-        "tenant-{id}-log-read-{suffix}",
-        128,
-    ),
-    name(
-        "events",
-        "aws_cloudwatch_event_rule",
-        "EventBridge rule",
-        "tenant-{id}-events-{suffix}",
-        64,
-    ),
-    name(
-        "events",
-        "aws_sqs_queue",
-        "SQS queue",
-        "tenant-{id}-events-dlq-{suffix}",
-        80,
-    ),
-    GeneratedName {
-        reserved_prefixes: &["alias/aws"],
-        ..name(
-            "crypto",
-            "aws_kms_alias",
-            "KMS alias",
-            "alias/tenant-{id}-{suffix}",
-            256,
-        )
+    Reserved {
+        resource_type: "aws_kms_alias",
+        prefixes: &["alias/aws"],
+        suffixes: &[],
     },
-    GeneratedName {
-        reserved_prefixes: &["sg-"],
-        ..name(
-            "network",
-            "aws_security_group",
-            "security group",
-            "tenant-{id}-lambda-sg-{suffix}",
-            255,
-        )
+    Reserved {
+        resource_type: "aws_security_group",
+        prefixes: &["sg-"],
+        suffixes: &[],
     },
 ];
 
-/// A generated name that AWS would refuse.
+/// The reserved prefix or suffix `name` uses, if any, for a name of `resource_kind`
+/// (`aws_s3_bucket.bucket`).
+pub fn reserved_affix(resource_kind: &str, name: &str) -> Option<&'static str> {
+    let resource_type = resource_kind.split('.').next().unwrap_or_default();
+    let reserved = RESERVED.iter().find(|r| r.resource_type == resource_type)?;
+    reserved
+        .prefixes
+        .iter()
+        .find(|p| name.starts_with(**p))
+        .or_else(|| reserved.suffixes.iter().find(|s| name.ends_with(**s)))
+        .copied()
+}
+
+/// A declared name that AWS would refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameProblem {
+pub enum NameProblem<'a> {
     /// Longer than AWS allows.
     TooLong {
-        /// The row of the table.
-        name: GeneratedName,
-        /// The generated name.
+        /// The declaration.
+        pattern: &'a NamePattern,
+        /// The rendered name.
         text: String,
     },
     /// Starts or ends with what AWS reserves.
     Reserved {
-        /// The row of the table.
-        name: GeneratedName,
-        /// The generated name.
+        /// The declaration.
+        pattern: &'a NamePattern,
+        /// The rendered name.
         text: String,
         /// The reserved prefix or suffix.
         affix: &'static str,
     },
 }
 
-/// Every problem of the names `table` generates for `id` with `suffix`, longest overflow first.
-pub fn check_names(
-    table: &[GeneratedName],
-    id: &str,
-    suffix: &str,
-    enabled: impl Fn(&str) -> bool,
-) -> Vec<NameProblem> {
+/// Every problem of the names `patterns` give for `id` with `suffix`, longest overflow first.
+pub fn check_names<'a>(patterns: &[&'a NamePattern], id: &str, suffix: &str) -> Vec<NameProblem<'a>> {
     let mut too_long = Vec::new();
     let mut reserved = Vec::new();
-    for name in table.iter().filter(|n| enabled(n.plugin)) {
-        let text = name.render(id, suffix);
-        if text.len() > name.limit {
-            too_long.push(NameProblem::TooLong { name: *name, text });
+    for pattern in patterns {
+        let text = pattern.render(id, suffix);
+        if text.len() > pattern.max_length as usize {
+            too_long.push((
+                text.len() - pattern.max_length as usize,
+                NameProblem::TooLong { pattern, text },
+            ));
             continue;
         }
-        let affix = name
-            .reserved_prefixes
-            .iter()
-            .find(|p| text.starts_with(**p))
-            .or_else(|| name.reserved_suffixes.iter().find(|s| text.ends_with(**s)));
-        if let Some(affix) = affix {
-            reserved.push(NameProblem::Reserved {
-                name: *name,
-                text,
-                affix,
-            });
+        if let Some(affix) = reserved_affix(&pattern.resource_kind, &text) {
+            reserved.push(NameProblem::Reserved { pattern, text, affix });
         }
     }
-    too_long.sort_by_key(|p| match p {
-        NameProblem::TooLong { name, text } => std::cmp::Reverse(text.len() - name.limit),
-        NameProblem::Reserved { .. } => std::cmp::Reverse(0),
-    });
-    too_long.extend(reserved);
-    too_long
+    too_long.sort_by_key(|(over, _)| std::cmp::Reverse(*over));
+    too_long.into_iter().map(|(_, p)| p).chain(reserved).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::declarations::StackKind;
 
-    #[test]
-    fn the_tightest_budget_is_the_flow_logs_role() {
-        let tightest = BUNDLED_NAMES.iter().min_by_key(|n| n.max_id_len("dev")).unwrap();
-        assert_eq!(tightest.pattern, "tenant-{id}-flow-logs-role-{suffix}");
-        assert_eq!(tightest.max_id_len("dev"), 38);
+    fn pattern(resource_kind: &str, template: &str, max_length: u32) -> NamePattern {
+        NamePattern {
+            plugin: "p".into(),
+            resource_kind: resource_kind.into(),
+            template: template.into(),
+            max_length,
+            stack: StackKind::Tenant,
+        }
     }
 
     #[test]
     fn an_id_at_the_budget_fits_and_one_more_character_overflows() {
+        let role = pattern("aws_iam_role.name", "tenant-{id}-flow-logs-role-{suffix}", 64);
+        let queue = pattern("aws_sqs_queue.name", "tenant-{id}-api-dlq-{suffix}", 80);
+        assert_eq!(role.max_id_len("dev"), Some(38));
         let id = "a".repeat(38);
-        assert!(check_names(BUNDLED_NAMES, &id, "dev", |_| true).is_empty());
-        let problems = check_names(BUNDLED_NAMES, &format!("{id}b"), "dev", |_| true);
-        let NameProblem::TooLong { name, text } = &problems[0] else {
+        assert!(check_names(&[&role, &queue], &id, "dev").is_empty());
+        let problems = check_names(&[&queue, &role], &format!("{id}b"), "dev");
+        let NameProblem::TooLong { pattern, text } = &problems[0] else {
             panic!("{problems:?}")
         };
-        assert_eq!((name.what, text.len()), ("IAM role", 65));
-        assert!(
-            check_names(BUNDLED_NAMES, &format!("{id}b"), "dev", |p| p != "logging").is_empty(),
-            "rows of plugins that are not loaded do not apply"
+        assert_eq!(
+            (pattern.resource_kind.as_str(), text.len()),
+            ("aws_iam_role.name", 65)
         );
+        assert_eq!(problems.len(), 1);
     }
 
     #[test]
-    fn reserved_prefixes_and_suffixes_are_found() {
-        let bare = |pattern, prefixes, suffixes| GeneratedName {
-            reserved_prefixes: prefixes,
-            reserved_suffixes: suffixes,
-            ..name("p", "aws_s3_bucket", "S3 bucket", pattern, 63)
-        };
-        let cases: [(GeneratedName, &str, &str, Option<&str>, &str); 5] = [
+    fn reserved_prefixes_and_suffixes_are_found_by_resource_type() {
+        let cases = [
             (
-                bare("{id}-{suffix}", S3_BUCKET_PREFIXES, S3_BUCKET_SUFFIXES),
+                "aws_s3_bucket.bucket",
+                "{id}-{suffix}",
                 "xn--a",
                 "dev",
                 Some("xn--"),
-                "punycode prefix",
             ),
             (
-                bare("{id}-{suffix}", S3_BUCKET_PREFIXES, S3_BUCKET_SUFFIXES),
+                "aws_s3_bucket.bucket",
+                "{id}-{suffix}",
                 "sthree-a",
                 "dev",
                 Some("sthree-"),
-                "sthree prefix",
             ),
             (
-                bare("{id}-{suffix}", S3_BUCKET_PREFIXES, S3_BUCKET_SUFFIXES),
+                "aws_s3_bucket.bucket",
+                "{id}-{suffix}",
                 "a",
                 "s3alias",
                 Some("-s3alias"),
-                "access point alias suffix",
             ),
             (
-                bare("{id}-{suffix}", &["sg-"], &[]),
+                "aws_security_group.name",
+                "{id}-{suffix}",
                 "sg-a",
                 "dev",
                 Some("sg-"),
-                "security group prefix",
             ),
             (
-                bare("alias/{id}-{suffix}", &["alias/aws"], &[]),
+                "aws_kms_alias.name",
+                "alias/{id}-{suffix}",
                 "aws-a",
                 "dev",
                 Some("alias/aws"),
-                "KMS alias prefix",
             ),
+            ("aws_sqs_queue.name", "{id}-{suffix}", "sg-a", "dev", None),
         ];
-        for (row, id, suffix, expected, reason) in cases {
-            let problems = check_names(&[row], id, suffix, |_| true);
-            let found = problems.iter().find_map(|p| match p {
+        for (kind, template, id, suffix, expected) in cases {
+            let row = pattern(kind, template, 255);
+            let found = check_names(&[&row], id, suffix).iter().find_map(|p| match p {
                 NameProblem::Reserved { affix, .. } => Some(*affix),
                 NameProblem::TooLong { .. } => None,
             });
-            assert_eq!(found, expected, "{reason}");
+            assert_eq!(found, expected, "{kind} {id} {suffix}");
         }
     }
 }

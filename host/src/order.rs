@@ -1,6 +1,8 @@
-//! Orders plugins so that every provider of a value runs before the plugins that require it.
+//! Orders plugins so that every provider of a value runs before the plugins that require it, and
+//! checks that values and extension points fit together: a required value has the shape its
+//! provider gives, and every contribution goes to exactly one owner.
 
-use crate::plugin::api::{PluginInfo, StackKind};
+use crate::plugin::api::{PluginInfo, StackKind, ValueKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why plugins cannot be ordered.
@@ -40,6 +42,42 @@ pub enum OrderError {
         /// `central` or `tenant`.
         stack: &'static str,
     },
+    /// A value is required in another shape than its provider gives.
+    #[error(
+        "plugin `{plugin}` requires `{value}` as {wanted}, but plugin `{provider}` provides it as {given}"
+    )]
+    ValueKindMismatch {
+        /// The requiring plugin.
+        plugin: String,
+        /// The value.
+        value: String,
+        /// The shape the requiring plugin declared.
+        wanted: &'static str,
+        /// The provider.
+        provider: String,
+        /// The shape the provider declared.
+        given: &'static str,
+    },
+    /// Two plugins accept contributions at the same extension point.
+    #[error("plugins `{first}` and `{second}` both own the extension point `{point}`; remove one of them")]
+    DuplicateExtensionPoint {
+        /// The point.
+        point: String,
+        /// One owner.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// A plugin contributes to an extension point no loaded plugin accepts.
+    #[error(
+        "plugin `{plugin}` contributes to the extension point `{point}`, but no loaded plugin accepts it"
+    )]
+    UnknownExtensionPoint {
+        /// The contributing plugin.
+        plugin: String,
+        /// The point.
+        point: String,
+    },
     /// The requirements form a cycle.
     #[error("plugins {} require each other's values in a cycle", plugins.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
     Cycle {
@@ -54,6 +92,42 @@ pub fn stack_kind_name(kind: StackKind) -> &'static str {
         StackKind::Central => "central",
         StackKind::Tenant => "tenant",
     }
+}
+
+fn value_kind_name(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Text => "text",
+        ValueKind::TextList => "a text list",
+    }
+}
+
+/// Checks that every extension point has one owner and every contribution goes to a known point.
+pub fn check_extension_points(plugins: &[&PluginInfo]) -> Result<(), OrderError> {
+    let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
+    for plugin in plugins {
+        for point in &plugin.accepts {
+            if let Some(first) = owners.insert(&point.name, &plugin.name) {
+                return Err(OrderError::DuplicateExtensionPoint {
+                    point: point.name.clone(),
+                    first: first.into(),
+                    second: plugin.name.clone(),
+                });
+            }
+        }
+    }
+    for plugin in plugins {
+        if let Some(point) = plugin
+            .contributes_to
+            .iter()
+            .find(|p| !owners.contains_key(p.as_str()))
+        {
+            return Err(OrderError::UnknownExtensionPoint {
+                plugin: plugin.name.clone(),
+                point: point.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Returns the indices of `plugins` in an order where providers come first; among plugins free
@@ -93,6 +167,20 @@ pub fn order_plugins(plugins: &[&PluginInfo]) -> Result<Vec<usize>, OrderError> 
                     stack,
                 });
             }
+            let given = plugins[*provider]
+                .provides
+                .iter()
+                .find(|p| p.name == value.name && p.stack == value.stack)
+                .map_or(value.kind, |p| p.kind);
+            if given != value.kind {
+                return Err(OrderError::ValueKindMismatch {
+                    plugin: plugin.name.clone(),
+                    value: value.name.clone(),
+                    wanted: value_kind_name(value.kind),
+                    provider: plugins[*provider].name.clone(),
+                    given: value_kind_name(given),
+                });
+            }
             depends_on[index].insert(*provider);
         }
     }
@@ -119,7 +207,7 @@ pub fn order_plugins(plugins: &[&PluginInfo]) -> Result<Vec<usize>, OrderError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::api::ValueDeclaration;
+    use crate::plugin::api::{ExtensionPoint, ValueDeclaration};
 
     fn plugin(name: &str, provides: &[&str], requires: &[&str]) -> PluginInfo {
         let declare = |names: &[&str]| {
@@ -128,19 +216,15 @@ mod tests {
                 .map(|n| ValueDeclaration {
                     name: (*n).into(),
                     stack: StackKind::Tenant,
+                    kind: ValueKind::Text,
                     description: String::new(),
                 })
                 .collect()
         };
         PluginInfo {
-            name: name.into(),
-            version: "1.0.0".into(),
-            contract_version: "0.1.0".into(),
-            summary: String::new(),
             provides: declare(provides),
             requires: declare(requires),
-            rules: vec![],
-            settings: vec![],
+            ..crate::plugin::bare_info(name)
         }
     }
 
@@ -207,14 +291,58 @@ mod tests {
         both.requires = vec![ValueDeclaration {
             name: "key".into(),
             stack: StackKind::Central,
+            kind: ValueKind::Text,
             description: String::new(),
         }];
         let mut central = plugin("central", &[], &[]);
         central.provides = vec![ValueDeclaration {
             name: "key".into(),
             stack: StackKind::Central,
+            kind: ValueKind::Text,
             description: String::new(),
         }];
         assert_eq!(names(&[both, central]).unwrap(), ["central", "both"]);
+    }
+
+    #[test]
+    fn a_value_required_in_another_shape_is_refused() {
+        let mut network = plugin("network", &["subnet-ids"], &[]);
+        network.provides[0].kind = ValueKind::TextList;
+        let compute = plugin("compute", &[], &["subnet-ids"]);
+        let error = names(&[network, compute]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "plugin `compute` requires `subnet-ids` as text, but plugin `network` provides it as a text list"
+        );
+    }
+
+    #[test]
+    fn every_contribution_needs_exactly_one_owner() {
+        let point = |name: &str| ExtensionPoint {
+            name: name.into(),
+            stack: StackKind::Tenant,
+            description: String::new(),
+        };
+        let crypto = PluginInfo {
+            accepts: vec![point("tenant-key-policy")],
+            ..plugin("crypto", &[], &[])
+        };
+        let backup = PluginInfo {
+            contributes_to: vec!["tenant-key-policy".into()],
+            ..plugin("backup", &[], &[])
+        };
+        assert_eq!(check_extension_points(&[&crypto, &backup]), Ok(()));
+        assert_eq!(
+            check_extension_points(&[&backup]).unwrap_err().to_string(),
+            "plugin `backup` contributes to the extension point `tenant-key-policy`, but no loaded plugin accepts it"
+        );
+        let rival = PluginInfo {
+            accepts: vec![point("tenant-key-policy")],
+            ..plugin("rival", &[], &[])
+        };
+        assert!(matches!(
+            check_extension_points(&[&crypto, &rival]),
+            Err(OrderError::DuplicateExtensionPoint { .. })
+        ));
     }
 }

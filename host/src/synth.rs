@@ -1,13 +1,20 @@
 //! Runs every plugin for the central stack and for each tenant stack, in provider order, and
 //! composes the results. Stacks are independent, so they are synthesized in parallel.
+//!
+//! Within one stack there are two passes. First every plugin that declares `contributes-to` is
+//! asked what it adds at other plugins' extension points; then every plugin synthesizes in
+//! dependency order, and each owner of an extension point receives what was contributed to it.
+//! Contributions are collected before any plugin synthesizes because a contributor usually
+//! depends on the owner's values (the backup vault needs crypto's key), so the owner runs first.
 
 use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
-use crate::order::{OrderError, order_plugins, stack_kind_name};
+use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, Function, LoadedPlugin, Runtime, api};
-use crate::tenants::{Fleet, Tenant};
+use crate::progress::{Phase, Progress};
+use crate::tenants::{CrossChecks, Fleet, SettingProblem, SettingsCheck, Tenant};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
 
 /// Why synthesis failed.
@@ -41,6 +48,16 @@ pub enum SynthError {
         /// The value.
         value: String,
     },
+    /// A plugin contributed to an extension point it did not declare, or something unusable.
+    #[error("plugin `{plugin}` in stack `{stack}`: {problem}")]
+    Contribution {
+        /// The contributing plugin.
+        plugin: String,
+        /// The stack.
+        stack: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// Fragments could not be composed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
@@ -48,7 +65,9 @@ pub enum SynthError {
 
 /// Orders `plugins` in place so that providers come first.
 pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), OrderError> {
-    let order = order_plugins(&plugins.iter().map(|p| &p.info).collect::<Vec<_>>())?;
+    let infos: Vec<&api::PluginInfo> = plugins.iter().map(|p| &p.info).collect();
+    check_extension_points(&infos)?;
+    let order = order_plugins(&infos)?;
     let mut slots: Vec<Option<LoadedPlugin>> = plugins.drain(..).map(Some).collect();
     plugins.extend(
         order
@@ -58,19 +77,53 @@ pub fn sort_by_dependencies(plugins: &mut Vec<LoadedPlugin>) -> Result<(), Order
     Ok(())
 }
 
-/// The plugin's declared defaults overlaid with the fleet-wide and then the tenant's settings.
-/// `tenants::plan_fleet` has already checked every configured key and type against the same
-/// plugins' declarations, with positions in the file, so overlaying cannot fail.
-pub fn resolve_settings(plugin: &LoadedPlugin, fleet: &Fleet, tenant: Option<&Tenant>) -> PluginSettings {
-    let mut settings = plugin.defaults.clone();
-    let layers = [
-        fleet.plugin_settings.get(plugin.name()),
-        tenant.and_then(|t| t.settings.get(plugin.name())),
-    ];
-    for layer in layers.into_iter().flatten() {
-        settings.extend(layer.iter().map(|(key, value)| (key.clone(), value.clone())));
+/// The plugin's settings for a stack, resolved once by the plan: fleet-wide for the central
+/// stack and fleet checks, the tenant's for its stack.
+pub fn resolved_settings<'a>(
+    plugin: &LoadedPlugin,
+    fleet: &'a Fleet,
+    tenant: Option<&'a Tenant>,
+) -> &'a PluginSettings {
+    let by_plugin = tenant.map_or(&fleet.plugin_settings, |t| &t.settings);
+    by_plugin
+        .get(plugin.name())
+        .expect("the plan resolves the settings of every loaded plugin")
+}
+
+/// The loaded plugins' `validate-settings`, for the configuration pass, run side by side.
+#[derive(Debug)]
+pub struct PluginCrossChecks<'a> {
+    /// The runtime to call them in.
+    pub runtime: &'a Runtime,
+    /// The loaded plugins.
+    pub plugins: &'a [LoadedPlugin],
+}
+
+impl CrossChecks for PluginCrossChecks<'_> {
+    fn check(&self, requests: &[SettingsCheck<'_>]) -> Vec<Result<Vec<SettingProblem>, String>> {
+        parallel_map(requests, |request| {
+            let plugin = self
+                .plugins
+                .iter()
+                .find(|p| p.name() == request.plugin)
+                .expect("the plan asks only about loaded plugins");
+            let tenant = request.tenant.map(|(id, block)| api::Tenant {
+                id: id.into(),
+                cidr_block: block.to_string(),
+            });
+            let settings = Value::Object(request.settings.clone()).to_string();
+            let problems = plugin
+                .validate_settings(self.runtime, &settings, tenant.as_ref())
+                .map_err(|e| e.to_string())?;
+            Ok(problems
+                .into_iter()
+                .map(|p| SettingProblem {
+                    key: p.key,
+                    message: p.message,
+                })
+                .collect())
+        })
     }
-    settings
 }
 
 /// The wire form of a tenant.
@@ -86,6 +139,7 @@ pub fn synthesize(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
+    progress: &dyn Progress,
 ) -> Result<Vec<ComposedStack>, SynthError> {
     let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
     specs.extend(
@@ -94,8 +148,16 @@ pub fn synthesize(
             .iter()
             .map(|t| (tenant_stack_name(&t.id, &fleet.suffix), Some(t))),
     );
+    // What any plugin's fleet check needs is summarized once per stack, right after composing.
+    let fleet_needs: BTreeSet<&str> = plugins
+        .iter()
+        .flat_map(|p| p.info.fleet_needs.iter().map(String::as_str))
+        .collect();
+    progress.begin(Phase::Synthesize, specs.len());
     parallel_map(&specs, |(name, tenant)| {
-        synthesize_stack(runtime, plugins, fleet, name, *tenant)
+        let stack = synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs);
+        progress.step();
+        stack
     })
     .into_iter()
     .collect()
@@ -107,6 +169,7 @@ fn synthesize_stack(
     fleet: &Fleet,
     name: &str,
     tenant: Option<&Tenant>,
+    fleet_needs: &BTreeSet<&str>,
 ) -> Result<ComposedStack, SynthError> {
     let (kind, function) = match tenant {
         Some(_) => (api::StackKind::Tenant, Function::SynthesizeTenant),
@@ -116,27 +179,100 @@ fn synthesize_stack(
         Some(_) => Vec::new(),
         None => fleet.tenants.iter().map(wire_tenant).collect(),
     };
-    let mut provided: BTreeMap<String, String> = BTreeMap::new();
+    let settings_by_plugin: BTreeMap<String, String> = plugins
+        .iter()
+        .map(|p| {
+            (
+                p.name().to_owned(),
+                Value::Object(resolved_settings(p, fleet, tenant).clone()).to_string(),
+            )
+        })
+        .collect();
+    let context_of = |plugin: &LoadedPlugin| api::StackContext {
+        stack: name.into(),
+        tenant: tenant.map(wire_tenant),
+        fleet: fleet_view.clone(),
+        environment_suffix: fleet.suffix.clone(),
+        region: fleet.region.clone(),
+        settings: settings_by_plugin[plugin.name()].clone(),
+        inputs: Vec::new(),
+        contributions: Vec::new(),
+    };
+    let mut received = collect_contributions(runtime, plugins, name, &context_of)?;
+    let mut provided: BTreeMap<String, api::Value> = BTreeMap::new();
     let mut fragments = Vec::new();
-    let mut settings_by_plugin = BTreeMap::new();
     for plugin in plugins {
-        let settings = Value::Object(resolve_settings(plugin, fleet, tenant)).to_string();
-        let inputs = stack_inputs(&plugin.info, name, kind, &provided)?;
-        let context = api::StackContext {
-            stack: name.into(),
-            tenant: tenant.map(wire_tenant),
-            fleet: fleet_view.clone(),
-            environment_suffix: fleet.suffix.clone(),
-            region: fleet.region.clone(),
-            settings: settings.clone(),
-            inputs,
-        };
+        let mut context = context_of(plugin);
+        context.inputs = stack_inputs(&plugin.info, name, kind, &provided)?;
+        context.contributions = plugin
+            .info
+            .accepts
+            .iter()
+            .filter(|point| point.stack == kind)
+            .flat_map(|point| received.remove(&point.name).unwrap_or_default())
+            .collect();
         let fragment = plugin.synthesize(runtime, function, &context)?;
         record_provided(plugin, name, kind, &fragment, &mut provided)?;
-        settings_by_plugin.insert(plugin.name().to_owned(), settings);
         fragments.push((plugin.name().to_owned(), fragment));
     }
-    Ok(compose(fleet, name, tenant, fragments, settings_by_plugin)?)
+    if let Some((point, contributions)) = received.into_iter().next() {
+        return Err(SynthError::Contribution {
+            plugin: contributions[0].contributor.clone(),
+            stack: name.into(),
+            problem: format!(
+                "contributed to `{point}`, which its owner does not accept in {} stacks",
+                stack_kind_name(kind)
+            ),
+        });
+    }
+    Ok(compose(
+        fleet,
+        name,
+        tenant,
+        fragments,
+        settings_by_plugin,
+        fleet_needs,
+    )?)
+}
+
+/// The contribute pass of one stack: what every contributing plugin adds at each extension point,
+/// in plugin order and then in the order each plugin returned them.
+fn collect_contributions(
+    runtime: &Runtime,
+    plugins: &[LoadedPlugin],
+    stack: &str,
+    context_of: &dyn Fn(&LoadedPlugin) -> api::StackContext,
+) -> Result<BTreeMap<String, Vec<api::ReceivedContribution>>, SynthError> {
+    let mut received: BTreeMap<String, Vec<api::ReceivedContribution>> = BTreeMap::new();
+    for plugin in plugins.iter().filter(|p| !p.info.contributes_to.is_empty()) {
+        for contribution in plugin.contribute(runtime, &context_of(plugin))? {
+            let problem = if !plugin.info.contributes_to.contains(&contribution.point) {
+                Some(format!(
+                    "contributed to `{}`, which it does not list in `contributes-to`",
+                    contribution.point
+                ))
+            } else {
+                serde_json::from_str::<Value>(&contribution.body)
+                    .err()
+                    .map(|e| format!("its contribution to `{}` is not JSON: {e}", contribution.point))
+            };
+            if let Some(problem) = problem {
+                return Err(SynthError::Contribution {
+                    plugin: plugin.name().into(),
+                    stack: stack.into(),
+                    problem,
+                });
+            }
+            received
+                .entry(contribution.point.clone())
+                .or_default()
+                .push(api::ReceivedContribution {
+                    contributor: plugin.name().into(),
+                    contribution,
+                });
+        }
+    }
+    Ok(received)
 }
 
 /// The values `info` requires in this kind of stack, taken from what the plugins that ran before
@@ -145,7 +281,7 @@ fn stack_inputs(
     info: &api::PluginInfo,
     stack: &str,
     kind: api::StackKind,
-    provided: &BTreeMap<String, String>,
+    provided: &BTreeMap<String, api::Value>,
 ) -> Result<Vec<api::NamedValue>, SynthError> {
     info.requires
         .iter()
@@ -171,33 +307,42 @@ fn record_provided(
     stack: &str,
     kind: api::StackKind,
     fragment: &api::Fragment,
-    provided: &mut BTreeMap<String, String>,
+    provided: &mut BTreeMap<String, api::Value>,
 ) -> Result<(), SynthError> {
     let problem = |problem: String| SynthError::Provides {
         plugin: plugin.name().into(),
         stack: stack.into(),
         problem,
     };
-    let declared: Vec<&str> = plugin
-        .info
-        .provides
-        .iter()
-        .filter(|d| d.stack == kind)
-        .map(|d| d.name.as_str())
-        .collect();
+    let declared: Vec<&api::ValueDeclaration> =
+        plugin.info.provides.iter().filter(|d| d.stack == kind).collect();
     for value in &fragment.provides {
-        if !declared.contains(&value.name.as_str()) {
+        let Some(declaration) = declared.iter().find(|d| d.name == value.name) else {
             return Err(problem(format!(
                 "provides `{}`, which it does not declare for {} stacks",
                 value.name,
                 stack_kind_name(kind)
+            )));
+        };
+        let shape_matches = matches!(
+            (&value.value, declaration.kind),
+            (api::Value::Text(_), api::ValueKind::Text) | (api::Value::TextList(_), api::ValueKind::TextList)
+        );
+        if !shape_matches {
+            return Err(problem(format!(
+                "provides `{}` in another shape than it declares",
+                value.name
             )));
         }
         if provided.insert(value.name.clone(), value.value.clone()).is_some() {
             return Err(problem(format!("provides `{}` twice", value.name)));
         }
     }
-    if let Some(missing) = declared.iter().find(|name| !provided.contains_key(**name)) {
+    if let Some(missing) = declared
+        .iter()
+        .map(|d| &d.name)
+        .find(|name| !provided.contains_key(*name))
+    {
         return Err(problem(format!(
             "declares that it provides `{missing}` but did not provide it"
         )));
@@ -239,21 +384,16 @@ mod tests {
 
     fn requiring(name: &str, values: &[(&str, api::StackKind)]) -> api::PluginInfo {
         api::PluginInfo {
-            name: name.into(),
-            version: "1.0.0".into(),
-            contract_version: "0.1.0".into(),
-            summary: String::new(),
-            provides: vec![],
             requires: values
                 .iter()
                 .map(|(value, stack)| api::ValueDeclaration {
                     name: (*value).into(),
                     stack: *stack,
+                    kind: api::ValueKind::Text,
                     description: String::new(),
                 })
                 .collect(),
-            rules: vec![],
-            settings: vec![],
+            ..crate::plugin::bare_info(name)
         }
     }
 
@@ -263,13 +403,11 @@ mod tests {
             "compute",
             &[("key", api::StackKind::Tenant), ("bus", api::StackKind::Central)],
         );
-        let provided = BTreeMap::from([("key".to_owned(), "arn:key".to_owned())]);
+        let provided = BTreeMap::from([("key".to_owned(), api::Value::Text("arn:key".to_owned()))]);
         let inputs = stack_inputs(&info, "tenant-a-dev", api::StackKind::Tenant, &provided).unwrap();
         assert_eq!(inputs.len(), 1);
-        assert_eq!(
-            (inputs[0].name.as_str(), inputs[0].value.as_str()),
-            ("key", "arn:key")
-        );
+        assert_eq!(inputs[0].name, "key");
+        assert!(matches!(&inputs[0].value, api::Value::Text(arn) if arn == "arn:key"));
     }
 
     #[test]

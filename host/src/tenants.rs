@@ -3,14 +3,18 @@
 //! plugins declare, and each tenant's VPC block, allocated once and recorded in the lock file.
 //!
 //! Every problem is collected and reported at once, each pointing at its line in the file.
+//! Settings are checked against each plugin's declared schema, then resolved once (defaults,
+//! fleet-wide, per tenant) and given to the plugins' own `validate-settings`, whose problems are
+//! placed on the setting (or the tenant's block) they name.
 
 use crate::config::{
     ConfigError, ConfigFile, DEFAULT_SUFFIX, PluginSettings, Quotas, StateBackend, WaiverConfig,
     table_to_json,
 };
+use crate::declarations::{NamePattern, PluginDeclaration, SettingType, StackKind};
 use crate::diagnostics::{Diagnostic, Report, Segment};
 use crate::lock::Lock;
-use crate::names::{BUNDLED_NAMES, NameProblem, check_names};
+use crate::names::{NameProblem, check_names};
 use crate::path;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -23,7 +27,8 @@ pub struct Tenant {
     pub id: String,
     /// The VPC block.
     pub cidr_block: Ipv4Block,
-    /// Per-plugin settings for this tenant.
+    /// Every loaded plugin's settings for this tenant, resolved: its defaults overlaid with the
+    /// fleet-wide and then this tenant's configuration.
     pub settings: BTreeMap<String, PluginSettings>,
 }
 
@@ -36,7 +41,8 @@ pub struct Fleet {
     pub region: String,
     /// The state backend.
     pub backend: StateBackend,
-    /// Fleet-wide plugin settings.
+    /// Every loaded plugin's fleet-wide settings, resolved: its defaults overlaid with the
+    /// fleet-wide configuration. The central stack and fleet checks use these.
     pub plugin_settings: BTreeMap<String, PluginSettings>,
     /// The tenants, in configuration order.
     pub tenants: Vec<Tenant>,
@@ -54,29 +60,71 @@ impl Fleet {
     /// benchmarks.
     pub fn example(suffix: &str) -> Self {
         let file = ConfigFile::example();
-        let settings: Vec<(&String, PluginSettings)> = file
+        let declared: Vec<PluginDeclaration> = file
             .config
             .plugins
             .iter()
-            .map(|(name, table)| (name, table_to_json(table)))
+            .map(|(name, table)| PluginDeclaration {
+                name: name.clone(),
+                settings: table_to_json(table)
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let kind = SettingType::of_default(&value).expect("the example's settings are typed");
+                        crate::declarations::SettingSchema::typed(&key, kind, Some(value))
+                    })
+                    .collect(),
+                name_patterns: Vec::new(),
+            })
             .collect();
-        let declared: Vec<DeclaredPlugin<'_>> = settings
-            .iter()
-            .map(|(name, settings)| DeclaredPlugin { name, settings })
-            .collect();
-        plan_fleet(&file, Some(suffix), None, &declared, &PlanOptions::default())
-            .expect("the built-in example is valid")
-            .fleet
+        plan_fleet(
+            &file,
+            Some(suffix),
+            None,
+            &declared,
+            &NoCrossChecks,
+            &PlanOptions::default(),
+        )
+        .expect("the built-in example is valid")
+        .fleet
     }
 }
 
-/// What a loaded plugin declares, as far as the configuration is concerned.
+/// One request to a plugin's `validate-settings`.
 #[derive(Debug, Clone, Copy)]
-pub struct DeclaredPlugin<'a> {
-    /// Its name, the key of its settings tables.
-    pub name: &'a str,
-    /// Its settings with their defaults; a configured value must have the default's type.
+pub struct SettingsCheck<'a> {
+    /// The plugin.
+    pub plugin: &'a str,
+    /// Its resolved settings.
     pub settings: &'a PluginSettings,
+    /// The tenant's id and block; `None` for the fleet-wide settings.
+    pub tenant: Option<(&'a str, Ipv4Block)>,
+}
+
+/// A problem `validate-settings` found: the setting's key (or `cidr-block`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingProblem {
+    /// The setting, or `cidr-block` for the tenant's block.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The plugins' own checks of their resolved settings, asked in one batch so that an
+/// implementation may run them side by side.
+pub trait CrossChecks: Sync {
+    /// One result per request, in order: the problems found, or why the check could not run.
+    fn check(&self, requests: &[SettingsCheck<'_>]) -> Vec<Result<Vec<SettingProblem>, String>>;
+}
+
+/// For plans without plugins to ask (the built-in example, tests): nothing is checked across
+/// fields.
+#[derive(Debug, Clone, Copy)]
+pub struct NoCrossChecks;
+
+impl CrossChecks for NoCrossChecks {
+    fn check(&self, requests: &[SettingsCheck<'_>]) -> Vec<Result<Vec<SettingProblem>, String>> {
+        requests.iter().map(|_| Ok(Vec::new())).collect()
+    }
 }
 
 /// How the run may treat the lock file and which tenants it is about.
@@ -166,7 +214,8 @@ pub fn plan_fleet(
     file: &ConfigFile,
     suffix: Option<&str>,
     lock: Option<&Lock>,
-    plugins: &[DeclaredPlugin<'_>],
+    plugins: &[PluginDeclaration],
+    cross_checks: &dyn CrossChecks,
     options: &PlanOptions,
 ) -> Result<Plan, ConfigError> {
     let mut checker = Checker {
@@ -191,26 +240,48 @@ pub fn plan_fleet(
     let previous = lock.cloned().unwrap_or_default();
     let released = checker.release(&previous, options);
     let allocated = checker.allocate(&released, lock.is_some(), options.locked);
-    let Some(new_lock) = allocated.filter(|_| checker.problems.is_empty()) else {
-        return Err(ConfigError::Invalid(Report {
+    let invalid = |checker: Checker<'_>| {
+        ConfigError::Invalid(Report {
             source: file.source.clone(),
             diagnostics: checker.problems,
-        }));
+        })
+    };
+    let Some(new_lock) = allocated.filter(|_| checker.problems.is_empty()) else {
+        return Err(invalid(checker));
     };
     let config = &file.config;
-    let tenants = config
+    let plugin_settings: BTreeMap<String, PluginSettings> = plugins
+        .iter()
+        .map(|plugin| {
+            let mut settings = plugin.defaults();
+            if let Some(table) = config.plugins.get(&plugin.name) {
+                settings.extend(table_to_json(table));
+            }
+            (plugin.name.clone(), settings)
+        })
+        .collect();
+    let tenants: Vec<Tenant> = config
         .tenants
         .iter()
         .map(|tenant| Tenant {
             id: tenant.id.clone(),
             cidr_block: new_lock.blocks[&tenant.id],
-            settings: tenant
-                .settings
+            settings: plugin_settings
                 .iter()
-                .map(|(k, v)| (k.clone(), table_to_json(v)))
+                .map(|(plugin, fleet_wide)| {
+                    let mut settings = fleet_wide.clone();
+                    if let Some(table) = tenant.settings.get(plugin) {
+                        settings.extend(table_to_json(table));
+                    }
+                    (plugin.clone(), settings)
+                })
                 .collect(),
         })
         .collect();
+    checker.cross_checks(cross_checks, &plugin_settings, &tenants);
+    if !checker.problems.is_empty() {
+        return Err(invalid(checker));
+    }
     let retired = new_lock
         .blocks
         .iter()
@@ -222,11 +293,7 @@ pub fn plan_fleet(
             suffix,
             region: config.region.clone(),
             backend: config.state_backend.clone(),
-            plugin_settings: config
-                .plugins
-                .iter()
-                .map(|(k, v)| (k.clone(), table_to_json(v)))
-                .collect(),
+            plugin_settings,
             tenants,
             quotas: config.quotas,
             waivers: config.waivers.clone(),
@@ -345,59 +412,73 @@ impl Checker<'_> {
         shaped
     }
 
-    /// Checks that the names the loaded plugins generate fit AWS's limits and avoid its reserved
+    /// Checks that the names the loaded plugins declare fit AWS's limits and avoid its reserved
     /// prefixes and suffixes.
     fn name_budget(
         &mut self,
         suffix: &str,
         suffix_span: Option<Range<usize>>,
         shaped: &[bool],
-        plugins: &[DeclaredPlugin<'_>],
+        plugins: &[PluginDeclaration],
     ) {
-        let enabled = |plugin: &str| plugins.iter().any(|p| p.name == plugin);
-        // A reserved affix that any id produces is the suffix's fault: report it once.
-        let from_suffix = check_names(BUNDLED_NAMES, "a", suffix, enabled);
+        let of_stack = |stack: StackKind| -> Vec<&NamePattern> {
+            plugins
+                .iter()
+                .flat_map(|p| &p.name_patterns)
+                .filter(|n| n.stack == stack)
+                .collect()
+        };
+        let (central, tenant_names) = (of_stack(StackKind::Central), of_stack(StackKind::Tenant));
+        // A problem that any id produces is the suffix's fault: report it once.
+        let all: Vec<&NamePattern> = central.iter().chain(&tenant_names).copied().collect();
+        let from_suffix = check_names(&all, "a", suffix);
         for problem in &from_suffix {
-            if let NameProblem::Reserved { name, text, affix } = problem {
-                let message = format!(
-                    "with environment suffix `{suffix}`, every {} name ends like `{text}`, with `{affix}`, which AWS reserves",
-                    name.what
-                );
-                self.problems.push(
-                    Diagnostic::error(message)
-                        .at(suffix_span.clone(), "this suffix")
-                        .help("choose another environment suffix"),
-                );
-            }
+            let message = match problem {
+                NameProblem::Reserved { pattern, text, affix } => format!(
+                    "with environment suffix `{suffix}`, every {} of plugin `{}` ends like `{text}`, with `{affix}`, which AWS reserves",
+                    pattern.resource_kind, pattern.plugin
+                ),
+                NameProblem::TooLong { pattern, text } => format!(
+                    "with environment suffix `{suffix}`, the {} `{text}` (plugin `{}`) would be {} characters, over AWS's limit of {}",
+                    pattern.resource_kind,
+                    pattern.plugin,
+                    text.len(),
+                    pattern.max_length
+                ),
+            };
+            self.problems.push(
+                Diagnostic::error(message)
+                    .at(suffix_span.clone(), "this suffix")
+                    .help("choose another (shorter) environment suffix"),
+            );
         }
-        let max_len = BUNDLED_NAMES
-            .iter()
-            .filter(|n| enabled(n.plugin))
-            .map(|n| n.max_id_len(suffix))
-            .min();
+        let max_len = tenant_names.iter().filter_map(|n| n.max_id_len(suffix)).min();
         for (index, tenant) in self.file.config.tenants.iter().enumerate() {
             if !shaped[index] {
                 continue;
             }
             let span = self.value(&path!["tenants", index, "id"]);
             let mut too_long: Vec<String> = Vec::new();
-            for problem in check_names(BUNDLED_NAMES, &tenant.id, suffix, enabled) {
+            for problem in check_names(&tenant_names, &tenant.id, suffix) {
                 match problem {
-                    NameProblem::TooLong { name, text } => too_long.push(format!(
-                        "the {} name `{text}` (plugin `{}`) would be {} characters, {} over AWS's limit of {}",
-                        name.what,
-                        name.plugin,
+                    NameProblem::TooLong { pattern, text } => too_long.push(format!(
+                        "the {} `{text}` (plugin `{}`) would be {} characters, {} over AWS's limit of {}",
+                        pattern.resource_kind,
+                        pattern.plugin,
                         text.len(),
-                        text.len() - name.limit,
-                        name.limit
+                        text.len() - pattern.max_length as usize,
+                        pattern.max_length
                     )),
-                    NameProblem::Reserved { name, text, affix } => {
-                        if from_suffix.iter().any(|p| matches!(p, NameProblem::Reserved { affix: a, .. } if *a == affix)) {
+                    NameProblem::Reserved { pattern, text, affix } => {
+                        if from_suffix
+                            .iter()
+                            .any(|p| matches!(p, NameProblem::Reserved { affix: a, .. } if *a == affix))
+                        {
                             continue;
                         }
                         let problem = Diagnostic::error(format!(
-                            "tenant `{}` would get the {} name `{text}`, which uses the prefix or suffix `{affix}` that AWS reserves",
-                            tenant.id, name.what
+                            "tenant `{}` would get the {} `{text}` (plugin `{}`), which uses the prefix or suffix `{affix}` that AWS reserves",
+                            tenant.id, pattern.resource_kind, pattern.plugin
                         ))
                         .at(span.clone(), "gives a reserved name")
                         .help("choose another tenant id");
@@ -420,8 +501,114 @@ impl Checker<'_> {
         }
     }
 
-    /// Checks that settings name loaded plugins, declared settings and values of the declared type.
-    fn settings(&mut self, plugins: &[DeclaredPlugin<'_>]) {
+    /// Asks the plugins to check their resolved settings across fields, fleet-wide and for every
+    /// tenant, and places each problem on the setting it names (where it was configured) or on
+    /// the tenant's block. A tenant's problem that the fleet-wide settings already have is
+    /// reported once, for the fleet.
+    fn cross_checks(
+        &mut self,
+        cross_checks: &dyn CrossChecks,
+        fleet_wide: &BTreeMap<String, PluginSettings>,
+        tenants: &[Tenant],
+    ) {
+        let mut requests: Vec<SettingsCheck<'_>> = fleet_wide
+            .iter()
+            .map(|(plugin, settings)| SettingsCheck {
+                plugin,
+                settings,
+                tenant: None,
+            })
+            .collect();
+        for tenant in tenants {
+            requests.extend(tenant.settings.iter().map(|(plugin, settings)| SettingsCheck {
+                plugin,
+                settings,
+                tenant: Some((&tenant.id, tenant.cidr_block)),
+            }));
+        }
+        let results = cross_checks.check(&requests);
+        let mut fleet_problems: BTreeMap<&str, Vec<SettingProblem>> = BTreeMap::new();
+        for (request, result) in requests.iter().zip(results) {
+            let problems = match result {
+                Ok(problems) => problems,
+                Err(failure) => {
+                    self.problems
+                        .push(Diagnostic::error(failure).help("fix the plugin, or its settings"));
+                    continue;
+                }
+            };
+            let Some((id, block)) = request.tenant else {
+                for problem in &problems {
+                    let (span, label) = self.setting_position(request.plugin, None, &problem.key);
+                    self.problems.push(
+                        Diagnostic::error(format!("plugin `{}`: {}", request.plugin, problem.message))
+                            .at(span, label),
+                    );
+                }
+                fleet_problems.insert(request.plugin, problems);
+                continue;
+            };
+            let index = self.file.config.tenants.iter().position(|t| t.id == id);
+            for problem in problems {
+                let overridden = index.is_some_and(|i| {
+                    self.file.config.tenants[i]
+                        .settings
+                        .get(request.plugin)
+                        .is_some_and(|t| t.contains_key(&problem.key))
+                });
+                let known = fleet_problems
+                    .get(request.plugin)
+                    .is_some_and(|p| p.contains(&problem));
+                if known && !overridden && problem.key != "cidr-block" {
+                    continue;
+                }
+                let (span, label) = if problem.key == "cidr-block" {
+                    let explicit = index.and_then(|i| self.value(&path!["tenants", i, "cidr-block"]));
+                    let id_span = index.and_then(|i| self.value(&path!["tenants", i, "id"]));
+                    match explicit {
+                        Some(span) => (Some(span), "this block".to_owned()),
+                        None => (id_span, format!("gets block {block}")),
+                    }
+                } else {
+                    self.setting_position(request.plugin, index, &problem.key)
+                };
+                self.problems.push(
+                    Diagnostic::error(format!(
+                        "plugin `{}` refuses the settings of tenant `{id}`: {}",
+                        request.plugin, problem.message
+                    ))
+                    .at(span, label),
+                );
+            }
+        }
+    }
+
+    /// Where setting `key` of `plugin` was configured: in the tenant's table, else fleet-wide,
+    /// else the plugin's table or the tenant; with a label for the diagnostic.
+    fn setting_position(
+        &self,
+        plugin: &str,
+        tenant: Option<usize>,
+        key: &str,
+    ) -> (Option<Range<usize>>, String) {
+        if let Some(index) = tenant
+            && let Some(span) = self.value(&path!["tenants", index, "settings", plugin, key])
+        {
+            return (Some(span), format!("`{key}`"));
+        }
+        if let Some(span) = self.value(&path!["plugins", plugin, key]) {
+            return (Some(span), format!("`{key}`"));
+        }
+        if let Some(span) = self.key(&path!["plugins", plugin]) {
+            return (Some(span), format!("`{key}` is the default here"));
+        }
+        let span = tenant.and_then(|index| self.value(&path!["tenants", index, "id"]));
+        (span, format!("`{key}` is the plugin's default"))
+    }
+
+    /// Checks that settings name loaded plugins and declared settings, that every value fits
+    /// the setting's declared schema, and that required settings are given fleet-wide.
+    fn settings(&mut self, plugins: &[PluginDeclaration]) {
         let config = &self.file.config;
         let fleet_wide = config
             .plugins
@@ -437,9 +624,9 @@ impl Checker<'_> {
             })
         });
         let layers: Vec<_> = fleet_wide.chain(per_tenant).collect();
-        let loaded: Vec<&str> = plugins.iter().map(|p| p.name).collect();
+        let loaded: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
         for (at, plugin, table) in layers {
-            let Some(declared) = plugins.iter().find(|p| p.name == plugin.as_str()) else {
+            let Some(declared) = plugins.iter().find(|p| p.name == *plugin) else {
                 let problem =
                     Diagnostic::error(format!("settings for plugin `{plugin}`, which is not loaded"))
                         .at(self.key(&at), "no such plugin")
@@ -451,8 +638,8 @@ impl Checker<'_> {
             for (key, value) in table {
                 let mut setting = at.clone();
                 setting.push(Segment::from(key));
-                let Some(default) = declared.settings.get(key) else {
-                    let known: Vec<&str> = declared.settings.keys().map(String::as_str).collect();
+                let Some(schema) = declared.settings.iter().find(|s| s.name == *key) else {
+                    let known: Vec<&str> = declared.settings.iter().map(|s| s.name.as_str()).collect();
                     let problem = Diagnostic::error(format!("plugin `{plugin}` has no setting `{key}`"))
                         .at(self.key(&setting), "not declared by the plugin")
                         .note(format!("its settings: {}", list_or_none(&known)))
@@ -460,16 +647,50 @@ impl Checker<'_> {
                     self.problems.push(problem);
                     continue;
                 };
-                let (expected, found) = (json_type(default), toml_type(value));
-                if expected != found {
-                    let problem = Diagnostic::error(format!(
-                        "setting `{key}` of plugin `{plugin}` must be {expected}, not {found}"
-                    ))
-                    .at(self.value(&setting), found)
-                    .note(format!("the plugin's default is {default}"))
-                    .help(format!("write {expected}, like the default"));
-                    self.problems.push(problem);
+                let json = serde_json::to_value(value).expect("TOML values convert to JSON");
+                if let Some(why) = schema.problem(&json) {
+                    let (why, label) = if schema.has_type(&json) {
+                        (why, "not allowed")
+                    } else {
+                        let found = toml_type(value);
+                        (format!("{why}, not {found}"), found)
+                    };
+                    let mut problem =
+                        Diagnostic::error(format!("setting `{key}` of plugin `{plugin}` {why}"))
+                            .at(self.value(&setting), label);
+                    if !schema.description.is_empty() {
+                        problem = problem.note(format!("`{key}`: {}", schema.description));
+                    }
+                    let help = match &schema.default {
+                        Some(default) => {
+                            format!("write {}, like the default {default}", schema.kind.describe())
+                        }
+                        None => format!("write {}", schema.kind.describe()),
+                    };
+                    self.problems.push(problem.help(help));
                 }
+            }
+        }
+        for plugin in plugins {
+            let table = config.plugins.get(&plugin.name);
+            for setting in plugin.settings.iter().filter(|s| s.required) {
+                if table.is_some_and(|t| t.contains_key(&setting.name)) {
+                    continue;
+                }
+                let span = table.and_then(|_| self.key(&path!["plugins", &plugin.name]));
+                let problem = Diagnostic::error(format!(
+                    "plugin `{}` requires setting `{}`, which the configuration does not give",
+                    plugin.name, setting.name
+                ))
+                .at(span, "missing here")
+                .note(format!("`{}`: {}", setting.name, setting.description))
+                .help(format!(
+                    "add `{} = ...` ({}) to `[plugins.{}]`",
+                    setting.name,
+                    setting.kind.describe(),
+                    plugin.name
+                ));
+                self.problems.push(problem);
             }
         }
     }
@@ -723,20 +944,7 @@ fn list_or_none(items: &[&str]) -> String {
     }
 }
 
-/// The type a plugin's default has, in TOML's words.
-fn json_type(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        serde_json::Value::Number(_) => "a float",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "a table",
-    }
-}
-
-/// The type of a configured value, in the same words.
+/// The type of a configured value, in the words of `SettingType::describe`.
 fn toml_type(value: &toml::Value) -> &'static str {
     match value {
         toml::Value::Boolean(_) => "a boolean",
@@ -770,7 +978,15 @@ mod tests {
     }
 
     fn plan(file: &ConfigFile, lock: Option<&Lock>) -> Result<Plan, String> {
-        plan_fleet(file, Some("dev"), lock, &[], &PlanOptions::default()).map_err(|e| e.to_string())
+        plan_fleet(
+            file,
+            Some("dev"),
+            lock,
+            &[],
+            &NoCrossChecks,
+            &PlanOptions::default(),
+        )
+        .map_err(|e| e.to_string())
     }
 
     fn blocks(plan: &Plan) -> Vec<String> {
@@ -830,6 +1046,7 @@ mod tests {
             Some("dev"),
             Some(&first.lock),
             &[],
+            &NoCrossChecks,
             &options,
         )
         .unwrap();
@@ -848,6 +1065,7 @@ mod tests {
             Some("dev"),
             Some(&first.lock),
             &[],
+            &NoCrossChecks,
             &options,
         )
         .unwrap_err()
@@ -862,29 +1080,155 @@ mod tests {
                 Some("dev"),
                 Some(&first.lock),
                 &[],
+                &NoCrossChecks,
                 &options
             )
             .is_ok()
         );
     }
 
+    fn logging() -> PluginDeclaration {
+        use crate::declarations::SettingSchema;
+        PluginDeclaration {
+            name: "logging".into(),
+            settings: vec![
+                SettingSchema {
+                    minimum: Some(1.0),
+                    maximum: Some(3653.0),
+                    ..SettingSchema::typed("retention-days", SettingType::Integer, Some(30.into()))
+                },
+                SettingSchema {
+                    required: true,
+                    ..SettingSchema::typed("archive-bucket", SettingType::String, None)
+                },
+            ],
+            name_patterns: vec![NamePattern {
+                plugin: "logging".into(),
+                resource_kind: "aws_iam_role.name".into(),
+                template: "tenant-{id}-flow-logs-role-{suffix}".into(),
+                max_length: 64,
+                stack: StackKind::Tenant,
+            }],
+        }
+    }
+
     #[test]
-    fn settings_are_checked_against_the_declarations() {
-        let declared: PluginSettings = serde_json::from_str(r#"{"retention-days": 30}"#).unwrap();
-        let plugins = [DeclaredPlugin {
-            name: "logging",
-            settings: &declared,
-        }];
+    fn settings_are_checked_against_the_declared_schema() {
         let config = file(
-            "[plugins.logging]\nretention-days = \"30\"\nretention = 1\n[plugins.loging]\nx = 1\n[[tenants]]\nid = \"a\"\n",
+            "[plugins.logging]\nretention-days = \"30\"\nretention = 1\n[plugins.loging]\nx = 1\n[[tenants]]\nid = \"a\"\n[tenants.settings.logging]\nretention-days = 0\n",
         );
-        let error = plan_fleet(&config, Some("dev"), None, &plugins, &PlanOptions::default())
-            .unwrap_err()
-            .to_string();
+        let error = plan_fleet(
+            &config,
+            Some("dev"),
+            None,
+            &[logging()],
+            &NoCrossChecks,
+            &PlanOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
         for needle in [
             "plugin `logging` has no setting `retention`",
             "setting `retention-days` of plugin `logging` must be an integer, not a string",
+            "tenants.toml:6:18",
+            "setting `retention-days` of plugin `logging` must be at least 1, not 0",
+            "tenants.toml:13:18",
+            "plugin `logging` requires setting `archive-bucket`, which the configuration does not give",
             "settings for plugin `loging`, which is not loaded",
+        ] {
+            assert!(error.contains(needle), "{needle}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_name_budget_comes_from_the_declared_patterns() {
+        let config = file(&format!(
+            "[plugins.logging]\narchive-bucket = \"b\"\n[[tenants]]\nid = \"{}\"\n",
+            "a".repeat(39)
+        ));
+        let error = plan_fleet(
+            &config,
+            Some("dev"),
+            None,
+            &[logging()],
+            &NoCrossChecks,
+            &PlanOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("the aws_iam_role.name `tenant-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-flow-logs-role-dev` (plugin `logging`) would be 65 characters, 1 over AWS's limit of 64"),
+            "{error}"
+        );
+        assert!(error.contains("at most 38 characters"), "{error}");
+        let without_settings = file(&format!("[[tenants]]\nid = \"{}\"\n", "a".repeat(39)));
+        assert!(
+            plan_fleet(
+                &without_settings,
+                Some("dev"),
+                None,
+                &[],
+                &NoCrossChecks,
+                &PlanOptions::default()
+            )
+            .is_ok(),
+            "without a plugin that declares the name, there is no budget"
+        );
+    }
+
+    /// A stand-in for plugins' `validate-settings`: refuses blocks smaller than /16 and a
+    /// retention of more than 365 days for any tenant.
+    struct Refusing;
+
+    impl CrossChecks for Refusing {
+        fn check(&self, requests: &[SettingsCheck<'_>]) -> Vec<Result<Vec<SettingProblem>, String>> {
+            requests
+                .iter()
+                .map(|request| {
+                    let mut problems = Vec::new();
+                    if let Some((_, block)) = request.tenant
+                        && block.prefix() > 16
+                    {
+                        problems.push(SettingProblem {
+                            key: "cidr-block".into(),
+                            message: format!("{block} is smaller than /16"),
+                        });
+                    }
+                    if request.settings["retention-days"].as_u64() > Some(365) {
+                        problems.push(SettingProblem {
+                            key: "retention-days".into(),
+                            message: "more than a year".into(),
+                        });
+                    }
+                    Ok(problems)
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn cross_field_problems_point_at_the_setting_or_the_block() {
+        let config = file(
+            "[plugins.logging]\narchive-bucket = \"b\"\nretention-days = 400\n[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"small\"\ncidr-block = \"10.9.0.0/24\"\n[[tenants]]\nid = \"c\"\n[tenants.settings.logging]\nretention-days = 500\n",
+        );
+        let error = plan_fleet(
+            &config,
+            Some("dev"),
+            None,
+            &[logging()],
+            &Refusing,
+            &PlanOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("3 problems"),
+            "fleet-wide once, tenant c's override, the /24: {error}"
+        );
+        for needle in [
+            "error: plugin `logging`: more than a year\n --> tenants.toml:7:18",
+            "plugin `logging` refuses the settings of tenant `small`: 10.9.0.0/24 is smaller than /16\n  --> tenants.toml:12:14",
+            "plugin `logging` refuses the settings of tenant `c`: more than a year\n  --> tenants.toml:16:18",
         ] {
             assert!(error.contains(needle), "{needle}: {error}");
         }
@@ -1000,12 +1344,5 @@ mod tests {
             prop_assert_eq!(used(&forward), used(&backward));
             prop_assert_eq!(forward.blocks.keys().collect::<Vec<_>>(), backward.blocks.keys().collect::<Vec<_>>());
         }
-    }
-
-    #[test]
-    fn json_types_distinguish_integers() {
-        assert_eq!(json_type(&serde_json::json!(30)), "an integer");
-        assert_eq!(json_type(&serde_json::json!(0.5)), "a float");
-        assert_eq!(json_type(&serde_json::json!("30")), "a string");
     }
 }

@@ -6,15 +6,77 @@
 use crate::support::*;
 use std::path::{Path, PathBuf};
 use tenant_host::config::ConfigFile;
+use tenant_host::declarations::{NamePattern, PluginDeclaration, SettingSchema, SettingType, StackKind};
 use tenant_host::diagnostics::Source;
 use tenant_host::lock::Lock;
-use tenant_host::plugin::{Limits, Runtime, load_plugins};
-use tenant_host::tenants::{DeclaredPlugin, PlanOptions, plan_fleet};
+use tenant_host::tenants::{NoCrossChecks, PlanOptions, plan_fleet};
 
-/// The flags a corpus file asks for in its `# options:` line.
-fn corpus_options(text: &str) -> (Option<String>, PlanOptions) {
+/// The declarations in `tests/config/plugins.json` (always) and the third-party ones named in
+/// `with`, built natively: the configuration pass needs no WebAssembly.
+fn corpus_declarations(with: &[String]) -> Vec<PluginDeclaration> {
+    let text = std::fs::read_to_string(workspace().join("tests/config/plugins.json")).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let third_party = fixture["third-party"].as_array().unwrap().iter();
+    let chosen = third_party.filter(|p| with.iter().any(|w| p["name"] == w.as_str()));
+    let all: Vec<&serde_json::Value> = fixture["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(chosen)
+        .collect();
+    assert_eq!(
+        all.len(),
+        fixture["plugins"].as_array().unwrap().len() + with.len(),
+        "unknown with= plugin"
+    );
+    all.into_iter()
+        .map(|plugin| {
+            let name = plugin["name"].as_str().unwrap();
+            let settings = plugin["settings"].as_array().unwrap().iter().map(|s| {
+                let kind = match s["type"].as_str().unwrap() {
+                    "string" => SettingType::String,
+                    "integer" => SettingType::Integer,
+                    other => panic!("the fixture uses no `{other}` settings"),
+                };
+                SettingSchema {
+                    description: s["description"].as_str().unwrap().into(),
+                    minimum: s["minimum"].as_f64(),
+                    maximum: s["maximum"].as_f64(),
+                    allowed: s["allowed"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| a.as_str().unwrap().into())
+                        .collect(),
+                    ..SettingSchema::typed(s["name"].as_str().unwrap(), kind, Some(s["default"].clone()))
+                }
+            });
+            let name_patterns = plugin["name-patterns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| NamePattern {
+                    plugin: name.into(),
+                    resource_kind: n["resource-kind"].as_str().unwrap().into(),
+                    template: n["template"].as_str().unwrap().into(),
+                    max_length: n["max-length"].as_u64().unwrap() as u32,
+                    stack: StackKind::Tenant,
+                });
+            PluginDeclaration {
+                name: name.into(),
+                settings: settings.collect(),
+                name_patterns: name_patterns.collect(),
+            }
+        })
+        .collect()
+}
+
+/// The flags a corpus file asks for in its `# options:` line, and the third-party plugins it
+/// loads (`with=<name>`).
+fn corpus_options(text: &str) -> (Option<String>, PlanOptions, Vec<String>) {
     let mut suffix = None;
     let mut options = PlanOptions::default();
+    let mut with = Vec::new();
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("# options:"))
@@ -25,29 +87,22 @@ fn corpus_options(text: &str) -> (Option<String>, PlanOptions) {
             Some(("suffix", value)) => suffix = Some(value.to_owned()),
             Some(("release", id)) => options.release.push(id.to_owned()),
             Some(("tenant", id)) => options.only.push(id.to_owned()),
+            Some(("with", plugin)) => with.push(plugin.to_owned()),
             _ => panic!("unknown corpus option `{option}`"),
         }
     }
-    (suffix, options)
+    (suffix, options, with)
 }
 
 /// Covers: every rule of the configuration (syntax, unknown keys, types, tenant ids, the length
 /// budget, reserved names, suffix, regions, pool, explicit blocks, exhaustion, the lock file,
-/// --locked, --release, --tenant, plugin settings) reports exactly the snapshotted diagnostics,
-/// with file, line and column, and every error of a file at once.
+/// --locked, --release, --tenant, plugin settings against their declared schema, the name
+/// budget of a third-party plugin's declared names) reports exactly the snapshotted diagnostics,
+/// with file, line and column, and every error of a file at once. The plugins' declarations are
+/// native (`tests/config/plugins.json`): no WebAssembly is built or run.
 #[test]
 fn every_bad_configuration_gets_its_exact_diagnostics() {
     let corpus = workspace().join("tests/config");
-    let runtime = Runtime::new(Limits::default()).expect("runtime");
-    let plugin_folder = product_plugin_dir();
-    let plugins = load_plugins(&runtime, plugin_folder.path()).expect("the product plugins load");
-    let declared: Vec<DeclaredPlugin<'_>> = plugins
-        .iter()
-        .map(|p| DeclaredPlugin {
-            name: p.name(),
-            settings: &p.defaults,
-        })
-        .collect();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .expect("tests/config")
         .map(|e| e.expect("entry").path())
@@ -59,7 +114,8 @@ fn every_bad_configuration_gets_its_exact_diagnostics() {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let origin = format!("tests/config/{name}.toml");
         let text = std::fs::read_to_string(file).unwrap();
-        let (suffix, options) = corpus_options(&text);
+        let (suffix, options, with) = corpus_options(&text);
+        let declared = corpus_declarations(&with);
         let lock_file = corpus.join(format!("{name}.lock"));
         let result = ConfigFile::parse(
             Source {
@@ -76,7 +132,14 @@ fn every_bad_configuration_gets_its_exact_diagnostics() {
                 })?),
                 Err(_) => None,
             };
-            plan_fleet(&config, suffix.as_deref(), lock.as_ref(), &declared, &options)
+            plan_fleet(
+                &config,
+                suffix.as_deref(),
+                lock.as_ref(),
+                &declared,
+                &NoCrossChecks,
+                &options,
+            )
         });
         let message = match result {
             Ok(_) => panic!("{name}: expected diagnostics, but the configuration was accepted"),
@@ -311,17 +374,23 @@ fn a_bad_configuration_is_reported_with_its_lines_and_nothing_written() {
     assert!(!work.path().join("tenants.lock").exists());
 }
 
-/// Covers: the name table used for the length budget lists exactly the per-tenant names the
-/// bundled plugins generate, so the budget cannot silently drift from the plugins.
+/// Covers: every physical name the bundled plugins emit (in the example's central and tenant
+/// stacks) matches a `name-pattern` its resource kind declares, so the length budget, which is
+/// computed from the declarations, cannot silently miss a name.
 #[test]
-fn generated_names_match_the_name_table() {
+fn emitted_names_match_the_declared_name_patterns() {
     let plugins = product_plugin_dir();
+    let runtime = tenant_host::plugin::Runtime::new(tenant_host::plugin::Limits::default()).unwrap();
+    let loaded =
+        tenant_host::plugin::load_plugins(&runtime, plugins.path()).expect("the product plugins load");
+    let patterns: Vec<&NamePattern> = loaded.iter().flat_map(|p| &p.declaration.name_patterns).collect();
     let work = tempfile::tempdir().unwrap();
     assert_success(&tenant_host(
         work.path(),
         &["synth", "--plugins", plugins.path().to_str().unwrap()],
     ));
-    let mut found = std::collections::BTreeSet::new();
+    let mut undeclared = std::collections::BTreeSet::new();
+    let mut checked = 0;
     for (path, bytes) in read_tree(&work.path().join("cdktf.out")) {
         if !path.ends_with("cdk.tf.json") {
             continue;
@@ -330,19 +399,64 @@ fn generated_names_match_the_name_table() {
         for (resource, blocks) in doc["resource"].as_object().into_iter().flatten() {
             for body in blocks.as_object().unwrap().values() {
                 for attribute in ["name", "bucket", "function_name", "name_prefix"] {
-                    if let Some(name) = body[attribute].as_str().filter(|n| n.contains("acme-corp")) {
-                        found.insert((resource.clone(), name.to_owned()));
+                    let Some(name) = body[attribute].as_str().filter(|n| !n.contains("${")) else {
+                        continue;
+                    };
+                    let kind = format!("{resource}.{attribute}");
+                    checked += 1;
+                    if !patterns
+                        .iter()
+                        .any(|p| p.resource_kind == kind && p.matches(name, "dev"))
+                    {
+                        undeclared.insert(format!("{kind} = {name}"));
                     }
                 }
             }
         }
     }
-    let table: std::collections::BTreeSet<(String, String)> = tenant_host::names::BUNDLED_NAMES
-        .iter()
-        .map(|n| (n.resource.to_owned(), n.render("acme-corp", "dev")))
-        .collect();
+    assert!(checked > 20, "the example emits names ({checked} checked)");
+    assert!(
+        undeclared.is_empty(),
+        "names emitted but matching no declared name pattern:\n{}",
+        undeclared.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Covers: a prebuilt third-party component built against contract 0.1 (the template of that
+/// time, with a resource type outside the bundled schema subset) loads and synthesizes beside the
+/// bundled plugins with exit 0, its block in every tenant stack.
+#[test]
+fn a_prebuilt_contract_0_1_component_synthesizes_beside_the_bundled_plugins() {
+    let plugins = product_plugin_dir();
+    let fixtures = workspace().join("tests/fixtures/components");
+    std::fs::copy(
+        fixtures.join("legacy-0.1-backup.wasm"),
+        plugins.path().join("backup.wasm"),
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // The schema subset with `aws_backup_vault` stands in for the full provider schema until the
+    // host embeds it (hardening track); then drop `--schema` here.
+    let schema = fixtures.join("aws-6.25.0.subset-with-backup-vault.json");
+    let output = tenant_host(
+        work.path(),
+        &[
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+        ],
+    );
+    assert_success(&output);
+    let stack = work
+        .path()
+        .join("cdktf.out/stacks/tenant-acme-corp-dev/cdk.tf.json");
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(stack).unwrap()).unwrap();
+    let vault = &document["resource"]["aws_backup_vault"]["tenant"];
+    assert_eq!(vault["name"], "tenant-acme-corp-backup-dev");
     assert_eq!(
-        found, table,
-        "generated names (left) and the name table (right) differ"
+        vault["kms_key_arn"], "${aws_kms_key.tenant.arn}",
+        "typed inputs reach a 0.1 plugin as text"
     );
 }

@@ -3,6 +3,7 @@
 //! `BLESS=1 cargo test -p tenant-host --test e2e` and review the diff.
 
 mod config;
+mod perf;
 mod policy;
 mod requirements;
 mod support;
@@ -396,7 +397,7 @@ fn the_loader_refuses_what_is_not_a_compatible_plugin() {
         (
             "future.wasm",
             std::fs::read(component("future-contract")).unwrap(),
-            "was built for contract tenant:plugin@0.2.0, but this host speaks tenant:plugin@0.1.0",
+            "was built for contract tenant:plugin@0.3.0, but this host speaks tenant:plugin@0.1.0 and @0.2.0",
         ),
         (
             "core.wasm",

@@ -273,10 +273,10 @@ fn sarif_report_validates_against_the_official_schema() {
         .arg(&validator)
         .arg(&sarif_path)
         .output()
-        .expect("run python3 (install the Python tools with `just setup`)");
+        .expect("run python3 (install the Python tools with `just setup-test`)");
     assert!(
         validation.status.success(),
-        "the SARIF report does not validate (is `jsonschema` installed? `just setup`):\n{}",
+        "the SARIF report does not validate (is `jsonschema` installed? `just setup-test`):\n{}",
         stderr(&validation)
     );
 }
@@ -314,8 +314,9 @@ fn a_plugin_cannot_suppress_or_alter_another_plugins_findings() {
     assert_eq!(findings_of(&beside, "rogue.always").len(), 4, "one per stack");
 }
 
-/// Covers: `plugins list` names every plugin with its versions; `plugins inspect` shows
-/// provides, requires, settings with defaults, and rules with severities, as text or JSON.
+/// Covers: `plugins list` names every plugin with its versions (the bundled ones are on contract
+/// 0.2); `plugins inspect` shows provides, requires, settings with defaults, and rules with
+/// severities, as text or JSON.
 #[test]
 fn plugins_list_and_inspect_describe_plugins() {
     let plugins = product_plugin_dir();
@@ -328,7 +329,7 @@ fn plugins_list_and_inspect_describe_plugins() {
     let list = String::from_utf8_lossy(&output.stdout);
     for plugin in PRODUCT_PLUGINS {
         assert!(
-            list.contains(&format!("{plugin} 0.1.0 (contract 0.1.0)")),
+            list.contains(&format!("{plugin} 0.1.0 (contract 0.2.0)")),
             "{plugin}: {list}"
         );
     }
@@ -337,7 +338,7 @@ fn plugins_list_and_inspect_describe_plugins() {
     assert_success(&output);
     let text = String::from_utf8_lossy(&output.stdout);
     for needle in [
-        "network 0.1.0 (contract 0.1.0)",
+        "network 0.1.0 (contract 0.2.0)",
         "provides:\n",
         "requires:\n",
         "settings:\n  ",
@@ -353,7 +354,7 @@ fn plugins_list_and_inspect_describe_plugins() {
     assert_success(&output);
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["name"], "network");
-    assert_eq!(json["contract-version"], "0.1.0");
+    assert_eq!(json["contract-version"], "0.2.0");
     assert!(
         json["settings"]
             .as_array()

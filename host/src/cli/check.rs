@@ -1,6 +1,7 @@
 //! `tenant-host check`: synthesize and run every rule in memory, report, write no stacks.
 
 use super::EXIT_POLICY_ERRORS;
+use super::progress::Bar;
 use super::run_args::{ReportArgs, RunArgs};
 use clap::Args;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let outcome = tenant_host::run(&args.run.options()?)?;
+    let outcome = tenant_host::run_with_progress(&args.run.options()?, &Bar::on_stderr())?;
     args.report
         .write(&outcome, &args.out, args.run.config.as_deref())?;
     Ok(if outcome.has_errors() {

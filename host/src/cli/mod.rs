@@ -3,6 +3,7 @@
 pub mod access;
 pub mod check;
 pub mod plugins;
+pub mod progress;
 pub mod run_args;
 pub mod synth;
 

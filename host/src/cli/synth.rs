@@ -13,6 +13,7 @@ use tenant_host::{Outcome, lock::LockUpdate};
 use tenant_plugin_sdk::naming::tenant_stack_name;
 
 use super::EXIT_POLICY_ERRORS;
+use super::progress::Bar;
 use super::run_args::RunArgs;
 
 #[derive(Debug, Args)]
@@ -47,7 +48,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         release: args.release.clone(),
         only: args.tenants.clone(),
     };
-    let outcome = tenant_host::run(&options)?;
+    let outcome = tenant_host::run_with_progress(&options, &Bar::on_stderr())?;
     print_findings(&outcome.findings);
     if outcome.has_errors() {
         eprintln!(

@@ -1,13 +1,14 @@
 //! Finds plugin components in a folder, checks that each speaks a compatible contract, and asks
 //! it to describe itself.
 
-use super::bindings::{CONTRACT_INTERFACE, CONTRACT_PACKAGE, PluginPre, api};
+use super::bindings::{CONTRACT_INTERFACE, CONTRACT_PACKAGE, Contract, api, v0_1, v0_2};
+use super::legacy;
 use super::runtime::{CallError, Function, Runtime};
 use super::sandbox::Sandbox;
+use crate::declarations::{NamePattern, PluginDeclaration, SettingSchema, SettingType, StackKind};
 use semver::Version;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use tenant_plugin_sdk::CONTRACT_VERSION;
 use wasmtime::component::Component;
 
 /// Why a plugin could not be loaded.
@@ -52,7 +53,7 @@ pub enum LoadError {
         exports: String,
     },
     /// The component was built for a contract version this host cannot run.
-    #[error("{} was built for contract {CONTRACT_PACKAGE}@{found}, but this host speaks {CONTRACT_PACKAGE}@{CONTRACT_VERSION}; rebuild the plugin against a compatible tenant-plugin-sdk", file.display())]
+    #[error("{} was built for contract {CONTRACT_PACKAGE}@{found}, but this host speaks {CONTRACT_PACKAGE}@0.1.0 and @0.2.0; rebuild the plugin against a compatible tenant-plugin-sdk", file.display())]
     IncompatibleContract {
         /// The file.
         file: PathBuf,
@@ -72,8 +73,8 @@ pub enum LoadError {
     Describe {
         /// The file.
         file: PathBuf,
-        /// The failed call.
-        call: CallError,
+        /// The failed call (boxed: it carries the plugin's log).
+        call: Box<CallError>,
     },
     /// `describe` returned something unusable.
     #[error("{}: plugin `{plugin}` describes itself wrongly: {reason}", file.display())]
@@ -97,16 +98,27 @@ pub enum LoadError {
     },
 }
 
-/// A plugin ready to be called: its description, its settings' defaults and a pre-instantiated
-/// component from which each call gets a fresh instance.
+/// A pre-instantiated component of one contract version, from which each call gets a fresh
+/// instance.
+enum Guest {
+    V0_1(v0_1::PluginPre<Sandbox>),
+    V0_2(v0_2::PluginPre<Sandbox>),
+}
+
+/// A plugin ready to be called: its description in the host's version-neutral model, what it
+/// declares for the configuration pass, and its component.
 pub struct LoadedPlugin {
     /// Where it was loaded from.
     pub file: PathBuf,
-    /// What `describe` returned.
+    /// What `describe` returned (a 0.1 description converted into the 0.2 model).
     pub info: api::PluginInfo,
+    /// The contract version its component exports.
+    pub contract: Contract,
+    /// Its settings' schema and its name patterns, checked.
+    pub declaration: PluginDeclaration,
     /// The declared settings' defaults, parsed.
     pub defaults: serde_json::Map<String, serde_json::Value>,
-    pre: PluginPre<Sandbox>,
+    guest: Guest,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -114,6 +126,7 @@ impl std::fmt::Debug for LoadedPlugin {
         f.debug_struct("LoadedPlugin")
             .field("file", &self.file)
             .field("name", &self.info.name)
+            .field("contract", &self.contract)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +137,49 @@ impl LoadedPlugin {
         &self.info.name
     }
 
+    /// Calls `validate-settings`; a 0.1 plugin has no such function and finds no problems.
+    pub fn validate_settings(
+        &self,
+        runtime: &Runtime,
+        settings: &str,
+        tenant: Option<&api::Tenant>,
+    ) -> Result<Vec<api::SettingProblem>, CallError> {
+        let Guest::V0_2(pre) = &self.guest else {
+            return Ok(Vec::new());
+        };
+        let label = tenant.map_or_else(
+            || "the fleet-wide settings".to_owned(),
+            |t| format!("tenant `{}`", t.id),
+        );
+        runtime.call(self.name(), &label, Function::ValidateSettings, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            Ok(Ok(instance
+                .tenant_plugin_plugin_api()
+                .call_validate_settings(store, settings, tenant)?))
+        })
+    }
+
+    /// Calls `contribute`; only plugins that declare `contributes-to` (never 0.1 ones) contribute.
+    pub fn contribute(
+        &self,
+        runtime: &Runtime,
+        context: &api::StackContext,
+    ) -> Result<Vec<api::Contribution>, CallError> {
+        let Guest::V0_2(pre) = &self.guest else {
+            return Ok(Vec::new());
+        };
+        if self.info.contributes_to.is_empty() {
+            return Ok(Vec::new());
+        }
+        let label = format!("stack `{}`", context.stack);
+        runtime.call(self.name(), &label, Function::Contribute, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            instance
+                .tenant_plugin_plugin_api()
+                .call_contribute(store, context)
+        })
+    }
+
     /// Calls `synthesize-central` or `synthesize-tenant`.
     pub fn synthesize(
         &self,
@@ -131,18 +187,30 @@ impl LoadedPlugin {
         function: Function,
         context: &api::StackContext,
     ) -> Result<api::Fragment, CallError> {
-        let stack = format!("stack `{}`", context.stack);
-        let result = runtime.call(
-            &self.pre,
-            self.name(),
-            &stack,
-            function,
-            |guest, store| match function {
-                Function::SynthesizeCentral => guest.call_synthesize_central(store, context),
-                _ => guest.call_synthesize_tenant(store, context),
-            },
-        )?;
-        result.map_err(|e| rejected(self.name(), &stack, function, e))
+        let label = format!("stack `{}`", context.stack);
+        let central = function == Function::SynthesizeCentral;
+        runtime.call(self.name(), &label, function, |store| match &self.guest {
+            Guest::V0_1(pre) => {
+                let guest = pre.instantiate(&mut *store)?;
+                let api = guest.tenant_plugin_plugin_api();
+                let context = legacy::stack_context(context);
+                let result = if central {
+                    api.call_synthesize_central(store, &context)?
+                } else {
+                    api.call_synthesize_tenant(store, &context)?
+                };
+                Ok(result.map(legacy::fragment).map_err(legacy::error))
+            }
+            Guest::V0_2(pre) => {
+                let guest = pre.instantiate(&mut *store)?;
+                let api = guest.tenant_plugin_plugin_api();
+                if central {
+                    api.call_synthesize_central(store, context)
+                } else {
+                    api.call_synthesize_tenant(store, context)
+                }
+            }
+        })
     }
 
     /// Calls `check-stack`.
@@ -153,47 +221,63 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = format!("stack `{}`", stack.stack);
-        let result = runtime.call(
-            &self.pre,
-            self.name(),
-            &label,
-            Function::CheckStack,
-            |guest, store| guest.call_check_stack(store, stack, settings),
-        )?;
-        result.map_err(|e| rejected(self.name(), &label, Function::CheckStack, e))
+        runtime.call(self.name(), &label, Function::CheckStack, |store| {
+            match &self.guest {
+                Guest::V0_1(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    let result = guest.tenant_plugin_plugin_api().call_check_stack(
+                        store,
+                        &legacy::stack_document(stack),
+                        settings,
+                    )?;
+                    Ok(result.map(legacy::findings).map_err(legacy::error))
+                }
+                Guest::V0_2(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    guest
+                        .tenant_plugin_plugin_api()
+                        .call_check_stack(store, stack, settings)
+                }
+            }
+        })
     }
 
-    /// Calls `check-fleet`.
+    /// Whether `check-fleet` wants whole stack documents (a 0.1 plugin) rather than summaries.
+    pub fn wants_documents(&self) -> bool {
+        self.contract == Contract::V0_1
+    }
+
+    /// Calls `check-fleet`: a 0.2 plugin gets `summaries` (restricted to its `fleet-needs` by the
+    /// caller), a 0.1 plugin gets `documents`, which the caller builds only when
+    /// [`wants_documents`](Self::wants_documents).
     pub fn check_fleet(
         &self,
         runtime: &Runtime,
-        stacks: &[api::StackDocument],
+        summaries: &[api::StackSummary],
+        documents: &[api::StackDocument],
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
-        let label = "the fleet".to_owned();
-        let result = runtime.call(
-            &self.pre,
+        runtime.call(
             self.name(),
-            &label,
+            "the fleet",
             Function::CheckFleet,
-            |guest, store| guest.call_check_fleet(store, stacks, settings),
-        )?;
-        result.map_err(|e| rejected(self.name(), &label, Function::CheckFleet, e))
-    }
-}
-
-fn rejected(plugin: &str, stack: &str, function: Function, error: api::PluginError) -> CallError {
-    let message = match error {
-        api::PluginError::InvalidSettings(m) => format!("invalid settings: {m}"),
-        api::PluginError::InvalidContext(m) => format!("invalid context: {m}"),
-        api::PluginError::InvalidDocument(m) => format!("invalid document: {m}"),
-        api::PluginError::Internal(m) => format!("internal error: {m}"),
-    };
-    CallError {
-        plugin: plugin.into(),
-        stack: stack.into(),
-        function,
-        failure: super::CallFailure::Rejected(message),
+            |store| match &self.guest {
+                Guest::V0_1(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
+                    let result = guest
+                        .tenant_plugin_plugin_api()
+                        .call_check_fleet(store, &documents, settings)?;
+                    Ok(result.map(legacy::findings).map_err(legacy::error))
+                }
+                Guest::V0_2(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    guest
+                        .tenant_plugin_plugin_api()
+                        .call_check_fleet(store, summaries, settings)
+                }
+            },
+        )
     }
 }
 
@@ -220,9 +304,11 @@ pub fn load_plugins(runtime: &Runtime, dir: &Path) -> Result<Vec<LoadedPlugin>, 
         return Err(LoadError::Empty { dir: dir.into() });
     }
     files.sort();
+    // Compiling (on a cold cache) and describing are independent per file.
+    let loaded = crate::synth::parallel_map(&files, |file| load_plugin(runtime, file));
     let mut by_name: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
-    for file in files {
-        let plugin = load_plugin(runtime, &file)?;
+    for plugin in loaded {
+        let plugin = plugin?;
         if let Some(first) = by_name.get(plugin.name()) {
             return Err(LoadError::DuplicateName {
                 name: plugin.info.name.clone(),
@@ -259,49 +345,63 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     }
     let bytes =
         crate::bounded_read::read(file, crate::bounded_read::MAX_COMPONENT_BYTES).map_err(read_error)?;
-    let component = Component::new(runtime.engine(), &bytes)
+    let component = runtime
+        .compile(&bytes)
         .map_err(|e| not_a_component(&format!("it is not a valid component: {e:#}")))?;
-    check_contract_version(runtime, &component, file)?;
-    let instance_pre = runtime
-        .linker()
-        .instantiate_pre(&component)
-        .map_err(|e| LoadError::Link {
-            file: file.into(),
-            reason: format!("{e:#}"),
-        })?;
-    let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Link {
+    let contract = check_contract_version(runtime, &component, file)?;
+    let link = |e: wasmtime::Error| LoadError::Link {
         file: file.into(),
         reason: format!("{e:#}"),
-    })?;
+    };
+    let instance_pre = runtime.linker().instantiate_pre(&component).map_err(link)?;
+    let guest = match contract {
+        Contract::V0_1 => Guest::V0_1(v0_1::PluginPre::new(instance_pre).map_err(link)?),
+        Contract::V0_2 => Guest::V0_2(v0_2::PluginPre::new(instance_pre).map_err(link)?),
+    };
     let label = format!("loading {}", file.display());
-    let info = runtime
-        .call(
-            &pre,
-            &file.display().to_string(),
-            &label,
-            Function::Describe,
-            |guest, store| guest.call_describe(store),
-        )
-        .map_err(|call| LoadError::Describe {
-            file: file.into(),
-            call,
-        })?;
-    let defaults = validate_description(&info).map_err(|reason| LoadError::InvalidDescription {
+    let shown = file.display().to_string();
+    let described = runtime.call(&shown, &label, Function::Describe, |store| match &guest {
+        Guest::V0_1(pre) => {
+            let instance = pre.instantiate(&mut *store)?;
+            let info = instance.tenant_plugin_plugin_api().call_describe(store)?;
+            Ok(Ok(legacy::plugin_info(info)))
+        }
+        Guest::V0_2(pre) => {
+            let instance = pre.instantiate(&mut *store)?;
+            Ok(Ok(Ok(instance
+                .tenant_plugin_plugin_api()
+                .call_describe(store)?)))
+        }
+    });
+    let described = described.map_err(|call| LoadError::Describe {
         file: file.into(),
-        plugin: info.name.clone(),
-        reason,
+        call: Box::new(call),
     })?;
+    let invalid = |plugin: &str, reason| LoadError::InvalidDescription {
+        file: file.into(),
+        plugin: plugin.into(),
+        reason,
+    };
+    let info = described.map_err(|reason| invalid(&shown, reason))?;
+    let declaration = validate_description(&info, contract).map_err(|reason| invalid(&info.name, reason))?;
     Ok(LoadedPlugin {
         file: file.into(),
+        defaults: declaration.defaults(),
+        declaration,
         info,
-        defaults,
-        pre,
+        contract,
+        guest,
     })
 }
 
-/// Finds the exported contract interface and refuses an incompatible version with a message that
-/// names both versions, before the linker would fail with a less helpful one.
-fn check_contract_version(runtime: &Runtime, component: &Component, file: &Path) -> Result<(), LoadError> {
+/// Finds the exported contract interface and picks the contract version the host runs it with;
+/// refuses an incompatible version with a message that names the versions, before the linker
+/// would fail with a less helpful one.
+fn check_contract_version(
+    runtime: &Runtime,
+    component: &Component,
+    file: &Path,
+) -> Result<Contract, LoadError> {
     let prefix = format!("{CONTRACT_PACKAGE}/{CONTRACT_INTERFACE}@");
     let exports: Vec<String> = component
         .component_type()
@@ -324,12 +424,14 @@ fn check_contract_version(runtime: &Runtime, component: &Component, file: &Path)
         found: found.to_owned(),
     };
     let found_version = Version::parse(found).map_err(|_| incompatible())?;
-    let host_version = Version::parse(CONTRACT_VERSION).expect("the SDK's contract version is semver");
-    if compatible(&found_version, &host_version) {
-        Ok(())
-    } else {
-        Err(incompatible())
-    }
+    contract_for(&found_version).ok_or_else(incompatible)
+}
+
+/// The contract version the host runs a component exporting `version` with, if any.
+fn contract_for(version: &Version) -> Option<Contract> {
+    Contract::ALL
+        .into_iter()
+        .find(|contract| compatible(version, &contract.version()))
 }
 
 /// Semver compatibility of a plugin's contract with the host's: the same major version (the same
@@ -340,31 +442,28 @@ fn compatible(plugin: &Version, host: &Version) -> bool {
     same_line && (plugin.minor, plugin.patch) <= (host.minor, host.patch)
 }
 
-/// Checks what `describe` returned and parses the settings' defaults.
-fn validate_description(
-    info: &api::PluginInfo,
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    let kebab = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !s.starts_with('-')
-            && !s.ends_with('-')
-    };
-    if !kebab(&info.name) {
+fn is_kebab(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Checks what `describe` returned and turns its settings and names into the host's declaration.
+fn validate_description(info: &api::PluginInfo, contract: Contract) -> Result<PluginDeclaration, String> {
+    if !is_kebab(&info.name) {
         return Err(format!("name `{}` is not kebab-case", info.name));
     }
-    if info.contract_version != CONTRACT_VERSION {
-        let reported = Version::parse(&info.contract_version)
-            .map_err(|_| format!("contract version `{}` is not semver", info.contract_version))?;
-        let host = Version::parse(CONTRACT_VERSION).expect("the SDK's contract version is semver");
-        if !compatible(&reported, &host) {
-            return Err(format!(
-                "it reports contract version {reported}, which this host ({host}) cannot run"
-            ));
-        }
+    let reported = Version::parse(&info.contract_version)
+        .map_err(|_| format!("contract version `{}` is not semver", info.contract_version))?;
+    if !compatible(&reported, &contract.version()) {
+        return Err(format!(
+            "it reports contract version {reported}, but its component exports {CONTRACT_PACKAGE}@{}",
+            contract.version()
+        ));
     }
-    let mut rule_ids = std::collections::BTreeSet::new();
+    let mut rule_ids = BTreeSet::new();
     for rule in &info.rules {
         if !rule.id.starts_with(&format!("{}.", info.name)) {
             return Err(format!("rule id `{}` must start with `{}.`", rule.id, info.name));
@@ -373,23 +472,197 @@ fn validate_description(
             return Err(format!("rule id `{}` is declared twice", rule.id));
         }
     }
-    let mut defaults = serde_json::Map::new();
+    let mut settings: Vec<SettingSchema> = Vec::new();
     for setting in &info.settings {
-        if !kebab(&setting.name) {
-            return Err(format!("setting name `{}` is not kebab-case", setting.name));
-        }
-        let value = serde_json::from_str(&setting.default_value)
-            .map_err(|e| format!("the default of setting `{}` is not JSON: {e}", setting.name))?;
-        if defaults.insert(setting.name.clone(), value).is_some() {
+        let schema = setting_schema(setting)?;
+        if settings.iter().any(|s| s.name == schema.name) {
             return Err(format!("setting `{}` is declared twice", setting.name));
         }
+        settings.push(schema);
     }
-    Ok(defaults)
+    let mut name_patterns = Vec::new();
+    for pattern in &info.name_patterns {
+        let pattern = NamePattern {
+            plugin: info.name.clone(),
+            resource_kind: pattern.resource_kind.clone(),
+            template: pattern.template.clone(),
+            max_length: pattern.max_length,
+            stack: match pattern.stack {
+                api::StackKind::Central => StackKind::Central,
+                api::StackKind::Tenant => StackKind::Tenant,
+            },
+        };
+        if let Some(problem) = pattern.problem() {
+            return Err(problem);
+        }
+        name_patterns.push(pattern);
+    }
+    let mut points = BTreeSet::new();
+    for point in &info.accepts {
+        if !is_kebab(&point.name) || !points.insert(point.name.as_str()) {
+            return Err(format!(
+                "extension point `{}` is not kebab-case or is declared twice",
+                point.name
+            ));
+        }
+    }
+    if let Some(own) = info.contributes_to.iter().find(|p| points.contains(p.as_str())) {
+        return Err(format!("it contributes to its own extension point `{own}`"));
+    }
+    let type_name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if let Some(need) = info.fleet_needs.iter().find(|need| {
+        need.strip_prefix("output:")
+            .map_or(!type_name(need), |output| output.is_empty())
+    }) {
+        return Err(format!(
+            "fleet need `{need}` is neither a resource type (`aws_vpc`) nor `output:<name>`"
+        ));
+    }
+    Ok(PluginDeclaration {
+        name: info.name.clone(),
+        settings,
+        name_patterns,
+    })
+}
+
+/// The host's schema of one declared setting, with its default checked against it.
+fn setting_schema(setting: &api::Setting) -> Result<SettingSchema, String> {
+    let name = &setting.name;
+    if !is_kebab(name) {
+        return Err(format!("setting name `{name}` is not kebab-case"));
+    }
+    if name == "cidr-block" {
+        return Err("setting name `cidr-block` is reserved for the tenant's address block".into());
+    }
+    let default = setting
+        .default_value
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .map_err(|e| format!("the default of setting `{name}` is not JSON: {e}"))?;
+    match (&default, setting.required) {
+        (Some(_), true) => {
+            return Err(format!(
+                "setting `{name}` is required and has a default; drop one"
+            ));
+        }
+        (None, false) => return Err(format!("setting `{name}` has no default and is not required")),
+        _ => {}
+    }
+    if let (Some(min), Some(max)) = (setting.minimum, setting.maximum)
+        && min > max
+    {
+        return Err(format!("setting `{name}` has minimum {min} above maximum {max}"));
+    }
+    let pattern = setting
+        .pattern
+        .as_deref()
+        .map(SettingSchema::compile_pattern)
+        .transpose()
+        .map_err(|e| format!("setting `{name}`: {e}"))?;
+    let schema = SettingSchema {
+        name: name.clone(),
+        description: setting.description.clone(),
+        kind: match setting.kind {
+            api::SettingType::String => SettingType::String,
+            api::SettingType::Integer => SettingType::Integer,
+            api::SettingType::Number => SettingType::Number,
+            api::SettingType::Boolean => SettingType::Boolean,
+            api::SettingType::StringList => SettingType::StringList,
+            api::SettingType::Object => SettingType::Object,
+        },
+        default,
+        required: setting.required,
+        minimum: setting.minimum,
+        maximum: setting.maximum,
+        max_length: setting.max_length,
+        allowed: setting.allowed.clone(),
+        pattern,
+    };
+    if let Some(problem) = schema.default.as_ref().and_then(|d| schema.problem(d)) {
+        return Err(format!(
+            "the default of setting `{name}` breaks its own schema: it {problem}"
+        ));
+    }
+    Ok(schema)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_export_version_is_dispatched_to_the_bindings_that_speak_it() {
+        let v = |s| Version::parse(s).unwrap();
+        assert_eq!(contract_for(&v("0.1.0")), Some(Contract::V0_1));
+        assert_eq!(contract_for(&v("0.2.0")), Some(Contract::V0_2));
+        assert_eq!(
+            contract_for(&v("0.2.1")),
+            None,
+            "a newer patch may use what the host lacks"
+        );
+        assert_eq!(contract_for(&v("0.3.0")), None);
+        assert_eq!(contract_for(&v("1.0.0")), None);
+    }
+
+    fn setting(kind: api::SettingType, default: Option<&str>) -> api::Setting {
+        api::Setting {
+            name: "retention-days".into(),
+            description: String::new(),
+            kind,
+            default_value: default.map(str::to_owned),
+            required: default.is_none(),
+            minimum: Some(1.0),
+            maximum: Some(35.0),
+            max_length: None,
+            allowed: vec![],
+            pattern: None,
+        }
+    }
+
+    #[test]
+    fn a_description_is_refused_for_what_the_host_could_not_honour() {
+        let info = |settings, names: Vec<api::NamePattern>| api::PluginInfo {
+            settings,
+            name_patterns: names,
+            ..crate::plugin::bare_info("backup")
+        };
+        let check = |info: &api::PluginInfo| {
+            validate_description(info, Contract::V0_2)
+                .map(|_| ())
+                .unwrap_err()
+        };
+        assert!(
+            check(&info(vec![setting(api::SettingType::Integer, Some("0"))], vec![]))
+                .contains("breaks its own schema: it must be at least 1, not 0")
+        );
+        assert!(
+            check(&info(vec![setting(api::SettingType::String, Some("7"))], vec![]))
+                .contains("must be a string")
+        );
+        let mut both = setting(api::SettingType::Integer, Some("7"));
+        both.required = true;
+        assert!(check(&info(vec![both], vec![])).contains("is required and has a default"));
+        let central_id = api::NamePattern {
+            resource_kind: "aws_backup_vault.name".into(),
+            template: "central-{id}-{suffix}".into(),
+            max_length: 50,
+            stack: api::StackKind::Central,
+        };
+        assert!(check(&info(vec![], vec![central_id])).contains("cannot use `{id}`"));
+        let ok = info(vec![setting(api::SettingType::Integer, Some("7"))], vec![]);
+        assert!(validate_description(&ok, Contract::V0_2).is_ok());
+        assert!(
+            validate_description(&ok, Contract::V0_1)
+                .unwrap_err()
+                .contains("reports contract version 0.2.0"),
+            "the reported version must match the exported one"
+        );
+    }
 
     #[test]
     fn contract_compatibility_follows_semver() {

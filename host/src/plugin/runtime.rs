@@ -1,14 +1,15 @@
 //! One engine and one linker for every plugin, a ticker that bounds call time, and the wrapper
 //! through which every call into a plugin goes.
 
-use super::bindings::{PluginPre, api};
-use super::sandbox::Sandbox;
+use super::bindings::{api, v0_2};
+use super::precompiled::ComponentCache;
+use super::sandbox::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES, Sandbox, level_name};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{Linker, Resource};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::component::{Component, HasSelf, Linker, Resource};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::p2::DynPollable;
 
 /// How often the epoch advances; the granularity of the call time bound.
@@ -40,6 +41,10 @@ impl Default for Limits {
 pub enum Function {
     /// `describe`
     Describe,
+    /// `validate-settings`
+    ValidateSettings,
+    /// `contribute`
+    Contribute,
     /// `synthesize-central`
     SynthesizeCentral,
     /// `synthesize-tenant`
@@ -54,6 +59,8 @@ impl fmt::Display for Function {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Describe => "describe",
+            Self::ValidateSettings => "validate-settings",
+            Self::Contribute => "contribute",
             Self::SynthesizeCentral => "synthesize-central",
             Self::SynthesizeTenant => "synthesize-tenant",
             Self::CheckStack => "check-stack",
@@ -95,9 +102,12 @@ pub enum CallFailure {
     Contract(String),
 }
 
-/// A failed call, naming the plugin, the stack and the function.
+/// A failed call, naming the plugin, the stack and the function, with what the plugin logged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("plugin `{plugin}` failed in `{function}` for {stack}: {failure}")]
+#[error(
+    "plugin `{plugin}` failed in `{function}` for {stack}: {failure}{}",
+    log_text(log)
+)]
 pub struct CallError {
     /// The plugin's name (or file, before it has described itself).
     pub plugin: String,
@@ -107,6 +117,28 @@ pub struct CallError {
     pub function: Function,
     /// What went wrong (part of the message, so not a separate cause).
     pub failure: CallFailure,
+    /// What the plugin logged through `host.log` during the call, one line per message.
+    pub log: Vec<String>,
+}
+
+impl CallError {
+    /// A failure found by the host after the call, when the plugin's log is gone.
+    pub fn after_call(plugin: &str, stack: &str, function: Function, failure: CallFailure) -> Self {
+        Self {
+            plugin: plugin.into(),
+            stack: stack.into(),
+            function,
+            failure,
+            log: Vec::new(),
+        }
+    }
+}
+
+fn log_text(log: &[String]) -> String {
+    if log.is_empty() {
+        return String::new();
+    }
+    format!("\nplugin log:\n  {}", log.join("\n  "))
 }
 
 /// The engine, the linker and the epoch ticker shared by every plugin call.
@@ -114,6 +146,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
     limits: Limits,
+    components: Option<ComponentCache>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -130,17 +163,16 @@ impl Runtime {
     pub fn new(limits: Limits) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+        let engine = Engine::new(&config)?;
         // Compiled components are cached on disk (keyed by the component's bytes and the engine's
         // settings), so only the first run after a plugin changes pays for compilation.
-        match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
-            Ok(cache) => {
-                config.cache(Some(cache));
-            }
-            Err(error) => tracing::debug!("compilation cache unavailable, compiling every run: {error:#}"),
-        }
-        let engine = Engine::new(&config)?;
+        let components = ComponentCache::in_user_cache(&engine);
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        v0_2::tenant::plugin::host::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |sandbox| {
+            sandbox
+        })?;
         forbid_waiting(&mut linker)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -156,6 +188,7 @@ impl Runtime {
             engine,
             linker,
             limits,
+            components,
             ticker_stop,
         })
     }
@@ -163,6 +196,14 @@ impl Runtime {
     /// The shared engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// `bytes` compiled for the shared engine, from the compiled-component cache when it has them.
+    pub(crate) fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        match &self.components {
+            Some(cache) => cache.component(&self.engine, bytes),
+            None => Component::new(&self.engine, bytes),
+        }
     }
 
     /// The shared linker.
@@ -175,30 +216,49 @@ impl Runtime {
         self.limits
     }
 
-    /// Calls `body` on a fresh instance of `pre` in a fresh, bounded store, and turns every way
-    /// it can fail into a [`CallError`] naming `plugin`, `stack` and `function`.
-    pub(crate) fn call<R: OutputSize>(
+    /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls one
+    /// function), and turns every way it can fail, including the plugin's own error, into a
+    /// [`CallError`] naming `plugin`, `stack` and `function`. What the plugin logged is shown
+    /// (errors and warnings always, the rest with `-v`) and attached to a failure.
+    pub(crate) fn call<T>(
         &self,
-        pre: &PluginPre<Sandbox>,
         plugin: &str,
         stack: &str,
         function: Function,
-        body: impl FnOnce(&api::Guest, &mut Store<Sandbox>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
-        let error = |failure| CallError {
-            plugin: plugin.into(),
-            stack: stack.into(),
-            function,
-            failure,
-        };
+        body: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<Result<T, api::PluginError>>,
+    ) -> Result<T, CallError>
+    where
+        Result<T, api::PluginError>: OutputSize,
+    {
         let mut store = Store::new(&self.engine, Sandbox::new(self.limits.memory_bytes));
         store.limiter(|sandbox| sandbox);
         let ticks = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| body(instance.tenant_plugin_plugin_api(), &mut store));
+        let result = body(&mut store);
+        let log = std::mem::take(&mut store.data_mut().log);
+        for (level, message) in &log.messages {
+            match level {
+                v0_2::tenant::plugin::host::LogLevel::Error
+                | v0_2::tenant::plugin::host::LogLevel::Warning => {
+                    tracing::warn!(
+                        "plugin `{plugin}` ({function}, {stack}) {}: {message}",
+                        level_name(*level)
+                    );
+                }
+                _ => tracing::debug!(
+                    "plugin `{plugin}` ({function}, {stack}) {}: {message}",
+                    level_name(*level)
+                ),
+            }
+        }
+        let error = |failure| CallError {
+            plugin: plugin.into(),
+            stack: stack.into(),
+            function,
+            failure,
+            log: log.lines(),
+        };
         let value = result.map_err(|e| error(self.classify(&e, store.data())))?;
         let size = value.output_size();
         if size > self.limits.output_bytes {
@@ -207,7 +267,7 @@ impl Runtime {
                 limit: self.limits.output_bytes,
             }));
         }
-        Ok(value)
+        value.map_err(|rejection| error(CallFailure::Rejected(rejection_text(rejection))))
     }
 
     fn classify(&self, error: &wasmtime::Error, sandbox: &Sandbox) -> CallFailure {
@@ -228,6 +288,31 @@ impl Runtime {
         }
         CallFailure::Trap(message)
     }
+}
+
+/// Every call instantiates afresh (the isolation guarantee), so instances, memories and tables
+/// come from a pool of reused slots instead of fresh mappings: a slot's memory is reset in place
+/// (up to `KEEP_RESIDENT` by `memset`, beyond it by `madvise`), which spares the page faults and
+/// `mmap`/`munmap` calls that otherwise cost a large part of every call. The memory cap stays the
+/// sandbox's limiter's.
+fn pool() -> PoolingAllocationConfig {
+    /// The heap most calls touch; resetting more with `memset` costs more than the faults saved.
+    const KEEP_RESIDENT: usize = 1 << 20;
+    // At most one store per worker thread is alive at a time; leave room for twice as many.
+    let stores = 2 * std::thread::available_parallelism().map_or(1, |n| n.get()).max(2);
+    let count = |per_store: usize| u32::try_from(stores * per_store).unwrap_or(u32::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(count(1))
+        .total_core_instances(count(MAX_CORE_INSTANCES))
+        .total_memories(count(MAX_MEMORIES))
+        .total_tables(count(MAX_TABLES))
+        .max_core_instances_per_component(MAX_CORE_INSTANCES as u32)
+        .max_memories_per_component(MAX_MEMORIES as u32)
+        .max_tables_per_component(MAX_TABLES as u32)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT);
+    pool
 }
 
 /// The WASI clock a plugin could wait on. A wait blocks inside the host, where the epoch deadline
@@ -279,9 +364,48 @@ impl OutputSize for api::PluginError {
         match self {
             Self::InvalidSettings(m)
             | Self::InvalidContext(m)
+            | Self::InvalidContribution(m)
             | Self::InvalidDocument(m)
             | Self::Internal(m) => m.len(),
         }
+    }
+}
+
+/// The plugin's own error in the words of the report.
+fn rejection_text(error: api::PluginError) -> String {
+    match error {
+        api::PluginError::InvalidSettings(m) => format!("invalid settings: {m}"),
+        api::PluginError::InvalidContext(m) => format!("invalid context: {m}"),
+        api::PluginError::InvalidContribution(m) => format!("invalid contribution: {m}"),
+        api::PluginError::InvalidDocument(m) => format!("invalid document: {m}"),
+        api::PluginError::Internal(m) => format!("internal error: {m}"),
+    }
+}
+
+impl OutputSize for String {
+    fn output_size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl OutputSize for api::Value {
+    fn output_size(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::TextList(list) => list.iter().map(String::len).sum(),
+        }
+    }
+}
+
+impl OutputSize for api::Contribution {
+    fn output_size(&self) -> usize {
+        self.point.len() + self.body.len()
+    }
+}
+
+impl OutputSize for api::SettingProblem {
+    fn output_size(&self) -> usize {
+        self.key.len() + self.message.len()
     }
 }
 
@@ -297,9 +421,21 @@ impl OutputSize for api::Fragment {
             .iter()
             .map(|o| o.name.len() + o.value.len() + o.description.len())
             .sum();
-        let provides: usize = self.provides.iter().map(|v| v.name.len() + v.value.len()).sum();
+        let provides: usize = self
+            .provides
+            .iter()
+            .map(|v| v.name.len() + v.value.output_size())
+            .sum();
         let assets: usize = self.assets.iter().map(|a| a.path.len() + a.contents.len()).sum();
-        blocks + outputs + provides + assets
+        let intents: usize = self
+            .intents
+            .iter()
+            .map(|i| {
+                let context: usize = i.context.iter().map(|(k, v)| k.len() + v.len()).sum();
+                i.principal.len() + i.action.len() + i.resource.len() + i.because.len() + context
+            })
+            .sum();
+        blocks + outputs + provides + assets + intents
     }
 }
 
@@ -318,7 +454,30 @@ impl OutputSize for api::PluginInfo {
         let settings: usize = self
             .settings
             .iter()
-            .map(|s| s.name.len() + s.description.len() + s.default_value.len())
+            .map(|s| {
+                let allowed: usize = s.allowed.iter().map(String::len).sum();
+                s.name.len()
+                    + s.description.len()
+                    + s.default_value.as_ref().map_or(0, String::len)
+                    + s.pattern.as_ref().map_or(0, String::len)
+                    + allowed
+            })
+            .sum();
+        let patterns: usize = self
+            .name_patterns
+            .iter()
+            .map(|p| p.resource_kind.len() + p.template.len())
+            .sum();
+        let points: usize = self
+            .accepts
+            .iter()
+            .map(|p| p.name.len() + p.description.len())
+            .sum();
+        let lists: usize = self
+            .contributes_to
+            .iter()
+            .chain(&self.fleet_needs)
+            .map(String::len)
             .sum();
         self.name.len()
             + self.version.len()
@@ -328,5 +487,8 @@ impl OutputSize for api::PluginInfo {
             + declarations(&self.requires)
             + rules
             + settings
+            + patterns
+            + points
+            + lists
     }
 }

@@ -28,31 +28,59 @@
 //! `compute.lambda-limits` and `compute.lambda-in-vpc` check every function of a tenant stack (the
 //! central stack has no VPC); `compute.lambda-dlq-encrypted`, `compute.function-url-iam-auth`
 //! and `compute.lambda-tracing` check every stack.
-use tenant_plugin_sdk::prelude::*;
-
 mod deployment;
-mod info;
 mod rules;
 mod settings;
 mod synth;
 mod terraform;
+
+use tenant_plugin_sdk::bundled::{
+    BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
+    LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_NAME,
+};
+use tenant_plugin_sdk::prelude::*;
 
 /// The compute plugin.
 #[derive(Debug)]
 pub struct Compute;
 
 impl Plugin for Compute {
+    type Settings = settings::ComputeSettings;
+
     fn describe() -> PluginInfo {
-        info::describe()
+        PluginInfo::new(
+            "compute",
+            env!("CARGO_PKG_VERSION"),
+            "Each tenant's API: a VPC-bound Lambda with reserved concurrency behind an IAM-authenticated function URL.",
+        )
+        .requires(&[
+            LAMBDA_ROLE_ARN,
+            LAMBDA_ROLE_NAME,
+            PRIVATE_SUBNET_IDS,
+            LAMBDA_SECURITY_GROUP_ID,
+            KMS_KEY_ARN,
+            TABLE_NAME,
+            BUCKET_NAME,
+            LOG_GROUP_NAME,
+        ])
+        .provides(&[FUNCTION_NAME, FUNCTION_ARN])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
         synth::tenant(context)
     }
 
-    fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
-        rules::check_stack(stack, settings)
+    fn check_stack(stack: &StackDocument, settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
+        Ok(rules::check_stack(stack, settings))
     }
 }
 
 export_plugin!(Compute);
+
+tenant_plugin_sdk::conformance_tests!(
+    Compute,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

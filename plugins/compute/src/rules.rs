@@ -1,28 +1,50 @@
 //! The plugin's checks over composed stacks.
 
-use crate::info::{
-    self, FUNCTION_URL_IAM_AUTH, LAMBDA_DLQ_ENCRYPTED, LAMBDA_IN_VPC, LAMBDA_LIMITS, LAMBDA_TRACING,
-};
 use crate::settings::ComputeSettings;
 use crate::terraform::{is_key_of_stack, resolve};
 use tenant_plugin_sdk::document::nested_block;
 use tenant_plugin_sdk::prelude::*;
 
-pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
-    let info = info::describe();
+pub const LAMBDA_LIMITS: Rule = Rule::error(
+    "compute.lambda-limits",
+    "Every Lambda function of a tenant stack has reserved concurrency > 0 and the configured memory and timeout.",
+);
+pub const LAMBDA_IN_VPC: Rule = Rule::error(
+    "compute.lambda-in-vpc",
+    "Every Lambda function of a tenant stack runs in VPC subnets with security groups.",
+);
+pub const LAMBDA_DLQ_ENCRYPTED: Rule = Rule::error(
+    "compute.lambda-dlq-encrypted",
+    "Every Lambda function has a dead-letter queue encrypted with a KMS key of its own stack.",
+);
+pub const FUNCTION_URL_IAM_AUTH: Rule = Rule::error(
+    "compute.function-url-iam-auth",
+    "Every Lambda function URL requires AWS_IAM authorization.",
+);
+pub const LAMBDA_TRACING: Rule = Rule::warning(
+    "compute.lambda-tracing",
+    "Every Lambda function has active X-Ray tracing.",
+);
+
+/// Every rule, as `describe` declares them.
+pub const RULES: &[Rule] = &[
+    LAMBDA_LIMITS,
+    LAMBDA_IN_VPC,
+    LAMBDA_DLQ_ENCRYPTED,
+    FUNCTION_URL_IAM_AUTH,
+    LAMBDA_TRACING,
+];
+
+pub fn check_stack(stack: &StackDocument, settings: &ComputeSettings) -> Vec<Finding> {
     // Sizing and VPC placement are tenant guarantees; the central stack has no VPC to run in.
-    let tenant_sizing = stack
-        .tenant
-        .is_some()
-        .then(|| ComputeSettings::from_json(settings))
-        .transpose()?;
+    let tenant_sizing = stack.tenant.is_some().then_some(settings);
     let mut findings = Vec::new();
-    let mut report = |rule: &str, address: String, message: String, remediation: &str| {
-        findings.push(Finding::new(info.find_rule(rule), address, message, remediation));
+    let mut report = |rule: Rule, address: String, message: String, remediation: &str| {
+        findings.push(rule.finding(address, message, remediation));
     };
     for function in stack.resources_of("aws_lambda_function") {
         let address = function.address();
-        if let Some(sizing) = &tenant_sizing {
+        if let Some(sizing) = tenant_sizing {
             for problem in limit_problems(function.body, sizing) {
                 report(
                     LAMBDA_LIMITS,
@@ -78,7 +100,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
             );
         }
     }
-    Ok(findings)
+    findings
 }
 
 fn limit_problems(function: &Value, sizing: &ComputeSettings) -> Vec<String> {
@@ -177,7 +199,6 @@ mod tests {
             document,
         };
         check_stack(&stack, &default_settings::<Compute>())
-            .unwrap()
             .into_iter()
             .map(|f| (f.rule_id, f.address))
             .collect()
@@ -199,16 +220,12 @@ mod tests {
         function: Value,
         queue: Value,
         url_auth: &'static str,
-        expected: &'static [(&'static str, &'static str)],
+        expected: &'static [(Rule, &'static str)],
     }
 
     const FUNCTION: &str = "aws_lambda_function.api";
 
-    fn case(
-        reason: &'static str,
-        function: Value,
-        expected: &'static [(&'static str, &'static str)],
-    ) -> Case {
+    fn case(reason: &'static str, function: Value, expected: &'static [(Rule, &'static str)]) -> Case {
         let queue = json!({"kms_master_key_id": "${aws_kms_key.tenant.arn}"});
         Case {
             reason,
@@ -317,7 +334,7 @@ mod tests {
         {
             let expected: Vec<(String, String)> = expected
                 .iter()
-                .map(|(rule, address)| ((*rule).to_owned(), (*address).to_owned()))
+                .map(|(rule, address)| (rule.id.to_owned(), (*address).to_owned()))
                 .collect();
             assert_eq!(
                 findings(tenant, document(function, queue, url_auth)),
@@ -346,25 +363,9 @@ mod tests {
                 "AWS_IAM",
             ),
         };
-        let findings = check_stack(&stack, &json!({})).unwrap();
-        let tracing = findings.iter().find(|f| f.rule_id == LAMBDA_TRACING).unwrap();
+        let findings = check_stack(&stack, &default_settings::<Compute>());
+        let tracing = findings.iter().find(|f| f.rule_id == LAMBDA_TRACING.id).unwrap();
         assert_eq!(tracing.severity, Severity::Warning);
         assert!(tracing.message.contains("unset"));
-    }
-
-    #[test]
-    fn invalid_settings_are_an_error_in_tenant_stacks() {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: Some(Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document: json!({}),
-        };
-        assert!(matches!(
-            check_stack(&stack, &json!({"memory-mb": 1})),
-            Err(PluginError::InvalidSettings(_))
-        ));
     }
 }

@@ -1,4 +1,4 @@
-//! The plugin's settings, validated once for synthesis and checks alike.
+//! The plugin's settings, declared with Lambda's own limits.
 
 use tenant_plugin_sdk::prelude::*;
 
@@ -7,35 +7,39 @@ pub const TIMEOUT_SECONDS: &str = "timeout-seconds";
 pub const RESERVED_CONCURRENCY: &str = "reserved-concurrency";
 
 /// The tenant API function's sizing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub struct ComputeSettings {
     pub memory_mb: u64,
     pub timeout_seconds: u64,
     pub reserved_concurrency: u64,
 }
 
-impl ComputeSettings {
-    /// Reads and range-checks the settings object. The ranges are Lambda's own limits, except
-    /// concurrency, which stops at 1000, the default account concurrency quota: reserving more for
-    /// one tenant would starve the others.
-    pub fn from_json(settings: &Value) -> Result<Self, PluginError> {
-        Ok(Self {
-            memory_mb: in_range(settings, MEMORY_MB, 128, 10_240)?,
-            timeout_seconds: in_range(settings, TIMEOUT_SECONDS, 1, 900)?,
-            reserved_concurrency: in_range(settings, RESERVED_CONCURRENCY, 1, 1000)?,
-        })
-    }
-}
-
-fn in_range(settings: &Value, name: &str, min: u64, max: u64) -> Result<u64, PluginError> {
-    let value = settings
-        .get(name)
-        .ok_or_else(|| PluginError::InvalidSettings(format!("setting `{name}` is missing")))?;
-    match value.as_u64() {
-        Some(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(PluginError::InvalidSettings(format!(
-            "setting `{name}` must be an integer from {min} to {max}, not {value}"
-        ))),
+impl SettingsSchema for ComputeSettings {
+    /// The ranges are Lambda's own limits, except concurrency, which stops at 1000, the default
+    /// account concurrency quota: reserving more for one tenant would starve the others.
+    fn schema() -> Vec<Setting> {
+        vec![
+            Setting::integer(MEMORY_MB, "Memory of the tenant API function in MB (128-10240).")
+                .default(256)
+                .range(128, 10_240),
+            Setting::integer(
+                TIMEOUT_SECONDS,
+                "Timeout of the tenant API function in seconds (1-900).",
+            )
+            .default(60)
+            .range(1, 900),
+            Setting::integer(
+                RESERVED_CONCURRENCY,
+                "Concurrent executions reserved for (and capping) each tenant's API function (1-1000).",
+            )
+            .default(10)
+            .range(1, 1000),
+        ]
     }
 }
 
@@ -43,13 +47,12 @@ fn in_range(settings: &Value, name: &str, min: u64, max: u64) -> Result<u64, Plu
 mod tests {
     use super::*;
     use crate::Compute;
-    use tenant_plugin_sdk::testing::default_settings;
+    use tenant_plugin_sdk::testing::{default_settings, settings_with};
 
     #[test]
     fn defaults_are_the_requirements_sizing() {
-        let settings = ComputeSettings::from_json(&default_settings::<Compute>()).unwrap();
         assert_eq!(
-            settings,
+            default_settings::<Compute>(),
             ComputeSettings {
                 memory_mb: 256,
                 timeout_seconds: 60,
@@ -75,16 +78,8 @@ mod tests {
             (TIMEOUT_SECONDS, json!(-5), "a negative number"),
         ];
         for (name, value, reason) in cases {
-            let mut settings = default_settings::<Compute>();
-            settings[name] = value;
-            let error = ComputeSettings::from_json(&settings).expect_err(reason);
+            let error = settings_with::<Compute>(json!({name: value})).expect_err(reason);
             assert!(error.to_string().contains(name), "{reason}: {error}");
         }
-    }
-
-    #[test]
-    fn a_missing_setting_is_named() {
-        let error = ComputeSettings::from_json(&json!({})).unwrap_err();
-        assert!(error.to_string().contains(MEMORY_MB));
     }
 }

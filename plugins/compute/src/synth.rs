@@ -2,23 +2,43 @@
 
 use crate::deployment::{api_package, asset_path};
 use crate::settings::ComputeSettings;
-use tenant_plugin_sdk::naming::{api_dead_letter_queue_name, api_function_name};
+use tenant_plugin_sdk::bundled::{
+    BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
+    LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_NAME,
+};
+use tenant_plugin_sdk::naming::{API_DEAD_LETTER_QUEUE, API_FUNCTION};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::dead_letter_queue;
 
-pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+/// The function's own inline policy on the execution role.
+pub const RUNTIME_POLICY: NamePattern = NamePattern::tenant(
+    "aws_iam_role_policy.name",
+    "tenant-{id}-api-runtime-{suffix}",
+    128,
+);
+
+/// Every physical name the plugin creates.
+pub const NAMES: &[NamePattern] = &[API_FUNCTION, API_DEAD_LETTER_QUEUE, RUNTIME_POLICY];
+
+pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, PluginError> {
     let tenant = context.tenant()?;
-    let settings = ComputeSettings::from_json(&context.settings)?;
+    let settings = &context.settings;
     let (id, suffix) = (tenant.id.as_str(), context.environment_suffix.as_str());
-    let key_arn = context.input("kms-key-arn")?;
-    let subnet_ids = subnet_ids(context.input("private-subnet-ids")?)?;
+    let key_arn = context.input(&KMS_KEY_ARN)?;
+    let subnet_ids = context.input_list(&PRIVATE_SUBNET_IDS)?;
+    if subnet_ids.is_empty() {
+        return Err(PluginError::InvalidContext(format!(
+            "input `{}` is empty: the function needs subnets to run in",
+            PRIVATE_SUBNET_IDS.name
+        )));
+    }
     let own_tenant =
         |statement: Statement| statement.condition("StringEquals", "aws:PrincipalTag/TenantId", json!(id));
     let mut fragment = Fragment::default();
 
     // Failed asynchronous invocations stay in the DLQ for SQS's maximum, 14 days.
-    let dlq_name = api_dead_letter_queue_name(id, suffix);
+    let dlq_name = API_DEAD_LETTER_QUEUE.render(id, suffix);
     let dlq = fragment.resource(
         "aws_sqs_queue",
         "api_dlq",
@@ -52,8 +72,8 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
         "aws_iam_role_policy",
         "api_runtime",
         json!({
-            "name": resource_name(id, "api-runtime", suffix),
-            "role": context.input("lambda-role-name")?,
+            "name": RUNTIME_POLICY.render(id, suffix),
+            "role": context.input(&LAMBDA_ROLE_NAME)?,
             "policy": runtime_policy.render(),
         }),
     );
@@ -61,14 +81,14 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
     let package = api_package();
     let source_code_hash = sha256_base64(&package);
     let filename = fragment.asset(&asset_path(&package), package);
-    let function_name = api_function_name(id, suffix);
+    let function_name = API_FUNCTION.render(id, suffix);
     let function = fragment.resource(
         "aws_lambda_function",
         "api",
         json!({
             "function_name": function_name,
             "description": format!("API of tenant {id}: its records and objects"),
-            "role": context.input("lambda-role-arn")?,
+            "role": context.input(&LAMBDA_ROLE_ARN)?,
             "runtime": "python3.12",
             "handler": "app.handler",
             // Graviton: cheaper per GB-second, and the handler is pure Python.
@@ -81,18 +101,18 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
             "kms_key_arn": key_arn,
             "environment": [{"variables": {
                 "TENANT_ID": id,
-                "TABLE_NAME": context.input("table-name")?,
-                "BUCKET_NAME": context.input("bucket-name")?,
+                "TABLE_NAME": context.input(&TABLE_NAME)?,
+                "BUCKET_NAME": context.input(&BUCKET_NAME)?,
                 // Objects are written naming the tenant key; S3 would otherwise pick aws/s3.
                 "KMS_KEY_ARN": key_arn,
             }}],
             "vpc_config": [{
                 "subnet_ids": subnet_ids,
-                "security_group_ids": [context.input("lambda-security-group-id")?],
+                "security_group_ids": [context.input(&LAMBDA_SECURITY_GROUP_ID)?],
             }],
             "tracing_config": [{"mode": "Active"}],
             "dead_letter_config": [{"target_arn": dlq.attr("arn")}],
-            "logging_config": [{"log_format": "JSON", "log_group": context.input("log-group-name")?}],
+            "logging_config": [{"log_format": "JSON", "log_group": context.input(&LOG_GROUP_NAME)?}],
             // Lambda refuses a DLQ the role cannot send to, so the grant must exist first.
             "depends_on": [runtime_policy.address()],
             "tags": standard_tags(Some(id), suffix, &function_name),
@@ -115,19 +135,9 @@ pub fn tenant(context: &StackContext) -> Result<Fragment, PluginError> {
         json!(function.attr("arn")),
         "The tenant API function's ARN.",
     );
-    fragment.provide("function-name", function.attr("function_name"));
-    fragment.provide("function-arn", function.attr("arn"));
+    fragment.provide(&FUNCTION_NAME, function.attr("function_name"));
+    fragment.provide(&FUNCTION_ARN, function.attr("arn"));
     Ok(fragment)
-}
-
-/// The `private-subnet-ids` input: a JSON array of subnet id references.
-fn subnet_ids(text: &str) -> Result<Vec<String>, PluginError> {
-    match serde_json::from_str::<Vec<String>>(text) {
-        Ok(ids) if !ids.is_empty() => Ok(ids),
-        _ => Err(PluginError::InvalidContext(format!(
-            "input `private-subnet-ids` must be a non-empty JSON array of strings, not `{text}`"
-        ))),
-    }
 }
 
 #[cfg(test)]
@@ -135,16 +145,12 @@ pub(crate) mod tests {
     use super::*;
     use crate::Compute;
     use tenant_plugin_sdk::testing::{
-        assert_golden_json, assert_reproducible_package, central_context, tenant_context,
+        assert_reproducible_package, central_context, settings_with, tenant_context,
     };
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("lambda-role-arn", "${aws_iam_role.lambda_execution.arn}"),
         ("lambda-role-name", "${aws_iam_role.lambda_execution.name}"),
-        (
-            "private-subnet-ids",
-            r#"["${aws_subnet.private_a.id}","${aws_subnet.private_b.id}"]"#,
-        ),
         ("lambda-security-group-id", "${aws_security_group.lambda.id}"),
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
         ("table-name", "${aws_dynamodb_table.metadata.name}"),
@@ -152,16 +158,16 @@ pub(crate) mod tests {
         ("log-group-name", "${aws_cloudwatch_log_group.api.name}"),
     ];
 
-    pub(crate) fn acme() -> Fragment {
-        tenant(&tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS)).unwrap()
+    const SUBNET_IDS: &[&str] = &["${aws_subnet.private_a.id}", "${aws_subnet.private_b.id}"];
+
+    /// The acme-corp context with what the other bundled plugins provide.
+    pub(crate) fn acme_context() -> StackContext<ComputeSettings> {
+        tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS)
+            .with_input(&PRIVATE_SUBNET_IDS, SUBNET_IDS)
     }
 
-    #[test]
-    fn acme_corp_matches_the_golden_file() {
-        assert_golden_json(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
-            &acme().to_json(),
-        );
+    pub(crate) fn acme() -> Fragment {
+        tenant(&acme_context()).unwrap()
     }
 
     #[test]
@@ -171,8 +177,11 @@ pub(crate) mod tests {
 
     #[test]
     fn configured_sizing_reaches_the_function() {
-        let mut context = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
-        context.settings = json!({"memory-mb": 512, "timeout-seconds": 30, "reserved-concurrency": 3});
+        let mut context = acme_context();
+        context.settings = settings_with::<Compute>(
+            json!({"memory-mb": 512, "timeout-seconds": 30, "reserved-concurrency": 3}),
+        )
+        .unwrap();
         let function = tenant(&context)
             .unwrap()
             .body("aws_lambda_function.api")
@@ -187,26 +196,23 @@ pub(crate) mod tests {
 
     #[test]
     fn unusable_contexts_are_refused() {
-        let mut bad_subnets = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
-        bad_subnets
-            .inputs
-            .retain(|(name, _)| name != "private-subnet-ids");
-        bad_subnets
-            .inputs
-            .push(("private-subnet-ids".into(), "[]".into()));
-        let mut missing_role = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
+        let no_subnets = acme_context().with_input(&PRIVATE_SUBNET_IDS, Vec::new());
+        let text_subnets = acme_context().with_input(&PRIVATE_SUBNET_IDS, SUBNET_IDS[0]);
+        let mut missing_role = acme_context();
         missing_role.inputs.retain(|(name, _)| name != "lambda-role-arn");
-        let mut bad_memory = tenant_context::<Compute>("acme-corp", "10.0.0.0/16", INPUTS);
-        bad_memory.settings["memory-mb"] = json!(1);
         let cases = [
             (
                 central_context::<Compute>(INPUTS),
                 "has no tenant",
                 "the central stack has no tenant API",
             ),
-            (bad_subnets, "private-subnet-ids", "no subnets to run in"),
+            (no_subnets, "private-subnet-ids", "no subnets to run in"),
+            (
+                text_subnets,
+                "private-subnet-ids",
+                "the subnets as text, not a list",
+            ),
             (missing_role, "lambda-role-arn", "a missing input"),
-            (bad_memory, "memory-mb", "an invalid setting"),
         ];
         for (context, expected, reason) in cases {
             let error = tenant(&context).expect_err(reason);

@@ -8,6 +8,11 @@
 //! principals tagged for any other tenant. The other plugins receive the key's ARN and id and the
 //! account id. The central stack gets nothing.
 //!
+//! It owns the extension point `tenant-key-policy` (see
+//! [`bundled::TENANT_KEY_POLICY`](tenant_plugin_sdk::bundled::TENANT_KEY_POLICY)): later plugins
+//! contribute key-policy statements for their own service or role, which [`policy`] validates
+//! before appending them; the rules below still judge the resulting policy.
+//!
 //! Its checks read the composed stacks: rotation, deletion window, wildcard principals in key
 //! policies, and whether every bucket, table, log group, queue and function of a tenant stack is
 //! encrypted with a key declared in that same stack.
@@ -15,12 +20,12 @@
 //! The logic lives in [`synth`], [`policy`], [`rules`] and [`settings`]; this file only wires
 //! it to the plugin contract.
 
-mod describe;
 pub mod policy;
 pub mod rules;
 pub mod settings;
 pub mod synth;
 
+use tenant_plugin_sdk::bundled::{ACCOUNT_ID, KMS_KEY_ARN, KMS_KEY_ID, TENANT_KEY_POLICY};
 use tenant_plugin_sdk::prelude::*;
 
 /// The crypto plugin.
@@ -28,17 +33,29 @@ use tenant_plugin_sdk::prelude::*;
 pub struct Crypto;
 
 impl Plugin for Crypto {
+    type Settings = settings::CryptoSettings;
+
     fn describe() -> PluginInfo {
-        describe::plugin_info()
+        PluginInfo::new(
+            "crypto",
+            env!("CARGO_PKG_VERSION"),
+            "One customer-managed KMS key per tenant, usable only by that tenant's principals and its own log groups; checks that tenant data is encrypted with it.",
+        )
+        .provides(&[ACCOUNT_ID, KMS_KEY_ARN, KMS_KEY_ID])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
+        .accepts(TENANT_KEY_POLICY)
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
         synth::tenant_fragment(context)
     }
 
-    fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
-        rules::check_stack(stack, settings)
+    fn check_stack(stack: &StackDocument, settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
+        Ok(rules::check_stack(stack, settings))
     }
 }
 
 export_plugin!(Crypto);
+
+tenant_plugin_sdk::conformance_tests!(Crypto, golden = "tests/golden");

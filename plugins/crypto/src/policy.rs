@@ -19,11 +19,14 @@
 //! 6. `DenyPrincipalsOfOtherTenants`: any principal tagged with another tenant's id is denied
 //!    every KMS action on this key, whatever its IAM policies grant. Service principals carry no
 //!    principal tags, so statements 4 and 5 are unaffected.
+//!
+//! Then the statements other plugins contributed to the extension point `tenant-key-policy`, in
+//! plugin order, once [`contributed_statements`] has accepted each of them.
 
+use tenant_plugin_sdk::ReceivedContribution;
+use tenant_plugin_sdk::bundled::TENANT_KEY_POLICY;
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
-use tenant_plugin_sdk::naming::{
-    api_log_group_name, flow_log_group_name, log_group_arn, tenant_events_dlq_name,
-};
+use tenant_plugin_sdk::naming::{API_LOG_GROUP, FLOW_LOG_GROUP, TENANT_EVENTS_DLQ, log_group_arn};
 use tenant_plugin_sdk::prelude::*;
 
 /// The actions that use a key for data.
@@ -53,26 +56,26 @@ pub struct KeyPolicyScope<'a> {
 
 /// The log groups of the tenant CloudWatch Logs may encrypt with the key.
 pub fn tenant_log_group_arns(scope: &KeyPolicyScope<'_>) -> Vec<String> {
-    [api_log_group_name, flow_log_group_name]
+    [API_LOG_GROUP, FLOW_LOG_GROUP]
         .iter()
-        .map(|name| {
+        .map(|group| {
             log_group_arn(
                 scope.region,
                 scope.account_id,
-                &name(scope.tenant_id, scope.suffix),
+                &group.render(scope.tenant_id, scope.suffix),
             )
         })
         .collect()
 }
 
 /// The tenant's EventBridge dead-letter queue, which the events plugin declares under the SDK's
-/// `naming::tenant_events_dlq_name`.
+/// `naming::TENANT_EVENTS_DLQ`.
 pub fn tenant_dead_letter_queue_arn(scope: &KeyPolicyScope<'_>) -> String {
     format!(
         "arn:aws:sqs:{}:{}:{}",
         scope.region,
         scope.account_id,
-        tenant_events_dlq_name(scope.tenant_id, scope.suffix)
+        TENANT_EVENTS_DLQ.render(scope.tenant_id, scope.suffix)
     )
 }
 
@@ -132,6 +135,114 @@ pub fn key_policy(scope: &KeyPolicyScope<'_>) -> PolicyDocument {
                 .condition("StringNotEquals", TENANT_TAG, tenant)
                 .condition("Null", TENANT_TAG, json!("false")),
         )
+}
+
+/// The key actions a contributed statement may allow: using the key for data and letting an AWS
+/// service create the grants it needs. Administration (policy, deletion, grants revocation) stays
+/// with the account.
+pub const CONTRIBUTABLE_ACTIONS: [&str; 8] = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+];
+
+/// The statement ids crypto's own policy uses; a contribution may not reuse one.
+const OWN_SIDS: [&str; 6] = [
+    "EnableAccountAdministration",
+    "AllowUseByTenantPrincipals",
+    "AllowDynamoDbGrantsForTenantPrincipals",
+    "AllowCloudWatchLogsForTenantLogGroups",
+    "AllowEventBridgeForTenantDeadLetterQueue",
+    "DenyPrincipalsOfOtherTenants",
+];
+
+/// The statements contributed to `tenant-key-policy`, each checked against what the extension
+/// point accepts (see [`TENANT_KEY_POLICY`]); the first unacceptable one is an
+/// `InvalidContribution` naming its contributor.
+pub fn contributed_statements(contributions: &[ReceivedContribution]) -> Result<Vec<Value>, PluginError> {
+    let mut sids: Vec<&str> = OWN_SIDS.to_vec();
+    let mut statements = Vec::new();
+    for contribution in contributions.iter().filter(|c| c.point == TENANT_KEY_POLICY.name) {
+        let statement = &contribution.body;
+        let refuse = |why: String| {
+            PluginError::InvalidContribution(format!(
+                "`{}` contributed a statement to `{}` that is refused: {why}",
+                contribution.contributor, TENANT_KEY_POLICY.name
+            ))
+        };
+        statement_problem(statement, &sids).map_or(Ok(()), |why| Err(refuse(why)))?;
+        sids.push(statement["Sid"].as_str().unwrap_or_default());
+        statements.push(statement.clone());
+    }
+    Ok(statements)
+}
+
+/// Why `statement` cannot join the tenant key's policy, if it cannot.
+fn statement_problem(statement: &Value, taken_sids: &[&str]) -> Option<String> {
+    let Some(fields) = statement.as_object() else {
+        return Some(format!("it is not a JSON object: {statement}"));
+    };
+    if let Some(field) = fields.keys().find(|key| {
+        !["Sid", "Effect", "Principal", "Action", "Resource", "Condition"].contains(&key.as_str())
+    }) {
+        return Some(format!(
+            "`{field}` is not accepted (only Sid, Effect, Principal, Action, Resource, Condition)"
+        ));
+    }
+    let sid = statement["Sid"].as_str().unwrap_or_default();
+    if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Some("`Sid` must be letters and digits".into());
+    }
+    if taken_sids.contains(&sid) {
+        return Some(format!("`Sid` {sid} is already used in the key policy"));
+    }
+    if statement["Effect"] != "Allow" {
+        return Some("`Effect` must be Allow".into());
+    }
+    if statement["Resource"] != "*" {
+        return Some("`Resource` must be \"*\" (the key itself)".into());
+    }
+    let service = statement.pointer("/Principal/Service").and_then(Value::as_str);
+    let role = statement.pointer("/Principal/AWS").and_then(Value::as_str);
+    let principal_count = statement["Principal"].as_object().map_or(0, |p| p.len());
+    match (service, role, principal_count) {
+        (Some(service), None, 1) if service.ends_with(".amazonaws.com") && !service.contains('*') => {
+            if statement["Condition"].as_object().is_none_or(|c| c.is_empty()) {
+                return Some(format!(
+                    "a statement for the service {service} needs a `Condition` binding it to this tenant"
+                ));
+            }
+        }
+        (None, Some(role), 1) if role.starts_with("${aws_iam_role.") && role.ends_with(".arn}") => {}
+        _ => {
+            return Some(format!(
+                "`Principal` must be one AWS service or one role ARN of this stack (`${{aws_iam_role.<name>.arn}}`), not {}",
+                statement["Principal"]
+            ));
+        }
+    }
+    let actions: Vec<&str> = match &statement["Action"] {
+        Value::String(action) => vec![action],
+        Value::Array(actions) => actions.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if actions.is_empty() {
+        return Some("`Action` must name at least one action".into());
+    }
+    actions
+        .iter()
+        .find(|action| !CONTRIBUTABLE_ACTIONS.contains(action))
+        .map(|action| {
+            format!(
+                "`{action}` is not accepted; only {}",
+                CONTRIBUTABLE_ACTIONS.join(", ")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -199,6 +310,95 @@ mod tests {
                 assert!(!text.contains(other), "the policy of {tenant} mentions {other}");
             }
         }
+    }
+
+    #[test]
+    fn contributions_are_accepted_only_within_the_extension_points_terms() {
+        let valid = json!({
+            "Sid": "BackupVaultUse",
+            "Effect": "Allow",
+            "Principal": {"Service": "backup.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:CreateGrant"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "backup.us-east-1.amazonaws.com"}},
+        });
+        let with = |pointer: &str, edit: Option<Value>| {
+            tenant_plugin_sdk::testing::edited(valid.clone(), pointer, edit)
+        };
+        // (why, statement, accepted)
+        let cases = [
+            ("a bound service statement", valid.clone(), true),
+            (
+                "a role of this stack",
+                with("/Principal", Some(json!({"AWS": "${aws_iam_role.backup.arn}"}))),
+                true,
+            ),
+            ("everyone", with("/Principal", Some(json!({"AWS": "*"}))), false),
+            ("a service without a condition", with("/Condition", None), false),
+            (
+                "an account ARN",
+                with(
+                    "/Principal",
+                    Some(json!({"AWS": "arn:aws:iam::111122223333:root"})),
+                ),
+                false,
+            ),
+            (
+                "key administration",
+                with("/Action", Some(json!("kms:PutKeyPolicy"))),
+                false,
+            ),
+            (
+                "a wildcard action",
+                with("/Action", Some(json!(["kms:*"]))),
+                false,
+            ),
+            ("a deny", with("/Effect", Some(json!("Deny"))), false),
+            (
+                "another resource",
+                with("/Resource", Some(json!("arn:aws:kms:us-east-1:1:key/x"))),
+                false,
+            ),
+            (
+                "a NotAction",
+                with("/NotAction", Some(json!("kms:Decrypt"))),
+                false,
+            ),
+            (
+                "a taken Sid",
+                with("/Sid", Some(json!("DenyPrincipalsOfOtherTenants"))),
+                false,
+            ),
+            (
+                "a Sid with spaces",
+                with("/Sid", Some(json!("Backup use"))),
+                false,
+            ),
+        ];
+        for (why, statement, accepted) in cases {
+            let contribution = ReceivedContribution {
+                contributor: "backup".into(),
+                point: TENANT_KEY_POLICY.name.into(),
+                body: statement,
+            };
+            let result = contributed_statements(&[contribution]);
+            assert_eq!(result.is_ok(), accepted, "{why}: {result:?}");
+            if let Err(error) = result {
+                assert!(
+                    matches!(&error, PluginError::InvalidContribution(m) if m.contains("`backup`")),
+                    "{why}"
+                );
+            }
+        }
+        let twice = ReceivedContribution {
+            contributor: "backup".into(),
+            point: TENANT_KEY_POLICY.name.into(),
+            body: valid,
+        };
+        assert!(
+            contributed_statements(&[twice.clone(), twice]).is_err(),
+            "one Sid twice"
+        );
     }
 
     #[test]

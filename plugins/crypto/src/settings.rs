@@ -9,31 +9,40 @@ pub const DELETION_WINDOW_DAYS: &str = "deletion-window-days";
 /// The deletion windows AWS KMS accepts.
 pub const AWS_DELETION_WINDOW_DAYS: RangeInclusive<u64> = 7..=30;
 
-/// The configured deletion window, which must be one AWS accepts.
-pub fn deletion_window_days(settings: &Value) -> Result<u64, PluginError> {
-    let days = settings.get(DELETION_WINDOW_DAYS).ok_or_else(|| {
-        PluginError::InvalidSettings(format!("setting `{DELETION_WINDOW_DAYS}` is missing"))
-    })?;
-    days.as_u64()
-        .filter(|days| AWS_DELETION_WINDOW_DAYS.contains(days))
-        .ok_or_else(|| {
-            PluginError::InvalidSettings(format!(
-                "setting `{DELETION_WINDOW_DAYS}` is {days}; KMS accepts whole days from {} to {}",
-                AWS_DELETION_WINDOW_DAYS.start(),
-                AWS_DELETION_WINDOW_DAYS.end()
-            ))
-        })
+/// The validated settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
+pub struct CryptoSettings {
+    /// Days KMS waits before deleting a destroyed tenant key.
+    pub deletion_window_days: u64,
+}
+
+impl SettingsSchema for CryptoSettings {
+    fn schema() -> Vec<Setting> {
+        vec![
+            Setting::integer(
+                DELETION_WINDOW_DAYS,
+                "Days KMS waits before deleting a destroyed tenant key (7 to 30); longer windows are reported.",
+            )
+            .default(7)
+            .range(*AWS_DELETION_WINDOW_DAYS.start() as f64, *AWS_DELETION_WINDOW_DAYS.end() as f64),
+        ]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Crypto;
-    use tenant_plugin_sdk::testing::default_settings;
+    use tenant_plugin_sdk::testing::{default_settings, settings_with};
 
     #[test]
     fn the_default_is_the_shortest_window() {
-        assert_eq!(deletion_window_days(&default_settings::<Crypto>()), Ok(7));
+        assert_eq!(default_settings::<Crypto>().deletion_window_days, 7);
     }
 
     #[test]
@@ -48,9 +57,8 @@ mod tests {
             (json!("7"), false, "a number, not text"),
         ];
         for (value, accepted, why) in cases {
-            let result = deletion_window_days(&json!({DELETION_WINDOW_DAYS: value}));
+            let result = settings_with::<Crypto>(json!({DELETION_WINDOW_DAYS: value}));
             assert_eq!(result.is_ok(), accepted, "{value}: {why}");
         }
-        assert!(deletion_window_days(&json!({})).is_err(), "missing");
     }
 }

@@ -60,14 +60,13 @@
 //!
 //! This file only wires the modules to the plugin contract.
 
-mod central;
 mod delivery;
-mod describe;
 pub mod rules;
 pub mod settings;
-mod tenant;
+mod synth;
 pub mod workflow;
 
+use tenant_plugin_sdk::bundled::{ACCOUNT_ID, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN};
 use tenant_plugin_sdk::prelude::*;
 
 /// The events plugin.
@@ -75,21 +74,36 @@ use tenant_plugin_sdk::prelude::*;
 pub struct Events;
 
 impl Plugin for Events {
+    type Settings = settings::EventsSettings;
+
     fn describe() -> PluginInfo {
-        describe::plugin_info()
+        PluginInfo::new(
+            "events",
+            env!("CARGO_PKG_VERSION"),
+            "Tenant event bus and signup-driven provisioning workflow (central); per-tenant event routing to the tenant API (tenant stacks).",
+        )
+        .requires(&[FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, ACCOUNT_ID])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
     }
 
-    fn synthesize_central(context: &StackContext) -> Result<Fragment, PluginError> {
-        central::fragment(context)
+    fn synthesize_central(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
+        synth::central::fragment(context)
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
-        tenant::fragment(context)
+    fn synthesize_tenant(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
+        synth::tenant::fragment(context)
     }
 
-    fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
+    fn check_stack(stack: &StackDocument, _settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
         Ok(rules::check_stack(stack))
     }
 }
 
 export_plugin!(Events);
+
+tenant_plugin_sdk::conformance_tests!(
+    Events,
+    golden = "tests/golden",
+    tenant = synth::tenant::tests::acme_context
+);

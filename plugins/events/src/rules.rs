@@ -5,53 +5,43 @@ use tenant_plugin_sdk::document::nested_block;
 use tenant_plugin_sdk::prelude::*;
 
 /// Every event target retries explicitly and dead-letters what it cannot deliver.
-pub const RULE_HAS_DLQ: &str = "events.rule-has-dlq";
+pub const RULE_HAS_DLQ: Rule = Rule::error(
+    "events.rule-has-dlq",
+    "Every aws_cloudwatch_event_target has a retry_policy and a dead_letter_config with a queue ARN, so no event is dropped silently.",
+);
 /// Every Lambda permission granted to EventBridge names the rule it is for.
-pub const LAMBDA_PERMISSION_BOUND: &str = "events.lambda-permission-bound";
+pub const LAMBDA_PERMISSION_BOUND: Rule = Rule::error(
+    "events.lambda-permission-bound",
+    "Every aws_lambda_permission for events.amazonaws.com has a source_arn, so only that rule (not any rule in any account) may invoke the function.",
+);
 /// In a tenant stack, every event rule matches only events about that tenant.
-pub const TENANT_RULE_SCOPED: &str = "events.tenant-rule-scoped";
+pub const TENANT_RULE_SCOPED: Rule = Rule::error(
+    "events.tenant-rule-scoped",
+    "In a tenant stack, every event rule's pattern pins detail.tenant_id to that tenant alone, so no tenant receives another tenant's events.",
+);
 /// Every SQS queue is encrypted with a customer managed key.
-pub const QUEUES_ENCRYPTED: &str = "events.queues-encrypted";
+pub const QUEUES_ENCRYPTED: Rule = Rule::error(
+    "events.queues-encrypted",
+    "Every aws_sqs_queue has kms_master_key_id (a customer managed key), so queued events are encrypted under a key the platform controls.",
+);
 
-/// Declares the rules on `info`.
-pub fn declare(info: PluginInfo) -> PluginInfo {
-    info.rule(
-        RULE_HAS_DLQ,
-        Severity::Error,
-        "Every aws_cloudwatch_event_target has a retry_policy and a dead_letter_config with a queue ARN, so no event is dropped silently.",
-    )
-    .rule(
-        LAMBDA_PERMISSION_BOUND,
-        Severity::Error,
-        "Every aws_lambda_permission for events.amazonaws.com has a source_arn, so only that rule (not any rule in any account) may invoke the function.",
-    )
-    .rule(
-        TENANT_RULE_SCOPED,
-        Severity::Error,
-        "In a tenant stack, every event rule's pattern pins detail.tenant_id to that tenant alone, so no tenant receives another tenant's events.",
-    )
-    .rule(
-        QUEUES_ENCRYPTED,
-        Severity::Error,
-        "Every aws_sqs_queue has kms_master_key_id (a customer managed key), so queued events are encrypted under a key the platform controls.",
-    )
-}
+/// Every rule, as `describe` declares them.
+pub const RULES: &[Rule] = &[
+    RULE_HAS_DLQ,
+    LAMBDA_PERMISSION_BOUND,
+    TENANT_RULE_SCOPED,
+    QUEUES_ENCRYPTED,
+];
 
 /// Runs every rule over `stack`.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
-    let info = crate::describe::plugin_info();
     let mut findings = Vec::new();
-    targets_have_dead_letter_queues(stack, info.find_rule(RULE_HAS_DLQ), &mut findings);
-    lambda_permissions_are_bound(stack, info.find_rule(LAMBDA_PERMISSION_BOUND), &mut findings);
+    targets_have_dead_letter_queues(stack, &RULE_HAS_DLQ, &mut findings);
+    lambda_permissions_are_bound(stack, &LAMBDA_PERMISSION_BOUND, &mut findings);
     if let Some(tenant) = &stack.tenant {
-        tenant_rules_are_scoped(
-            stack,
-            &tenant.id,
-            info.find_rule(TENANT_RULE_SCOPED),
-            &mut findings,
-        );
+        tenant_rules_are_scoped(stack, &tenant.id, &TENANT_RULE_SCOPED, &mut findings);
     }
-    queues_are_encrypted(stack, info.find_rule(QUEUES_ENCRYPTED), &mut findings);
+    queues_are_encrypted(stack, &QUEUES_ENCRYPTED, &mut findings);
     findings
 }
 
@@ -73,9 +63,7 @@ fn targets_have_dead_letter_queues(stack: &StackDocument, rule: &Rule, findings:
         .map(|(_, what)| what)
         .collect();
         if !missing.is_empty() {
-            findings.push(Finding::new(
-                rule,
-                target.address(),
+            findings.push(rule.finding(target.address(),
                 format!("event target `{}` lacks {}", target.address(), missing.join(" and ")),
                 "Give the target a retry_policy (maximum_event_age_in_seconds, maximum_retry_attempts) and a dead_letter_config pointing at a KMS-encrypted SQS queue whose policy admits events.amazonaws.com for this rule.",
             ));
@@ -88,8 +76,7 @@ fn lambda_permissions_are_bound(stack: &StackDocument, rule: &Rule, findings: &m
         let for_eventbridge =
             permission.body.get("principal").and_then(Value::as_str) == Some("events.amazonaws.com");
         if for_eventbridge && !non_empty_string(permission.body.get("source_arn")) {
-            findings.push(Finding::new(
-                rule,
+            findings.push(rule.finding(
                 permission.address(),
                 format!(
                     "`{}` lets events.amazonaws.com invoke the function without a source_arn",
@@ -127,9 +114,7 @@ fn unscoped_pattern_reason(body: &Value, tenant_id: &str) -> Option<String> {
 fn tenant_rules_are_scoped(stack: &StackDocument, tenant_id: &str, rule: &Rule, findings: &mut Vec<Finding>) {
     for event_rule in stack.resources_of("aws_cloudwatch_event_rule") {
         if let Some(reason) = unscoped_pattern_reason(event_rule.body, tenant_id) {
-            findings.push(Finding::new(
-                rule,
-                event_rule.address(),
+            findings.push(rule.finding(event_rule.address(),
                 format!("event rule `{}` in the stack of tenant {tenant_id} {reason}", event_rule.address()),
                 format!(r#"Add "detail": {{"tenant_id": ["{tenant_id}"]}} to the rule's event_pattern, with no other tenant ids or content filters."#),
             ));
@@ -140,9 +125,7 @@ fn tenant_rules_are_scoped(stack: &StackDocument, tenant_id: &str, rule: &Rule, 
 fn queues_are_encrypted(stack: &StackDocument, rule: &Rule, findings: &mut Vec<Finding>) {
     for queue in stack.resources_of("aws_sqs_queue") {
         if !non_empty_string(queue.body.get("kms_master_key_id")) {
-            findings.push(Finding::new(
-                rule,
-                queue.address(),
+            findings.push(rule.finding(queue.address(),
                 format!("queue `{}` has no kms_master_key_id", queue.address()),
                 "Set kms_master_key_id to the stack's customer managed key (the tenant key in tenant stacks); SQS-managed encryption is not enough.",
             ));
@@ -167,10 +150,10 @@ mod tests {
         }
     }
 
-    fn findings_of(rule_id: &str, stack: &StackDocument) -> Vec<String> {
+    fn findings_of(rule: Rule, stack: &StackDocument) -> Vec<String> {
         check_stack(stack)
             .into_iter()
-            .filter(|f| f.rule_id == rule_id)
+            .filter(|f| f.rule_id == rule.id)
             .map(|f| f.address)
             .collect()
     }
@@ -351,13 +334,13 @@ mod tests {
     fn the_plugins_own_fragments_comply() {
         use crate::Events;
         use tenant_plugin_sdk::testing::{central_context, tenant_context};
-        let tenant = crate::tenant::fragment(&tenant_context::<Events>(
+        let tenant = crate::synth::tenant::fragment(&tenant_context::<Events>(
             "acme-corp",
             "10.0.0.0/16",
-            &crate::tenant::tests::INPUTS,
+            &crate::synth::tenant::tests::INPUTS,
         ))
         .unwrap();
-        let central = crate::central::fragment(&central_context::<Events>(&[])).unwrap();
+        let central = crate::synth::central::fragment(&central_context::<Events>(&[])).unwrap();
         let tenant_doc = tenant_stack(tenant.to_json()["resource"].clone());
         let central_doc = central_stack(central.to_json()["resource"].clone());
         assert_eq!(check_stack(&tenant_doc), vec![]);

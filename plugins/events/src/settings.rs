@@ -1,7 +1,6 @@
-//! The plugin's settings: their names and defaults, and their validation into typed values.
-//!
-//! Settings are read once per stack, so a bad value fails the synthesis of that stack with a
-//! message naming the setting instead of producing Terraform that AWS rejects at apply time.
+//! The plugin's settings: one declaration each (type, default, range), the checks the schema
+//! cannot express (run by the host before any stack is synthesized, so a bad value is reported
+//! at its place in the configuration), and their conversion into typed values.
 
 use tenant_plugin_sdk::prelude::*;
 
@@ -22,48 +21,96 @@ pub const BUILD_TIMEOUT_MINUTES: &str = "build-timeout-minutes";
 /// Retention of the workflow's and the build's log groups.
 pub const LOG_RETENTION_DAYS: &str = "log-retention-days";
 
-/// Declares every setting with its default on `info`.
-pub fn declare(info: PluginInfo) -> PluginInfo {
-    info.setting(
-        MAX_EVENT_AGE_SECONDS,
-        json!(3600),
-        "Seconds EventBridge keeps retrying delivery of an event to a target before dead-lettering it (60-86400).",
-    )
-    .setting(
-        MAX_RETRY_ATTEMPTS,
-        json!(8),
-        "Delivery retries EventBridge makes per event and target before dead-lettering it (0-185).",
-    )
-    .setting(
-        CONFIG_REPOSITORY,
-        json!(""),
-        "HTTPS URL of the platform's configuration repository (CodeCommit, GitHub, Bitbucket or GitLab) the provisioning build checks out; empty: no source, the build image carries the configuration.",
-    )
-    .setting(
-        DEPLOY_ROLE_ARN,
-        json!(""),
-        "ARN of the role Terraform assumes to create tenant resources; empty: arn:aws:iam::<account>:role/saas-tenant-deployer-<suffix>.",
-    )
-    .setting(
-        STATE_BUCKET_NAME,
-        json!(""),
-        "S3 bucket of the tenant stacks' Terraform state; empty: saas-tenant-tfstate-<account>-<suffix>.",
-    )
-    .setting(
-        BUILD_IMAGE,
-        json!("aws/codebuild/amazonlinux-x86_64-standard:5.0"),
-        "CodeBuild image of the provisioning build; it must provide `tenant-host` and `terraform` on the PATH.",
-    )
-    .setting(
-        BUILD_TIMEOUT_MINUTES,
-        json!(60),
-        "Minutes after which CodeBuild stops a provisioning build (5-2160).",
-    )
-    .setting(
-        LOG_RETENTION_DAYS,
-        json!(30),
-        "Retention in days of the provisioning workflow's and build's log groups (a CloudWatch Logs retention value).",
-    )
+/// The retention values CloudWatch Logs accepts.
+const LOG_RETENTION_VALUES: [u64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/// The settings as configured; [`EventsSettings::delivery`] and [`Provisioner::from_settings`]
+/// turn them into what the fragments use.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+    crate = "tenant_plugin_sdk::serde",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
+pub struct EventsSettings {
+    pub max_event_age_seconds: u64,
+    pub max_retry_attempts: u64,
+    pub config_repository: String,
+    pub deploy_role_arn: String,
+    pub state_bucket_name: String,
+    pub build_image: String,
+    pub build_timeout_minutes: u64,
+    pub log_retention_days: u64,
+}
+
+impl SettingsSchema for EventsSettings {
+    fn schema() -> Vec<Setting> {
+        vec![
+            Setting::integer(
+                MAX_EVENT_AGE_SECONDS,
+                "Seconds EventBridge keeps retrying delivery of an event to a target before dead-lettering it (60-86400).",
+            )
+            .default(3600)
+            .range(60, 86_400),
+            Setting::integer(
+                MAX_RETRY_ATTEMPTS,
+                "Delivery retries EventBridge makes per event and target before dead-lettering it (0-185).",
+            )
+            .default(8)
+            .range(0, 185),
+            Setting::string(
+                CONFIG_REPOSITORY,
+                "HTTPS URL of the platform's configuration repository (CodeCommit, GitHub, Bitbucket or GitLab) the provisioning build checks out; empty: no source, the build image carries the configuration.",
+            )
+            .default(""),
+            Setting::string(
+                DEPLOY_ROLE_ARN,
+                "ARN of the role Terraform assumes to create tenant resources; empty: arn:aws:iam::<account>:role/saas-tenant-deployer-<suffix>.",
+            )
+            .default(""),
+            Setting::string(
+                STATE_BUCKET_NAME,
+                "S3 bucket of the tenant stacks' Terraform state; empty: saas-tenant-tfstate-<account>-<suffix>.",
+            )
+            .default("")
+            .max_length(63),
+            Setting::string(
+                BUILD_IMAGE,
+                "CodeBuild image of the provisioning build; it must provide `tenant-host` and `terraform` on the PATH.",
+            )
+            .default("aws/codebuild/amazonlinux-x86_64-standard:5.0"),
+            Setting::integer(
+                BUILD_TIMEOUT_MINUTES,
+                "Minutes after which CodeBuild stops a provisioning build (5-2160).",
+            )
+            .default(60)
+            .range(5, 2160),
+            Setting::integer(
+                LOG_RETENTION_DAYS,
+                "Retention in days of the provisioning workflow's and build's log groups (a CloudWatch Logs retention value).",
+            )
+            .default(30)
+            .range(1, 3653),
+        ]
+    }
+
+    /// What the schema cannot say: the repository host, the role ARN, a non-empty image and a
+    /// CloudWatch retention value.
+    fn validate(&self, _tenant: Option<&Tenant>) -> Vec<SettingProblem> {
+        Provisioner::from_settings(self).err().unwrap_or_default()
+    }
+}
+
+impl EventsSettings {
+    /// How EventBridge delivers to targets (ranges checked by the schema).
+    pub fn delivery(&self) -> Delivery {
+        Delivery {
+            max_event_age_seconds: self.max_event_age_seconds,
+            max_retry_attempts: self.max_retry_attempts,
+        }
+    }
 }
 
 /// How EventBridge delivers to a target: how long and how often it retries before dead-lettering.
@@ -73,16 +120,6 @@ pub struct Delivery {
     pub max_event_age_seconds: u64,
     /// `maximum_retry_attempts` of the target's retry policy.
     pub max_retry_attempts: u64,
-}
-
-impl Delivery {
-    /// Reads and range-checks the delivery settings (EventBridge's own limits).
-    pub fn from_context(context: &StackContext) -> Result<Self, PluginError> {
-        Ok(Self {
-            max_event_age_seconds: bounded(context, MAX_EVENT_AGE_SECONDS, 60, 86_400)?,
-            max_retry_attempts: bounded(context, MAX_RETRY_ATTEMPTS, 0, 185)?,
-        })
-    }
 }
 
 /// Where the provisioning build gets the platform configuration from.
@@ -102,7 +139,7 @@ pub enum ConfigRepository {
 impl ConfigRepository {
     /// The source type CodeBuild needs follows from the host of the URL; anything else is refused
     /// rather than guessed.
-    fn parse(url: &str) -> Result<Self, PluginError> {
+    fn parse(url: &str) -> Result<Self, SettingProblem> {
         if url.is_empty() {
             return Ok(Self::BuildImage);
         }
@@ -117,9 +154,12 @@ impl ConfigRepository {
             .find(|(prefix, _)| url.starts_with(prefix))
             .map(|(_, source_type)| Self::Git { source_type, location: url.to_owned() })
             .ok_or_else(|| {
-                PluginError::InvalidSettings(format!(
-                    "setting `{CONFIG_REPOSITORY}` is `{url}`: expected an HTTPS URL on CodeCommit, github.com, bitbucket.org or gitlab.com, or empty"
-                ))
+                SettingProblem::new(
+                    CONFIG_REPOSITORY,
+                    format!(
+                        "setting `{CONFIG_REPOSITORY}` is `{url}`: expected an HTTPS URL on CodeCommit, github.com, bitbucket.org or gitlab.com, or empty"
+                    ),
+                )
             })
     }
 }
@@ -137,11 +177,12 @@ pub struct BuildImage {
 impl BuildImage {
     /// A private ECR image is `<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]`;
     /// anything else (CodeBuild's managed images, public registries) CodeBuild pulls itself.
-    fn parse(image: &str) -> Result<Self, PluginError> {
+    fn parse(image: &str) -> Result<Self, SettingProblem> {
         if image.is_empty() {
-            return Err(PluginError::InvalidSettings(format!(
-                "setting `{BUILD_IMAGE}` must not be empty"
-            )));
+            return Err(SettingProblem::new(
+                BUILD_IMAGE,
+                format!("setting `{BUILD_IMAGE}` must not be empty"),
+            ));
         }
         let ecr_repository_arn = image.split_once('/').and_then(|(registry, path)| {
             let (account, rest) = registry.split_once(".dkr.ecr.")?;
@@ -175,36 +216,44 @@ pub struct Provisioner {
     pub log_retention_days: u64,
 }
 
-/// The retention values CloudWatch Logs accepts.
-const LOG_RETENTION_VALUES: [u64; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
-
 impl Provisioner {
-    /// Reads and validates the provisioning settings.
-    pub fn from_context(context: &StackContext) -> Result<Self, PluginError> {
-        let deploy_role_arn = non_empty(context.setting_str(DEPLOY_ROLE_ARN)?);
+    /// The provisioning settings, checked; every problem names its setting.
+    pub fn from_settings(settings: &EventsSettings) -> Result<Self, Vec<SettingProblem>> {
+        let mut problems = Vec::new();
+        let deploy_role_arn = non_empty(&settings.deploy_role_arn);
         if let Some(arn) = &deploy_role_arn
             && !(arn.starts_with("arn:aws:iam::") && arn.contains(":role/"))
         {
-            return Err(PluginError::InvalidSettings(format!(
-                "setting `{DEPLOY_ROLE_ARN}` is `{arn}`: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
-            )));
+            problems.push(SettingProblem::new(
+                DEPLOY_ROLE_ARN,
+                format!(
+                    "setting `{DEPLOY_ROLE_ARN}` is `{arn}`: expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+                ),
+            ));
         }
-        let log_retention_days = context.setting_u64(LOG_RETENTION_DAYS)?;
-        if !LOG_RETENTION_VALUES.contains(&log_retention_days) {
-            return Err(PluginError::InvalidSettings(format!(
-                "setting `{LOG_RETENTION_DAYS}` is {log_retention_days}: CloudWatch Logs accepts only {LOG_RETENTION_VALUES:?}"
-            )));
+        if !LOG_RETENTION_VALUES.contains(&settings.log_retention_days) {
+            problems.push(SettingProblem::new(
+                LOG_RETENTION_DAYS,
+                format!(
+                    "setting `{LOG_RETENTION_DAYS}` is {}: CloudWatch Logs accepts only {LOG_RETENTION_VALUES:?}",
+                    settings.log_retention_days
+                ),
+            ));
         }
-        Ok(Self {
-            config_repository: ConfigRepository::parse(context.setting_str(CONFIG_REPOSITORY)?)?,
-            deploy_role_arn,
-            state_bucket_name: non_empty(context.setting_str(STATE_BUCKET_NAME)?),
-            build_image: BuildImage::parse(context.setting_str(BUILD_IMAGE)?)?,
-            build_timeout_minutes: bounded(context, BUILD_TIMEOUT_MINUTES, 5, 2160)?,
-            log_retention_days,
-        })
+        let config_repository =
+            ConfigRepository::parse(&settings.config_repository).map_err(|p| problems.push(p));
+        let build_image = BuildImage::parse(&settings.build_image).map_err(|p| problems.push(p));
+        match (config_repository, build_image) {
+            (Ok(config_repository), Ok(build_image)) if problems.is_empty() => Ok(Self {
+                config_repository,
+                deploy_role_arn,
+                state_bucket_name: non_empty(&settings.state_bucket_name),
+                build_image,
+                build_timeout_minutes: settings.build_timeout_minutes,
+                log_retention_days: settings.log_retention_days,
+            }),
+            _ => Err(problems),
+        }
     }
 }
 
@@ -212,40 +261,27 @@ fn non_empty(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-fn bounded(context: &StackContext, name: &str, min: u64, max: u64) -> Result<u64, PluginError> {
-    let value = context.setting_u64(name)?;
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(PluginError::InvalidSettings(format!(
-            "setting `{name}` is {value}: expected {min} to {max}"
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Events;
-    use tenant_plugin_sdk::testing::central_context;
+    use tenant_plugin_sdk::testing::{default_settings, settings_with};
 
-    fn context_with(name: &str, value: Value) -> StackContext {
-        let mut context = central_context::<Events>(&[]);
-        context.settings[name] = value;
-        context
+    fn provisioner_with(name: &str, value: Value) -> Provisioner {
+        Provisioner::from_settings(&settings_with::<Events>(json!({name: value})).unwrap()).unwrap()
     }
 
     #[test]
     fn defaults_are_valid() {
-        let context = central_context::<Events>(&[]);
+        let settings = default_settings::<Events>();
         assert_eq!(
-            Delivery::from_context(&context),
-            Ok(Delivery {
+            settings.delivery(),
+            Delivery {
                 max_event_age_seconds: 3600,
                 max_retry_attempts: 8
-            })
+            }
         );
-        let provisioner = Provisioner::from_context(&context).unwrap();
+        let provisioner = Provisioner::from_settings(&settings).unwrap();
         assert_eq!(provisioner.config_repository, ConfigRepository::BuildImage);
         assert_eq!(provisioner.deploy_role_arn, None);
         assert_eq!(provisioner.state_bucket_name, None);
@@ -303,12 +339,13 @@ mod tests {
             (BUILD_IMAGE, json!(""), "CodeBuild needs an image"),
         ];
         for (name, value, reason) in cases {
-            let context = context_with(name, value.clone());
-            let result =
-                Delivery::from_context(&context).and(Provisioner::from_context(&context).map(|_| ()));
-            assert!(
-                matches!(&result, Err(PluginError::InvalidSettings(message)) if message.contains(name)),
-                "{name} = {value} must be refused ({reason}), got {result:?}"
+            let mut settings = tenant_plugin_sdk::settings::defaults::<EventsSettings>();
+            settings[name] = value.clone();
+            let problems = tenant_plugin_sdk::settings::problems::<EventsSettings>(&settings, None);
+            assert_eq!(
+                problems.first().map(|p| p.key.as_str()),
+                Some(name),
+                "{name} = {value} must be refused ({reason}), got {problems:?}"
             );
         }
     }
@@ -356,8 +393,7 @@ mod tests {
             ("https://bitbucket.org/acme/platform-config.git", "BITBUCKET"),
         ];
         for (url, expected) in cases {
-            let provisioner =
-                Provisioner::from_context(&context_with(CONFIG_REPOSITORY, json!(url))).unwrap();
+            let provisioner = provisioner_with(CONFIG_REPOSITORY, json!(url));
             assert_eq!(
                 provisioner.config_repository,
                 ConfigRepository::Git {

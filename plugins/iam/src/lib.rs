@@ -26,11 +26,13 @@
 //! source account or ARN; resource policies never allow `*` without a condition.
 
 mod document;
-mod info;
 mod policies;
 mod rules;
 mod synth;
 
+use tenant_plugin_sdk::bundled::{
+    ACCOUNT_ID, BUCKET_ARN, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME, LOG_GROUP_ARN, TABLE_ARN, VPC_ID,
+};
 use tenant_plugin_sdk::prelude::*;
 
 /// The iam plugin.
@@ -38,17 +40,33 @@ use tenant_plugin_sdk::prelude::*;
 pub struct IamPlugin;
 
 impl Plugin for IamPlugin {
+    type Settings = NoSettings;
+
     fn describe() -> PluginInfo {
-        info::plugin_info()
+        PluginInfo::new(
+            "iam",
+            env!("CARGO_PKG_VERSION"),
+            "Each tenant's Lambda execution role, limited to the tenant's own data by policy, principal tag and permissions boundary.",
+        )
+        .requires(&[ACCOUNT_ID, KMS_KEY_ARN, TABLE_ARN, BUCKET_ARN, LOG_GROUP_ARN, VPC_ID])
+        .provides(&[LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<NoSettings>) -> Result<Fragment, PluginError> {
         synth::tenant_fragment(context)
     }
 
-    fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
+    fn check_stack(stack: &StackDocument, _settings: &NoSettings) -> Result<Vec<Finding>, PluginError> {
         Ok(rules::check_stack(stack))
     }
 }
 
 export_plugin!(IamPlugin);
+
+tenant_plugin_sdk::conformance_tests!(
+    IamPlugin,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

@@ -44,36 +44,54 @@
 //! `logging.retention-valid`, `logging.retention-matches`, `logging.log-groups-encrypted` and
 //! `logging.flow-logs-enabled` check every stack; `logging.subscription-forwarding` checks the
 //! API log groups of tenant stacks.
-use tenant_plugin_sdk::prelude::*;
-
 mod access;
-mod central;
 mod deployment;
-mod info;
 mod rules;
 mod settings;
-mod tenant;
+mod synth;
+
+use tenant_plugin_sdk::bundled::{
+    ACCOUNT_ID, CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME, KMS_KEY_ARN, LOG_GROUP_ARN, LOG_GROUP_NAME,
+    VPC_ID,
+};
+use tenant_plugin_sdk::prelude::*;
 
 /// The logging plugin.
 #[derive(Debug)]
 pub struct Logging;
 
 impl Plugin for Logging {
+    type Settings = settings::LoggingSettings;
+
     fn describe() -> PluginInfo {
-        info::describe()
+        PluginInfo::new(
+            "logging",
+            env!("CARGO_PKG_VERSION"),
+            "Encrypted tenant log groups, VPC flow logs, tenant-bounded log reads, and forwarding into a central log group with tenant-prefixed streams.",
+        )
+        .requires(&[KMS_KEY_ARN, ACCOUNT_ID, VPC_ID])
+        .provides(&[LOG_GROUP_NAME, LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME, CENTRAL_LOG_GROUP_ARN])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
     }
 
-    fn synthesize_central(context: &StackContext) -> Result<Fragment, PluginError> {
-        central::synthesize(context)
+    fn synthesize_central(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
+        synth::central::synthesize(context)
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
-        tenant::synthesize(context)
+    fn synthesize_tenant(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
+        synth::tenant::synthesize(context)
     }
 
-    fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
-        rules::check_stack(stack, settings)
+    fn check_stack(stack: &StackDocument, settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
+        Ok(rules::check_stack(stack, settings))
     }
 }
 
 export_plugin!(Logging);
+
+tenant_plugin_sdk::conformance_tests!(
+    Logging,
+    golden = "tests/golden",
+    tenant = synth::tenant::tests::acme_context
+);

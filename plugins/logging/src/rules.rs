@@ -1,20 +1,42 @@
 //! The plugin's checks over composed stacks.
 
-use crate::info::{
-    self, FLOW_LOGS_ENABLED, LOG_GROUPS_ENCRYPTED, RETENTION_MATCHES, RETENTION_VALID,
-    SUBSCRIPTION_FORWARDING,
-};
-use crate::settings::{ACCEPTED_RETENTION_DAYS, retention_days};
+use crate::settings::{ACCEPTED_RETENTION_DAYS, LoggingSettings};
 use tenant_plugin_sdk::document::referenced_resource;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::{BlockKind, TerraformBlock};
 
-pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Finding>, PluginError> {
-    let info = info::describe();
-    let configured_retention = retention_days(settings)?;
+pub const RETENTION_VALID: Rule = Rule::error(
+    "logging.retention-valid",
+    "Every log group sets retention_in_days to a value CloudWatch Logs accepts.",
+);
+pub const RETENTION_MATCHES: Rule = Rule::warning(
+    "logging.retention-matches",
+    "Every log group keeps events for the configured retention.",
+);
+pub const LOG_GROUPS_ENCRYPTED: Rule = Rule::error(
+    "logging.log-groups-encrypted",
+    "Every log group is encrypted with a KMS key of its own stack.",
+);
+pub const SUBSCRIPTION_FORWARDING: Rule = Rule::error(
+    "logging.subscription-forwarding",
+    "Every tenant API log group has a subscription filter forwarding it to the central log group.",
+);
+pub const FLOW_LOGS_ENABLED: Rule = Rule::error("logging.flow-logs-enabled", "Every VPC has a flow log.");
+
+/// Every rule, as `describe` declares them.
+pub const RULES: &[Rule] = &[
+    RETENTION_VALID,
+    RETENTION_MATCHES,
+    LOG_GROUPS_ENCRYPTED,
+    SUBSCRIPTION_FORWARDING,
+    FLOW_LOGS_ENABLED,
+];
+
+pub fn check_stack(stack: &StackDocument, settings: &LoggingSettings) -> Vec<Finding> {
+    let configured_retention = settings.retention_days;
     let mut findings = Vec::new();
-    let mut report = |rule: &str, address: String, message: String, remediation: &str| {
-        findings.push(Finding::new(info.find_rule(rule), address, message, remediation));
+    let mut report = |rule: Rule, address: String, message: String, remediation: &str| {
+        findings.push(rule.finding(address, message, remediation));
     };
     for group in stack.resources_of("aws_cloudwatch_log_group") {
         let address = group.address();
@@ -74,7 +96,7 @@ pub fn check_stack(stack: &StackDocument, settings: &Value) -> Result<Vec<Findin
             );
         }
     }
-    Ok(findings)
+    findings
 }
 
 /// The `(type, name)` of a resource referred to by a whole-string interpolation such as
@@ -130,7 +152,6 @@ mod tests {
             document: json!({"resource": resources}),
         };
         check_stack(&stack, &default_settings::<Logging>())
-            .unwrap()
             .into_iter()
             .map(|finding| (finding.rule_id, finding.address))
             .collect()
@@ -171,7 +192,7 @@ mod tests {
         &'static str,
         Option<Tenant>,
         Value,
-        &'static [(&'static str, &'static str)],
+        &'static [(Rule, &'static str)],
     );
 
     #[test]
@@ -256,7 +277,7 @@ mod tests {
         for (reason, tenant, resources, expected) in cases {
             let expected: Vec<(String, String)> = expected
                 .iter()
-                .map(|(rule, address)| ((*rule).to_owned(), (*address).to_owned()))
+                .map(|(rule, address)| (rule.id.to_owned(), (*address).to_owned()))
                 .collect();
             assert_eq!(findings(tenant, resources), expected, "{reason}");
         }
@@ -268,27 +289,24 @@ mod tests {
         resources["aws_vpc"]["second"] = json!({});
         assert_eq!(
             findings(acme(), resources),
-            [(FLOW_LOGS_ENABLED.to_owned(), "aws_vpc.second".to_owned())]
+            [(FLOW_LOGS_ENABLED.id.to_owned(), "aws_vpc.second".to_owned())]
         );
     }
 
     #[test]
     fn the_synthesized_fragments_comply() {
-        let mut tenant = crate::tenant::tests::acme().to_json();
+        let mut tenant = crate::synth::tenant::tests::acme().to_json();
         // Stand-ins for what the crypto and network plugins add to the composed stack.
         tenant["resource"]["aws_kms_key"] = json!({"tenant": {}});
         tenant["resource"]["aws_vpc"] = json!({"tenant": {}});
-        let central = crate::central::tests::central().to_json();
+        let central = crate::synth::central::tests::central().to_json();
         for (tenant, document) in [(acme(), tenant), (None, central)] {
             let stack = StackDocument {
                 stack: "s".into(),
                 tenant,
                 document,
             };
-            assert_eq!(
-                check_stack(&stack, &default_settings::<Logging>()).unwrap(),
-                vec![]
-            );
+            assert_eq!(check_stack(&stack, &default_settings::<Logging>()), vec![]);
         }
     }
 
@@ -300,23 +318,9 @@ mod tests {
             document: json!({"resource": changed(&["aws_cloudwatch_log_group", "api", "retention_in_days"], json!(90))}),
         };
         let [finding] = check_stack(&stack, &default_settings::<Logging>())
-            .unwrap()
             .try_into()
             .unwrap();
         assert_eq!(finding.severity, Severity::Warning);
         assert!(finding.message.contains("90") && finding.message.contains("30"));
-    }
-
-    #[test]
-    fn invalid_settings_are_an_error() {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: None,
-            document: json!({}),
-        };
-        assert!(matches!(
-            check_stack(&stack, &json!({"retention-days": 31})),
-            Err(PluginError::InvalidSettings(_))
-        ));
     }
 }

@@ -10,16 +10,20 @@
 //!
 //! Its checks read the composed stacks, so they also catch what other plugins add: public
 //! ingress, paths to the internet, subnets in a single zone, a VPC off its allocation, an open
-//! default security group, and (fleet-wide) overlapping tenant VPCs.
+//! default security group, and (fleet-wide, from the `aws_vpc` blocks only) overlapping tenant
+//! VPCs.
 //!
 //! The logic lives in [`synth`], [`rules`] and [`settings`]; this file only wires it to the
 //! plugin contract.
 
-mod describe;
 pub mod rules;
 pub mod settings;
 pub mod synth;
 
+use tenant_plugin_sdk::bundled::{
+    DYNAMODB_ENDPOINT_ID, LAMBDA_SECURITY_GROUP_ID, PRIVATE_ROUTE_TABLE_ID, PRIVATE_SUBNET_IDS,
+    S3_ENDPOINT_ID, VPC_CIDR_BLOCK, VPC_ID,
+};
 use tenant_plugin_sdk::prelude::*;
 
 /// The network plugin.
@@ -27,21 +31,44 @@ use tenant_plugin_sdk::prelude::*;
 pub struct Network;
 
 impl Plugin for Network {
+    type Settings = settings::NetworkSettings;
+
     fn describe() -> PluginInfo {
-        describe::plugin_info()
+        PluginInfo::new(
+            "network",
+            env!("CARGO_PKG_VERSION"),
+            "One isolated VPC per tenant: private subnets in two zones, S3/DynamoDB gateway endpoints, a closed Lambda security group and a NACL that blocks other tenants; no path to the internet.",
+        )
+        .provides(&[
+            VPC_ID,
+            VPC_CIDR_BLOCK,
+            PRIVATE_SUBNET_IDS,
+            LAMBDA_SECURITY_GROUP_ID,
+            PRIVATE_ROUTE_TABLE_ID,
+            S3_ENDPOINT_ID,
+            DYNAMODB_ENDPOINT_ID,
+        ])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
+        .fleet_needs_resources(&["aws_vpc"])
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
         synth::tenant_fragment(context)
     }
 
-    fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
+    fn check_stack(stack: &StackDocument, _settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
         Ok(rules::check_stack(stack))
     }
 
-    fn check_fleet(stacks: &[StackDocument], _settings: &Value) -> Result<Vec<Finding>, PluginError> {
-        Ok(rules::check_fleet(stacks))
+    fn check_fleet(
+        summaries: &[StackDocument],
+        _settings: &Self::Settings,
+    ) -> Result<Vec<Finding>, PluginError> {
+        Ok(rules::check_fleet(summaries))
     }
 }
 
 export_plugin!(Network);
+
+tenant_plugin_sdk::conformance_tests!(Network, golden = "tests/golden");

@@ -1,29 +1,56 @@
 //! The network rules, checked over composed stacks so that they also see what other plugins
 //! emit.
 
-use crate::describe::plugin_info;
 use std::collections::BTreeSet;
 use tenant_plugin_sdk::cidr::Ipv4Block;
 use tenant_plugin_sdk::document::{nested_blocks, string, strings};
 use tenant_plugin_sdk::prelude::*;
 
 /// No security group ingress from 0.0.0.0/0 or ::/0.
-pub const NO_PUBLIC_INGRESS: &str = "network.no-public-ingress";
+pub const NO_PUBLIC_INGRESS: Rule = Rule::error(
+    "network.no-public-ingress",
+    "No security group admits ingress from 0.0.0.0/0 or ::/0.",
+);
 /// A tenant stack's subnets span at least two availability zones.
-pub const SUBNETS_SPAN_TWO_AZS: &str = "network.subnets-span-two-azs";
+pub const SUBNETS_SPAN_TWO_AZS: Rule = Rule::error(
+    "network.subnets-span-two-azs",
+    "A tenant stack's subnets are placed in at least two distinct availability zones.",
+);
 /// No gateway, peering or default route that could reach the internet or another network.
-pub const NO_INTERNET_PATH: &str = "network.no-internet-path";
+pub const NO_INTERNET_PATH: Rule = Rule::error(
+    "network.no-internet-path",
+    "No NAT, internet or egress-only gateway, no VPC peering, and no default route (0.0.0.0/0 or ::/0).",
+);
 /// Tenant VPCs use exactly the tenant's allocated block.
-pub const VPC_CIDR_MATCHES_ALLOCATION: &str = "network.vpc-cidr-matches-allocation";
+pub const VPC_CIDR_MATCHES_ALLOCATION: Rule = Rule::error(
+    "network.vpc-cidr-matches-allocation",
+    "Every VPC of a tenant stack uses exactly the IPv4 block allocated to the tenant.",
+);
 /// Every tenant VPC's default security group is managed and has no rules.
-pub const DEFAULT_SECURITY_GROUP_CLOSED: &str = "network.default-security-group-closed";
+pub const DEFAULT_SECURITY_GROUP_CLOSED: Rule = Rule::error(
+    "network.default-security-group-closed",
+    "Every VPC of a tenant stack manages its default security group and leaves it without rules.",
+);
 /// No two tenant stacks' VPCs overlap (fleet rule).
-pub const NO_OVERLAPPING_CIDRS: &str = "network.no-overlapping-cidrs";
+pub const NO_OVERLAPPING_CIDRS: Rule = Rule::error(
+    "network.no-overlapping-cidrs",
+    "No two tenant stacks' VPC blocks overlap.",
+);
+
+/// Every rule, as `describe` declares them.
+pub const RULES: &[Rule] = &[
+    NO_PUBLIC_INGRESS,
+    SUBNETS_SPAN_TWO_AZS,
+    NO_INTERNET_PATH,
+    VPC_CIDR_MATCHES_ALLOCATION,
+    DEFAULT_SECURITY_GROUP_CLOSED,
+    NO_OVERLAPPING_CIDRS,
+];
 
 type StackRule = fn(&StackDocument, &Rule) -> Vec<Finding>;
 
 /// The per-stack rules, in the order their findings are reported.
-const STACK_RULES: [(&str, StackRule); 5] = [
+const STACK_RULES: [(Rule, StackRule); 5] = [
     (NO_PUBLIC_INGRESS, no_public_ingress),
     (SUBNETS_SPAN_TWO_AZS, subnets_span_two_azs),
     (NO_INTERNET_PATH, no_internet_path),
@@ -33,16 +60,15 @@ const STACK_RULES: [(&str, StackRule); 5] = [
 
 /// Every per-stack rule over one composed stack.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
-    let info = plugin_info();
     STACK_RULES
         .iter()
-        .flat_map(|(id, check)| check(stack, info.find_rule(id)))
+        .flat_map(|(rule, check)| check(stack, rule))
         .collect()
 }
 
-/// The fleet rules over all composed stacks.
+/// The fleet rules over the stacks' summaries (their `aws_vpc` blocks).
 pub fn check_fleet(stacks: &[StackDocument]) -> Vec<Finding> {
-    no_overlapping_cidrs(stacks, plugin_info().find_rule(NO_OVERLAPPING_CIDRS))
+    no_overlapping_cidrs(stacks, &NO_OVERLAPPING_CIDRS)
 }
 
 /// Whether a CIDR block (IPv4 or IPv6) has prefix length 0, i.e. is the whole address space.
@@ -77,9 +103,7 @@ fn no_public_ingress(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
             _ => Vec::new(),
         };
         findings.extend(sources.into_iter().map(|source| {
-            Finding::new(
-                rule,
-                block.address(),
+            rule.finding(block.address(),
                 format!("admits ingress from {source}, i.e. from any address"),
                 "Admit only the tenant's own block or a referenced security group; tenant functions need no ingress at all.",
             )
@@ -102,8 +126,7 @@ fn subnets_span_two_azs(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
             Some(zone) => {
                 zones.insert(zone);
             }
-            None => findings.push(Finding::new(
-                rule,
+            None => findings.push(rule.finding(
                 subnet.address(),
                 "has no availability zone, so AWS may place it beside the other subnets",
                 "Set `availability_zone` to a distinct element of data.aws_availability_zones names.",
@@ -112,9 +135,7 @@ fn subnets_span_two_azs(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
     }
     if zones.len() < 2 {
         let listed = zones.iter().copied().collect::<Vec<_>>().join(", ");
-        findings.push(Finding::new(
-            rule,
-            "",
+        findings.push(rule.finding("",
             format!(
                 "stack `{}` has {subnet_count} subnet(s) in {} distinct availability zone(s) [{listed}]; one zone failing takes the tenant down",
                 stack.stack,
@@ -152,8 +173,7 @@ fn no_internet_path(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
             .iter()
             .find(|(type_name, _)| *type_name == block.type_name)
         {
-            findings.push(Finding::new(
-                rule,
+            findings.push(rule.finding(
                 block.address(),
                 format!("is {what}: tenant networks must have no path to the internet or to other networks"),
                 "Remove it; reach AWS services through VPC endpoints instead.",
@@ -170,9 +190,7 @@ fn no_internet_path(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
             _ => Vec::new(),
         };
         findings.extend(default_routes.into_iter().map(|destination| {
-            Finding::new(
-                rule,
-                block.address(),
+            rule.finding(block.address(),
                 format!("routes {destination} out of the VPC"),
                 "Remove the default route; private subnets keep only the local route and endpoint prefix lists.",
             )
@@ -193,8 +211,7 @@ fn vpc_cidr_matches_allocation(stack: &StackDocument, rule: &Rule) -> Vec<Findin
             let matches =
                 allocated.is_some() && declared.and_then(|d| d.parse::<Ipv4Block>().ok()) == allocated;
             (!matches).then(|| {
-                Finding::new(
-                    rule,
+                rule.finding(
                     vpc.address(),
                     format!(
                         "cidr_block is {}, but tenant `{}` is allocated {}",
@@ -231,9 +248,7 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
             .iter()
             .any(|group| string(group.body, "vpc_id") == Some(vpc_id.as_str()))
         {
-            findings.push(Finding::new(
-                rule,
-                vpc.address(),
+            findings.push(rule.finding(vpc.address(),
                 "has no aws_default_security_group, so its default group keeps AWS's allow-within-group rules",
                 format!("Declare an aws_default_security_group with vpc_id = \"{vpc_id}\" and no ingress or egress."),
             ));
@@ -243,8 +258,7 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
         let inline =
             nested_blocks(group.body, "ingress").count() + nested_blocks(group.body, "egress").count();
         if inline > 0 {
-            findings.push(Finding::new(
-                rule,
+            findings.push(rule.finding(
                 group.address(),
                 format!("has {inline} inline rule(s); the default group must stay closed"),
                 "Remove the ingress and egress blocks; use a dedicated security group instead.",
@@ -254,8 +268,7 @@ fn default_security_group_closed(stack: &StackDocument, rule: &Rule) -> Vec<Find
         for type_name in STANDALONE_SECURITY_GROUP_RULES {
             for attached in stack.resources_of(type_name) {
                 if string(attached.body, "security_group_id") == Some(group_id.as_str()) {
-                    findings.push(Finding::new(
-                        rule,
+                    findings.push(rule.finding(
                         attached.address(),
                         format!("adds a rule to the default security group {}", group.address()),
                         "Attach the rule to a dedicated security group instead.",
@@ -297,9 +310,7 @@ fn no_overlapping_cidrs(stacks: &[StackDocument], rule: &Rule) -> Vec<Finding> {
             .filter(|second| second.stack != first.stack)
         {
             if first.block.overlaps(&second.block) {
-                findings.push(Finding::new(
-                    rule,
-                    "",
+                findings.push(rule.finding("",
                     format!(
                         "{} {} in stack `{}` overlaps {} {} in stack `{}`",
                         first.address, first.block, first.stack, second.address, second.block, second.stack
@@ -332,11 +343,11 @@ mod tests {
 
     const ACME: Allocation = Some(("acme-corp", "10.0.0.0/16"));
 
-    /// The addresses of `rule_id`'s findings in one stack.
-    fn addresses(rule_id: &str, stack: &StackDocument) -> Vec<String> {
+    /// The addresses of `rule`'s findings in one stack.
+    fn addresses(rule: Rule, stack: &StackDocument) -> Vec<String> {
         check_stack(stack)
             .into_iter()
-            .filter(|f| f.rule_id == rule_id)
+            .filter(|f| f.rule_id == rule.id)
             .map(|f| f.address)
             .collect()
     }
@@ -344,7 +355,7 @@ mod tests {
     #[test]
     fn stack_rules_flag_violations_and_pass_compliant_documents() {
         // (rule, why, tenant, resources, addresses the rule must report)
-        let cases: Vec<(&str, &str, Allocation, Value, Vec<&str>)> = vec![
+        let cases: Vec<(Rule, &str, Allocation, Value, Vec<&str>)> = vec![
             (
                 NO_PUBLIC_INGRESS,
                 "inline ingress from anywhere",

@@ -1,12 +1,14 @@
-//! The wasm32-only glue between the generated bindings and the [`Plugin`](crate::Plugin) trait.
-//! Plugin authors never name anything here; [`export_plugin!`](crate::export_plugin) does.
+//! The wasm32-only glue between the generated bindings of `tenant:plugin@0.2.0` and the
+//! [`Plugin`](crate::Plugin) trait. Plugin authors never name anything here;
+//! [`export_plugin!`](crate::export_plugin) does.
 
 // Generated bindings need `unsafe` for the canonical ABI.
 #[doc(hidden)]
 #[allow(unsafe_code)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/tenant-plugin@0.1.0",
+        // `wit` links to wit/tenant-plugin@0.2.0, so the packaged crate carries the contract.
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -19,24 +21,51 @@ pub use bindings::exports::tenant::plugin::plugin_api as wit;
 pub use wit::Guest;
 pub use wit_bindgen;
 
+use crate::log::Level;
+use crate::settings::{self, SettingsSchema};
 use crate::{
-    BlockKind, Finding, Fragment, Plugin, PluginError, PluginInfo, Severity, StackContext, StackDocument,
-    StackKind, Tenant,
+    BlockKind, Contribution, ExchangedValue, Finding, Fragment, Plugin, PluginError, ReceivedContribution,
+    Severity, StackContext, StackDocument, StackKind, Tenant, ValueKind,
 };
+use bindings::tenant::plugin::host;
+use serde_json::{Map, Value};
+
+pub fn log(level: Level, message: &str) {
+    let level = match level {
+        Level::Error => host::LogLevel::Error,
+        Level::Warning => host::LogLevel::Warning,
+        Level::Info => host::LogLevel::Info,
+        Level::Debug => host::LogLevel::Debug,
+    };
+    host::log(level, message);
+}
+
+fn stack_kind(kind: StackKind) -> wit::StackKind {
+    match kind {
+        StackKind::Central => wit::StackKind::Central,
+        StackKind::Tenant => wit::StackKind::Tenant,
+    }
+}
 
 pub fn describe<P: Plugin>() -> wit::PluginInfo {
-    let info: PluginInfo = P::describe();
+    let info = P::describe();
     let declarations = |list: Vec<crate::ValueDeclaration>| {
         list.into_iter()
             .map(|d| wit::ValueDeclaration {
-                name: d.name,
-                stack: match d.stack {
-                    StackKind::Central => wit::StackKind::Central,
-                    StackKind::Tenant => wit::StackKind::Tenant,
+                name: d.name.to_owned(),
+                stack: stack_kind(d.stack),
+                kind: match d.kind {
+                    ValueKind::Text => wit::ValueKind::Text,
+                    ValueKind::TextList => wit::ValueKind::TextList,
                 },
-                description: d.description,
+                description: d.description.to_owned(),
             })
             .collect()
+    };
+    let extension_point = |point: crate::ExtensionPoint| wit::ExtensionPoint {
+        name: point.name.to_owned(),
+        stack: stack_kind(point.stack),
+        description: point.description.to_owned(),
     };
     wit::PluginInfo {
         name: info.name,
@@ -49,32 +78,87 @@ pub fn describe<P: Plugin>() -> wit::PluginInfo {
             .rules
             .into_iter()
             .map(|r| wit::Rule {
-                id: r.id,
+                id: r.id.to_owned(),
                 severity: severity(r.severity),
-                description: r.description,
+                description: r.description.to_owned(),
             })
             .collect(),
-        settings: info
-            .settings
+        settings: P::Settings::schema().into_iter().map(setting).collect(),
+        name_patterns: info
+            .name_patterns
             .into_iter()
-            .map(|s| wit::Setting {
-                name: s.name,
-                description: s.description,
-                default_value: s.default_value.to_string(),
+            .map(|p| wit::NamePattern {
+                resource_kind: p.resource_kind.to_owned(),
+                template: p.template.to_owned(),
+                max_length: p.max_length,
+                stack: stack_kind(p.stack),
             })
             .collect(),
+        accepts: info.accepts.into_iter().map(extension_point).collect(),
+        contributes_to: info
+            .contributes_to
+            .into_iter()
+            .map(|p| p.name.to_owned())
+            .collect(),
+        fleet_needs: info.fleet_needs,
     }
 }
 
+fn setting(s: crate::Setting) -> wit::Setting {
+    wit::Setting {
+        name: s.name,
+        description: s.description,
+        kind: match s.kind {
+            crate::SettingType::String => wit::SettingType::String,
+            crate::SettingType::Integer => wit::SettingType::Integer,
+            crate::SettingType::Number => wit::SettingType::Number,
+            crate::SettingType::Boolean => wit::SettingType::Boolean,
+            crate::SettingType::StringList => wit::SettingType::StringList,
+            crate::SettingType::Object => wit::SettingType::Object,
+        },
+        default_value: s.default_value.map(|v| v.to_string()),
+        required: s.required,
+        minimum: s.minimum,
+        maximum: s.maximum,
+        max_length: s.max_length,
+        allowed: s.allowed,
+        pattern: s.pattern,
+    }
+}
+
+pub fn validate_settings<P: Plugin>(
+    settings: String,
+    tenant: Option<wit::Tenant>,
+) -> Vec<wit::SettingProblem> {
+    let tenant = tenant.map(self::tenant);
+    let problems = match parse_json(&settings, "settings") {
+        Ok(settings) => settings::problems::<P::Settings>(&settings, tenant.as_ref()),
+        Err(error) => vec![crate::SettingProblem::new("", error.to_string())],
+    };
+    problems
+        .into_iter()
+        .map(|p| wit::SettingProblem {
+            key: p.key,
+            message: p.message,
+        })
+        .collect()
+}
+
+pub fn contribute<P: Plugin>(context: wit::StackContext) -> Result<Vec<wit::Contribution>, wit::PluginError> {
+    let context = stack_context::<P>(context).map_err(plugin_error)?;
+    let contributions = P::contribute(&context).map_err(plugin_error)?;
+    Ok(contributions.into_iter().map(contribution).collect())
+}
+
 pub fn synthesize_central<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
-    let context = stack_context(context)?;
+    let context = stack_context::<P>(context).map_err(plugin_error)?;
     P::synthesize_central(&context)
         .map(fragment)
         .map_err(plugin_error)
 }
 
 pub fn synthesize_tenant<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
-    let context = stack_context(context)?;
+    let context = stack_context::<P>(context).map_err(plugin_error)?;
     P::synthesize_tenant(&context).map(fragment).map_err(plugin_error)
 }
 
@@ -82,30 +166,34 @@ pub fn check_stack<P: Plugin>(
     stack: wit::StackDocument,
     settings: String,
 ) -> Result<Vec<wit::Finding>, wit::PluginError> {
-    let stack = stack_document(stack)?;
-    let settings = parse_json(&settings, "settings")?;
+    let stack = stack_document(stack).map_err(plugin_error)?;
+    let settings = typed_settings::<P>(&settings).map_err(plugin_error)?;
     P::check_stack(&stack, &settings)
         .map(findings)
         .map_err(plugin_error)
 }
 
 pub fn check_fleet<P: Plugin>(
-    stacks: Vec<wit::StackDocument>,
+    summaries: Vec<wit::StackSummary>,
     settings: String,
 ) -> Result<Vec<wit::Finding>, wit::PluginError> {
-    let stacks = stacks
+    let summaries = summaries
         .into_iter()
-        .map(stack_document)
-        .collect::<Result<Vec<_>, _>>()?;
-    let settings = parse_json(&settings, "settings")?;
-    P::check_fleet(&stacks, &settings)
+        .map(summary_document)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(plugin_error)?;
+    let settings = typed_settings::<P>(&settings).map_err(plugin_error)?;
+    P::check_fleet(&summaries, &settings)
         .map(findings)
         .map_err(plugin_error)
 }
 
-fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, wit::PluginError> {
-    serde_json::from_str(text)
-        .map_err(|e| wit::PluginError::InvalidContext(format!("{what} is not JSON: {e}")))
+fn parse_json(text: &str, what: &str) -> Result<Value, PluginError> {
+    serde_json::from_str(text).map_err(|e| PluginError::InvalidContext(format!("{what} is not JSON: {e}")))
+}
+
+fn typed_settings<P: Plugin>(text: &str) -> Result<P::Settings, PluginError> {
+    settings::parse(&parse_json(text, "settings")?)
 }
 
 fn tenant(t: wit::Tenant) -> Tenant {
@@ -115,24 +203,81 @@ fn tenant(t: wit::Tenant) -> Tenant {
     }
 }
 
-fn stack_context(c: wit::StackContext) -> Result<StackContext, wit::PluginError> {
+fn exchanged_value(value: wit::Value) -> ExchangedValue {
+    match value {
+        wit::Value::Text(text) => ExchangedValue::Text(text),
+        wit::Value::TextList(list) => ExchangedValue::TextList(list),
+    }
+}
+
+fn stack_context<P: Plugin>(c: wit::StackContext) -> Result<StackContext<P::Settings>, PluginError> {
+    let contributions = c
+        .contributions
+        .into_iter()
+        .map(|received| {
+            Ok(ReceivedContribution {
+                body: parse_json(&received.contribution.body, "contribution").map_err(|_| {
+                    PluginError::InvalidContribution(format!(
+                        "the contribution of `{}` to `{}` is not JSON",
+                        received.contributor, received.contribution.point
+                    ))
+                })?,
+                contributor: received.contributor,
+                point: received.contribution.point,
+            })
+        })
+        .collect::<Result<_, PluginError>>()?;
     Ok(StackContext {
-        settings: parse_json(&c.settings, "settings")?,
+        settings: typed_settings::<P>(&c.settings)?,
         stack: c.stack,
         tenant: c.tenant.map(tenant),
         fleet: c.fleet.into_iter().map(tenant).collect(),
         environment_suffix: c.environment_suffix,
         region: c.region,
-        inputs: c.inputs.into_iter().map(|v| (v.name, v.value)).collect(),
+        inputs: c
+            .inputs
+            .into_iter()
+            .map(|v| (v.name, exchanged_value(v.value)))
+            .collect(),
+        contributions,
     })
 }
 
-fn stack_document(d: wit::StackDocument) -> Result<StackDocument, wit::PluginError> {
+fn stack_document(d: wit::StackDocument) -> Result<StackDocument, PluginError> {
     Ok(StackDocument {
         document: parse_json(&d.document, "stack document")
-            .map_err(|_| wit::PluginError::InvalidDocument(format!("stack `{}` is not JSON", d.stack)))?,
+            .map_err(|_| PluginError::InvalidDocument(format!("stack `{}` is not JSON", d.stack)))?,
         stack: d.stack,
         tenant: d.tenant.map(tenant),
+    })
+}
+
+/// A summary as a stack document holding only its blocks and outputs, in Terraform JSON layout,
+/// so fleet rules read summaries with the same helpers as whole stacks.
+fn summary_document(s: wit::StackSummary) -> Result<StackDocument, PluginError> {
+    let invalid =
+        |what: &str| PluginError::InvalidDocument(format!("stack `{}`: {what} is not JSON", s.stack));
+    let mut sections: Map<String, Value> = Map::new();
+    for block in &s.blocks {
+        let section = match block.kind {
+            wit::BlockKind::Resource => "resource",
+            wit::BlockKind::Data => "data",
+        };
+        let body = serde_json::from_str(&block.body).map_err(|_| invalid(&block.name))?;
+        sections
+            .entry(section)
+            .or_insert_with(|| Value::Object(Map::new()))[&block.type_name][&block.name] = body;
+    }
+    for output in &s.outputs {
+        let value: Value = serde_json::from_str(&output.value).map_err(|_| invalid(&output.name))?;
+        sections
+            .entry("output")
+            .or_insert_with(|| Value::Object(Map::new()))[&output.name] = serde_json::json!({"value": value});
+    }
+    Ok(StackDocument {
+        stack: s.stack,
+        tenant: s.tenant.map(tenant),
+        document: Value::Object(sections),
     })
 }
 
@@ -141,6 +286,13 @@ fn severity(s: Severity) -> wit::Severity {
         Severity::Error => wit::Severity::Error,
         Severity::Warning => wit::Severity::Warning,
         Severity::Info => wit::Severity::Info,
+    }
+}
+
+fn contribution(c: Contribution) -> wit::Contribution {
+    wit::Contribution {
+        point: c.point,
+        body: c.body.to_string(),
     }
 }
 
@@ -172,7 +324,13 @@ fn fragment(f: Fragment) -> wit::Fragment {
         provides: f
             .provides
             .into_iter()
-            .map(|(name, value)| wit::NamedValue { name, value })
+            .map(|(name, value)| wit::NamedValue {
+                name,
+                value: match value {
+                    ExchangedValue::Text(text) => wit::Value::Text(text),
+                    ExchangedValue::TextList(list) => wit::Value::TextList(list),
+                },
+            })
             .collect(),
         assets: f
             .assets
@@ -180,6 +338,21 @@ fn fragment(f: Fragment) -> wit::Fragment {
             .map(|a| wit::Asset {
                 path: a.path,
                 contents: a.contents,
+            })
+            .collect(),
+        intents: f
+            .intents
+            .into_iter()
+            .map(|i| wit::AccessIntent {
+                principal: i.principal,
+                action: i.action,
+                resource: i.resource,
+                expect: match i.expect {
+                    crate::AccessExpectation::Allow => wit::AccessExpectation::Allow,
+                    crate::AccessExpectation::Deny => wit::AccessExpectation::Deny,
+                },
+                context: i.context,
+                because: i.because,
             })
             .collect(),
     }
@@ -201,6 +374,7 @@ fn plugin_error(e: PluginError) -> wit::PluginError {
     match e {
         PluginError::InvalidSettings(m) => wit::PluginError::InvalidSettings(m),
         PluginError::InvalidContext(m) => wit::PluginError::InvalidContext(m),
+        PluginError::InvalidContribution(m) => wit::PluginError::InvalidContribution(m),
         PluginError::InvalidDocument(m) => wit::PluginError::InvalidDocument(m),
         PluginError::Internal(m) => wit::PluginError::Internal(m),
     }

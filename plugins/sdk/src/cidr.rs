@@ -111,6 +111,14 @@ impl FromStr for Ipv4Block {
     }
 }
 
+/// Settings hold blocks as CIDR text, e.g. `"10.0.0.0/8"`.
+impl<'de> serde::Deserialize<'de> for Ipv4Block {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Ipv4Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.network(), self.prefix)

@@ -1,5 +1,8 @@
 //! Builders for what a plugin contributes to a stack.
 
+use crate::declarations::ValueDeclaration;
+use crate::intents::AccessIntent;
+use crate::types::ExchangedValue;
 use serde_json::{Map, Value, json};
 
 /// Whether a block is a resource or a data source.
@@ -78,7 +81,8 @@ impl Reference {
     }
 }
 
-/// What a plugin contributes to one stack: blocks, outputs, provided values and assets.
+/// What a plugin contributes to one stack: blocks, outputs, provided values, assets and access
+/// intents.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fragment {
     /// Resources and data sources, in the order they were added.
@@ -86,20 +90,14 @@ pub struct Fragment {
     /// Stack outputs.
     pub outputs: Vec<Output>,
     /// Provided values, `(name, value)`.
-    pub provides: Vec<(String, String)>,
+    pub provides: Vec<(String, ExchangedValue)>,
     /// Files for the stack folder.
     pub assets: Vec<Asset>,
-    /// What the fragment's resources must allow and deny (carried from contract 0.2 on).
-    pub intents: Vec<crate::AccessIntent>,
+    /// Accesses that must or must not be possible in the composed stack.
+    pub intents: Vec<AccessIntent>,
 }
 
 impl Fragment {
-    /// Declares an access intent about this fragment's resources.
-    pub fn intent(&mut self, intent: crate::AccessIntent) -> &mut Self {
-        self.intents.push(intent);
-        self
-    }
-
     /// Adds a resource and returns a handle for referring to it.
     pub fn resource(&mut self, type_name: &str, name: &str, body: Value) -> Reference {
         self.push(BlockKind::Resource, type_name, name, body)
@@ -130,9 +128,15 @@ impl Fragment {
         });
     }
 
-    /// Provides a value declared in the plugin's `provides`.
-    pub fn provide(&mut self, name: &str, value: impl Into<String>) {
-        self.provides.push((name.into(), value.into()));
+    /// Provides a value declared in the plugin's `provides`: text, or a list of texts for a
+    /// [`ValueKind::TextList`](crate::ValueKind::TextList) declaration.
+    pub fn provide(&mut self, value: &ValueDeclaration, provided: impl Into<ExchangedValue>) {
+        self.provides.push((value.name.to_owned(), provided.into()));
+    }
+
+    /// Declares an access that must (or must not) be possible in the composed stack.
+    pub fn intent(&mut self, intent: AccessIntent) {
+        self.intents.push(intent);
     }
 
     /// Adds a file at `path` inside the stack folder and returns the expression Terraform uses to
@@ -154,7 +158,8 @@ impl Fragment {
     }
 
     /// The fragment as one JSON document in Terraform JSON layout (`resource`, `data`, `output`)
-    /// plus `provides` and asset digests: the form golden files hold.
+    /// plus `provides`, asset sizes and (when there are any) access intents: the form golden
+    /// files hold.
     pub fn to_json(&self) -> Value {
         let mut resource = Map::new();
         let mut data = Map::new();
@@ -181,14 +186,18 @@ impl Fragment {
         let provides: Map<String, Value> = self
             .provides
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .map(|(name, value)| (name.clone(), value.to_json()))
             .collect();
         let assets: Map<String, Value> = self
             .assets
             .iter()
             .map(|a| (a.path.clone(), json!(a.contents.len())))
             .collect();
-        json!({"resource": resource, "data": data, "output": output, "provides": provides, "assets": assets})
+        let mut document = json!({"resource": resource, "data": data, "output": output, "provides": provides, "assets": assets});
+        if !self.intents.is_empty() {
+            document["intents"] = self.intents.iter().map(AccessIntent::to_json).collect();
+        }
+        document
     }
 }
 

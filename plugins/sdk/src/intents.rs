@@ -1,32 +1,26 @@
-//! Access intents: what a plugin's resources must allow and must deny, declared next to the
-//! policies that implement them, so that tenant-host can prove them with AWS's policy evaluation
-//! logic over the composed fleet (contract 0.2 carries them as `access-intent`).
+//! Access intents: "principal P must (or must not) be able to do A on R, because ...". A plugin
+//! states them in its fragments ([`Fragment::intent`](crate::Fragment::intent)); the host's
+//! access checks judge them against every plugin's policies in the composed stack.
 //!
 //! ```
-//! use tenant_plugin_sdk::prelude::*;
-//!
-//! let mut fragment = Fragment::default();
-//! fragment.intent(
-//!     AccessIntent::allow("${aws_iam_role.api.arn}", "s3:GetObject", "${aws_s3_bucket.data.arn}/*")
-//!         .because("the API reads its tenant's objects"),
-//! );
-//! fragment.intent(
-//!     AccessIntent::deny("anonymous", "s3:GetObject", "${aws_s3_bucket.data.arn}/*")
-//!         .because("tenant data is never public"),
-//! );
-//! assert_eq!(fragment.intents.len(), 2);
+//! use tenant_plugin_sdk::AccessIntent;
+//! let intent = AccessIntent::deny("account:other", "s3:GetObject", "${aws_s3_bucket.data.arn}/*")
+//!     .because("another account never reads tenant data");
+//! assert_eq!(intent.principal, "account:other");
 //! ```
+
+use serde_json::{Value, json};
 
 /// Whether an access must be allowed or must be denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccessExpectation {
-    /// The access must be allowed.
+    /// The access must be possible.
     Allow,
-    /// The access must be denied, for every request context.
+    /// The access must be impossible.
     Deny,
 }
 
-/// "principal must / must not be able to do action on resource, because …".
+/// "principal must / must not be able to do action on resource, because ...".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessIntent {
     /// A Terraform expression for a role ARN (`${aws_iam_role.api.arn}`), or one of
@@ -46,10 +40,10 @@ pub struct AccessIntent {
 
 impl AccessIntent {
     fn new(expect: AccessExpectation, principal: &str, action: &str, resource: &str) -> Self {
-        AccessIntent {
-            principal: principal.into(),
-            action: action.into(),
-            resource: resource.into(),
+        Self {
+            principal: principal.to_owned(),
+            action: action.to_owned(),
+            resource: resource.to_owned(),
             expect,
             context: Vec::new(),
             because: String::new(),
@@ -61,22 +55,35 @@ impl AccessIntent {
         Self::new(AccessExpectation::Allow, principal, action, resource)
     }
 
-    /// `principal` must not be able to do `action` on `resource`, whatever the request context.
+    /// `principal` must not be able to do `action` on `resource`.
     pub fn deny(principal: &str, action: &str, resource: &str) -> Self {
         Self::new(AccessExpectation::Deny, principal, action, resource)
     }
 
-    /// Adds a request context key the access happens with.
-    #[must_use]
+    /// Adds a request context key and value the access happens with.
     pub fn context(mut self, key: &str, value: &str) -> Self {
-        self.context.push((key.into(), value.into()));
+        self.context.push((key.to_owned(), value.to_owned()));
         self
     }
 
-    /// Says why the intent must hold.
-    #[must_use]
+    /// Why this must hold, one line.
     pub fn because(mut self, text: &str) -> Self {
-        self.because = text.into();
+        self.because = text.to_owned();
         self
+    }
+
+    /// The intent as JSON, the form golden files hold.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "principal": self.principal,
+            "action": self.action,
+            "resource": self.resource,
+            "expect": match self.expect {
+                AccessExpectation::Allow => "allow",
+                AccessExpectation::Deny => "deny",
+            },
+            "context": self.context,
+            "because": self.because,
+        })
     }
 }

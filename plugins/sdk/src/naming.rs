@@ -1,5 +1,6 @@
 //! The fleet's naming convention and standard tags, in one place so every plugin agrees.
 
+use crate::NamePattern;
 use serde_json::{Map, Value};
 
 /// `tenant-{id}-{kind}-{suffix}`: the name of every tenant resource, e.g.
@@ -18,52 +19,68 @@ pub fn central_stack_name(suffix: &str) -> String {
     format!("central-{suffix}")
 }
 
-/// The tenant API function: `tenant-{id}-api-{suffix}`.
-pub fn api_function_name(tenant_id: &str, suffix: &str) -> String {
-    resource_name(tenant_id, "api", suffix)
-}
+/// The tenant API function (created by compute; its log group and events rule refer to it).
+pub const API_FUNCTION: NamePattern = NamePattern::tenant(
+    "aws_lambda_function.function_name",
+    "tenant-{id}-api-{suffix}",
+    64,
+);
 
-/// The dead-letter queue of the tenant API function: `tenant-{id}-api-dlq-{suffix}`.
-pub fn api_dead_letter_queue_name(tenant_id: &str, suffix: &str) -> String {
-    resource_name(tenant_id, "api-dlq", suffix)
-}
+/// The dead-letter queue of the tenant API function (created by compute; iam's boundary admits
+/// it by ARN).
+pub const API_DEAD_LETTER_QUEUE: NamePattern =
+    NamePattern::tenant("aws_sqs_queue.name", "tenant-{id}-api-dlq-{suffix}", 80);
 
-/// The log group the tenant API function writes to: `tenant-{id}-api-logs-{suffix}`.
-pub fn api_log_group_name(tenant_id: &str, suffix: &str) -> String {
-    resource_name(tenant_id, "api-logs", suffix)
-}
+/// The log group the tenant API function writes to (created by logging; crypto's key policy
+/// admits it by ARN).
+pub const API_LOG_GROUP: NamePattern = NamePattern::tenant(
+    "aws_cloudwatch_log_group.name",
+    "tenant-{id}-api-logs-{suffix}",
+    512,
+);
 
-/// The log group receiving the tenant VPC's flow logs: `tenant-{id}-flow-logs-{suffix}`.
-pub fn flow_log_group_name(tenant_id: &str, suffix: &str) -> String {
-    resource_name(tenant_id, "flow-logs", suffix)
-}
+/// The log group receiving the tenant VPC's flow logs (created by logging; crypto's key policy
+/// admits it by ARN).
+pub const FLOW_LOG_GROUP: NamePattern = NamePattern::tenant(
+    "aws_cloudwatch_log_group.name",
+    "tenant-{id}-flow-logs-{suffix}",
+    512,
+);
 
-/// The central log group every tenant's events are forwarded to: `/aws/saas/central-logs-{suffix}`.
-pub fn central_log_group_name(suffix: &str) -> String {
-    format!("/aws/saas/central-logs-{suffix}")
-}
+/// The central log group every tenant's events are forwarded to.
+pub const CENTRAL_LOG_GROUP: NamePattern = NamePattern::central(
+    "aws_cloudwatch_log_group.name",
+    "/aws/saas/central-logs-{suffix}",
+    512,
+);
 
-/// The central Lambda that forwards tenant log events into the central log group.
-pub fn central_log_forwarder_name(suffix: &str) -> String {
-    format!("saas-central-log-forwarder-{suffix}")
-}
+/// The central Lambda that forwards tenant log events into the central log group (tenant stacks
+/// find it by this name).
+pub const CENTRAL_LOG_FORWARDER: NamePattern = NamePattern::central(
+    "aws_lambda_function.function_name",
+    "saas-central-log-forwarder-{suffix}",
+    64,
+);
 
-/// The central EventBridge bus carrying tenant lifecycle and routing events.
-pub fn event_bus_name(suffix: &str) -> String {
-    format!("saas-tenant-events-{suffix}")
-}
+/// The central EventBridge bus carrying tenant lifecycle and routing events (tenant stacks find
+/// it by this name).
+pub const EVENT_BUS: NamePattern = NamePattern::central(
+    "aws_cloudwatch_event_bus.name",
+    "saas-tenant-events-{suffix}",
+    256,
+);
 
-/// The rule on the central bus routing a tenant's platform events to its API function:
-/// `tenant-{id}-events-{suffix}`.
-pub fn tenant_events_rule_name(tenant_id: &str, suffix: &str) -> String {
-    resource_name(tenant_id, "events", suffix)
-}
+/// The rule on the central bus routing a tenant's platform events to its API function.
+pub const TENANT_EVENTS_RULE: NamePattern = NamePattern::tenant(
+    "aws_cloudwatch_event_rule.name",
+    "tenant-{id}-events-{suffix}",
+    64,
+);
 
-/// The queue the tenant's events rule dead-letters into: `tenant-{id}-events-dlq-{suffix}`. It is
-/// encrypted with the tenant key, whose policy names it.
-pub fn tenant_events_dlq_name(tenant_id: &str, suffix: &str) -> String {
-    resource_name(tenant_id, "events-dlq", suffix)
-}
+/// The queue the tenant's events rule dead-letters into. It is encrypted with the tenant key,
+/// whose policy names it.
+pub const TENANT_EVENTS_DLQ: NamePattern =
+    NamePattern::tenant("aws_sqs_queue.name", "tenant-{id}-events-dlq-{suffix}", 80);
 
 /// The ARN of the log group `name` in `region` of `account_id` (an id or a reference to one):
 /// `arn:aws:logs:{region}:{account}:log-group:{name}`. Key policies spell log groups out this way
@@ -98,13 +115,10 @@ mod tests {
         assert_eq!(tenant_stack_name("retail-co", "pr7"), "tenant-retail-co-pr7");
         assert_eq!(central_stack_name("dev"), "central-dev");
         assert_eq!(
-            tenant_events_rule_name("acme-corp", "dev"),
+            TENANT_EVENTS_RULE.render("acme-corp", "dev"),
             "tenant-acme-corp-events-dev"
         );
-        assert_eq!(
-            tenant_events_dlq_name("acme-corp", "dev"),
-            "tenant-acme-corp-events-dlq-dev"
-        );
+        assert_eq!(EVENT_BUS.render_central("dev"), "saas-tenant-events-dev");
         assert_eq!(
             log_group_arn("us-east-1", "123456789012", "/aws/lambda/f"),
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f"

@@ -1,6 +1,10 @@
 //! Golden-file assertions, stack contexts and composed stacks for plugin and host tests (native
 //! builds only).
 
+use crate::{
+    ExchangedValue, Finding, Fragment, Plugin, PluginError, StackContext, StackDocument, StackKind, Tenant,
+};
+use serde_json::{Value, json};
 use std::path::Path;
 
 /// Compares `actual` (pretty-printed JSON) with the file at `path`. With `BLESS=1` in the
@@ -32,13 +36,14 @@ pub fn assert_golden_json(path: impl AsRef<Path>, actual: &serde_json::Value) {
 }
 
 /// A tenant stack context for `tenant_id` with `cidr_block`, suffix `dev`, region `us-east-1`,
-/// the plugin's declared setting defaults, and `inputs`.
-pub fn tenant_context<P: crate::Plugin>(
+/// the plugin's default settings, and the text `inputs` (add list inputs with
+/// [`StackContext::with_input`]).
+pub fn tenant_context<P: Plugin>(
     tenant_id: &str,
     cidr_block: &str,
     inputs: &[(&str, &str)],
-) -> crate::StackContext {
-    let tenant = crate::Tenant {
+) -> StackContext<P::Settings> {
+    let tenant = Tenant {
         id: tenant_id.into(),
         cidr_block: cidr_block.into(),
     };
@@ -50,31 +55,40 @@ pub fn tenant_context<P: crate::Plugin>(
     )
 }
 
-/// The central stack context for the three example tenants, suffix `dev`, region `us-east-1`.
-pub fn central_context<P: crate::Plugin>(inputs: &[(&str, &str)]) -> crate::StackContext {
-    let fleet = [
+/// The three example tenants: `acme-corp`, `tech-startup`, `retail-co` on 10.0, 10.1 and
+/// 10.2.0.0/16.
+pub fn example_fleet() -> Vec<Tenant> {
+    [
         ("acme-corp", "10.0.0.0/16"),
         ("tech-startup", "10.1.0.0/16"),
         ("retail-co", "10.2.0.0/16"),
-    ];
-    let fleet = fleet
-        .iter()
-        .map(|(id, cidr)| crate::Tenant {
-            id: (*id).into(),
-            cidr_block: (*cidr).into(),
-        })
-        .collect();
-    dev_context::<P>(crate::naming::central_stack_name("dev"), None, fleet, inputs)
+    ]
+    .iter()
+    .map(|(id, cidr)| Tenant {
+        id: (*id).into(),
+        cidr_block: (*cidr).into(),
+    })
+    .collect()
+}
+
+/// The central stack context for the [`example_fleet`], suffix `dev`, region `us-east-1`.
+pub fn central_context<P: Plugin>(inputs: &[(&str, &str)]) -> StackContext<P::Settings> {
+    dev_context::<P>(
+        crate::naming::central_stack_name("dev"),
+        None,
+        example_fleet(),
+        inputs,
+    )
 }
 
 /// A context of suffix `dev` in region `us-east-1` with the plugin's default settings.
-fn dev_context<P: crate::Plugin>(
+fn dev_context<P: Plugin>(
     stack: String,
-    tenant: Option<crate::Tenant>,
-    fleet: Vec<crate::Tenant>,
+    tenant: Option<Tenant>,
+    fleet: Vec<Tenant>,
     inputs: &[(&str, &str)],
-) -> crate::StackContext {
-    crate::StackContext {
+) -> StackContext<P::Settings> {
+    StackContext {
         stack,
         tenant,
         fleet,
@@ -83,28 +97,34 @@ fn dev_context<P: crate::Plugin>(
         settings: default_settings::<P>(),
         inputs: inputs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .map(|(name, value)| ((*name).to_owned(), ExchangedValue::Text((*value).to_owned())))
             .collect(),
+        contributions: Vec::new(),
     }
 }
 
-/// The plugin's declared settings with their defaults, as the host would pass them.
-pub fn default_settings<P: crate::Plugin>() -> serde_json::Value {
-    serde_json::Value::Object(
-        P::describe()
-            .settings
-            .into_iter()
-            .map(|s| (s.name, s.default_value))
-            .collect(),
-    )
+/// The plugin's settings with their declared defaults, as the host would pass them without
+/// configuration. Panics when the defaults do not parse: the schema and the struct disagree.
+pub fn default_settings<P: Plugin>() -> P::Settings {
+    settings_with::<P>(json!({})).unwrap_or_else(|e| panic!("the declared defaults do not parse: {e}"))
+}
+
+/// The plugin's default settings overlaid with `overrides` (a JSON object), checked and parsed as
+/// the SDK does before each call: how tests try configured and invalid values.
+pub fn settings_with<P: Plugin>(overrides: Value) -> Result<P::Settings, PluginError> {
+    let mut settings = crate::settings::defaults::<P::Settings>();
+    if let (Some(settings), Some(overrides)) = (settings.as_object_mut(), overrides.as_object()) {
+        settings.extend(overrides.clone());
+    }
+    crate::settings::parse(&settings)
 }
 
 /// The composed stack of `tenant_id` with `cidr_block`, suffix `dev`, holding `document`: what a
 /// plugin's `check_stack` receives for that tenant.
-pub fn tenant_stack(tenant_id: &str, cidr_block: &str, document: serde_json::Value) -> crate::StackDocument {
-    crate::StackDocument {
+pub fn tenant_stack(tenant_id: &str, cidr_block: &str, document: Value) -> StackDocument {
+    StackDocument {
         stack: crate::naming::tenant_stack_name(tenant_id, "dev"),
-        tenant: Some(crate::Tenant {
+        tenant: Some(Tenant {
             id: tenant_id.into(),
             cidr_block: cidr_block.into(),
         }),
@@ -116,11 +136,7 @@ pub fn tenant_stack(tenant_id: &str, cidr_block: &str, document: serde_json::Val
 /// it. Rule tests use it to break one thing of a complying stack at a time.
 ///
 /// Panics when the pointer's parent does not exist (or, for a removal, is not an object).
-pub fn edited(
-    mut document: serde_json::Value,
-    pointer: &str,
-    edit: Option<serde_json::Value>,
-) -> serde_json::Value {
+pub fn edited(mut document: Value, pointer: &str, edit: Option<Value>) -> Value {
     let (parent, key) = pointer.rsplit_once('/').expect("pointer has a parent");
     let parent = document
         .pointer_mut(parent)
@@ -138,8 +154,8 @@ pub fn edited(
 /// package, stored under `{asset_folder}/{sha256}.zip`, and that the Lambda function at
 /// `function_address` is pinned to it by `filename` and `source_code_hash`.
 pub fn assert_reproducible_package(
-    first: &crate::Fragment,
-    second: &crate::Fragment,
+    first: &Fragment,
+    second: &Fragment,
     asset_folder: &str,
     function_address: &str,
 ) {
@@ -165,49 +181,407 @@ pub fn assert_reproducible_package(
     assert_eq!(function["filename"], format!("${{path.module}}/{}", asset.path));
 }
 
-/// Asserts that `fragment` provides exactly the values plugin `P` declares in its `provides`,
-/// in any order.
-pub fn assert_provides_declared<P: crate::Plugin>(fragment: &crate::Fragment) {
-    let mut provided: Vec<&str> = fragment.provides.iter().map(|(name, _)| name.as_str()).collect();
-    let mut declared: Vec<String> = P::describe().provides.into_iter().map(|d| d.name).collect();
-    provided.sort_unstable();
-    declared.sort_unstable();
-    assert_eq!(provided, declared);
+/// Asserts that `fragment`, synthesized for a stack of `kind`, provides exactly the values plugin
+/// `P` declares for that kind of stack, each in its declared shape, in any order.
+pub fn assert_provides_declared<P: Plugin>(fragment: &Fragment, kind: StackKind) {
+    let mut provided: Vec<(&str, crate::ValueKind)> = fragment
+        .provides
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.kind()))
+        .collect();
+    let mut declared: Vec<(&str, crate::ValueKind)> = P::describe()
+        .provides
+        .iter()
+        .filter(|value| value.stack == kind)
+        .map(|value| (value.name, value.kind))
+        .collect();
+    provided.sort_unstable_by_key(|(name, _)| *name);
+    declared.sort_unstable_by_key(|(name, _)| *name);
+    assert_eq!(
+        provided, declared,
+        "provided values (left) differ from the declared ones (right)"
+    );
+}
+
+/// The Terraform JSON document of `fragments` composed in order: their `resource`, `data` and
+/// `output` sections merged, as the host composes a stack (without its provider and backend).
+/// Panics when two fragments declare the same address or output, which the host refuses.
+pub fn compose(fragments: &[&Fragment]) -> Value {
+    let mut document = json!({"resource": {}, "data": {}, "output": {}});
+    for fragment in fragments {
+        let json = fragment.to_json();
+        for section in ["resource", "data"] {
+            for (type_name, blocks) in json[section].as_object().into_iter().flatten() {
+                let by_type = document[section]
+                    .as_object_mut()
+                    .expect("sections are objects")
+                    .entry(type_name.clone())
+                    .or_insert_with(|| json!({}));
+                for (name, body) in blocks.as_object().into_iter().flatten() {
+                    assert!(
+                        by_type.get(name).is_none(),
+                        "{section} {type_name}.{name} is emitted twice"
+                    );
+                    by_type[name] = body.clone();
+                }
+            }
+        }
+        for (name, output) in json["output"].as_object().into_iter().flatten() {
+            assert!(
+                document["output"].get(name).is_none(),
+                "output {name} is emitted twice"
+            );
+            document["output"][name] = output.clone();
+        }
+    }
+    document
+}
+
+/// Runs several plugins' pure functions over one tenant stack in order, as the host would: each
+/// plugin receives the values earlier plugins provided and the contributions made to its
+/// extension points, and the rules of any of them can be run over the composed stack. A plugin's
+/// tests use it to see its fragment beside the bundled plugins' fragments without the host.
+///
+/// ```ignore
+/// let mut stack = TenantStack::new("acme-corp", "10.0.0.0/16");
+/// stack.synthesize::<Crypto>()?;
+/// stack.synthesize::<Audit>()?;
+/// assert!(stack.check::<Crypto>()?.is_empty());
+/// ```
+#[derive(Debug, Clone)]
+pub struct TenantStack {
+    tenant: Tenant,
+    provided: Vec<(String, ExchangedValue)>,
+    contributions: Vec<crate::ReceivedContribution>,
+    fragments: Vec<(String, Fragment)>,
+}
+
+impl TenantStack {
+    /// An empty stack of tenant `tenant_id` on `cidr_block`, suffix `dev`.
+    pub fn new(tenant_id: &str, cidr_block: &str) -> Self {
+        Self {
+            tenant: Tenant {
+                id: tenant_id.into(),
+                cidr_block: cidr_block.into(),
+            },
+            provided: Vec::new(),
+            contributions: Vec::new(),
+            fragments: Vec::new(),
+        }
+    }
+
+    fn context<P: Plugin>(&self, settings: P::Settings) -> StackContext<P::Settings> {
+        let info = P::describe();
+        let mut context = tenant_context::<P>(&self.tenant.id, &self.tenant.cidr_block, &[]);
+        context.settings = settings;
+        context.inputs = self
+            .provided
+            .iter()
+            .filter(|(name, _)| info.requires.iter().any(|value| value.name == name))
+            .cloned()
+            .collect();
+        context.contributions = self
+            .contributions
+            .iter()
+            .filter(|received| info.accepts.iter().any(|point| point.name == received.point))
+            .cloned()
+            .collect();
+        context
+    }
+
+    /// Runs `P`'s `contribute` with its default settings; the contributions reach the owners of
+    /// the extension points when they synthesize afterwards.
+    pub fn contribute<P: Plugin>(&mut self) -> Result<(), PluginError> {
+        let contributor = P::describe().name;
+        let contributions = P::contribute(&self.context::<P>(default_settings::<P>()))?;
+        self.contributions
+            .extend(contributions.into_iter().map(|c| crate::ReceivedContribution {
+                contributor: contributor.clone(),
+                point: c.point,
+                body: c.body,
+            }));
+        Ok(())
+    }
+
+    /// Runs `P`'s `synthesize_tenant` with its default settings.
+    pub fn synthesize<P: Plugin>(&mut self) -> Result<&Fragment, PluginError> {
+        self.synthesize_with::<P>(default_settings::<P>())
+    }
+
+    /// Runs `P`'s `synthesize_tenant` with `settings`; a missing input is the usual error.
+    pub fn synthesize_with<P: Plugin>(&mut self, settings: P::Settings) -> Result<&Fragment, PluginError> {
+        let fragment = P::synthesize_tenant(&self.context::<P>(settings))?;
+        self.provided.extend(fragment.provides.iter().cloned());
+        self.fragments.push((P::describe().name, fragment));
+        Ok(&self.fragments.last().expect("just pushed").1)
+    }
+
+    /// The composed stack as a check receives it.
+    pub fn document(&self) -> StackDocument {
+        let fragments: Vec<&Fragment> = self.fragments.iter().map(|(_, fragment)| fragment).collect();
+        tenant_stack(&self.tenant.id, &self.tenant.cidr_block, compose(&fragments))
+    }
+
+    /// `P`'s `check_stack` findings over the composed stack, with its default settings.
+    pub fn check<P: Plugin>(&self) -> Result<Vec<Finding>, PluginError> {
+        P::check_stack(&self.document(), &default_settings::<P>())
+    }
+}
+
+/// The checks behind [`conformance_tests!`](crate::conformance_tests), one function per test.
+pub mod conformance {
+    use super::*;
+
+    fn golden_path(folder: &str, stack: &StackContext<impl Sized>) -> std::path::PathBuf {
+        let file = match &stack.tenant {
+            Some(tenant) => format!("tenant-{}.json", tenant.id),
+            None => "central.json".to_owned(),
+        };
+        Path::new(folder).join(file)
+    }
+
+    fn fragment<P: Plugin>(context: &StackContext<P::Settings>) -> Fragment {
+        let result = match context.tenant {
+            Some(_) => P::synthesize_tenant(context),
+            None => P::synthesize_central(context),
+        };
+        result.unwrap_or_else(|e| panic!("{} does not synthesize: {e}", context.stack))
+    }
+
+    /// The fragment of `context` matches its golden file in `folder` (`tenant-<id>.json` or
+    /// `central.json`); a plugin that adds nothing to a stack has no golden file for it.
+    pub fn golden<P: Plugin>(folder: &str, context: &StackContext<P::Settings>) {
+        let fragment = fragment::<P>(context);
+        let path = golden_path(folder, context);
+        if fragment == Fragment::default() {
+            assert!(
+                !path.exists(),
+                "{} adds nothing, but {} exists",
+                context.stack,
+                path.display()
+            );
+        } else {
+            assert_golden_json(&path, &fragment.to_json());
+        }
+    }
+
+    /// The fragment of `context` provides exactly the declared values of its kind of stack.
+    pub fn provides_declared<P: Plugin>(context: &StackContext<P::Settings>) {
+        let kind = if context.tenant.is_some() {
+            StackKind::Tenant
+        } else {
+            StackKind::Central
+        };
+        assert_provides_declared::<P>(&fragment::<P>(context), kind);
+    }
+
+    /// Every finding of the plugin's checks over its own fragments (as stacks and as a fleet)
+    /// cites a rule the plugin declares.
+    pub fn own_rules_only<P: Plugin>(
+        tenant: &StackContext<P::Settings>,
+        central: &StackContext<P::Settings>,
+    ) {
+        let info = P::describe();
+        let stacks: Vec<StackDocument> = [tenant, central]
+            .into_iter()
+            .map(|context| StackDocument {
+                stack: context.stack.clone(),
+                tenant: context.tenant.clone(),
+                document: compose(&[&fragment::<P>(context)]),
+            })
+            .collect();
+        let mut findings = Vec::new();
+        for stack in &stacks {
+            findings.extend(P::check_stack(stack, &tenant.settings).expect("check_stack runs"));
+        }
+        findings.extend(P::check_fleet(&stacks, &tenant.settings).expect("check_fleet runs"));
+        for finding in findings {
+            assert!(
+                info.declares_rule(&finding.rule_id),
+                "finding of undeclared rule `{}`: {finding:?}",
+                finding.rule_id
+            );
+        }
+    }
+
+    /// The literal physical names in the fragment of `context` (top-level `name`, `name_prefix`,
+    /// `bucket` of buckets and `function_name` of functions) are exactly the renderings of the
+    /// plugin's name patterns for that kind of stack, at the declared resource kinds.
+    pub fn name_patterns_match<P: Plugin>(context: &StackContext<P::Settings>) {
+        let kind = if context.tenant.is_some() {
+            StackKind::Tenant
+        } else {
+            StackKind::Central
+        };
+        let tenant_id = context.tenant.as_ref().map_or("", |tenant| tenant.id.as_str());
+        let mut declared: Vec<(String, String)> = P::describe()
+            .name_patterns
+            .iter()
+            .filter(|pattern| pattern.stack == kind)
+            .map(|pattern| {
+                let name = pattern.render(tenant_id, &context.environment_suffix);
+                assert!(
+                    name.len() <= pattern.max_length as usize,
+                    "{} `{name}` is longer than {}",
+                    pattern.resource_kind,
+                    pattern.max_length
+                );
+                (pattern.resource_kind.to_owned(), name)
+            })
+            .collect();
+        let mut created: Vec<(String, String)> = fragment::<P>(context)
+            .blocks
+            .iter()
+            .filter(|block| block.kind == crate::BlockKind::Resource)
+            .flat_map(|block| {
+                let attributes = ["name", "name_prefix", "bucket", "function_name"];
+                attributes.into_iter().filter_map(move |attribute| {
+                    let literal = block
+                        .body
+                        .get(attribute)?
+                        .as_str()
+                        .filter(|v| !v.contains("${"))?;
+                    let names_the_block = match attribute {
+                        "bucket" => block.type_name == "aws_s3_bucket",
+                        "function_name" => block.type_name == "aws_lambda_function",
+                        _ => true,
+                    };
+                    names_the_block.then(|| (format!("{}.{attribute}", block.type_name), literal.to_owned()))
+                })
+            })
+            .collect();
+        declared.sort();
+        declared.dedup();
+        created.sort();
+        created.dedup();
+        assert_eq!(
+            created, declared,
+            "names created (left) differ from the declared name patterns (right)"
+        );
+    }
+
+    /// The declared defaults parse into the settings type, and every setting has a default or is
+    /// required.
+    pub fn settings_schema_parses<P: Plugin>() {
+        use crate::SettingsSchema;
+        for setting in P::Settings::schema() {
+            assert!(
+                setting.default_value.is_some() != setting.required,
+                "setting `{}` needs either a default or `required`, not both",
+                setting.name
+            );
+            if let Some(default) = &setting.default_value {
+                setting
+                    .check(default)
+                    .unwrap_or_else(|e| panic!("the default breaks its own schema: {e}"));
+            }
+        }
+        let _ = default_settings::<P>();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Fragment;
-    use serde_json::json;
+    use crate::{NoSettings, PluginInfo, Rule, ValueDeclaration};
+
+    const A: ValueDeclaration = ValueDeclaration::text(StackKind::Tenant, "a", "A.");
+    const B: ValueDeclaration = ValueDeclaration::text_list(StackKind::Tenant, "b", "B.");
+    const NEEDS_A: Rule = Rule::error("p.needs-a", "The stack has output a.");
 
     struct Provider;
 
-    impl crate::Plugin for Provider {
-        fn describe() -> crate::PluginInfo {
-            crate::PluginInfo::new("p", "0.1.0", "Provides two values.")
-                .provides(crate::StackKind::Tenant, "b", "B.")
-                .provides(crate::StackKind::Tenant, "a", "A.")
+    impl Plugin for Provider {
+        type Settings = NoSettings;
+
+        fn describe() -> PluginInfo {
+            PluginInfo::new("p", "0.1.0", "Provides two values.").provides(&[B, A])
+        }
+
+        fn synthesize_tenant(_context: &StackContext<NoSettings>) -> Result<Fragment, PluginError> {
+            let mut fragment = Fragment::default();
+            fragment.provide(&A, "${aws_vpc.a.id}");
+            fragment.provide(&B, vec!["x".to_owned()]);
+            fragment.resource("aws_vpc", "a", json!({}));
+            Ok(fragment)
         }
     }
 
-    fn providing(names: &[&str]) -> Fragment {
+    struct Requirer;
+
+    impl Plugin for Requirer {
+        type Settings = NoSettings;
+
+        fn describe() -> PluginInfo {
+            PluginInfo::new("r", "0.1.0", "Requires a.")
+                .requires(&[A])
+                .rules(&[NEEDS_A])
+        }
+
+        fn synthesize_tenant(context: &StackContext<NoSettings>) -> Result<Fragment, PluginError> {
+            let mut fragment = Fragment::default();
+            fragment.output("a", json!(context.input(&A)?), "A.");
+            Ok(fragment)
+        }
+
+        fn check_stack(stack: &StackDocument, _settings: &NoSettings) -> Result<Vec<Finding>, PluginError> {
+            Ok(match stack.document.pointer("/output/a") {
+                Some(_) => Vec::new(),
+                None => vec![NEEDS_A.finding("", "no output a", "Load r.")],
+            })
+        }
+    }
+
+    fn providing(values: &[(&ValueDeclaration, ExchangedValue)]) -> Fragment {
         let mut fragment = Fragment::default();
-        for name in names {
-            fragment.provide(name, "value");
+        for (declaration, value) in values {
+            fragment.provide(declaration, value.clone());
         }
         fragment
     }
 
     #[test]
     fn provided_values_are_compared_in_any_order() {
-        assert_provides_declared::<Provider>(&providing(&["a", "b"]));
+        let list = ExchangedValue::TextList(Vec::new());
+        let text = ExchangedValue::Text(String::new());
+        assert_provides_declared::<Provider>(&providing(&[(&A, text), (&B, list)]), StackKind::Tenant);
     }
 
     #[test]
     #[should_panic]
-    fn an_undeclared_value_is_refused() {
-        assert_provides_declared::<Provider>(&providing(&["a", "c"]));
+    fn a_value_of_the_wrong_shape_is_refused() {
+        let text = ExchangedValue::Text(String::new());
+        assert_provides_declared::<Provider>(
+            &providing(&[(&A, text.clone()), (&B, text)]),
+            StackKind::Tenant,
+        );
+    }
+
+    #[test]
+    fn a_stack_runs_plugins_in_order_feeding_provided_values() {
+        let mut stack = TenantStack::new("acme-corp", "10.0.0.0/16");
+        stack.synthesize::<Provider>().unwrap();
+        stack.synthesize::<Requirer>().unwrap();
+        let document = stack.document().document;
+        assert_eq!(document["output"]["a"]["value"], "${aws_vpc.a.id}");
+        assert!(document["resource"]["aws_vpc"]["a"].is_object());
+        assert_eq!(stack.check::<Requirer>().unwrap(), []);
+    }
+
+    #[test]
+    fn a_requirer_without_its_provider_fails_naming_the_input() {
+        let error = TenantStack::new("acme-corp", "10.0.0.0/16")
+            .synthesize::<Requirer>()
+            .unwrap_err();
+        assert!(error.to_string().contains("`a`"), "{error}");
+    }
+
+    #[test]
+    #[should_panic(expected = "emitted twice")]
+    fn composing_one_address_twice_is_refused() {
+        let fragment =
+            Provider::synthesize_tenant(&tenant_context::<Provider>("a", "10.0.0.0/16", &[])).unwrap();
+        compose(&[&fragment, &fragment]);
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! Plain Rust mirrors of the contract's records, so plugin logic never touches generated code.
 
+use crate::declarations::{Rule, ValueDeclaration, ValueKind};
 use std::fmt;
-
-/// The version of `wit/tenant-plugin@0.1.0/plugin.wit` this SDK implements; reported by every plugin's `describe`.
-pub const CONTRACT_VERSION: &str = "0.1.0";
 
 /// How serious a finding is. `Error` fails the synthesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,144 +14,13 @@ pub enum Severity {
     Info,
 }
 
-/// A policy rule the plugin enforces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// `<plugin>.<kebab-case-name>`.
-    pub id: String,
-    /// The severity of its findings.
-    pub severity: Severity,
-    /// One line: what the rule demands.
-    pub description: String,
-}
-
-/// A setting the plugin accepts, with its default (whose JSON type is the setting's type).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Setting {
-    /// kebab-case key.
-    pub name: String,
-    /// One line: what it changes.
-    pub description: String,
-    /// The default value.
-    pub default_value: serde_json::Value,
-}
-
-/// The kind of stack a value is exchanged in.
+/// The kind of stack a value, a name or an extension point belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StackKind {
     /// The shared central stack.
     Central,
     /// A tenant's stack.
     Tenant,
-}
-
-/// A value a plugin provides or requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueDeclaration {
-    /// kebab-case name.
-    pub name: String,
-    /// Where it is exchanged.
-    pub stack: StackKind,
-    /// One line: what it is.
-    pub description: String,
-}
-
-/// What `describe` returns. Build it with [`PluginInfo::new`] and the chained adders.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PluginInfo {
-    /// Unique plugin name.
-    pub name: String,
-    /// The plugin's version.
-    pub version: String,
-    /// Always [`CONTRACT_VERSION`] for plugins built with this SDK.
-    pub contract_version: String,
-    /// One line: what the plugin contributes.
-    pub summary: String,
-    /// Values provided.
-    pub provides: Vec<ValueDeclaration>,
-    /// Values required.
-    pub requires: Vec<ValueDeclaration>,
-    /// Rules enforced.
-    pub rules: Vec<Rule>,
-    /// Settings accepted.
-    pub settings: Vec<Setting>,
-}
-
-impl PluginInfo {
-    /// A plugin with nothing provided, required, enforced or configurable yet.
-    pub fn new(name: &str, version: &str, summary: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            version: version.to_owned(),
-            contract_version: CONTRACT_VERSION.to_owned(),
-            summary: summary.to_owned(),
-            provides: Vec::new(),
-            requires: Vec::new(),
-            rules: Vec::new(),
-            settings: Vec::new(),
-        }
-    }
-
-    /// Declares a value this plugin provides in stacks of `stack` kind.
-    pub fn provides(mut self, stack: StackKind, name: &str, description: &str) -> Self {
-        self.provides.push(ValueDeclaration {
-            name: name.into(),
-            stack,
-            description: description.into(),
-        });
-        self
-    }
-
-    /// Declares a value this plugin requires in stacks of `stack` kind.
-    pub fn requires(mut self, stack: StackKind, name: &str, description: &str) -> Self {
-        self.requires.push(ValueDeclaration {
-            name: name.into(),
-            stack,
-            description: description.into(),
-        });
-        self
-    }
-
-    /// Declares a rule.
-    pub fn rule(mut self, id: &str, severity: Severity, description: &str) -> Self {
-        self.rules.push(Rule {
-            id: id.into(),
-            severity,
-            description: description.into(),
-        });
-        self
-    }
-
-    /// Declares a setting and its default.
-    pub fn setting(mut self, name: &str, default_value: serde_json::Value, description: &str) -> Self {
-        self.settings.push(Setting {
-            name: name.into(),
-            description: description.into(),
-            default_value,
-        });
-        self
-    }
-
-    /// The declared rule with this id. Panics on an undeclared id: that is a bug in the plugin,
-    /// caught by its own unit tests.
-    pub fn find_rule(&self, id: &str) -> &Rule {
-        self.rules
-            .iter()
-            .find(|rule| rule.id == id)
-            .unwrap_or_else(|| panic!("rule `{id}` is not declared by plugin `{}`", self.name))
-    }
-
-    /// A finding of the declared rule `rule_id` (see [`PluginInfo::find_rule`], which panics on an
-    /// undeclared id) at `address`.
-    pub fn finding(
-        &self,
-        rule_id: &str,
-        address: impl Into<String>,
-        message: impl Into<String>,
-        remediation: impl Into<String>,
-    ) -> Finding {
-        Finding::new(self.find_rule(rule_id), address, message, remediation)
-    }
 }
 
 /// A tenant of the fleet.
@@ -165,9 +32,92 @@ pub struct Tenant {
     pub cidr_block: String,
 }
 
-/// Everything a plugin knows while it synthesizes a fragment.
+/// A value exchanged between plugins: text, or a list of texts (never JSON inside a string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangedValue {
+    /// One string, usually a Terraform reference such as `${aws_kms_key.tenant.arn}`.
+    Text(String),
+    /// A list of strings, e.g. the ids of the private subnets.
+    TextList(Vec<String>),
+}
+
+impl ExchangedValue {
+    /// The shape of this value.
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            Self::Text(_) => ValueKind::Text,
+            Self::TextList(_) => ValueKind::TextList,
+        }
+    }
+
+    /// The value as JSON: a string or an array of strings (the form golden files hold).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Text(text) => serde_json::Value::from(text.as_str()),
+            Self::TextList(list) => serde_json::Value::from(list.clone()),
+        }
+    }
+}
+
+impl From<String> for ExchangedValue {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<&str> for ExchangedValue {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<Vec<String>> for ExchangedValue {
+    fn from(list: Vec<String>) -> Self {
+        Self::TextList(list)
+    }
+}
+
+impl From<&[&str]> for ExchangedValue {
+    fn from(list: &[&str]) -> Self {
+        Self::TextList(list.iter().map(|item| (*item).to_owned()).collect())
+    }
+}
+
+/// What another plugin added at one of this plugin's extension points.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StackContext {
+pub struct ReceivedContribution {
+    /// The plugin that contributed it.
+    pub contributor: String,
+    /// The extension point's name.
+    pub point: String,
+    /// The contributed JSON value.
+    pub body: serde_json::Value,
+}
+
+/// Something a plugin adds at another plugin's extension point (see
+/// [`Plugin::contribute`](crate::Plugin::contribute)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// The extension point's name.
+    pub point: String,
+    /// A JSON value of the shape the extension point's description demands.
+    pub body: serde_json::Value,
+}
+
+impl Contribution {
+    /// A contribution of `body` to `point`.
+    pub fn new(point: &crate::ExtensionPoint, body: serde_json::Value) -> Self {
+        Self {
+            point: point.name.to_owned(),
+            body,
+        }
+    }
+}
+
+/// Everything a plugin knows while it synthesizes a fragment, with its settings already parsed
+/// into the plugin's own type `S`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackContext<S> {
     /// The stack's name.
     pub stack: String,
     /// The tenant; `None` for the central stack.
@@ -178,13 +128,15 @@ pub struct StackContext {
     pub environment_suffix: String,
     /// The AWS region.
     pub region: String,
-    /// The plugin's settings: defaults overlaid with configuration.
-    pub settings: serde_json::Value,
+    /// The plugin's settings: defaults overlaid with configuration, checked against the schema.
+    pub settings: S,
     /// The required values, by name.
-    pub inputs: Vec<(String, String)>,
+    pub inputs: Vec<(String, ExchangedValue)>,
+    /// The contributions to the extension points this plugin accepts.
+    pub contributions: Vec<ReceivedContribution>,
 }
 
-impl StackContext {
+impl<S> StackContext<S> {
     /// The tenant of a tenant stack, or an error for the central stack.
     pub fn tenant(&self) -> Result<&Tenant, PluginError> {
         self.tenant
@@ -192,41 +144,42 @@ impl StackContext {
             .ok_or_else(|| PluginError::InvalidContext(format!("stack `{}` has no tenant", self.stack)))
     }
 
-    /// The value of a required input, or an error naming it.
-    pub fn input(&self, name: &str) -> Result<&str, PluginError> {
+    fn input_value(&self, value: &ValueDeclaration) -> Result<&ExchangedValue, PluginError> {
         self.inputs
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .ok_or_else(|| PluginError::InvalidContext(format!("input `{name}` was not provided")))
+            .find(|(name, _)| name == value.name)
+            .map(|(_, provided)| provided)
+            .ok_or_else(|| PluginError::InvalidContext(format!("input `{}` was not provided", value.name)))
     }
 
-    /// A setting's value, or an error naming it.
-    pub fn setting(&self, name: &str) -> Result<&serde_json::Value, PluginError> {
-        self.settings
-            .get(name)
-            .ok_or_else(|| PluginError::InvalidSettings(format!("setting `{name}` is missing")))
+    /// The text of a required input, or an error naming it.
+    pub fn input(&self, value: &ValueDeclaration) -> Result<&str, PluginError> {
+        match self.input_value(value)? {
+            ExchangedValue::Text(text) => Ok(text),
+            ExchangedValue::TextList(_) => Err(PluginError::InvalidContext(format!(
+                "input `{}` is a text list; it is declared as text",
+                value.name
+            ))),
+        }
     }
 
-    /// A setting that must be a non-negative integer.
-    pub fn setting_u64(&self, name: &str) -> Result<u64, PluginError> {
-        self.setting(name)?.as_u64().ok_or_else(|| {
-            PluginError::InvalidSettings(format!("setting `{name}` must be a non-negative integer"))
-        })
+    /// The list of texts of a required input, or an error naming it.
+    pub fn input_list(&self, value: &ValueDeclaration) -> Result<&[String], PluginError> {
+        match self.input_value(value)? {
+            ExchangedValue::TextList(list) => Ok(list),
+            ExchangedValue::Text(_) => Err(PluginError::InvalidContext(format!(
+                "input `{}` is text; it is declared as a text list",
+                value.name
+            ))),
+        }
     }
 
-    /// A setting that must be a string.
-    pub fn setting_str(&self, name: &str) -> Result<&str, PluginError> {
-        self.setting(name)?
-            .as_str()
-            .ok_or_else(|| PluginError::InvalidSettings(format!("setting `{name}` must be a string")))
-    }
-
-    /// A setting that must be a boolean.
-    pub fn setting_bool(&self, name: &str) -> Result<bool, PluginError> {
-        self.setting(name)?
-            .as_bool()
-            .ok_or_else(|| PluginError::InvalidSettings(format!("setting `{name}` must be a boolean")))
+    /// The context with the input `value` set to `provided` (replacing an earlier one): how
+    /// tests feed what other plugins would provide.
+    pub fn with_input(mut self, value: &ValueDeclaration, provided: impl Into<ExchangedValue>) -> Self {
+        self.inputs.retain(|(name, _)| name != value.name);
+        self.inputs.push((value.name.to_owned(), provided.into()));
+        self
     }
 }
 
@@ -237,6 +190,9 @@ pub enum PluginError {
     InvalidSettings(String),
     /// The stack context is unusable.
     InvalidContext(String),
+    /// A contribution to one of the plugin's extension points is not acceptable; the text names
+    /// the contributor and says why.
+    InvalidContribution(String),
     /// A document given to a check is not what the plugin expects.
     InvalidDocument(String),
     /// A bug in the plugin.
@@ -248,6 +204,7 @@ impl fmt::Display for PluginError {
         match self {
             Self::InvalidSettings(m) => write!(f, "invalid settings: {m}"),
             Self::InvalidContext(m) => write!(f, "invalid context: {m}"),
+            Self::InvalidContribution(m) => write!(f, "invalid contribution: {m}"),
             Self::InvalidDocument(m) => write!(f, "invalid document: {m}"),
             Self::Internal(m) => write!(f, "internal error: {m}"),
         }
@@ -256,7 +213,7 @@ impl fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
-/// One violation or observation found by a rule.
+/// One violation or observation found by a rule. Make one with [`Rule::finding`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// The rule's id.
@@ -271,17 +228,17 @@ pub struct Finding {
     pub remediation: String,
 }
 
-impl Finding {
-    /// A finding of `rule`, with the rule's severity.
-    pub fn new(
-        rule: &Rule,
+impl Rule {
+    /// A finding of this rule, with its severity, at `address`.
+    pub fn finding(
+        &self,
         address: impl Into<String>,
         message: impl Into<String>,
         remediation: impl Into<String>,
-    ) -> Self {
-        Self {
-            rule_id: rule.id.clone(),
-            severity: rule.severity,
+    ) -> Finding {
+        Finding {
+            rule_id: self.id.to_owned(),
+            severity: self.severity,
             address: address.into(),
             message: message.into(),
             remediation: remediation.into(),
@@ -292,11 +249,15 @@ impl Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::declarations::ValueDeclaration;
+
+    const WARNED: Rule = Rule::warning("p.warned", "Warned.");
+    const TEXT: ValueDeclaration = ValueDeclaration::text(StackKind::Tenant, "text", "A text.");
+    const LIST: ValueDeclaration = ValueDeclaration::text_list(StackKind::Tenant, "list", "A list.");
 
     #[test]
-    fn findings_take_the_declared_rules_severity() {
-        let info = PluginInfo::new("p", "0.1.0", "Checks.").rule("p.warned", Severity::Warning, "Warned.");
-        let finding = info.finding("p.warned", "aws_vpc.a", "message", "remediation");
+    fn findings_take_the_rules_id_and_severity() {
+        let finding = WARNED.finding("aws_vpc.a", "message", "remediation");
         assert_eq!(
             (
                 finding.rule_id.as_str(),
@@ -308,12 +269,30 @@ mod tests {
     }
 
     #[test]
-    fn contract_version_matches_the_wit_package() {
-        let wit = include_str!("../../../wit/tenant-plugin@0.1.0/plugin.wit");
-        let package = wit
-            .lines()
-            .find(|l| l.starts_with("package "))
-            .expect("the WIT names its package");
-        assert_eq!(package, format!("package tenant:plugin@{CONTRACT_VERSION};"));
+    fn inputs_are_read_in_their_declared_shape() {
+        let context = StackContext {
+            stack: "s".into(),
+            tenant: None,
+            fleet: Vec::new(),
+            environment_suffix: "dev".into(),
+            region: "us-east-1".into(),
+            settings: (),
+            inputs: Vec::new(),
+            contributions: Vec::new(),
+        }
+        .with_input(&TEXT, "a")
+        .with_input(&LIST, &["b", "c"][..])
+        .with_input(&TEXT, "d");
+        assert_eq!(context.input(&TEXT), Ok("d"));
+        assert_eq!(context.input_list(&LIST).unwrap(), ["b", "c"]);
+        assert!(
+            context
+                .input(&LIST)
+                .unwrap_err()
+                .to_string()
+                .contains("text list")
+        );
+        assert!(context.input_list(&TEXT).is_err());
+        assert!(context.tenant().is_err());
     }
 }

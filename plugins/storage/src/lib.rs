@@ -32,12 +32,15 @@
 //! the requirements do not allow and double the cost of a test environment.
 
 mod document;
-mod info;
 mod policies;
 mod rules;
 mod settings;
 mod synth;
 
+use tenant_plugin_sdk::bundled::{
+    ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN,
+    TABLE_NAME,
+};
 use tenant_plugin_sdk::prelude::*;
 
 /// The storage plugin.
@@ -45,17 +48,33 @@ use tenant_plugin_sdk::prelude::*;
 pub struct StoragePlugin;
 
 impl Plugin for StoragePlugin {
+    type Settings = settings::StorageSettings;
+
     fn describe() -> PluginInfo {
-        info::plugin_info()
+        PluginInfo::new(
+            "storage",
+            env!("CARGO_PKG_VERSION"),
+            "Each tenant's S3 data bucket and DynamoDB metadata table, encrypted with the tenant key and reachable only through scoped gateway endpoints.",
+        )
+        .requires(&[KMS_KEY_ARN, ACCOUNT_ID, S3_ENDPOINT_ID, DYNAMODB_ENDPOINT_ID])
+        .provides(&[BUCKET_NAME, BUCKET_ARN, TABLE_NAME, TABLE_ARN])
+        .rules(rules::RULES)
+        .names(synth::NAMES)
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<Self::Settings>) -> Result<Fragment, PluginError> {
         synth::tenant_fragment(context)
     }
 
-    fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
+    fn check_stack(stack: &StackDocument, _settings: &Self::Settings) -> Result<Vec<Finding>, PluginError> {
         Ok(rules::check_stack(stack))
     }
 }
 
 export_plugin!(StoragePlugin);
+
+tenant_plugin_sdk::conformance_tests!(
+    StoragePlugin,
+    golden = "tests/golden",
+    tenant = synth::tests::acme_context
+);

@@ -2,24 +2,40 @@
 
 use crate::policies::{BucketArns, bucket_policy, endpoint_policy};
 use crate::settings::StorageSettings;
+use tenant_plugin_sdk::bundled::{
+    ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN,
+    TABLE_NAME,
+};
 use tenant_plugin_sdk::prelude::*;
 
-/// S3 rejects bucket names longer than this.
-const MAX_BUCKET_NAME: usize = 63;
+/// The tenant's metadata table.
+pub const TABLE: NamePattern =
+    NamePattern::tenant("aws_dynamodb_table.name", "tenant-{id}-metadata-{suffix}", 255);
+/// The tenant's data bucket; S3 rejects bucket names longer than 63 characters.
+pub const BUCKET: NamePattern = NamePattern::tenant("aws_s3_bucket.bucket", "tenant-{id}-data-{suffix}", 63);
+/// The bucket's Intelligent-Tiering configuration (its id, unique per bucket).
+pub const TIERING_CONFIGURATION: NamePattern = NamePattern::tenant(
+    "aws_s3_bucket_intelligent_tiering_configuration.name",
+    "archive-tiers",
+    64,
+);
+
+/// Every physical name the plugin creates.
+pub const NAMES: &[NamePattern] = &[TABLE, BUCKET, TIERING_CONFIGURATION];
 /// Incomplete multipart uploads hold storage nobody can read; a week is enough to resume one.
 const ABORT_INCOMPLETE_UPLOAD_DAYS: u64 = 7;
 
 /// The tenant's bucket, table and gateway endpoint policies.
-pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> {
+pub fn tenant_fragment(context: &StackContext<StorageSettings>) -> Result<Fragment, PluginError> {
     let tenant = context.tenant()?;
-    let settings = StorageSettings::from_context(context)?;
+    let settings = &context.settings;
     let suffix = &context.environment_suffix;
-    let kms_key_arn = context.input("kms-key-arn")?;
-    let account_id = context.input("account-id")?;
+    let kms_key_arn = context.input(&KMS_KEY_ARN)?;
+    let account_id = context.input(&ACCOUNT_ID)?;
     let tags = |name: &str| standard_tags(Some(&tenant.id), suffix, name);
     let mut fragment = Fragment::default();
 
-    let table_name = resource_name(&tenant.id, "metadata", suffix);
+    let table_name = TABLE.render(&tenant.id, suffix);
     let table = fragment.resource(
         "aws_dynamodb_table",
         "metadata",
@@ -41,10 +57,11 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         json!({"table_name": table.attr("name")}),
     );
 
-    let bucket_name = resource_name(&tenant.id, "data", suffix);
-    if bucket_name.len() > MAX_BUCKET_NAME {
+    let bucket_name = BUCKET.render(&tenant.id, suffix);
+    if bucket_name.len() > BUCKET.max_length as usize {
         return Err(PluginError::InvalidContext(format!(
-            "bucket name `{bucket_name}` is longer than {MAX_BUCKET_NAME} characters; shorten the tenant id or suffix"
+            "bucket name `{bucket_name}` is longer than {} characters; shorten the tenant id or suffix",
+            BUCKET.max_length
         )));
     }
     let bucket = fragment.resource(
@@ -101,13 +118,13 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         "data",
         json!({"bucket": bucket_id, "eventbridge": true}),
     );
-    if let Some(tiers) = settings.archive_tiers {
+    if let Some(tiers) = settings.archive_tiers() {
         fragment.resource(
             "aws_s3_bucket_intelligent_tiering_configuration",
             "data",
             json!({
                 "bucket": bucket_id,
-                "name": "archive-tiers",
+                "name": TIERING_CONFIGURATION.template,
                 "status": "Enabled",
                 "tiering": [
                     {"access_tier": "ARCHIVE_ACCESS", "days": tiers.archive_access_days},
@@ -140,7 +157,7 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         "aws_vpc_endpoint_policy",
         "storage_s3",
         json!({
-            "vpc_endpoint_id": context.input("s3-endpoint-id")?,
+            "vpc_endpoint_id": context.input(&S3_ENDPOINT_ID)?,
             "policy": endpoint_policy(
                 "TenantBucketOnly",
                 "s3",
@@ -155,7 +172,7 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         "aws_vpc_endpoint_policy",
         "storage_dynamodb",
         json!({
-            "vpc_endpoint_id": context.input("dynamodb-endpoint-id")?,
+            "vpc_endpoint_id": context.input(&DYNAMODB_ENDPOINT_ID)?,
             "policy": endpoint_policy(
                 "TenantTableOnly",
                 "dynamodb",
@@ -177,10 +194,10 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
         "The tenant metadata table.",
     );
     fragment.output("table_arn", json!(table_arn), "The tenant metadata table's ARN.");
-    fragment.provide("bucket-name", bucket.attr("bucket"));
-    fragment.provide("bucket-arn", bucket_arns.bucket);
-    fragment.provide("table-name", table.attr("name"));
-    fragment.provide("table-arn", table_arn);
+    fragment.provide(&BUCKET_NAME, bucket.attr("bucket"));
+    fragment.provide(&BUCKET_ARN, bucket_arns.bucket);
+    fragment.provide(&TABLE_NAME, table.attr("name"));
+    fragment.provide(&TABLE_ARN, table_arn);
     Ok(fragment)
 }
 
@@ -188,7 +205,7 @@ pub fn tenant_fragment(context: &StackContext) -> Result<Fragment, PluginError> 
 pub(crate) mod tests {
     use super::*;
     use crate::StoragePlugin;
-    use tenant_plugin_sdk::testing::{assert_golden_json, assert_provides_declared, tenant_context};
+    use tenant_plugin_sdk::testing::{settings_with, tenant_context};
 
     pub(crate) const INPUTS: &[(&str, &str)] = &[
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
@@ -197,27 +214,16 @@ pub(crate) mod tests {
         ("dynamodb-endpoint-id", "${aws_vpc_endpoint.dynamodb.id}"),
     ];
 
-    #[test]
-    fn acme_corp_matches_the_golden_file() {
-        let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
-        let fragment = tenant_fragment(&context).unwrap();
-        assert_golden_json(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tenant-acme-corp.json"),
-            &fragment.to_json(),
-        );
-    }
-
-    #[test]
-    fn provides_exactly_what_it_declares() {
-        let context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
-        let fragment = tenant_fragment(&context).unwrap();
-        assert_provides_declared::<StoragePlugin>(&fragment);
+    /// The acme-corp context with what crypto and network provide.
+    pub(crate) fn acme_context() -> StackContext<StorageSettings> {
+        tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS)
     }
 
     #[test]
     fn switching_the_archive_tiers_off_drops_the_tiering_configuration() {
-        let mut context = tenant_context::<StoragePlugin>("acme-corp", "10.0.0.0/16", INPUTS);
-        context.settings[crate::info::ARCHIVE_TIERS_ENABLED] = json!(false);
+        let mut context = acme_context();
+        context.settings =
+            settings_with::<StoragePlugin>(json!({crate::settings::ARCHIVE_TIERS_ENABLED: false})).unwrap();
         let fragment = tenant_fragment(&context).unwrap();
         assert!(
             fragment
@@ -229,7 +235,7 @@ pub(crate) mod tests {
     #[test]
     fn refuses_contexts_it_cannot_name_or_wire() {
         let long_id = "a".repeat(50);
-        let cases: &[(&str, StackContext)] = &[
+        let cases: &[(&str, StackContext<StorageSettings>)] = &[
             (
                 "the bucket name would exceed 63 characters",
                 tenant_context::<StoragePlugin>(&long_id, "10.0.0.0/16", INPUTS),

@@ -1,15 +1,15 @@
 //! Data actions in identity policies: never on every resource, and in tenant stacks only for
 //! principals tagged with the tenant.
 
+use super::{DATA_ACTIONS_SCOPED, PRINCIPAL_TAG_BOUND};
 use crate::document::{PolicyKind, policies};
-use crate::info::{DATA_ACTIONS_SCOPED, PRINCIPAL_TAG_BOUND};
 use tenant_plugin_sdk::iam::{conditions_on, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 /// The services whose actions read or write tenant data.
 const DATA_SERVICES: [&str; 4] = ["dynamodb", "kms", "logs", "s3"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let tenant_id = stack.tenant.as_ref().map(|tenant| tenant.id.as_str());
     let mut findings = Vec::new();
     for source in policies(stack)
@@ -19,9 +19,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
         let statements = match policy_statements(source.text) {
             Ok(statements) => statements,
             Err(problem) => {
-                findings.push(reporter.finding(
-                    DATA_ACTIONS_SCOPED,
-                    source.address.clone(),
+                findings.push(DATA_ACTIONS_SCOPED.finding(source.address.clone(),
                     format!("an identity policy of `{}` cannot be verified: {problem}", source.address),
                     "Render the policy as a JSON document (PolicyDocument::render) rather than a Terraform expression.",
                 ));
@@ -38,8 +36,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
                 .map_or_else(|| format!("#{index}"), |sid| format!("`{sid}`"));
             if statement.get("NotResource").is_some() || one_or_many(statement.get("Resource")).contains(&"*")
             {
-                findings.push(reporter.finding(
-                    DATA_ACTIONS_SCOPED,
+                findings.push(DATA_ACTIONS_SCOPED.finding(
                     source.address.clone(),
                     format!(
                         "statement {label} of `{}` allows data actions on every resource",
@@ -49,9 +46,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
                 ));
             }
             if let Some(tenant_id) = tenant_id.filter(|id| !requires_tenant_tag(statement, id)) {
-                findings.push(reporter.finding(
-                    PRINCIPAL_TAG_BOUND,
-                    source.address.clone(),
+                findings.push(PRINCIPAL_TAG_BOUND.finding(source.address.clone(),
                     format!(
                         "statement {label} of `{}` allows data actions without requiring aws:PrincipalTag/TenantId = {tenant_id}",
                         source.address
@@ -278,6 +273,6 @@ mod tests {
             tenant: None,
             document,
         };
-        assert!(check(&stack, &crate::info::plugin_info()).is_empty());
+        assert!(check(&stack).is_empty());
     }
 }

@@ -9,7 +9,7 @@
 //! environment suffix, or holding a wildcard; `tenant-api` in an asset path or a target id is a
 //! word, not a tenant's resource.
 
-use crate::info::NO_FOREIGN_TENANT;
+use super::NO_FOREIGN_TENANT;
 use std::collections::BTreeSet;
 use tenant_plugin_sdk::BlockKind;
 use tenant_plugin_sdk::prelude::*;
@@ -18,7 +18,7 @@ use tenant_plugin_sdk::prelude::*;
 const NAME_ATTRIBUTES: [&str; 5] = ["name", "name_prefix", "bucket", "bucket_prefix", "function_name"];
 const MARKER: &str = "tenant-";
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let Some(tenant) = &stack.tenant else {
         return Vec::new();
     };
@@ -52,9 +52,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             .collect();
         if !foreign.is_empty() {
             let listed: Vec<String> = foreign.iter().map(|m| format!("`{m}`")).collect();
-            findings.push(reporter.finding(
-                NO_FOREIGN_TENANT,
-                address,
+            findings.push(NO_FOREIGN_TENANT.finding(address,
                 format!(
                     "mentions {} which the stack of tenant `{}` does not own: another tenant's name or a pattern over several tenants",
                     listed.join(", "),

@@ -6,31 +6,63 @@ mod foreign_tenant;
 mod trust;
 mod wildcard_principal;
 
-use crate::info::plugin_info;
 use tenant_plugin_sdk::prelude::*;
+
+/// Identity policies never grant data actions on every resource.
+pub const DATA_ACTIONS_SCOPED: Rule = Rule::error(
+    "iam.data-actions-scoped",
+    "No identity policy allows dynamodb:, s3:, kms: or logs: data actions on Resource \"*\" (or NotResource).",
+);
+/// Identity policies of a tenant stack grant data actions only to principals tagged with the tenant.
+pub const PRINCIPAL_TAG_BOUND: Rule = Rule::error(
+    "iam.principal-tag-bound",
+    "In tenant stacks, every identity-policy Allow of data actions requires aws:PrincipalTag/TenantId to equal the tenant id.",
+);
+/// A tenant stack names nothing of another tenant.
+pub const NO_FOREIGN_TENANT: Rule = Rule::error(
+    "iam.no-foreign-tenant",
+    "A tenant stack mentions no `tenant-…` name except the tenant itself and names its own resources carry.",
+);
+/// Roles trust one AWS service, for requests from one account or resource.
+pub const TRUST_SCOPED: Rule = Rule::error(
+    "iam.trust-scoped",
+    "Every role trusts only service principals and binds aws:SourceAccount or aws:SourceArn.",
+);
+/// Resource policies never allow everyone unconditionally.
+pub const NO_WILDCARD_PRINCIPAL: Rule = Rule::error(
+    "iam.no-wildcard-principal",
+    "No resource policy or Lambda permission allows principal \"*\" without a condition.",
+);
+
+/// Every rule, as `describe` declares them.
+pub const RULES: &[Rule] = &[
+    DATA_ACTIONS_SCOPED,
+    PRINCIPAL_TAG_BOUND,
+    NO_FOREIGN_TENANT,
+    TRUST_SCOPED,
+    NO_WILDCARD_PRINCIPAL,
+];
 
 /// All findings of the iam rules for one composed stack.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
-    let info = plugin_info();
     let mut findings = Vec::new();
-    findings.extend(data_actions::check(stack, &info));
-    findings.extend(foreign_tenant::check(stack, &info));
-    findings.extend(trust::check(stack, &info));
-    findings.extend(wildcard_principal::check(stack, &info));
+    findings.extend(data_actions::check(stack));
+    findings.extend(foreign_tenant::check(stack));
+    findings.extend(trust::check(stack));
+    findings.extend(wildcard_principal::check(stack));
     findings
 }
 
 #[cfg(test)]
 mod test_support {
     use super::*;
-    use crate::synth::{tenant_fragment, tests::INPUTS};
-    use tenant_plugin_sdk::testing::{self, tenant_context, tenant_stack};
+    use crate::synth::{tenant_fragment, tests::acme_context};
+    use tenant_plugin_sdk::testing::{self, tenant_stack};
 
     /// The acme-corp stack as iam synthesizes it, plus named resources of the other plugins and a
     /// scoped bucket policy: the complying baseline each case edits.
     pub fn complying_document() -> Value {
-        let context = tenant_context::<crate::IamPlugin>("acme-corp", "10.0.0.0/16", INPUTS);
-        let mut document = tenant_fragment(&context).unwrap().to_json();
+        let mut document = tenant_fragment(&acme_context()).unwrap().to_json();
         document["resource"]["aws_s3_bucket"] = json!({"data": {"bucket": "tenant-acme-corp-data-dev"}});
         document["resource"]["aws_cloudwatch_log_group"] =
             json!({"api": {"name": "tenant-acme-corp-api-logs-dev"}});
@@ -50,12 +82,12 @@ mod test_support {
     }
 
     /// Runs the checks over `document` as the acme-corp stack and returns the addresses of
-    /// `rule_id`'s findings.
-    pub fn addresses_found(rule_id: &str, document: Value) -> Vec<String> {
+    /// `rule`'s findings.
+    pub fn addresses_found(rule: Rule, document: Value) -> Vec<String> {
         let stack = tenant_stack("acme-corp", "10.0.0.0/16", document);
         check_stack(&stack)
             .into_iter()
-            .filter(|f| f.rule_id == rule_id)
+            .filter(|f| f.rule_id == rule.id)
             .map(|f| f.address)
             .collect()
     }

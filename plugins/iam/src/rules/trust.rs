@@ -2,14 +2,14 @@
 //! `aws:SourceAccount` / `aws:SourceArn` the service would assume the role for anyone's resource
 //! (the confused deputy).
 
+use super::TRUST_SCOPED;
 use crate::document::{PolicyKind, policies};
-use crate::info::TRUST_SCOPED;
 use tenant_plugin_sdk::iam::{conditions_on, is_allow, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 const SOURCE_KEYS: [&str; 2] = ["aws:SourceAccount", "aws:SourceArn"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let mut findings = Vec::new();
     for role in stack.resources_of("aws_iam_role") {
         let address = role.address();
@@ -22,9 +22,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             Some(Ok(statements)) => statements.iter().filter(|s| is_allow(s)).find_map(unscoped_trust),
         };
         if let Some(problem) = problem {
-            findings.push(reporter.finding(
-                TRUST_SCOPED,
-                address.clone(),
+            findings.push(TRUST_SCOPED.finding(address.clone(),
                 format!("`{address}` {problem}"),
                 "Trust only {\"Service\": \"<service>.amazonaws.com\"} and add Condition StringEquals aws:SourceAccount (or ArnLike aws:SourceArn).",
             ));

@@ -2,15 +2,15 @@
 //! endpoint policies and some bucket policies must be written, so it is allowed only together
 //! with a condition that binds it (an account, an organization, a source).
 
+use super::NO_WILDCARD_PRINCIPAL;
 use crate::document::{PolicyKind, policies};
-use crate::info::NO_WILDCARD_PRINCIPAL;
 use tenant_plugin_sdk::iam::{has_condition, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 /// What binds a Lambda permission granted to `*`.
 const LAMBDA_PERMISSION_BINDINGS: [&str; 3] = ["source_arn", "source_account", "principal_org_id"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let remediation = "Name the principal, or add a Condition binding it (aws:PrincipalAccount, aws:SourceArn, aws:PrincipalOrgID…).";
     let mut findings = Vec::new();
     // Trust policies are resource policies of roles; their parse errors are iam.trust-scoped's.
@@ -22,9 +22,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             Ok(statements) => statements,
             Err(_) if source.kind == PolicyKind::Trust => continue,
             Err(problem) => {
-                findings.push(reporter.finding(
-                    NO_WILDCARD_PRINCIPAL,
-                    source.address.clone(),
+                findings.push(NO_WILDCARD_PRINCIPAL.finding(source.address.clone(),
                     format!("a resource policy of `{}` cannot be verified: {problem}", source.address),
                     "Render the policy as a JSON document (PolicyDocument::render) rather than a Terraform expression.",
                 ));
@@ -36,8 +34,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             .filter(|s| is_allow(s) && names_everyone(s) && !has_condition(s))
             .count();
         if open > 0 {
-            findings.push(reporter.finding(
-                NO_WILDCARD_PRINCIPAL,
+            findings.push(NO_WILDCARD_PRINCIPAL.finding(
                 source.address.clone(),
                 format!(
                     "`{}` has {open} Allow statement(s) for principal \"*\" without a condition",
@@ -52,8 +49,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             .iter()
             .any(|binding| permission.body.get(*binding).is_some());
         if permission.body["principal"] == "*" && !bound {
-            findings.push(reporter.finding(
-                NO_WILDCARD_PRINCIPAL,
+            findings.push(NO_WILDCARD_PRINCIPAL.finding(
                 permission.address(),
                 format!("`{}` lets anyone invoke the function", permission.address()),
                 "Name the invoking service and set source_arn or source_account.",

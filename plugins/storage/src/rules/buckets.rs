@@ -1,7 +1,7 @@
 //! Bucket rules: versioning, public access block, KMS default encryption.
 
+use super::{BUCKET_ENCRYPTED_WITH_KMS, BUCKET_PUBLIC_ACCESS_BLOCKED, BUCKET_VERSIONING_ENABLED};
 use crate::document::bucket_configurations;
-use crate::info::{BUCKET_ENCRYPTED_WITH_KMS, BUCKET_PUBLIC_ACCESS_BLOCKED, BUCKET_VERSIONING_ENABLED};
 use tenant_plugin_sdk::document::{is_reference_to, nested_blocks};
 use tenant_plugin_sdk::prelude::*;
 
@@ -12,7 +12,7 @@ const PUBLIC_ACCESS_SETTINGS: [&str; 4] = [
     "restrict_public_buckets",
 ];
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let mut findings = Vec::new();
     for bucket in stack.resources_of("aws_s3_bucket") {
         let address = bucket.address();
@@ -22,9 +22,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
                 .any(|configuration| configuration["status"] == "Enabled")
         });
         if !versioned {
-            findings.push(reporter.finding(
-                BUCKET_VERSIONING_ENABLED,
-                address.clone(),
+            findings.push(BUCKET_VERSIONING_ENABLED.finding(address.clone(),
                 format!("`{address}` has no aws_s3_bucket_versioning with status Enabled"),
                 "Add an aws_s3_bucket_versioning for the bucket with versioning_configuration status \"Enabled\".",
             ));
@@ -37,8 +35,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
                     .all(|setting| block.body[setting] == true)
             });
         if !blocked {
-            findings.push(reporter.finding(
-                BUCKET_PUBLIC_ACCESS_BLOCKED,
+            findings.push(BUCKET_PUBLIC_ACCESS_BLOCKED.finding(
                 address.clone(),
                 format!(
                     "`{address}` has no aws_s3_bucket_public_access_block setting all of {}",
@@ -62,9 +59,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
                 !defaults.is_empty() && defaults.iter().all(|default| uses_stack_key(stack, default))
             });
         if !encrypted {
-            findings.push(reporter.finding(
-                BUCKET_ENCRYPTED_WITH_KMS,
-                address.clone(),
+            findings.push(BUCKET_ENCRYPTED_WITH_KMS.finding(address.clone(),
                 format!("`{address}` is not encrypted by default with aws:kms and a KMS key of stack `{}`", stack.stack),
                 "Add an aws_s3_bucket_server_side_encryption_configuration with sse_algorithm \"aws:kms\" and kms_master_key_id referencing the stack's aws_kms_key.",
             ));

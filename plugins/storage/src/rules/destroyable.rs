@@ -1,6 +1,6 @@
 //! Everything the stack creates can be destroyed by `terraform destroy` alone.
 
-use crate::info::DESTROYABLE;
+use super::DESTROYABLE;
 use tenant_plugin_sdk::prelude::*;
 
 /// Attributes that make AWS refuse to delete a resource, across resource types.
@@ -10,7 +10,7 @@ const DELETION_PROTECTION: [&str; 3] = [
     "enable_deletion_protection",
 ];
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let mut findings = Vec::new();
     for block in stack
         .blocks()
@@ -21,16 +21,14 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             .iter()
             .filter(|attribute| block.body[**attribute] == true)
         {
-            findings.push(reporter.finding(
-                DESTROYABLE,
+            findings.push(DESTROYABLE.finding(
                 address.clone(),
                 format!("`{address}` sets {attribute} = true, so destroying the stack fails"),
                 "Set it to false: test environments must be destroyable.",
             ));
         }
         if block.body["lifecycle"]["prevent_destroy"] == true {
-            findings.push(reporter.finding(
-                DESTROYABLE,
+            findings.push(DESTROYABLE.finding(
                 address.clone(),
                 format!(
                     "`{address}` sets lifecycle.prevent_destroy, so terraform refuses to destroy the stack"
@@ -39,8 +37,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             ));
         }
         if block.type_name == "aws_s3_bucket" && block.body["force_destroy"] != true {
-            findings.push(reporter.finding(
-                DESTROYABLE,
+            findings.push(DESTROYABLE.finding(
                 address.clone(),
                 format!(
                     "`{address}` does not set force_destroy, so destroying it fails while it holds objects"

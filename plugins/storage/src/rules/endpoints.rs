@@ -5,8 +5,8 @@
 //! isolation: whatever identity policies say, traffic through the endpoint can only touch the
 //! resources this stack declares.
 
+use super::ENDPOINT_POLICIES_SCOPED;
 use crate::document::referenced_resource;
-use crate::info::ENDPOINT_POLICIES_SCOPED;
 use tenant_plugin_sdk::TerraformBlock;
 use tenant_plugin_sdk::document::is_reference_to;
 use tenant_plugin_sdk::iam::{one_or_many, policy_statements};
@@ -15,7 +15,7 @@ use tenant_plugin_sdk::prelude::*;
 /// The resource types a gateway endpoint serves.
 const DATA_STORE_TYPES: [&str; 2] = ["aws_s3_bucket", "aws_dynamodb_table"];
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     if stack.tenant.is_none() {
         return Vec::new();
     }
@@ -44,18 +44,14 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             }
         }
         if policies.is_empty() {
-            findings.push(reporter.finding(
-                ENDPOINT_POLICIES_SCOPED,
-                address.clone(),
+            findings.push(ENDPOINT_POLICIES_SCOPED.finding(address.clone(),
                 format!("gateway endpoint `{address}` has no policy, so it reaches every bucket or table of the region"),
                 "Attach an aws_vpc_endpoint_policy allowing only the stack's own bucket or table ARNs.",
             ));
         }
         for (policy_address, policy) in policies {
             if let Some(problem) = scope_problem(stack, policy) {
-                findings.push(reporter.finding(
-                    ENDPOINT_POLICIES_SCOPED,
-                    policy_address,
+                findings.push(ENDPOINT_POLICIES_SCOPED.finding(policy_address,
                     format!("the policy of gateway endpoint `{address}` {problem}"),
                     "List only references to the stack's aws_s3_bucket / aws_dynamodb_table ARNs (optionally followed by /*, /index/*, /stream/*) in every Allow statement.",
                 ));
@@ -207,6 +203,6 @@ mod tests {
             tenant: None,
             document,
         };
-        assert!(check(&stack, &crate::info::plugin_info()).is_empty());
+        assert!(check(&stack).is_empty());
     }
 }

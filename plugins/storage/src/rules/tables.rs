@@ -1,18 +1,17 @@
 //! Table rules: point-in-time recovery and contributor insights.
 
-use crate::info::{TABLE_CONTRIBUTOR_INSIGHTS, TABLE_POINT_IN_TIME_RECOVERY};
+use super::{TABLE_CONTRIBUTOR_INSIGHTS, TABLE_POINT_IN_TIME_RECOVERY};
 use tenant_plugin_sdk::document::{is_reference_to, nested_blocks};
 use tenant_plugin_sdk::prelude::*;
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let mut findings = Vec::new();
     for table in stack.resources_of("aws_dynamodb_table") {
         let address = table.address();
         let recoverable =
             nested_blocks(table.body, "point_in_time_recovery").any(|pitr| pitr["enabled"] == true);
         if !recoverable {
-            findings.push(reporter.finding(
-                TABLE_POINT_IN_TIME_RECOVERY,
+            findings.push(TABLE_POINT_IN_TIME_RECOVERY.finding(
                 address.clone(),
                 format!("`{address}` does not enable point-in-time recovery"),
                 "Set point_in_time_recovery [{\"enabled\": true}] on the table.",
@@ -31,9 +30,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
                     })
             });
         if !observed {
-            findings.push(reporter.finding(
-                TABLE_CONTRIBUTOR_INSIGHTS,
-                address.clone(),
+            findings.push(TABLE_CONTRIBUTOR_INSIGHTS.finding(address.clone(),
                 format!("`{address}` has no table-level aws_dynamodb_contributor_insights"),
                 "Add an aws_dynamodb_contributor_insights whose table_name references the table, without index_name.",
             ));

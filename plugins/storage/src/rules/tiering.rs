@@ -5,12 +5,12 @@
 //! `D >= E` every object is deleted before it could reach the tier: the tier only costs
 //! monitoring and misleads readers about retention.
 
+use super::ARCHIVE_TIERS_UNREACHABLE;
 use crate::document::bucket_configurations;
-use crate::info::ARCHIVE_TIERS_UNREACHABLE;
 use tenant_plugin_sdk::document::nested_blocks;
 use tenant_plugin_sdk::prelude::*;
 
-pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     let mut findings = Vec::new();
     for bucket in stack.resources_of("aws_s3_bucket") {
         let Some(expiration) = earliest_expiration(stack, &bucket) else {
@@ -30,9 +30,7 @@ pub(super) fn check(stack: &StackDocument, reporter: &PluginInfo) -> Vec<Finding
             if unreachable.is_empty() {
                 continue;
             }
-            findings.push(reporter.finding(
-                ARCHIVE_TIERS_UNREACHABLE,
-                tiering.address(),
+            findings.push(ARCHIVE_TIERS_UNREACHABLE.finding(tiering.address(),
                 format!(
                     "`{}` expires every object {} days after creation (`{}`, rule `{}`), so the Intelligent-Tiering archive tiers {} without access are never reached",
                     bucket.address(),
@@ -169,7 +167,7 @@ mod tests {
         let findings = super::super::check_stack(&stack);
         let finding = findings
             .iter()
-            .find(|f| f.rule_id == ARCHIVE_TIERS_UNREACHABLE)
+            .find(|f| f.rule_id == ARCHIVE_TIERS_UNREACHABLE.id)
             .expect("a finding");
         assert_eq!(finding.severity, Severity::Warning);
         for number in [

@@ -1,4 +1,4 @@
-//! A test fixture: a component exporting `tenant:plugin/plugin-api@0.2.0`.
+//! A test fixture: a component exporting `tenant:plugin/plugin-api@0.3.0`.
 
 // Generated bindings need `unsafe` for the canonical ABI.
 #[cfg(target_arch = "wasm32")]

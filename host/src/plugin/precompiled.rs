@@ -1,0 +1,174 @@
+//! Compiled plugin components, kept in the user's cache so that a run deserializes machine code
+//! instead of compiling every plugin with Cranelift.
+//!
+//! A compiled component is stored as `<sha256 of the component>-<engine hash>.cwasm` in
+//! `$XDG_CACHE_HOME/tenant-host/components` (or `~/.cache/...`). The engine hash is
+//! [`Engine::precompile_compatibility_hash`]: it changes with the wasmtime version, the engine's
+//! settings and the host CPU's features, so a file compiled for another engine is never looked up.
+//! Files are written under a temporary name and renamed into place, so a file with a key's name
+//! is always a complete artifact of [`Engine::precompile_component`].
+
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Where compiled components are kept.
+#[derive(Debug, Clone)]
+pub struct ComponentCache {
+    dir: PathBuf,
+    engine_hash: String,
+}
+
+impl ComponentCache {
+    /// The cache in the user's cache folder, or `None` when neither `XDG_CACHE_HOME` nor `HOME`
+    /// says where that is (every run then compiles).
+    pub fn in_user_cache(engine: &Engine) -> Option<Self> {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+        Some(Self::at(base.join("tenant-host").join("components"), engine))
+    }
+
+    /// The cache in `dir`, for components compiled by `engine`.
+    pub fn at(dir: PathBuf, engine: &Engine) -> Self {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Self {
+            dir,
+            engine_hash: hex(&hasher.0.finalize()[..8]),
+        }
+    }
+
+    /// The file that holds `component` compiled by this cache's engine.
+    pub fn path_for(&self, component: &[u8]) -> PathBuf {
+        let digest = hex(&Sha256::digest(component));
+        self.dir.join(format!("{digest}-{}.cwasm", self.engine_hash))
+    }
+
+    /// `component` compiled: deserialized from the cache when it holds it, else compiled and
+    /// stored (a failure to store is logged, not fatal: the run goes on with the compiled code).
+    pub fn component(&self, engine: &Engine, component: &[u8]) -> wasmtime::Result<Component> {
+        let path = self.path_for(component);
+        if path.is_file() {
+            match deserialize(engine, &path) {
+                Ok(compiled) => return Ok(compiled),
+                // E.g. a file another wasmtime build wrote under a colliding engine hash: compile
+                // and replace it.
+                Err(error) => tracing::debug!("recompiling {}: {error:#}", path.display()),
+            }
+        }
+        let serialized = engine.precompile_component(component)?;
+        if let Err(error) = store(&path, &serialized) {
+            tracing::debug!("cannot cache {}: {error}", path.display());
+        }
+        deserialize_bytes(engine, &serialized)
+    }
+}
+
+/// Loads a file written by [`store`].
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: `deserialize_file` trusts that the file is the unaltered output of
+    // `precompile_component` for a compatible engine, since it maps the file's machine code as
+    // executable. The path is the key of the exact component bytes and this engine's
+    // compatibility hash, it lies in the user's own cache folder (the same trust as the binary
+    // and wasmtime's own cache), and files only get that name by an atomic rename after a
+    // complete write. Wasmtime also checks the artifact's embedded version and engine settings
+    // and refuses a mismatch with an error.
+    unsafe { Component::deserialize_file(engine, path) }
+}
+
+/// Loads what `precompile_component` just returned in this process.
+#[allow(unsafe_code)]
+fn deserialize_bytes(engine: &Engine, serialized: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: the bytes come straight from `engine.precompile_component` in this process, which
+    // is exactly what `deserialize` requires.
+    unsafe { Component::deserialize(engine, serialized) }
+}
+
+/// Writes `bytes` to `path` so that `path` never names a partial file.
+fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("cache paths have a folder");
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Feeds what [`Hash`] writes into SHA-256, so the engine hash is the same in every process
+/// (the standard library's hashers promise no stable output).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only finalized as SHA-256")
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(component)`: the component binary header and nothing else.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
+    /// The same with a custom section `a`: another component of the same behaviour.
+    const NAMED_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00\x00\x02\x01a";
+
+    fn engine() -> Engine {
+        Engine::default()
+    }
+
+    #[test]
+    fn a_component_is_compiled_once_then_loaded_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = ComponentCache::at(dir.path().to_owned(), &engine);
+        let bytes = EMPTY_COMPONENT;
+        let path = cache.path_for(bytes);
+        assert!(!path.exists());
+        cache.component(&engine, bytes).unwrap();
+        let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+        cache.component(&engine, bytes).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), written);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary files left");
+    }
+
+    #[test]
+    fn the_key_follows_the_component_bytes_and_the_engine_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = ComponentCache::at(dir.path().to_owned(), &engine());
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let other_engine = Engine::new(&config).unwrap();
+        let other = ComponentCache::at(dir.path().to_owned(), &other_engine);
+        let a = EMPTY_COMPONENT;
+        let b = NAMED_COMPONENT;
+        assert_ne!(default.path_for(a), default.path_for(b));
+        assert_ne!(default.path_for(a), other.path_for(a));
+        assert_eq!(default.path_for(a), ComponentCache::at(dir.path().to_owned(), &engine()).path_for(a));
+    }
+
+    #[test]
+    fn a_damaged_file_is_recompiled_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = ComponentCache::at(dir.path().to_owned(), &engine);
+        let bytes = EMPTY_COMPONENT;
+        let path = cache.path_for(bytes);
+        std::fs::write(&path, b"not an artifact").unwrap();
+        cache.component(&engine, bytes).unwrap();
+        assert!(Engine::detect_precompiled_file(&path).unwrap().is_some());
+    }
+}
