@@ -11,11 +11,12 @@
 use std::collections::BTreeMap;
 
 use tenant_access::fleet::{ACCOUNT, Fleet as AccessFleet, FleetOptions, StackInput};
-use tenant_access::intent::{Intent, IntentOutcome};
+use tenant_access::intent::{Expectation, Intent, IntentOutcome};
 
 use crate::check::{Finding, HostRule, Severity};
 use crate::compose::ComposedStack;
 use crate::config::AccessConfig;
+use crate::plugin::api;
 
 /// Every access intent holds.
 pub const ACCESS_INTENT: &str = "host.access-intent";
@@ -82,8 +83,9 @@ pub fn deployer_role_arn(config: &AccessConfig) -> String {
         .replace("${account}", ACCOUNT)
 }
 
-/// Runs the access model over composed stacks with the intents plugins declared.
-pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig, plugin_intents: &[Intent]) -> AccessReport {
+/// Runs the access model over composed stacks: the host's intents, then those the plugins declared
+/// in each stack (contract 0.2; 0.1 plugins declare none).
+pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig) -> AccessReport {
     let inputs: Vec<StackInput<'_>> = stacks
         .iter()
         .map(|stack| StackInput {
@@ -98,7 +100,7 @@ pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig, plugin_intents: 
     let fleet = AccessFleet::from_stacks(&inputs, &options);
     let mut intents = fleet.host_intents();
     intents.extend(fleet.derived_intents(&inputs));
-    intents.extend(plugin_intents.iter().cloned());
+    intents.extend(stacks.iter().flat_map(plugin_intents));
     let intents = fleet.check_intents(&inputs, &intents);
     let matrix = fleet
         .matrix()
@@ -130,6 +132,25 @@ pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig, plugin_intents: 
         notes: fleet.notes,
         origins,
     }
+}
+
+/// The intents the plugins declared in one stack, in the model's terms.
+fn plugin_intents(stack: &ComposedStack) -> impl Iterator<Item = Intent> + '_ {
+    stack.intents.iter().flat_map(move |(plugin, intents)| {
+        intents.iter().map(move |intent| Intent {
+            plugin: plugin.clone(),
+            stack: stack.name.clone(),
+            principal: intent.principal.clone(),
+            action: intent.action.clone(),
+            resource: intent.resource.clone(),
+            expect: match intent.expect {
+                api::AccessExpectation::Allow => Expectation::Allow,
+                api::AccessExpectation::Deny => Expectation::Deny,
+            },
+            context: intent.context.clone(),
+            because: intent.because.clone(),
+        })
+    })
 }
 
 /// `policy#sid` of every statement that applies or may apply (`?` when only possibly).
@@ -179,7 +200,7 @@ impl AccessReport {
                 message: format!(
                     "`{}` must be {} `{}` on `{}`, but is not: {verdict}. Because: {}",
                     outcome.principal.as_ref().unwrap_or(&intent.principal),
-                    if intent.expect == tenant_access::intent::Expectation::Allow { "allowed" } else { "denied" },
+                    if intent.expect == Expectation::Allow { "allowed" } else { "denied" },
                     intent.action,
                     outcome.resource,
                     intent.because

@@ -229,8 +229,7 @@ pub fn run_checks(
     });
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
     let mut findings = guardrails::check_fleet(stacks, fleet);
-    // Plugin intents arrive with contract 0.2's stack model; until then only the host's own.
-    findings.extend(crate::access::analyse(stacks, &fleet.access, &[]).findings());
+    findings.extend(crate::access::analyse(stacks, &fleet.access).findings());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet's access model");
     for result in per_stack {
         findings.extend(result?);

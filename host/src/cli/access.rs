@@ -32,8 +32,7 @@ enum AccessFormat {
 
 pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
     let outcome = tenant_host::run(&args.run.options()?)?;
-    // Plugin intents arrive with contract 0.2's stack model; until then only the host's own.
-    let report = tenant_host::access::analyse(&outcome.stacks, &outcome.fleet.access, &[]);
+    let report = tenant_host::access::analyse(&outcome.stacks, &outcome.fleet.access);
     let failed = !report.findings().is_empty();
     let tenant_of_stack = |stack: &str| {
         outcome
