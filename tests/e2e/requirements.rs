@@ -779,7 +779,7 @@ fn requirement_06_logging_and_monitoring() {
         1,
         "{CENTRAL}: one forwarder into the central log group"
     );
-    let (forwarder_name, forwarder) = forwarders[0];
+    let (_, forwarder) = forwarders[0];
     let forwarder_function = forwarder["function_name"].as_str().unwrap();
     assert!(
         forwarder["description"]
