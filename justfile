@@ -41,8 +41,9 @@ synth *args: setup plugins
 test: setup-test plugins
     cargo test --workspace
     cargo test --locked --manifest-path templates/plugin/Cargo.toml
-    python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder
+    python3 -m pytest -q plugins/compute/handler plugins/logging/forwarder tests/lint
     just checkov
+    just lint-policies
     just access-oracle
 
 # Synthesize the example into a scratch folder and run checkov on every stack, with the waivers.
@@ -54,6 +55,17 @@ checkov: setup-test
     trap 'rm -rf "$out"' EXIT
     cargo run --quiet -p tenant-host -- synth --plugins plugins/ --out "$out/cdktf.out"
     python3 tests/checkov/run_checkov.py "$out/cdktf.out" tests/checkov/waivers.txt
+
+# Synthesize the example into a scratch folder and run parliament on every IAM policy and statelint
+# on every Step Functions definition (known false positives filtered, with reasons, in the script).
+[group('test')]
+lint-policies:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+    cargo run --quiet -p tenant-host -- synth --plugins plugins/ --out "$out/cdktf.out"
+    python3 tests/lint/run_linters.py "$out/cdktf.out"
 
 # Compare the access evaluator with @cloud-copilot/iam-simulate (AGPL: a test oracle only,
 # installed from tests/access/oracle's lock file into the cache, never into the clone).

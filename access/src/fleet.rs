@@ -196,12 +196,25 @@ pub struct Fleet {
     pub resources: Vec<FleetResource>,
     /// What the model could not read (unparsable policies, unknown managed policies).
     pub notes: Vec<String>,
+    /// Service roles of CodeBuild projects: the provisioning job.
+    pub provisioner_arns: Vec<String>,
+    /// Every stack's `aws_lambda_permission`, by the function it grants.
+    permissions: Vec<LambdaPermission>,
+}
+
+/// One `aws_lambda_permission`: the function it names and the statement Lambda adds for it.
+#[derive(Debug, Clone, PartialEq)]
+struct LambdaPermission {
+    /// The function name or ARN, resolved.
+    target: String,
+    /// The statement, without its Resource.
+    statement: Value,
 }
 
 /// One stack with its provider settings, resolving references against its own blocks.
-struct StackView<'a> {
-    input: StackInput<'a>,
-    region: String,
+pub(crate) struct StackView<'a> {
+    pub(crate) input: StackInput<'a>,
+    pub(crate) region: String,
     default_tags: BTreeMap<String, String>,
 }
 
@@ -209,7 +222,7 @@ struct StackView<'a> {
 const MAX_DEPTH: usize = 8;
 
 impl<'a> StackView<'a> {
-    fn new(input: StackInput<'a>) -> Self {
+    pub(crate) fn new(input: StackInput<'a>) -> Self {
         let provider = input.document.pointer("/provider/aws/0");
         let region = provider
             .and_then(|p| p.get("region"))
@@ -230,7 +243,7 @@ impl<'a> StackView<'a> {
         view
     }
 
-    fn blocks(&self, type_name: &str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
+    pub(crate) fn blocks(&self, type_name: &str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
         self.input
             .document
             .pointer(&format!("/resource/{type_name}"))
@@ -240,7 +253,7 @@ impl<'a> StackView<'a> {
             .map(|(name, body)| (name.as_str(), body))
     }
 
-    fn resolve(&self, text: &str) -> String {
+    pub(crate) fn resolve(&self, text: &str) -> String {
         self.resolve_at(text, 0)
     }
 
@@ -273,7 +286,7 @@ impl<'a> StackView<'a> {
     }
 
     /// A body attribute as a resolved string.
-    fn string(&self, body: &Value, attribute: &str, depth: usize) -> Option<String> {
+    pub(crate) fn string(&self, body: &Value, attribute: &str, depth: usize) -> Option<String> {
         body.get(attribute)
             .and_then(Value::as_str)
             .map(|text| self.resolve_at(text, depth + 1))
@@ -478,8 +491,16 @@ impl Fleet {
             })
         };
         for view in &views {
+            fleet.collect_permissions(view);
+        }
+        for view in &views {
             fleet.add_roles(view, &lookup);
             fleet.add_resources(view);
+            for (_, project) in view.blocks("aws_codebuild_project") {
+                fleet
+                    .provisioner_arns
+                    .extend(view.string(project, "service_role", 0));
+            }
         }
         let admin = managed_policy("arn:aws:iam::aws:policy/AdministratorAccess")
             .into_iter()
@@ -757,25 +778,62 @@ impl Fleet {
                     .unwrap_or_else(|_| unreachable!("a fixed valid policy")),
                 },
             }),
-            ResourceKind::Function => self.lambda_permissions(view, name, arn),
+            ResourceKind::Function => {
+                let function = view.attribute(&format!("aws_lambda_function.{name}.function_name"), 0);
+                self.lambda_permissions(stack, name, function, arn)
+            }
             ResourceKind::LogGroup | ResourceKind::Role => None,
         }
     }
 
-    /// The function's resource policy, as Lambda builds it from `aws_lambda_permission`s.
-    fn lambda_permissions(&mut self, view: &StackView<'_>, name: &str, arn: &str) -> Option<NamedPolicy> {
-        let function = view.attribute(&format!("aws_lambda_function.{name}.function_name"), 0);
-        let mut statements = Vec::new();
-        for (permission_name, permission) in view.blocks("aws_lambda_permission") {
-            let target = view.string(permission, "function_name", 0);
-            if target.is_none() || (target != function && target.as_deref() != Some(arn)) {
-                continue;
+    /// The function's resource policy, as Lambda builds it from the `aws_lambda_permission`s of
+    /// every stack (a tenant stack may grant a central function).
+    fn lambda_permissions(
+        &mut self,
+        stack: &str,
+        name: &str,
+        function: Option<String>,
+        arn: &str,
+    ) -> Option<NamedPolicy> {
+        let statements: Vec<Value> = self
+            .permissions
+            .iter()
+            .filter(|permission| Some(&permission.target) == function.as_ref() || permission.target == arn)
+            .map(|permission| {
+                let mut statement = permission.statement.clone();
+                statement["Resource"] = json!(arn);
+                statement
+            })
+            .collect();
+        if statements.is_empty() {
+            return None;
+        }
+        let document = json!({"Version": "2012-10-17", "Statement": statements});
+        match Policy::from_value(&document) {
+            Ok(policy) => Some(NamedPolicy {
+                name: format!("{stack}:aws_lambda_function.{name} (permissions)"),
+                policy,
+            }),
+            Err(error) => {
+                self.notes.push(format!(
+                    "{stack}:aws_lambda_function.{name}: permissions not modelled ({error})"
+                ));
+                Some(unknown_policy(format!("{stack}:aws_lambda_function.{name}")))
             }
+        }
+    }
+
+    /// The `aws_lambda_permission`s of a stack, as statements of their function's policy.
+    fn collect_permissions(&mut self, view: &StackView<'_>) {
+        for (permission_name, permission) in view.blocks("aws_lambda_permission") {
             let field = |key: &str| {
                 permission
                     .get(key)
                     .and_then(Value::as_str)
                     .map(|text| view.resolve(text))
+            };
+            let Some(target) = field("function_name") else {
+                continue;
             };
             let principal = field("principal").unwrap_or_default();
             let principal = if principal.ends_with(".amazonaws.com") {
@@ -793,29 +851,29 @@ impl Fleet {
                     json!({"AWS:SourceAccount": source_account}),
                 );
             }
-            statements.push(json!({
-                "Sid": field("statement_id").unwrap_or_else(|| permission_name.to_owned()),
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
-                "Resource": arn,
-                "Condition": condition,
-            }));
+            self.permissions.push(LambdaPermission {
+                target,
+                statement: json!({
+                    "Sid": field("statement_id").unwrap_or_else(|| format!("{}:aws_lambda_permission.{permission_name}", view.input.name)),
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
+                    "Condition": condition,
+                }),
+            });
         }
-        if statements.is_empty() {
-            return None;
-        }
-        let document = json!({"Version": "2012-10-17", "Statement": statements});
-        Some(view.policy(
-            format!("{}:aws_lambda_permission (function {name})", view.input.name),
-            &document,
-            &mut self.notes,
-        ))
     }
 
     /// The principal with this id.
     pub fn principal(&self, id: &str) -> Option<&FleetPrincipal> {
         self.principals.iter().find(|p| p.id == id)
+    }
+
+    /// The provisioning job: the role a CodeBuild project of the fleet runs as.
+    pub fn provisioner(&self) -> Option<&FleetPrincipal> {
+        self.provisioner_arns
+            .iter()
+            .find_map(|arn| self.principal_by_arn(arn))
     }
 
     /// The role principal with this ARN.

@@ -27,6 +27,7 @@ pub mod condition;
 pub mod context;
 pub mod evaluate;
 pub mod fleet;
+pub mod intent;
 pub mod pattern;
 pub mod policy;
 pub mod request;

@@ -184,23 +184,178 @@ fn computed_and_all_bucket_resources_are_not_proven_isolated() {
     }
 }
 
+fn inputs(stacks: &Stacks) -> Vec<StackInput<'_>> {
+    stacks
+        .iter()
+        .map(|(name, tenant, document)| StackInput {
+            name,
+            tenant: tenant.as_deref(),
+            document,
+        })
+        .collect()
+}
+
+/// The intents of the host (deployer, derived from the resources) that do not hold.
+fn failing_host_intents(stacks: &Stacks) -> Vec<String> {
+    let fleet = fleet(stacks);
+    let inputs = inputs(stacks);
+    let mut intents = fleet.host_intents();
+    intents.extend(fleet.derived_intents(&inputs));
+    fleet
+        .check_intents(&inputs, &intents)
+        .into_iter()
+        .filter(|o| !o.holds)
+        .map(|o| {
+            format!(
+                "{} {} {}",
+                o.principal.unwrap_or_default(),
+                o.intent.action,
+                o.resource
+            )
+        })
+        .collect()
+}
+
+/// Edits the policy JSON text at `pointer` of `stack`'s document.
+fn edit_policy(stacks: &mut Stacks, stack: &str, pointer: &str, edit: impl FnOnce(&mut Value)) {
+    let document = &mut stacks
+        .iter_mut()
+        .find(|(name, ..)| name == stack)
+        .expect("stack")
+        .2;
+    let text = document
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .expect("policy text");
+    let mut policy: Value = serde_json::from_str(text).expect("policy JSON");
+    edit(&mut policy);
+    *document.pointer_mut(pointer).expect("policy") = Value::String(policy.to_string());
+}
+
 #[test]
-fn log_forwarder_cannot_decrypt_its_environment() {
-    // Issue 9 item 1, as the example stands: Lambda decrypts the environment with the role's own
-    // credentials (no kms:ViaService), and the role may use the key only via SQS.
-    let fleet = fleet(&example());
-    let forwarder = fleet
-        .principal("central-dev:aws_iam_role.log_forwarder")
-        .expect("forwarder");
-    let key = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/central-dev.central_logs");
-    let context = [(
-        "kms:EncryptionContext:LambdaFunctionName".to_owned(),
-        "saas-central-log-forwarder-dev".to_owned(),
-    )];
+fn every_host_intent_holds_on_the_example() {
+    let stacks = example();
+    let fleet = fleet(&stacks);
+    let inputs = inputs(&stacks);
+    assert!(fleet.host_intents().len() + fleet.derived_intents(&inputs).len() >= 20);
+    let failing = failing_host_intents(&stacks);
+    assert!(failing.is_empty(), "{failing:#?}");
+}
+
+#[test]
+fn without_its_decrypt_statement_the_log_forwarder_cannot_read_its_environment() {
+    // Issue 9 item 1: revert the fix (the role's DecryptOwnEnvironment statement) and the derived
+    // intent "Lambda decrypts the environment" fails: the role may use the key only via SQS.
+    let mut stacks = example();
+    edit_policy(
+        &mut stacks,
+        "central-dev",
+        "/resource/aws_iam_role_policy/log_forwarder/policy",
+        |policy| {
+            let statements = policy["Statement"].as_array_mut().expect("statements");
+            statements.retain(|statement| statement["Sid"] != "DecryptOwnEnvironment");
+        },
+    );
+    let failing = failing_host_intents(&stacks);
     assert_eq!(
-        fleet
-            .evaluate_exact(forwarder, "kms:Decrypt", &key, &context)
-            .verdict,
+        failing,
+        [format!(
+            "central-dev:aws_iam_role.log_forwarder kms:Decrypt arn:aws:kms:us-east-1:{ACCOUNT}:key/central-dev.central_logs"
+        )]
+    );
+}
+
+#[test]
+fn without_the_deployer_exemption_destroy_cannot_empty_the_bucket() {
+    // Issue 9 item 2: revert the fix (the deployer's exemption from the bucket's tenant-tag deny)
+    // and the deployer can no longer list versions or delete object versions.
+    let mut stacks = example();
+    edit_policy(
+        &mut stacks,
+        "tenant-acme-corp-dev",
+        "/resource/aws_s3_bucket_policy/data/policy",
+        |policy| {
+            for statement in policy["Statement"].as_array_mut().expect("statements") {
+                if statement["Sid"] == "DenyDataToOtherPrincipals" {
+                    statement["Condition"]
+                        .as_object_mut()
+                        .expect("condition")
+                        .remove("ArnNotLike");
+                }
+            }
+        },
+    );
+    let failing = failing_host_intents(&stacks);
+    assert_eq!(
+        failing,
+        [
+            "deployer s3:ListBucketVersions arn:aws:s3:::tenant-acme-corp-data-dev",
+            "deployer s3:DeleteObjectVersion arn:aws:s3:::tenant-acme-corp-data-dev/*",
+        ]
+    );
+}
+
+/// Whether CloudWatch Logs may invoke the central forwarder for `log_group`.
+fn logs_may_feed_the_forwarder(stacks: &Stacks, log_group: &str) -> Verdict {
+    let fleet = fleet(stacks);
+    let logs = tenant_access::fleet::FleetPrincipal {
+        id: "service:logs.amazonaws.com".into(),
+        stack: None,
+        tenant: None,
+        principal: tenant_access::Principal::Service("logs.amazonaws.com".into()),
+        endpoints: Default::default(),
+    };
+    let source = format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{log_group}:*");
+    fleet
+        .evaluate_exact(
+            &logs,
+            "lambda:InvokeFunction",
+            &format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:saas-central-log-forwarder-dev"),
+            &[
+                ("aws:SourceArn".into(), source),
+                ("aws:SourceAccount".into(), ACCOUNT.into()),
+            ],
+        )
+        .verdict
+}
+
+#[test]
+fn only_granted_tenant_log_groups_feed_the_central_forwarder() {
+    // Issue 9 item 5: each tenant stack grants its own API log group by exact ARN.
+    let stacks = example();
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-acme-corp-api-logs-dev"),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-acme-corp-api-logs-dev-copy"),
         Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-evil-api-logs-dev"),
+        Verdict::ImplicitDeny
+    );
+}
+
+#[test]
+fn a_wildcard_permission_lets_look_alike_groups_feed_the_forwarder() {
+    // Revert the fix of item 5: central's former `log-group:tenant-*` permission.
+    let mut stacks = example();
+    let central = &mut stacks
+        .iter_mut()
+        .find(|(name, ..)| name == "central-dev")
+        .expect("central")
+        .2;
+    central["resource"]["aws_lambda_permission"] = json!({"tenant_log_subscriptions": {
+        "statement_id": "TenantLogSubscriptions",
+        "action": "lambda:InvokeFunction",
+        "function_name": "${aws_lambda_function.log_forwarder.function_name}",
+        "principal": "logs.amazonaws.com",
+        "source_arn": "arn:aws:logs:us-east-1:${data.aws_caller_identity.logging.account_id}:log-group:tenant-*",
+        "source_account": "${data.aws_caller_identity.logging.account_id}"
+    }});
+    assert_eq!(
+        logs_may_feed_the_forwarder(&stacks, "tenant-evil-api-logs-dev"),
+        Verdict::Allowed
     );
 }

@@ -132,6 +132,8 @@ pub fn run_checks(
     );
     tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
     let mut findings = guardrails::check_fleet(stacks, fleet);
+    findings.extend(crate::access::analyse(stacks, &fleet.access).findings());
+    tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet's access model");
     findings.extend(per_stack?.into_iter().flatten());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
     // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it

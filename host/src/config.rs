@@ -44,6 +44,19 @@ pub struct Config {
     /// Accepted findings: each names a rule, what it applies to, why, and until when.
     #[serde(default)]
     pub waivers: Vec<WaiverConfig>,
+    /// The access model's view of the principals outside the stacks.
+    #[serde(default)]
+    pub access: AccessConfig,
+}
+
+/// The `[access]` table: principals the access model cannot read from the stacks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AccessConfig {
+    /// The role that runs terraform, e.g. `arn:aws:iam::${account}:role/deployer`, where
+    /// `${account}` stands for the account the stacks deploy to. It is modelled untagged with
+    /// `AdministratorAccess`. Default: `arn:aws:iam::${account}:role/terraform-deployer`.
+    pub deployer_role_arn: Option<String>,
 }
 
 /// Account quotas the fleet must fit in; the defaults are AWS's defaults for a region.

@@ -185,6 +185,19 @@ pub const WAIVER_UNUSED: HostRule = HostRule {
     description: "Every waiver in the configuration matches at least one finding.",
 };
 
+/// Every access intent holds (the access model, `crate::access`).
+pub const ACCESS_INTENT: HostRule = HostRule {
+    id: "host.access-intent",
+    severity: Severity::Error,
+    description: "Every access intent holds in AWS's policy evaluation logic over the composed fleet: what must be allowed is allowed, what must be denied is denied for every request (an unknown verdict does not hold).",
+};
+/// No principal of one tenant reaches another tenant's data; nothing is anonymous.
+pub const CROSS_TENANT_ACCESS: HostRule = HostRule {
+    id: "host.cross-tenant-access",
+    severity: Severity::Error,
+    description: "No principal bound to one tenant can perform a data action on another tenant's bucket, table, key, log groups or queues, and no anonymous caller any, over every principal × resource pair (an unknown verdict is a violation).",
+};
+
 /// The registry: every rule of the host, what must hold whatever plugins are loaded.
 pub const HOST_RULES: &[HostRule] = &[
     SCHEMA_VALID,
@@ -198,6 +211,8 @@ pub const HOST_RULES: &[HostRule] = &[
     QUOTA_LAMBDA_CONCURRENCY,
     WAIVER_EXPIRED,
     WAIVER_UNUSED,
+    ACCESS_INTENT,
+    CROSS_TENANT_ACCESS,
 ];
 
 /// Every rule of the host, in registry order.

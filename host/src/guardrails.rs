@@ -859,6 +859,7 @@ mod tests {
             tenants,
             quotas,
             waivers: Vec::new(),
+            access: Default::default(),
         };
         (fleet, stacks)
     }

@@ -13,8 +13,9 @@
 //! 4. [`order`] orders plugins so that providers of values run before their consumers;
 //! 5. [`synth`] asks every plugin for its fragment of the central stack and of each tenant stack;
 //! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
-//! 7. [`check`] runs the host's [`guardrails`] and every plugin's rules over the composed stacks
-//!    and the fleet, and [`waivers`] marks the findings the configuration accepts;
+//! 7. [`check`] runs the host's [`guardrails`], the [`access`] model and every plugin's rules over
+//!    the composed stacks and the fleet, and [`waivers`] marks the findings the configuration
+//!    accepts;
 //! 8. [`output`] writes the cdktf-compatible folder atomically, with each stack's [`digest`].
 //!
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
@@ -22,6 +23,7 @@
 //! S3 or a local file and changes them with conditional writes (`tenants add` and friends), and
 //! [`rollout`] plans which stacks a deploy or the fleet rollout must apply, from the digests.
 
+pub mod access;
 pub mod bounded_read;
 pub mod check;
 pub mod compose;

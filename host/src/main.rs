@@ -48,6 +48,13 @@ SARIF 2.1.0 for code scanning (e.g. github/codeql-action/upload-sarif)\n  \
 tenant-host check --plugins plugins/ --format json | jq '.findings[] | select(.severity == \"error\")'\n\n\
 Exit codes: 0 no policy errors; 1 failure; 2 policy errors that no waiver accepts.")]
     Check(cli::check::CheckArgs),
+    /// Print who can do what to which resource, and every access intent with its verdict.
+    #[command(after_long_help = "Examples:\n  \
+tenant-host access --plugins plugins/\n      failing intents and every cell not certainly denied\n  \
+tenant-host access --plugins plugins/ --format json --tenant acme-corp\n  \
+tenant-host access --plugins plugins/ --principal aws_iam_role.lambda_execution\n\n\
+Exit codes: 0 every intent holds and tenants are isolated; 1 failure; 2 an intent fails or isolation is broken.")]
+    Access(cli::access::AccessArgs),
     /// List plugins or inspect one: name, version, contract, provides/requires, settings, rules.
     Plugins(cli::plugins::PluginsArgs),
     /// Push a fleet configuration and its lock file to a registry (s3://bucket/prefix), or pull them.
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Synth(args) => cli::synth::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Access(args) => cli::access::run(args),
         Command::Plugins(args) => cli::plugins::run(args),
         Command::Registry(args) => cli::registry::run(args),
         Command::Tenants(args) => cli::tenants::run(args),

@@ -50,6 +50,8 @@ pub struct Fleet {
     pub quotas: Quotas,
     /// The configured waivers.
     pub waivers: Vec<WaiverConfig>,
+    /// The access model's settings.
+    pub access: crate::config::AccessConfig,
 }
 
 impl Fleet {
@@ -295,6 +297,7 @@ pub fn plan_fleet(
             tenants,
             quotas: config.quotas,
             waivers: config.waivers.clone(),
+            access: config.access.clone(),
         },
         lock_changed: lock != Some(&new_lock),
         lock: new_lock,

@@ -565,3 +565,45 @@ fn terraform_working_files_survive_a_new_synth() {
     );
     assert!(stack.join("cdk.tf.json").is_file());
 }
+
+/// Covers issue 9 item 6: a third plugin that gives a tenant-tagged role without a boundary read
+/// access to every log group passes every pattern rule, but the access model refuses it, naming
+/// the role and another tenant's log group.
+#[test]
+fn a_role_reading_every_tenants_logs_fails_check() {
+    let work = tempfile::tempdir().unwrap();
+    let mut with_rogue: Vec<(&str, String)> = PRODUCT_PLUGINS
+        .iter()
+        .map(|p| (*p, format!("{p}.wasm")))
+        .collect();
+    with_rogue.push(("rogue", "rogue.wasm".into()));
+    let plugins = plugin_dir(&with_rogue);
+    let config = work.path().join("greedy.toml");
+    std::fs::write(
+        &config,
+        "region = \"us-east-1\"\n[state-backend]\nbucket = \"tenant-host-state\"\nregion = \"us-east-1\"\n\
+         [plugins.rogue]\nbehaviour = \"greedy-logs\"\n[[tenants]]\nid = \"acme-corp\"\n[[tenants]]\nid = \"retail-co\"\n",
+    )
+    .unwrap();
+    let output = tenant_host(
+        work.path(),
+        &[
+            "check",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{text}{}", stderr(&output));
+    assert!(
+        text.lines()
+            .any(|line| line.contains("error[host.cross-tenant-access] aws_iam_role.greedy")),
+        "{text}"
+    );
+    assert!(
+        text.contains("`tenant-acme-corp-dev:aws_iam_role.greedy` is not proven denied on another tenant's `tenant-retail-co-dev:aws_cloudwatch_log_group.api`"),
+        "{text}"
+    );
+}

@@ -779,7 +779,7 @@ fn requirement_06_logging_and_monitoring() {
         1,
         "{CENTRAL}: one forwarder into the central log group"
     );
-    let (forwarder_name, forwarder) = forwarders[0];
+    let (_, forwarder) = forwarders[0];
     let forwarder_function = forwarder["function_name"].as_str().unwrap();
     assert!(
         forwarder["description"]
@@ -787,35 +787,35 @@ fn requirement_06_logging_and_monitoring() {
             .is_some_and(|d| d.contains("tenant-prefixed streams")),
         "{CENTRAL}: the forwarder does not say it writes tenant-prefixed streams"
     );
-    let invoked_by_logs = resources(central, "aws_lambda_permission")
-        .into_iter()
-        .find(|(_, p)| {
-            p["function_name"] == reference("aws_lambda_function", forwarder_name, "function_name")
-                && p["principal"] == "logs.amazonaws.com"
-        })
-        .unwrap_or_else(|| panic!("{CENTRAL}: CloudWatch Logs may not invoke the forwarder"))
-        .1;
-    let source_arn = invoked_by_logs["source_arn"].as_str().unwrap();
+    // No central permission lists tenants (issue 9 items 4 and 5): each tenant stack grants
+    // CloudWatch Logs the forwarder for its own API log group, by exact ARN (checked below).
+    assert!(
+        resources(central, "aws_lambda_permission")
+            .into_iter()
+            .all(|(_, p)| p["principal"] != "logs.amazonaws.com"),
+        "{CENTRAL}: a central permission admits log groups by pattern"
+    );
 
     for (tenant, _) in TENANTS {
         let stack = tenant_stack(tenant);
         let doc = synth.tenant(tenant);
-        let (api_group_name, api_group) = resources(doc, "aws_cloudwatch_log_group")
+        let (api_group_name, _) = resources(doc, "aws_cloudwatch_log_group")
             .into_iter()
             .find(|(_, g)| g["name"] == format!("tenant-{tenant}-api-logs-{SUFFIX}"))
             .unwrap_or_else(|| panic!("{stack}: no API log group"));
-        let group_name = api_group["name"].as_str().unwrap();
-        let log_group_pattern = source_arn
-            .rsplit_once(":log-group:")
-            .map(|(_, p)| p)
-            .expect("source ARN names log groups");
-        assert!(
-            log_group_pattern
-                .strip_suffix('*')
-                .is_some_and(|prefix| group_name.starts_with(prefix)),
-            "{CENTRAL}: the forwarder permission ({source_arn}) does not cover {group_name}"
+        let grants = resources(doc, "aws_lambda_permission")
+            .into_iter()
+            .filter(|(_, p)| p["principal"] == "logs.amazonaws.com")
+            .map(|(_, p)| p["source_arn"].clone())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            grants,
+            [Value::String(format!(
+                "{}:*",
+                reference("aws_cloudwatch_log_group", api_group_name, "arn")
+            ))],
+            "{stack}: CloudWatch Logs may invoke the forwarder for exactly the API log group"
         );
-
         let filters = resources(doc, "aws_cloudwatch_log_subscription_filter");
         let (filter_name, filter) = filters
             .iter()

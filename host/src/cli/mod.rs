@@ -1,5 +1,6 @@
 //! One module per subcommand; `main` parses the command line and dispatches here.
 
+pub mod access;
 pub mod check;
 pub mod deploy;
 pub mod plan_rollout;

@@ -12,6 +12,12 @@ Routes (optionally prefixed with `/tenants/{tenant_id}`):
   GET /objects/{key}             one object (base64 body), 404 if absent
   PUT /objects/{key}             store the request body as the object
 
+EventBridge events (the tenant's rule on the platform bus routes `saas.*` events whose
+`detail.tenant_id` is this tenant) are recorded as the record `event.{id}` with their source,
+detail-type, time and detail. Any other event raises, so the invocation fails and Lambda retries it
+and then sends it to the function's dead-letter queue: an event is never acknowledged without
+being processed (issue 9 item 3).
+
 AWS clients come from `client_factory`, a module-level function tests replace with fakes.
 """
 
@@ -267,8 +273,44 @@ def route(event, tenant_id):
     raise HttpError(404, f"no route for {path}")
 
 
+# Events of the platform (the events plugin publishes `saas.provisioning`) that the API records.
+PLATFORM_SOURCE_PREFIX = "saas."
+
+
+class RejectedEvent(Exception):
+    """An EventBridge event this function must not acknowledge: the invocation fails instead."""
+
+
+def is_eventbridge_event(event):
+    """EventBridge delivers its envelope (`version`, `id`, `detail-type`, `source`, `time`,
+    `detail`, ...); a function URL delivers an HTTP request with a `requestContext`."""
+    return "detail-type" in event and "source" in event and "requestContext" not in event
+
+
+def record_event(event, tenant_id):
+    source, detail = event.get("source", ""), event.get("detail")
+    if not source.startswith(PLATFORM_SOURCE_PREFIX):
+        raise RejectedEvent(f"event source {source!r} is not the platform's")
+    if not isinstance(detail, dict) or detail.get("tenant_id") != tenant_id:
+        raise RejectedEvent("event is not about this deployment's tenant")
+    resource_type = f"event.{event.get('id', '')}"
+    if not RESOURCE_TYPE.match(resource_type):
+        raise RejectedEvent("event id is not usable as a record name")
+    table, _ = clients()
+    data = json.loads(
+        json.dumps({"source": source, "detail-type": event["detail-type"], "time": event.get("time"), "detail": detail}),
+        parse_float=Decimal,
+    )
+    table.put_item(Item={"tenant_id": tenant_id, "resource_type": resource_type, "data": data})
+    log(logging.INFO, "event recorded", tenant_id=tenant_id, source=source, detail_type=event["detail-type"])
+    return {"recorded": resource_type}
+
+
 def handler(event, context):
     tenant_id = os.environ["TENANT_ID"]
+    if is_eventbridge_event(event):
+        # Not caught: a failed event must fail the invocation (retries, then the DLQ).
+        return record_event(event, tenant_id)
     method, path, _ = _request_parts(event)
     request_id = getattr(context, "aws_request_id", None)
     try:

@@ -241,3 +241,52 @@ def test_every_request_is_logged_as_one_json_line(fakes, capsys):
     assert logged["tenant_id"] == TENANT
     assert logged["request_id"] == "req-1"
     assert logged["status"] == 404
+
+
+# The envelope of an EventBridge event, as in the example of "Amazon EventBridge events"
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events.html).
+AWS_EXAMPLE_EVENT = {
+    "version": "0",
+    "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    "detail-type": "EC2 Instance State-change Notification",
+    "source": "aws.ec2",
+    "account": "111122223333",
+    "time": "2017-12-22T18:43:48Z",
+    "region": "us-west-1",
+    "resources": ["arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0"],
+    "detail": {"instance-id": "i-1234567890abcdef0", "state": "terminated"},
+}
+
+
+def platform_event(tenant_id, detail_type="Tenant Provisioned"):
+    """What the provisioning workflow publishes (source saas.provisioning), in EventBridge's envelope."""
+    return dict(
+        AWS_EXAMPLE_EVENT,
+        **{"detail-type": detail_type, "source": "saas.provisioning", "detail": {"tenant_id": tenant_id, "build_id": "b-1"}},
+    )
+
+
+def test_platform_events_for_this_tenant_are_recorded(fakes):
+    table, _ = fakes
+    result = app.handler(platform_event(TENANT), Context())
+    record = "event.6a7e8feb-b491-4cf7-a9f1-bf3703467718"
+    assert result == {"recorded": record}
+    stored = table.items[(TENANT, record)]["data"]
+    assert stored["detail-type"] == "Tenant Provisioned" and stored["detail"]["build_id"] == "b-1"
+
+
+@pytest.mark.parametrize(
+    "event, reason",
+    [
+        (AWS_EXAMPLE_EVENT, "an event of another source"),
+        (platform_event("tech-startup"), "an event about another tenant"),
+        (dict(platform_event(TENANT), id="../x"), "an id that is no record name"),
+    ],
+)
+def test_other_events_fail_the_invocation_instead_of_succeeding(fakes, event, reason):
+    # Before issue 9 item 3 an EventBridge event became a 404 response: a successful invocation
+    # that processed nothing and never reached the dead-letter queue.
+    table, _ = fakes
+    with pytest.raises(app.RejectedEvent):
+        app.handler(event, Context())
+    assert table.items == {}, reason

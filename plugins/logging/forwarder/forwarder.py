@@ -5,11 +5,14 @@ base64-encoded gzip JSON (`event["awslogs"]["data"]`). Each event is written to 
 group under the stream `{tenant_id}/{source log stream}`, so one group holds every tenant's events
 while every stream still belongs to exactly one tenant.
 
-The tenant is derived from the source log group's name, `tenant-{id}-{kind}-logs-{suffix}`, and
-must be one of the fleet's tenants (TENANT_IDS); events from any other group are skipped with a
-log line rather than filed under a guessed tenant.
+The forwarder keeps no list of tenants, so a tenant added after the central stack was applied is
+forwarded like any other (issue 9 item 4). It trusts the source log group because nothing else can
+name one: only CloudWatch Logs may invoke it, and only for a log group whose own tenant stack
+granted it with an exact-ARN Lambda permission (item 5); the payload's `logGroup` and `owner` are
+written by CloudWatch Logs. The tenant is the `{id}` of `tenant-{id}-{kind}-logs-{suffix}` for a
+known kind; events of any other group, or of another account, are skipped with a log line.
 
-Configuration (environment): CENTRAL_LOG_GROUP, ENVIRONMENT_SUFFIX, TENANT_IDS (comma-separated).
+Configuration (environment): CENTRAL_LOG_GROUP, ENVIRONMENT_SUFFIX.
 The logs client comes from `client_factory`, a module-level function tests replace with a fake.
 """
 
@@ -17,6 +20,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import sys
 import time
 
@@ -27,6 +31,11 @@ MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
 MAX_BATCH_SPAN_MS = 24 * 60 * 60 * 1000
 MAX_STREAM_NAME = 512
+
+# The tenant log groups the logging plugin subscribes, `tenant-{id}-{kind}-logs-{suffix}`.
+LOG_KINDS = ("api", "flow")
+# tenant-host's tenant ids: lower-case letters, digits and inner hyphens.
+TENANT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
 def log(level, message, **fields):
@@ -55,18 +64,20 @@ def logs_client():
     return _client
 
 
-def tenant_of(log_group, tenant_ids, suffix):
-    """The fleet tenant owning `tenant-{id}-{kind}-logs-{suffix}`, or None.
+def tenant_of(log_group, suffix):
+    """The tenant owning `tenant-{id}-{kind}-logs-{suffix}` for a kind of LOG_KINDS, or None.
 
-    Tenant ids and kinds may both contain hyphens, so the longest known tenant id that leaves a
-    non-empty kind wins: `tenant-acme-corp-api-logs-dev` is acme-corp's even if `acme` is a tenant.
+    The kind is known, so the rest is the tenant id even when ids contain hyphens.
     """
     prefix, ending = "tenant-", f"-logs-{suffix}"
     if not (log_group.startswith(prefix) and log_group.endswith(ending)):
         return None
     middle = log_group[len(prefix) : -len(ending)]
-    owners = [t for t in tenant_ids if middle.startswith(f"{t}-") and len(middle) > len(t) + 1]
-    return max(owners, key=len, default=None)
+    for kind in LOG_KINDS:
+        tenant_id = middle[: -len(kind) - 1] if middle.endswith(f"-{kind}") else ""
+        if TENANT_ID.fullmatch(tenant_id):
+            return tenant_id
+    return None
 
 
 def stream_name(tenant_id, source_stream):
@@ -108,14 +119,17 @@ def ensure_stream(client, group, stream):
 def handler(event, context):
     group = os.environ["CENTRAL_LOG_GROUP"]
     suffix = os.environ["ENVIRONMENT_SUFFIX"]
-    tenant_ids = [t for t in os.environ["TENANT_IDS"].split(",") if t]
     payload = decode(event)
     source_group = payload.get("logGroup", "")
     if payload.get("messageType") != "DATA_MESSAGE":
         # CloudWatch Logs sends a CONTROL_MESSAGE to check the destination is reachable.
         log("INFO", "skipped control message", source_log_group=source_group)
         return {"forwarded": 0, "skipped": "control message"}
-    tenant_id = tenant_of(source_group, tenant_ids, suffix)
+    account = context.invoked_function_arn.split(":")[4]
+    if payload.get("owner") != account:
+        log("WARNING", "skipped events of another account", source_log_group=source_group, owner=payload.get("owner"))
+        return {"forwarded": 0, "skipped": "another account"}
+    tenant_id = tenant_of(source_group, suffix)
     if tenant_id is None:
         log("WARNING", "skipped events of a log group that is no fleet tenant's", source_log_group=source_group)
         return {"forwarded": 0, "skipped": "unknown log group"}

@@ -11,6 +11,15 @@ import forwarder
 CENTRAL = "/aws/saas/central-logs-dev"
 
 
+class LambdaContext:
+    """The attribute of Lambda's context object the forwarder reads."""
+
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:saas-central-log-forwarder-dev"
+
+
+CONTEXT = LambdaContext()
+
+
 class ResourceAlreadyExistsException(Exception):
     pass
 
@@ -47,16 +56,15 @@ def logs(monkeypatch):
     fake = FakeLogs()
     monkeypatch.setenv("CENTRAL_LOG_GROUP", CENTRAL)
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "dev")
-    monkeypatch.setenv("TENANT_IDS", "acme,acme-corp,tech-startup")
     monkeypatch.setattr(forwarder, "client_factory", lambda: fake)
     monkeypatch.setattr(forwarder, "_client", None)
     return fake
 
 
-def subscription_event(log_group, log_stream, events, message_type="DATA_MESSAGE"):
+def subscription_event(log_group, log_stream, events, message_type="DATA_MESSAGE", owner="123456789012"):
     payload = {
         "messageType": message_type,
-        "owner": "123456789012",
+        "owner": owner,
         "logGroup": log_group,
         "logStream": log_stream,
         "subscriptionFilters": ["f"],
@@ -70,7 +78,7 @@ def test_events_land_in_a_tenant_prefixed_stream_in_time_order(logs):
     event = subscription_event(
         "tenant-acme-corp-api-logs-dev", "2025/01/01/[$LATEST]abc", [(2000, "second"), (1000, "first")]
     )
-    result = forwarder.handler(event, None)
+    result = forwarder.handler(event, CONTEXT)
     assert result["forwarded"] == 2
     stream = (CENTRAL, "acme-corp/2025/01/01/[$LATEST]abc")
     assert [e["message"] for e in logs.streams[stream]] == ["first", "second"]
@@ -79,40 +87,47 @@ def test_events_land_in_a_tenant_prefixed_stream_in_time_order(logs):
 
 def test_an_existing_stream_is_reused(logs):
     event = subscription_event("tenant-tech-startup-api-logs-dev", "s", [(1, "a")])
-    forwarder.handler(event, None)
-    forwarder.handler(event, None)
+    forwarder.handler(event, CONTEXT)
+    forwarder.handler(event, CONTEXT)
     assert logs.streams[(CENTRAL, "tech-startup/s")] == [{"timestamp": 1, "message": "a"}] * 2
 
 
 @pytest.mark.parametrize(
     "group, tenant, reason",
     [
-        ("tenant-acme-corp-api-logs-dev", "acme-corp", "the longest fleet id wins"),
-        ("tenant-acme-api-logs-dev", "acme", "a shorter id that is itself a tenant"),
-        ("tenant-acme-corp-flow-logs-dev", "acme-corp", "another kind of tenant log group"),
-        ("tenant-retail-co-api-logs-dev", None, "not a tenant of this fleet"),
+        ("tenant-acme-corp-api-logs-dev", "acme-corp", "an id with a hyphen"),
+        ("tenant-acme-api-logs-dev", "acme", "a shorter id"),
+        ("tenant-acme-corp-flow-logs-dev", "acme-corp", "the other kind of tenant log group"),
+        ("tenant-new-co-api-logs-dev", "new-co", "a tenant added after central was applied (item 4)"),
         ("tenant-acme-corp-api-logs-prod", None, "another environment"),
-        ("tenant-acme-corp-logs-dev", "acme", "read as tenant acme, kind corp"),
-        ("tenant-acme-logs-dev", None, "no kind left after the tenant id"),
+        ("tenant-acme-corp-audit-logs-dev", None, "a kind the logging plugin does not subscribe"),
+        ("tenant-api-logs-dev", None, "no tenant id before the kind"),
+        ("tenant-Acme-api-logs-dev", None, "not a tenant id"),
         ("/aws/lambda/tenant-acme-corp-api-dev", None, "not named like a tenant log group"),
     ],
 )
 def test_tenants_come_from_the_source_log_group_name(group, tenant, reason):
-    assert forwarder.tenant_of(group, ["acme", "acme-corp", "tech-startup"], "dev") == tenant, reason
+    assert forwarder.tenant_of(group, "dev") == tenant, reason
 
 
 def test_groups_of_no_tenant_are_skipped_and_logged(logs, capsys):
-    event = subscription_event("tenant-retail-co-api-logs-dev", "s", [(1, "a")])
-    assert forwarder.handler(event, None)["forwarded"] == 0
+    event = subscription_event("tenant-retail-co-audit-logs-dev", "s", [(1, "a")])
+    assert forwarder.handler(event, CONTEXT)["forwarded"] == 0
     assert logs.streams == {}
     (line,) = capsys.readouterr().out.splitlines()
     logged = json.loads(line)
-    assert logged["level"] == "WARNING" and logged["source_log_group"] == "tenant-retail-co-api-logs-dev"
+    assert logged["level"] == "WARNING" and logged["source_log_group"] == "tenant-retail-co-audit-logs-dev"
+
+
+def test_events_of_another_account_are_skipped(logs, capsys):
+    event = subscription_event("tenant-acme-corp-api-logs-dev", "s", [(1, "a")], owner="999999999999")
+    assert forwarder.handler(event, CONTEXT) == {"forwarded": 0, "skipped": "another account"}
+    assert logs.streams == {}
 
 
 def test_control_messages_are_not_forwarded(logs):
     event = subscription_event("tenant-acme-corp-api-logs-dev", "s", [], message_type="CONTROL_MESSAGE")
-    assert forwarder.handler(event, None)["forwarded"] == 0
+    assert forwarder.handler(event, CONTEXT)["forwarded"] == 0
     assert logs.streams == {}
 
 
@@ -131,14 +146,14 @@ def test_stream_names_drop_forbidden_characters_and_fit_the_limit():
     ],
 )
 def test_batches_respect_put_log_events_limits(logs, events, sizes, reason):
-    forwarder.handler(subscription_event("tenant-acme-corp-api-logs-dev", "s", events), None)
+    forwarder.handler(subscription_event("tenant-acme-corp-api-logs-dev", "s", events), CONTEXT)
     assert logs.calls == sizes, reason
 
 
 def test_rejected_events_are_logged(logs, capsys):
     logs.put_log_events = lambda **_: {"rejectedLogEventsInfo": {"tooOldLogEventEndIndex": 1}}
     logs.create_log_stream(CENTRAL, "acme-corp/s")
-    forwarder.handler(subscription_event("tenant-acme-corp-api-logs-dev", "s", [(1, "a")]), None)
+    forwarder.handler(subscription_event("tenant-acme-corp-api-logs-dev", "s", [(1, "a")]), CONTEXT)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0]["message"] == "central log group rejected events"
     assert lines[0]["rejected"] == {"tooOldLogEventEndIndex": 1}
@@ -150,4 +165,4 @@ def test_write_failures_propagate_so_lambda_retries(logs):
 
     logs.put_log_events = fail
     with pytest.raises(RuntimeError):
-        forwarder.handler(subscription_event("tenant-acme-corp-api-logs-dev", "s", [(1, "a")]), None)
+        forwarder.handler(subscription_event("tenant-acme-corp-api-logs-dev", "s", [(1, "a")]), CONTEXT)

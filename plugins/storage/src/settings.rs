@@ -84,9 +84,9 @@ impl SettingsSchema for StorageSettings {
             // a name escape the `role/` part of the ARN the exemption is built from.
             Setting::string_list(
                 DATA_ADMIN_ROLE_NAMES,
-                "Roles of the tenant's account, besides those tagged with the tenant, that may read, write and empty the data bucket (e.g. the deployment role, for force_destroy).",
+                "Roles of the tenant's account, besides those tagged with the tenant, that may read, write and empty the data bucket. The default is tenant-host's default deployer role ([access] deployer-role-arn), so that `terraform destroy` can empty the versioned bucket (force_destroy).",
             )
-            .default(json!([]))
+            .default(json!(["terraform-deployer"]))
             .max_length(64)
             .pattern(r"[A-Za-z0-9_+=,.@*?-]+"),
         ]
@@ -145,7 +145,8 @@ mod tests {
                 deep_archive_access_days: 180
             })
         );
-        assert!(settings.data_admin_role_names.is_empty());
+        // The default deployer may empty the bucket on destroy (issue 9 item 2).
+        assert_eq!(settings.data_admin_role_names, ["terraform-deployer"]);
         assert_eq!(settings.validate(None), []);
     }
 

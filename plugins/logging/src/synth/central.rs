@@ -124,6 +124,19 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
                 ),
         )
         .statement(
+            // Lambda decrypts the function's environment (encrypted with the central key) with
+            // the execution role's own credentials, not through SQS (issue 9 item 1): without
+            // this, every invocation fails with KMSAccessDeniedException.
+            Statement::allow("DecryptOwnEnvironment")
+                .actions(&["kms:Decrypt"])
+                .resources(&[key.attr("arn")])
+                .condition(
+                    "StringEquals",
+                    "kms:EncryptionContext:LambdaFunctionName",
+                    json!(forwarder_name),
+                ),
+        )
+        .statement(
             // X-Ray has no resource-level permissions: AWS only accepts `*` here.
             Statement::allow("WriteTraces")
                 .actions(&["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
@@ -138,7 +151,6 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
     let package = forwarder_package();
     let source_code_hash = sha256_base64(&package);
     let filename = fragment.asset(&asset_path(&package), package);
-    let tenant_ids: Vec<&str> = context.fleet.iter().map(|tenant| tenant.id.as_str()).collect();
     let forwarder = fragment.resource(
         "aws_lambda_function",
         "log_forwarder",
@@ -158,8 +170,6 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
             "environment": [{"variables": {
                 "CENTRAL_LOG_GROUP": central_group.attr("name"),
                 "ENVIRONMENT_SUFFIX": suffix,
-                // Events of log groups of no fleet tenant are skipped, never filed under a guess.
-                "TENANT_IDS": tenant_ids.join(","),
             }}],
             "tracing_config": [{"mode": "Active"}],
             "dead_letter_config": [{"target_arn": dlq.attr("arn")}],
@@ -169,17 +179,24 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
             "tags": tags(&forwarder_name),
         }),
     );
-    fragment.resource(
-        "aws_lambda_permission",
-        "tenant_log_subscriptions",
-        json!({
-            "statement_id": "TenantLogSubscriptions",
-            "action": "lambda:InvokeFunction",
-            "function_name": forwarder.attr("function_name"),
-            "principal": "logs.amazonaws.com",
-            "source_arn": format!("arn:aws:logs:{region}:{account}:log-group:tenant-*"),
-            "source_account": account,
-        }),
+    // No permission here: each tenant stack grants the forwarder to its own log group by exact
+    // ARN, so central lists no tenants (issue 9 item 4) and no look-alike group can invoke it (5).
+    fragment.intent(
+        AccessIntent::allow(&role.attr("arn"), "kms:Decrypt", &key.attr("arn"))
+            .context("kms:EncryptionContext:LambdaFunctionName", &forwarder_name)
+            .because("Lambda decrypts the forwarder's environment with the execution role's credentials"),
+    );
+    fragment.intent(
+        AccessIntent::deny(
+            "service:logs.amazonaws.com",
+            "lambda:InvokeFunction",
+            &forwarder.attr("arn"),
+        )
+        .context(
+            "aws:SourceArn",
+            &format!("arn:aws:logs:{region}:{account}:log-group:tenant-look-alike-api-logs-{suffix}:*"),
+        )
+        .because("only log groups a tenant stack granted may feed the central stream"),
     );
 
     let read_name = central_name("logs-read");
@@ -240,28 +257,53 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_forwarder_knows_the_fleet() {
+    fn the_declared_intents_hold_over_the_central_fragment() {
+        use tenant_access::fleet::{Fleet, FleetOptions, StackInput};
+        use tenant_access::intent::{Expectation, Intent};
+        use tenant_plugin_sdk::AccessExpectation;
         let fragment = central();
-        let variables =
-            &fragment.body("aws_lambda_function.log_forwarder").unwrap()["environment"][0]["variables"];
-        assert_eq!(variables["TENANT_IDS"], "acme-corp,tech-startup,retail-co");
-        assert_eq!(variables["ENVIRONMENT_SUFFIX"], "dev");
+        let document = fragment.to_json();
+        let stacks = [StackInput {
+            name: "central-dev",
+            tenant: None,
+            document: &document,
+        }];
+        let fleet = Fleet::from_stacks(&stacks, &FleetOptions::default());
+        let intents: Vec<Intent> = fragment
+            .intents
+            .iter()
+            .map(|intent| Intent {
+                plugin: "logging".into(),
+                stack: "central-dev".into(),
+                principal: intent.principal.clone(),
+                action: intent.action.clone(),
+                resource: intent.resource.clone(),
+                expect: match intent.expect {
+                    AccessExpectation::Allow => Expectation::Allow,
+                    AccessExpectation::Deny => Expectation::Deny,
+                },
+                context: intent.context.clone(),
+                because: intent.because.clone(),
+            })
+            .collect();
+        assert_eq!(intents.len(), 2);
+        for outcome in fleet.check_intents(&stacks, &intents) {
+            assert!(outcome.holds, "{outcome:#?}");
+        }
     }
 
     #[test]
-    fn only_tenant_log_groups_of_this_account_may_invoke_the_forwarder() {
+    fn the_forwarder_bakes_in_no_tenant_list() {
+        // Issue 9 item 4: a tenant added later needs no change to the central stack.
         let fragment = central();
-        let permission = fragment
-            .body("aws_lambda_permission.tenant_log_subscriptions")
-            .unwrap();
-        assert_eq!(permission["principal"], "logs.amazonaws.com");
-        assert_eq!(
-            permission["source_arn"],
-            "arn:aws:logs:us-east-1:${data.aws_caller_identity.logging.account_id}:log-group:tenant-*"
-        );
-        assert_eq!(
-            permission["source_account"],
-            "${data.aws_caller_identity.logging.account_id}"
+        let variables =
+            &fragment.body("aws_lambda_function.log_forwarder").unwrap()["environment"][0]["variables"];
+        assert!(variables.get("TENANT_IDS").is_none(), "{variables}");
+        assert_eq!(variables["ENVIRONMENT_SUFFIX"], "dev");
+        assert!(
+            fragment
+                .body("aws_lambda_permission.tenant_log_subscriptions")
+                .is_none()
         );
     }
 

@@ -35,6 +35,21 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
         "central_log_forwarder",
         json!({"function_name": CENTRAL_LOG_FORWARDER.render_central(suffix)}),
     );
+    // This tenant grants the central forwarder to its own API log group, by exact ARN: central
+    // keeps no tenant list (issue 9 item 4) and no group named like a tenant's can feed it (5).
+    let subscription = fragment.resource(
+        "aws_lambda_permission",
+        "central_log_forwarder",
+        json!({
+            // Unique in the forwarder's policy, which every tenant adds to; not a resource name.
+            "statement_id": format!("ApiLogsOf-{id}"),
+            "action": "lambda:InvokeFunction",
+            "function_name": forwarder.attr("function_name"),
+            "principal": "logs.amazonaws.com",
+            "source_arn": format!("{}:*", api_logs.attr("arn")),
+            "source_account": account,
+        }),
+    );
     fragment.resource(
         "aws_cloudwatch_log_subscription_filter",
         "api_to_central",
@@ -44,6 +59,8 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
             // Every event: the central group is the complete record.
             "filter_pattern": "",
             "destination_arn": forwarder.attr("arn"),
+            // CloudWatch Logs refuses a destination it may not invoke yet.
+            "depends_on": [subscription.address()],
         }),
     );
 
@@ -191,6 +208,20 @@ pub(crate) mod tests {
         assert!(
             deny.get("Resource").is_none() && deny.get("Condition").is_none(),
             "the deny holds for anyone"
+        );
+    }
+
+    #[test]
+    fn the_forwarder_is_granted_this_tenants_api_log_group_only() {
+        let fragment = acme();
+        let permission = fragment
+            .body("aws_lambda_permission.central_log_forwarder")
+            .unwrap();
+        assert_eq!(permission["principal"], "logs.amazonaws.com");
+        assert_eq!(permission["source_arn"], "${aws_cloudwatch_log_group.api.arn}:*");
+        assert_eq!(
+            permission["function_name"],
+            "${data.aws_lambda_function.central_log_forwarder.function_name}"
         );
     }
 

@@ -29,7 +29,7 @@ impl SettingsSchema for RogueSettings {
                 "behaviour",
                 "ok | probe | panic | sleep | loop | alloc | huge-output | error | bad-schema | \
                  deep-template | unterminated | long-tenant-word | format-policy | wildcard-policy | \
-                 many-blocks | huge-body | many-findings | not-an-object | duplicate",
+                 many-blocks | huge-body | many-findings | not-an-object | duplicate | greedy-logs",
             )
             .default("probe"),
             Setting::integer("port", "Loopback port the probe tries to connect to.")
@@ -126,6 +126,29 @@ impl Plugin for Rogue {
             "duplicate" => {
                 fragment.resource("aws_sqs_queue", "twice", json!({}));
                 fragment.resource("aws_sqs_queue", "twice", json!({}));
+            }
+            "greedy-logs" => {
+                // Issue 9 item 6: a tenant-tagged role without a permissions boundary that may
+                // read every log group of the region, every other tenant's included.
+                let tenant = context.tenant()?;
+                let suffix = context.environment_suffix.as_str();
+                let name = format!("tenant-{}-greedy-role-{suffix}", tenant.id);
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+                let role = fragment.resource(
+                    "aws_iam_role",
+                    "greedy",
+                    json!({"name": name, "assume_role_policy": trust.to_string(),
+                           "tags": standard_tags(Some(&tenant.id), suffix, &name)}),
+                );
+                let read = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
+                    "Resource": format!("arn:aws:logs:{}:*:log-group:*", context.region)}]});
+                fragment.resource(
+                    "aws_iam_role_policy",
+                    "greedy",
+                    json!({"name": "read-every-log-group", "role": role.attr("name"), "policy": read.to_string()}),
+                );
             }
             other => {
                 return Err(PluginError::InvalidSettings(format!(

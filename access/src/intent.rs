@@ -1,0 +1,296 @@
+//! Access intents: "principal must / must not be able to do action on resource, because …",
+//! declared by plugins (contract 0.2) and by the host, checked against the fleet model.
+//!
+//! A "must allow" intent describes one request: context keys it does not give are absent. A
+//! "must deny" intent covers every request: keys the caller chooses stay open, so the intent
+//! holds only if the request is denied whatever they are. An unknown verdict never holds.
+
+use crate::evaluate::Evaluation;
+use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
+use crate::request::Principal;
+
+/// Whether the access must be allowed or must be denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Expectation {
+    /// Must be allowed.
+    Allow,
+    /// Must be denied.
+    Deny,
+}
+
+impl Expectation {
+    /// `allow` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expectation::Allow => "allow",
+            Expectation::Deny => "deny",
+        }
+    }
+}
+
+/// One intent, as declared in a stack.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Intent {
+    /// Who declared it: a plugin name, or `host`.
+    pub plugin: String,
+    /// The stack whose references the strings use.
+    pub stack: String,
+    /// A role ARN expression (`${aws_iam_role.api.arn}`), or `service:<name>`, `deployer`,
+    /// `provisioner`, `anonymous`, `account:other`.
+    pub principal: String,
+    /// The IAM action.
+    pub action: String,
+    /// The resource ARN expression.
+    pub resource: String,
+    /// Allow or deny.
+    pub expect: Expectation,
+    /// Request context, `(key, value)`; values may be expressions.
+    pub context: Vec<(String, String)>,
+    /// Why it must hold.
+    pub because: String,
+}
+
+/// An intent with its verdict.
+#[derive(Debug, Clone)]
+pub struct IntentOutcome {
+    /// The intent.
+    pub intent: Intent,
+    /// The principal's id in the fleet, or why it could not be resolved.
+    pub principal: Result<String, String>,
+    /// The resource ARN after resolving references.
+    pub resource: String,
+    /// The evaluation, when the principal resolved.
+    pub evaluation: Option<Evaluation>,
+    /// Whether the intent holds.
+    pub holds: bool,
+}
+
+impl Fleet {
+    /// Checks `intents` declared in `stacks` against this fleet (built from the same stacks).
+    pub fn check_intents(&self, stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<IntentOutcome> {
+        intents
+            .iter()
+            .map(|intent| {
+                let view = stacks
+                    .iter()
+                    .find(|s| s.name == intent.stack)
+                    .map(|s| StackView::new(*s));
+                let resolve = |text: &str| view.as_ref().map_or_else(|| text.to_owned(), |v| v.resolve(text));
+                let resource = resolve(&intent.resource);
+                let context: Vec<(String, String)> = intent
+                    .context
+                    .iter()
+                    .map(|(key, value)| (key.clone(), resolve(value)))
+                    .collect();
+                let principal = self.intent_principal(&resolve(&intent.principal));
+                let evaluation = principal.as_ref().ok().map(|principal| match intent.expect {
+                    Expectation::Allow => self.evaluate_exact(principal, &intent.action, &resource, &context),
+                    Expectation::Deny => self.evaluate(principal, &intent.action, &resource, &context),
+                });
+                let holds = evaluation
+                    .as_ref()
+                    .is_some_and(|e| crate::fleet::holds(intent.expect == Expectation::Allow, e.verdict));
+                IntentOutcome {
+                    intent: intent.clone(),
+                    principal: principal.map(|p| p.id),
+                    resource,
+                    evaluation,
+                    holds,
+                }
+            })
+            .collect()
+    }
+
+    fn intent_principal(&self, principal: &str) -> Result<FleetPrincipal, String> {
+        if let Some(service) = principal.strip_prefix("service:") {
+            return Ok(FleetPrincipal {
+                id: principal.to_owned(),
+                stack: None,
+                tenant: None,
+                principal: Principal::Service(service.to_owned()),
+                endpoints: Default::default(),
+            });
+        }
+        let found = match principal {
+            "deployer" | "anonymous" | "account:other" => self.principal(principal),
+            "provisioner" => self.provisioner(),
+            arn => self.principal_by_arn(arn),
+        };
+        found
+            .cloned()
+            .ok_or_else(|| format!("principal `{principal}` is not a role of the fleet"))
+    }
+
+    /// Intents that follow from what the stacks declare, whatever plugin emitted it: each Lambda
+    /// function's role can decrypt its environment key and send to its dead-letter queue;
+    /// EventBridge can invoke each rule's targets and write their dead-letter queues; CloudWatch
+    /// Logs can use each log group's key; a log subscription can invoke its destination.
+    pub fn derived_intents(&self, stacks: &[StackInput<'_>]) -> Vec<Intent> {
+        let mut intents = Vec::new();
+        for view in stacks.iter().map(|s| StackView::new(*s)) {
+            let stack = view.input.name;
+            let mut push = |principal: String,
+                            action: &str,
+                            resource: String,
+                            context: Vec<(String, String)>,
+                            because: String| {
+                intents.push(Intent {
+                    plugin: "host".to_owned(),
+                    stack: stack.to_owned(),
+                    principal,
+                    action: action.to_owned(),
+                    resource,
+                    expect: Expectation::Allow,
+                    context,
+                    because,
+                });
+            };
+            let text = |body: &serde_json::Value, pointer: &str| {
+                body.pointer(pointer)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
+            for (name, function) in view.blocks("aws_lambda_function") {
+                let (Some(role), Some(function_name)) =
+                    (text(function, "/role"), view.string(function, "function_name", 0))
+                else {
+                    continue;
+                };
+                if let Some(key) = text(function, "/kms_key_arn") {
+                    push(
+                        role.clone(),
+                        "kms:Decrypt",
+                        key,
+                        vec![(
+                            "kms:EncryptionContext:LambdaFunctionName".to_owned(),
+                            function_name.clone(),
+                        )],
+                        format!(
+                            "Lambda decrypts the environment of aws_lambda_function.{name} with its execution role's credentials"
+                        ),
+                    );
+                }
+                if let Some(queue) = text(function, "/dead_letter_config/0/target_arn") {
+                    push(
+                        role,
+                        "sqs:SendMessage",
+                        queue,
+                        Vec::new(),
+                        format!("aws_lambda_function.{name} sends failed events to its dead-letter queue"),
+                    );
+                }
+            }
+            for (name, target) in view.blocks("aws_cloudwatch_event_target") {
+                let Some(rule) = text(target, "/rule").map(|rule| rule.replace(".name}", ".arn}")) else {
+                    continue;
+                };
+                let source = vec![("aws:SourceArn".to_owned(), rule.clone())];
+                if let Some(arn) = text(target, "/arn") {
+                    match text(target, "/role_arn") {
+                        Some(role) => push(
+                            role,
+                            "states:StartExecution",
+                            arn,
+                            Vec::new(),
+                            format!("aws_cloudwatch_event_target.{name} starts its target with its role"),
+                        ),
+                        None => push(
+                            "service:events.amazonaws.com".to_owned(),
+                            "lambda:InvokeFunction",
+                            arn,
+                            source.clone(),
+                            format!("EventBridge invokes the target of aws_cloudwatch_event_target.{name}"),
+                        ),
+                    }
+                }
+                if let Some(queue) = text(target, "/dead_letter_config/0/arn") {
+                    push(
+                        "service:events.amazonaws.com".to_owned(),
+                        "sqs:SendMessage",
+                        queue,
+                        source,
+                        format!(
+                            "EventBridge writes undeliverable events of aws_cloudwatch_event_target.{name} to its dead-letter queue"
+                        ),
+                    );
+                }
+            }
+            for (name, group) in view.blocks("aws_cloudwatch_log_group") {
+                if let Some(key) = text(group, "/kms_key_id") {
+                    let group_arn = format!("${{aws_cloudwatch_log_group.{name}.arn}}");
+                    push(
+                        format!("service:logs.{}.amazonaws.com", view.region),
+                        "kms:GenerateDataKey",
+                        key,
+                        vec![("kms:EncryptionContext:aws:logs:arn".to_owned(), group_arn)],
+                        format!("CloudWatch Logs encrypts aws_cloudwatch_log_group.{name} with its key"),
+                    );
+                }
+            }
+            for (name, filter) in view.blocks("aws_cloudwatch_log_subscription_filter") {
+                if let (Some(destination), Some(group)) = (
+                    text(filter, "/destination_arn"),
+                    view.string(filter, "log_group_name", 0),
+                ) {
+                    push(
+                        "service:logs.amazonaws.com".to_owned(),
+                        "lambda:InvokeFunction",
+                        destination,
+                        vec![(
+                            "aws:SourceArn".to_owned(),
+                            format!(
+                                "arn:aws:logs:{}:{}:log-group:{group}:*",
+                                view.region,
+                                crate::fleet::ACCOUNT
+                            ),
+                        )],
+                        format!("aws_cloudwatch_log_subscription_filter.{name} delivers to its destination"),
+                    );
+                }
+            }
+        }
+        intents
+    }
+
+    /// The host's own intents: the deployer can manage every resource of every stack, and empty a
+    /// versioned bucket (what `terraform destroy` with `force_destroy` does).
+    pub fn host_intents(&self) -> Vec<Intent> {
+        let mut intents = Vec::new();
+        for resource in &self.resources {
+            let arn = &resource.resource.arn;
+            let manage: &[(&str, String)] = &match resource.kind {
+                ResourceKind::Bucket => vec![
+                    ("s3:PutBucketPolicy", arn.clone()),
+                    ("s3:ListBucketVersions", arn.clone()),
+                    ("s3:DeleteObjectVersion", format!("{arn}/*")),
+                    ("s3:DeleteBucket", arn.clone()),
+                ],
+                ResourceKind::Key => vec![
+                    ("kms:PutKeyPolicy", arn.clone()),
+                    ("kms:ScheduleKeyDeletion", arn.clone()),
+                ],
+                ResourceKind::Table => vec![("dynamodb:DeleteTable", arn.clone())],
+                ResourceKind::LogGroup => vec![("logs:DeleteLogGroup", arn.clone())],
+                ResourceKind::Queue => vec![("sqs:DeleteQueue", arn.clone())],
+                ResourceKind::Function => vec![("lambda:DeleteFunction", arn.clone())],
+                ResourceKind::Role => vec![("iam:DeleteRole", arn.clone())],
+            };
+            for (action, target) in manage {
+                intents.push(Intent {
+                    plugin: "host".to_owned(),
+                    stack: resource.stack.clone(),
+                    principal: "deployer".to_owned(),
+                    action: (*action).to_owned(),
+                    resource: target.clone(),
+                    expect: Expectation::Allow,
+                    context: Vec::new(),
+                    because: format!(
+                        "the deployer must create, update and destroy {} (terraform destroy empties a versioned bucket first)",
+                        resource.id
+                    ),
+                });
+            }
+        }
+        intents
+    }
+}
