@@ -498,9 +498,10 @@ fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
     let outcome = tenant_host::run(&tenant_host::RunOptions {
         plugins: plugins.path().into(),
         config: None,
+        registry: None,
         suffix: Some("dev".into()),
         limits: tenant_host::plugin::Limits::default(),
-        schema: Some(schema),
+        schema: None,
         plan: PlanOptions::default(),
     })
     .expect("the run succeeds");

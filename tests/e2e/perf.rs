@@ -74,6 +74,7 @@ fn a_run_reports_each_phase_and_every_step() {
     let options = tenant_host::RunOptions {
         plugins: plugins.path().to_owned(),
         config: None,
+        registry: None,
         suffix: None,
         limits: Default::default(),
         schema: None,
