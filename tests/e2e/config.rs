@@ -554,3 +554,36 @@ fn a_third_party_name_and_setting_range_fail_in_the_configuration_pass() {
     assert!(!text.contains("synthesize"), "no plugin synthesized: {text}");
     assert!(!work.path().join("cdktf.out").exists());
 }
+
+/// Covers (issue 12, item 9): an explicit tenant block that passes the host's own /16–/28 check
+/// but is too small for network's subnets is refused in the configuration pass, through network's
+/// `validate-settings`, with the position of the `cidr-block` — not later inside `network`'s
+/// synthesis. Nothing is written.
+#[test]
+fn a_tenant_block_too_small_for_the_network_layout_fails_in_the_configuration_pass() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    write_config(work.path(), &["acme-corp"], "");
+    let config = work.path().join("tenants.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}[[tenants]]\nid = \"tech-startup\"\ncidr-block = \"10.9.0.0/24\"\n"),
+    )
+    .unwrap();
+    let output = synth(work.path(), plugins.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    for needle in [
+        "tenant `tech-startup`: 10.9.0.0/24 is too small for two private subnets",
+        "--> tenants.toml:",
+        "10.9.0.0/24",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+    assert!(
+        !text.contains("synthesize-tenant"),
+        "no plugin synthesized: {text}"
+    );
+    assert!(!work.path().join("cdktf.out").exists(), "nothing is written");
+}
