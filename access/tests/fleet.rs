@@ -74,8 +74,9 @@ fn example_is_modelled_without_gaps() {
     assert!(fleet.notes.is_empty(), "{:#?}", fleet.notes);
     assert_eq!(
         fleet.principals.len(),
-        13,
-        "4 central roles, 2 per tenant, deployer, other account, anonymous"
+        15,
+        "6 central roles (the provisioning deployer and the rollout among them), 2 per tenant, \
+         the configured deployer, other account, anonymous"
     );
     assert!(
         fleet
