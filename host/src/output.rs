@@ -103,7 +103,8 @@ pub const MARKER: &str = "tenant-host";
 pub const OUTPUT_FORMAT: u64 = 1;
 /// The only entries tenant-host writes at the top of an output folder; anything else in it was
 /// put there by someone else, and the folder is refused rather than replaced.
-const OUTPUT_ENTRIES: &[&str] = &["manifest.json", "stacks"];
+// `deploy` records its progress beside the manifest; a synth carries that file over.
+const OUTPUT_ENTRIES: &[&str] = &["manifest.json", "stacks", DEPLOY_STATE_FILE];
 
 /// Which stacks a run writes, and what becomes of the previous output's other folders.
 #[derive(Debug, Clone, Copy, Default)]
