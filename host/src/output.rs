@@ -103,8 +103,12 @@ pub const MARKER: &str = "tenant-host";
 pub const OUTPUT_FORMAT: u64 = 1;
 /// The only entries tenant-host writes at the top of an output folder; anything else in it was
 /// put there by someone else, and the folder is refused rather than replaced.
-// `deploy` records its progress beside the manifest; a synth carries that file over.
-const OUTPUT_ENTRIES: &[&str] = &["manifest.json", "stacks", DEPLOY_STATE_FILE];
+// `deploy` records its progress beside the manifest (a synth carries that file over) and each
+// stack's terraform log in its own folder.
+const OUTPUT_ENTRIES: &[&str] = &["manifest.json", "stacks", DEPLOY_STATE_FILE, DEPLOY_LOG_FOLDER];
+
+/// Where `deploy` writes each stack's terraform output, inside the output folder.
+pub const DEPLOY_LOG_FOLDER: &str = "deploy-logs";
 
 /// Which stacks a run writes, and what becomes of the previous output's other folders.
 #[derive(Debug, Clone, Copy, Default)]

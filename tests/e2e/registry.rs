@@ -652,14 +652,10 @@ impl JobKit {
     }
 }
 
-/// Problems of a stack document against the vendored provider schema and its own references.
+/// Problems of a stack document against the embedded provider schema and its own references.
 fn schema_problems(document: &Value) -> Vec<String> {
     use tenant_host::schema::{BlockKind, ProviderSchema, undeclared_references};
-    let text = std::fs::read_to_string(
-        workspace().join("tests/fixtures/aws-provider-schema/aws-6.25.0.subset.json"),
-    )
-    .unwrap();
-    let schema = ProviderSchema::from_json(&text).unwrap();
+    let schema = ProviderSchema::embedded().unwrap();
     let mut problems = Vec::new();
     for (section, kind) in [("resource", BlockKind::Resource), ("data", BlockKind::Data)] {
         for (type_name, blocks) in document[section].as_object().into_iter().flatten() {

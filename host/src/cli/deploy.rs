@@ -30,9 +30,6 @@ pub struct DeployArgs {
     terraform: PathBuf,
 }
 
-/// Where each stack's terraform output goes, inside the output folder.
-const LOG_FOLDER: &str = "deploy-logs";
-
 pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let scope = if args.changed { Scope::Changed } else { Scope::All };
     // Canary phases are for the cloud rollout; a local deploy runs each wave at once.
@@ -41,7 +38,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
         println!("nothing to deploy: every stack is applied at its digest");
         return Ok(ExitCode::SUCCESS);
     }
-    let logs = args.out.join(LOG_FOLDER);
+    let logs = args.out.join(tenant_host::output::DEPLOY_LOG_FOLDER);
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let mut state = DeployState::read(&args.out)?;
     state.interrupted.get_or_insert_default();
@@ -169,7 +166,10 @@ fn run_step(args: &DeployArgs, step: &Step) -> Result<(), String> {
             folder.display()
         ));
     }
-    let log_path = args.out.join(LOG_FOLDER).join(format!("{}.log", step.stack));
+    let log_path = args
+        .out
+        .join(tenant_host::output::DEPLOY_LOG_FOLDER)
+        .join(format!("{}.log", step.stack));
     let last = match step.action {
         Action::Apply => "apply",
         Action::Destroy => "destroy",
