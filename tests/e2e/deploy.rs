@@ -252,13 +252,23 @@ fn deploy_applies_in_order_resumes_and_destroys_removed_stacks() {
     ));
     assert_success(&synth(&[]));
     let plan = run(&["plan-rollout"], &[]);
-    assert_eq!(stdout(&plan), "2\tdestroy\ttenant-tech-startup-dev\n");
+    // The central stack's inputs include the fleet, so it is applied again first; the removed
+    // tenant's stack is destroyed last.
+    assert_eq!(
+        stdout(&plan),
+        "0\tapply\tcentral-dev\n2\tdestroy\ttenant-tech-startup-dev\n"
+    );
     let destroyed = run(&["deploy", "--changed"], &[]);
     assert_success(&destroyed);
     assert!(stdout(&destroyed).contains("destroyed `tenant-tech-startup-dev`"));
     assert_eq!(
         stand_in.take(),
         [
+            ("central-dev".to_owned(), "init -input=false".to_owned()),
+            (
+                "central-dev".to_owned(),
+                "apply -auto-approve -input=false".to_owned()
+            ),
             (
                 "tenant-tech-startup-dev".to_owned(),
                 "init -input=false".to_owned()
