@@ -301,7 +301,8 @@ impl Tools {
             (TERRAFORM_SHA256, &settings.terraform_sha256),
             (TOOL_BUNDLE_SHA256, &settings.tool_bundle_sha256),
         ] {
-            if !value.is_empty() && !(value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) {
+            let is_sha256 = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+            if !value.is_empty() && !is_sha256 {
                 problems.push(SettingProblem::new(
                     name,
                     format!(

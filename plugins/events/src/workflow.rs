@@ -204,14 +204,13 @@ mod tests {
             OFFBOARDING_DETAIL_TYPE
         );
 
-        for (state, detail_type) in [("AnnounceFailure", PROVISIONING_FAILED)] {
-            let entry = &states[state]["Parameters"]["Entries"][0];
-            assert_eq!(states[state]["Resource"], "arn:aws:states:::events:putEvents");
-            assert_eq!(entry["EventBusName"], "saas-tenant-events-dev");
-            assert_eq!(entry["Source"], RESULT_SOURCE);
-            assert_eq!(entry["DetailType"], detail_type);
-            assert_eq!(entry["Detail"]["tenant_id.$"], "$.tenant_id");
-        }
+        let failure = &states["AnnounceFailure"];
+        let entry = &failure["Parameters"]["Entries"][0];
+        assert_eq!(failure["Resource"], "arn:aws:states:::events:putEvents");
+        assert_eq!(entry["EventBusName"], "saas-tenant-events-dev");
+        assert_eq!(entry["Source"], RESULT_SOURCE);
+        assert_eq!(entry["DetailType"], PROVISIONING_FAILED);
+        assert_eq!(entry["Detail"]["tenant_id.$"], "$.tenant_id");
         assert_eq!(states["AnnounceFailure"]["Next"], "ProvisioningFailed");
     }
 
