@@ -55,6 +55,16 @@ def false_positive(kind, finding, policy_text):
         return "S3 documents StringNotEquals on s3:x-amz-server-side-encryption-aws-kms-key-id with the key ARN"
     if finding.issue == "UNKNOWN_CONDITION_FOR_ACTION" and "kms:EncryptionContext:" in detail and "kms:Describe" in detail:
         return "the CloudWatch Logs key grant AWS documents includes kms:Describe*; the condition just never holds for describe calls"
+    if finding.issue == "MISMATCHED_TYPE_BUT_USABLE" and "StringLike requires a value of type String but given Arn" in detail:
+        return "a String operator compares an ARN-valued key as text, which AWS allows (parliament itself says usable)"
+    if kind == "identity" and finding.issue == "RESOURCE_STAR" and isinstance(finding.detail, list) \
+            and all(action.startswith("ec2:") for action in finding.detail) \
+            and ("aws:RequestTag/TenantId" in policy_text or "aws:ResourceTag/TenantId" in policy_text):
+        return "EC2 create and describe calls take Resource \"*\" (the resource does not exist yet, or the call lists); the statements are bounded by TenantId tag conditions"
+    if finding.issue == "RESOURCE_MISMATCH" and isinstance(finding.detail, list) \
+            and all(item["action"] == "states:DescribeExecution" and ":express:" in item["required_format"]
+                    for item in finding.detail):
+        return "parliament knows only the Express execution ARN for states:DescribeExecution; a Standard execution is arn:aws:states:<region>:<account>:execution:<machine>:<name>"
     if finding.issue == "RESOURCE_MISMATCH" and isinstance(finding.detail, list):
         wildcards = {action.split(":")[0] for action in re.findall(r'"([a-z0-9-]+):\*"', policy_text)}
         services = {item["action"].split(":")[0] for item in finding.detail}
