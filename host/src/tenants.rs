@@ -1121,13 +1121,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn settings_are_checked_against_the_declared_schema() {
-        let config = file(
-            "[plugins.logging]\nretention-days = \"30\"\nretention = 1\n[plugins.loging]\nx = 1\n[[tenants]]\nid = \"a\"\n[tenants.settings.logging]\nretention-days = 0\n",
-        );
-        let error = plan_fleet(
-            &config,
+    /// The configuration error of `config` planned with the `logging` declaration alone.
+    fn logging_plan_error(config: &ConfigFile) -> String {
+        plan_fleet(
+            config,
             Some("dev"),
             None,
             &[logging()],
@@ -1135,7 +1132,15 @@ mod tests {
             &PlanOptions::default(),
         )
         .unwrap_err()
-        .to_string();
+        .to_string()
+    }
+
+    #[test]
+    fn settings_are_checked_against_the_declared_schema() {
+        let config = file(
+            "[plugins.logging]\nretention-days = \"30\"\nretention = 1\n[plugins.loging]\nx = 1\n[[tenants]]\nid = \"a\"\n[tenants.settings.logging]\nretention-days = 0\n",
+        );
+        let error = logging_plan_error(&config);
         for needle in [
             "plugin `logging` has no setting `retention`",
             "setting `retention-days` of plugin `logging` must be an integer, not a string",
@@ -1155,16 +1160,7 @@ mod tests {
             "[plugins.logging]\narchive-bucket = \"b\"\n[[tenants]]\nid = \"{}\"\n",
             "a".repeat(39)
         ));
-        let error = plan_fleet(
-            &config,
-            Some("dev"),
-            None,
-            &[logging()],
-            &NoCrossChecks,
-            &PlanOptions::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = logging_plan_error(&config);
         assert!(
             error.contains("the aws_iam_role.name `tenant-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-flow-logs-role-dev` (plugin `logging`) would be 65 characters, 1 over AWS's limit of 64"),
             "{error}"
