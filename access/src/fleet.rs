@@ -18,11 +18,13 @@
 //! not enforce.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use crate::evaluate::{Evaluation, Verdict, evaluate};
-use crate::policy::Policy;
+use crate::model::{PolicyRef, ResolvedIntent, ResourceModel, StackModel, missing_policy};
+use crate::policy::{Effect, Policy, PrincipalEntry};
 use crate::request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role};
 
 /// The placeholder id of the account every stack is deployed to.
@@ -152,7 +154,7 @@ impl ResourceKind {
         }
     }
 
-    fn supports_resource_tags(self) -> bool {
+    pub(crate) fn supports_resource_tags(self) -> bool {
         !matches!(self, ResourceKind::Bucket | ResourceKind::Table)
     }
 }
@@ -198,17 +200,38 @@ pub struct Fleet {
     pub notes: Vec<String>,
     /// Service roles of CodeBuild projects: the provisioning job.
     pub provisioner_arns: Vec<String>,
-    /// Every stack's `aws_lambda_permission`, by the function it grants.
-    permissions: Vec<LambdaPermission>,
+    /// The intents declared in the stacks, resolved, in stack order.
+    pub intents: Vec<ResolvedIntent>,
+    /// Principals and resources by ARN.
+    index: Index,
 }
 
-/// One `aws_lambda_permission`: the function it names and the statement Lambda adds for it.
-#[derive(Debug, Clone, PartialEq)]
-struct LambdaPermission {
-    /// The function name or ARN, resolved.
-    target: String,
-    /// The statement, without its Resource.
-    statement: Value,
+/// Lookups by ARN, so that a fleet of thousands of stacks is not scanned per request.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Index {
+    /// Role principals by role ARN (the first, if two share one).
+    principals: BTreeMap<String, usize>,
+    /// Resources by ARN (several, if stacks declare the same name).
+    resources: BTreeMap<String, Vec<usize>>,
+}
+
+impl Index {
+    fn of(fleet: &Fleet) -> Index {
+        let mut index = Index::default();
+        for (position, principal) in fleet.principals.iter().enumerate() {
+            if let Principal::Role(role) = &principal.principal {
+                index.principals.entry(role.arn.clone()).or_insert(position);
+            }
+        }
+        for (position, resource) in fleet.resources.iter().enumerate() {
+            index
+                .resources
+                .entry(resource.resource.arn.clone())
+                .or_default()
+                .push(position);
+        }
+        index
+    }
 }
 
 /// One stack with its provider settings, resolving references against its own blocks.
@@ -295,7 +318,7 @@ impl<'a> StackView<'a> {
 
     /// The value of `type.name.attribute` or `data.type.name.attribute`, when the model can
     /// build it.
-    fn attribute(&self, reference: &str, depth: usize) -> Option<String> {
+    pub(crate) fn attribute(&self, reference: &str, depth: usize) -> Option<String> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -402,7 +425,7 @@ impl<'a> StackView<'a> {
         }
     }
 
-    fn tags(&self, body: &Value) -> BTreeMap<String, String> {
+    pub(crate) fn tags(&self, body: &Value) -> BTreeMap<String, String> {
         let mut tags = self.default_tags.clone();
         if let Some(Value::Object(own)) = body.get("tags") {
             for (key, value) in own {
@@ -415,13 +438,16 @@ impl<'a> StackView<'a> {
     }
 
     /// A policy attribute (JSON text or object), resolved and parsed.
-    fn policy(&self, name: String, document: &Value, notes: &mut Vec<String>) -> NamedPolicy {
+    pub(crate) fn policy(&self, name: String, document: &Value, notes: &mut Vec<String>) -> NamedPolicy {
         let text = match document {
             Value::String(text) => self.resolve(text),
             other => self.resolve(&other.to_string()),
         };
         match Policy::parse(&text) {
-            Ok(policy) => NamedPolicy { name, policy },
+            Ok(policy) => NamedPolicy {
+                name,
+                policy: Arc::new(policy),
+            },
             Err(error) => {
                 notes.push(format!(
                     "{name}: policy not modelled ({error}); every verdict it touches is unknown"
@@ -447,64 +473,173 @@ fn closing_brace(text: &str) -> Option<usize> {
 }
 
 /// A policy the model cannot read: it may allow and may deny anything.
-fn unknown_policy(name: String) -> NamedPolicy {
+pub(crate) fn unknown_policy(name: String) -> NamedPolicy {
     let statement = |effect: &str| json!({"Effect": effect, "Principal": "*", "Action": "*", "Resource": "${unmodelled}"});
     let document = json!({"Version": "2012-10-17", "Statement": [statement("Allow"), statement("Deny")]});
     NamedPolicy {
         name,
-        policy: Policy::from_value(&document).unwrap_or_else(|_| unreachable!("a fixed valid policy")),
+        policy: Arc::new(
+            Policy::from_value(&document).unwrap_or_else(|_| unreachable!("a fixed valid policy")),
+        ),
     }
 }
 
-fn managed_policy(arn: &str) -> Option<NamedPolicy> {
-    MANAGED_POLICIES
-        .iter()
-        .find(|(known, _)| *known == arn)
-        .map(|(_, text)| NamedPolicy {
-            name: arn.to_owned(),
-            policy: Policy::parse(text).unwrap_or_else(|_| unreachable!("vendored policies parse")),
+/// A function's resource policy, as Lambda builds it from the `aws_lambda_permission`s that name
+/// it (by name or ARN), in any stack: a tenant stack may grant a central function.
+fn function_policy(
+    function: &FleetResource,
+    name: Option<&str>,
+    permissions: &BTreeMap<String, Vec<(usize, Value)>>,
+    notes: &mut Vec<String>,
+) -> Option<NamedPolicy> {
+    let arn = &function.resource.arn;
+    let mut granted: Vec<&(usize, Value)> = name
+        .filter(|name| *name != arn)
+        .and_then(|name| permissions.get(name))
+        .into_iter()
+        .chain(permissions.get(arn))
+        .flatten()
+        .collect();
+    granted.sort_by_key(|(place, _)| *place);
+    let statements: Vec<Value> = granted
+        .into_iter()
+        .map(|(_, statement)| {
+            let mut statement = statement.clone();
+            statement["Resource"] = json!(arn);
+            statement
         })
+        .collect();
+    if statements.is_empty() {
+        return None;
+    }
+    let label = format!("{} (permissions)", function.id);
+    let document = json!({"Version": "2012-10-17", "Statement": statements});
+    match Policy::from_value(&document) {
+        Ok(policy) => Some(NamedPolicy {
+            name: label,
+            policy: Arc::new(policy),
+        }),
+        Err(error) => {
+            notes.push(format!("{}: permissions not modelled ({error})", function.id));
+            Some(unknown_policy(function.id.clone()))
+        }
+    }
 }
 
 impl Fleet {
-    /// Builds the model of composed stacks.
+    /// Builds the model of composed stacks, with no declared intents.
     pub fn from_stacks(stacks: &[StackInput<'_>], options: &FleetOptions) -> Fleet {
-        let views: Vec<StackView<'_>> = stacks.iter().map(|s| StackView::new(*s)).collect();
+        Fleet::from_models(
+            stacks
+                .iter()
+                .map(|stack| StackModel::extract(*stack, &[]))
+                .collect(),
+            options,
+        )
+    }
+
+    /// Joins the models of every stack: attached policies are looked up by ARN across stacks
+    /// (then in the vendored AWS managed subset), and each function's resource policy gathers the
+    /// permissions of every stack.
+    pub fn from_models(models: Vec<StackModel>, options: &FleetOptions) -> Fleet {
         let mut fleet = Fleet::default();
-        let mut customer_policies = BTreeMap::new();
-        for view in &views {
-            for (name, body) in view.blocks("aws_iam_policy") {
-                let label = format!("{}:aws_iam_policy.{name}", view.input.name);
-                if let (Some(arn), Some(document)) = (
-                    view.attribute(&format!("aws_iam_policy.{name}.arn"), 0),
-                    body.get("policy"),
-                ) {
-                    let policy = view.policy(label, document, &mut fleet.notes);
-                    customer_policies.insert(arn, policy);
-                }
+        let mut customer_policies: BTreeMap<String, NamedPolicy> = BTreeMap::new();
+        // Each statement keeps its place among all permissions, so a function's policy lists
+        // them in stack order whichever way they name it.
+        let mut permissions: BTreeMap<String, Vec<(usize, Value)>> = BTreeMap::new();
+        let mut place = 0;
+        for model in &models {
+            for (arn, policy) in &model.customer_policies {
+                customer_policies.insert(arn.clone(), policy.clone());
+            }
+            for permission in &model.permissions {
+                place += 1;
+                permissions
+                    .entry(permission.target.clone())
+                    .or_default()
+                    .push((place, permission.statement.clone()));
             }
         }
-        let lookup = |arn: &str, notes: &mut Vec<String>, by: &str| {
-            customer_policies.get(arn).cloned().or_else(|| managed_policy(arn)).unwrap_or_else(|| {
-                notes.push(format!("{by}: policy {arn} is not in the fleet or the vendored managed subset; modelled as unknown"));
-                unknown_policy(arn.to_owned())
+        let managed: BTreeMap<&str, NamedPolicy> = MANAGED_POLICIES
+            .iter()
+            .map(|(arn, text)| {
+                let policy = Policy::parse(text).unwrap_or_else(|_| unreachable!("vendored policies parse"));
+                (
+                    *arn,
+                    NamedPolicy {
+                        name: (*arn).to_owned(),
+                        policy: Arc::new(policy),
+                    },
+                )
             })
-        };
-        for view in &views {
-            fleet.collect_permissions(view);
-        }
-        for view in &views {
-            fleet.add_roles(view, &lookup);
-            fleet.add_resources(view);
-            for (_, project) in view.blocks("aws_codebuild_project") {
-                fleet
-                    .provisioner_arns
-                    .extend(view.string(project, "service_role", 0));
+            .collect();
+        for model in models {
+            let mut notes = model.notes;
+            let mut lookup = |reference: &PolicyRef, by: &str| -> NamedPolicy {
+                match reference {
+                    PolicyRef::Arn(arn) => customer_policies
+                        .get(arn)
+                        .or_else(|| managed.get(arn.as_str()))
+                        .cloned()
+                        .unwrap_or_else(|| missing_policy(arn, by, &mut notes)),
+                    PolicyRef::Unresolved(label) => unknown_policy(label.clone()),
+                }
+            };
+            for role in model.roles {
+                let mut identity: Vec<NamedPolicy> = role.inline;
+                identity.extend(role.attached.iter().map(|reference| lookup(reference, &role.id)));
+                let boundary = role
+                    .boundary
+                    .as_ref()
+                    .map(|reference| lookup(reference, &role.id));
+                if let Some(trust) = role.trust {
+                    fleet.resources.push(FleetResource {
+                        id: role.id.clone(),
+                        stack: model.name.clone(),
+                        tenant: model.tenant.clone(),
+                        kind: ResourceKind::Role,
+                        resource: Resource {
+                            arn: role.arn.clone(),
+                            account: ACCOUNT.to_owned(),
+                            tags: role.tags.clone(),
+                            policy: Some(trust),
+                        },
+                    });
+                }
+                fleet.principals.push(FleetPrincipal {
+                    id: role.id,
+                    stack: Some(model.name.clone()),
+                    tenant: role.tenant,
+                    principal: Principal::Role(Box::new(Role {
+                        arn: role.arn,
+                        tags: role.tags,
+                        identity_policies: identity,
+                        boundary,
+                        ..Role::default()
+                    })),
+                    endpoints: role.endpoints,
+                });
             }
+            for ResourceModel {
+                mut resource,
+                function_name,
+            } in model.resources
+            {
+                if resource.kind == ResourceKind::Function {
+                    resource.resource.policy =
+                        function_policy(&resource, function_name.as_deref(), &permissions, &mut notes);
+                }
+                fleet.resources.push(resource);
+            }
+            fleet.provisioner_arns.extend(model.provisioner_arns);
+            fleet.intents.extend(model.intents);
+            fleet.notes.extend(notes);
         }
-        let admin = managed_policy("arn:aws:iam::aws:policy/AdministratorAccess")
+        let admin: Vec<NamedPolicy> = managed
+            .get("arn:aws:iam::aws:policy/AdministratorAccess")
+            .cloned()
             .into_iter()
-            .collect::<Vec<_>>();
+            .collect();
         for (id, arn) in [
             ("deployer", options.deployer_role_arn.clone()),
             (
@@ -531,337 +666,8 @@ impl Fleet {
             principal: Principal::Anonymous,
             endpoints: BTreeMap::new(),
         });
+        fleet.index = Index::of(&fleet);
         fleet
-    }
-
-    fn add_roles(
-        &mut self,
-        view: &StackView<'_>,
-        lookup: &dyn Fn(&str, &mut Vec<String>, &str) -> NamedPolicy,
-    ) {
-        let stack = view.input.name;
-        let endpoints = self.endpoint_policies(view);
-        for (name, body) in view.blocks("aws_iam_role") {
-            let id = format!("{stack}:aws_iam_role.{name}");
-            let Some(arn) = view.attribute(&format!("aws_iam_role.{name}.arn"), 0) else {
-                self.notes
-                    .push(format!("{id}: role name is not a literal; role not modelled"));
-                continue;
-            };
-            let role_name = view
-                .attribute(&format!("aws_iam_role.{name}.name"), 0)
-                .unwrap_or_default();
-            let names_role = |value: Option<String>| value.is_some_and(|v| v == role_name || v == arn);
-            let mut identity = Vec::new();
-            for (policy_name, policy_body) in view.blocks("aws_iam_role_policy") {
-                if names_role(view.string(policy_body, "role", 0))
-                    && let Some(document) = policy_body.get("policy")
-                {
-                    identity.push(view.policy(
-                        format!("{stack}:aws_iam_role_policy.{policy_name}"),
-                        document,
-                        &mut self.notes,
-                    ));
-                }
-            }
-            for inline in body
-                .get("inline_policy")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(document) = inline.get("policy") {
-                    let label = format!(
-                        "{id}.inline_policy.{}",
-                        inline.get("name").and_then(Value::as_str).unwrap_or("?")
-                    );
-                    identity.push(view.policy(label, document, &mut self.notes));
-                }
-            }
-            for (_, attachment) in view.blocks("aws_iam_role_policy_attachment") {
-                if names_role(view.string(attachment, "role", 0)) {
-                    match view.string(attachment, "policy_arn", 0) {
-                        Some(policy_arn) => identity.push(lookup(&policy_arn, &mut self.notes, &id)),
-                        None => identity.push(unknown_policy(format!(
-                            "{id}: attachment with an unresolved policy_arn"
-                        ))),
-                    }
-                }
-            }
-            for managed in body
-                .get("managed_policy_arns")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(policy_arn) = managed.as_str() {
-                    identity.push(lookup(&view.resolve(policy_arn), &mut self.notes, &id));
-                }
-            }
-            let boundary = body
-                .get("permissions_boundary")
-                .and_then(Value::as_str)
-                .map(|text| {
-                    let policy_arn = view.resolve(text);
-                    lookup(&policy_arn, &mut self.notes, &id)
-                });
-            let tags = view.tags(body);
-            let tenant = view
-                .input
-                .tenant
-                .map(str::to_owned)
-                .or_else(|| tags.get("TenantId").cloned());
-            let runs_in_vpc = view.blocks("aws_lambda_function").any(|(_, function)| {
-                view.string(function, "role", 0).as_deref() == Some(arn.as_str())
-                    && function
-                        .get("vpc_config")
-                        .is_some_and(|config| config.as_array().is_none_or(|c| !c.is_empty()))
-            });
-            if let Some(trust) = body.get("assume_role_policy") {
-                let policy = view.policy(format!("{id}.assume_role_policy"), trust, &mut self.notes);
-                self.resources.push(FleetResource {
-                    id: id.clone(),
-                    stack: stack.to_owned(),
-                    tenant: view.input.tenant.map(str::to_owned),
-                    kind: ResourceKind::Role,
-                    resource: Resource {
-                        arn: arn.clone(),
-                        account: ACCOUNT.to_owned(),
-                        tags: tags.clone(),
-                        policy: Some(policy),
-                    },
-                });
-            }
-            self.principals.push(FleetPrincipal {
-                id,
-                stack: Some(stack.to_owned()),
-                tenant,
-                principal: Principal::Role(Box::new(Role {
-                    arn,
-                    tags,
-                    identity_policies: identity,
-                    boundary,
-                    ..Role::default()
-                })),
-                endpoints: if runs_in_vpc {
-                    endpoints.clone()
-                } else {
-                    BTreeMap::new()
-                },
-            });
-        }
-    }
-
-    /// The stack's VPC endpoint policies by service prefix.
-    fn endpoint_policies(&mut self, view: &StackView<'_>) -> BTreeMap<String, NamedPolicy> {
-        let mut endpoints = BTreeMap::new();
-        for (name, body) in view.blocks("aws_vpc_endpoint") {
-            let Some(service) = view
-                .string(body, "service_name", 0)
-                .and_then(|service| service.rsplit('.').next().map(str::to_owned))
-            else {
-                continue;
-            };
-            let endpoint_id = view.attribute(&format!("aws_vpc_endpoint.{name}.id"), 0);
-            let label = format!("{}:aws_vpc_endpoint.{name}", view.input.name);
-            let mut policy = body
-                .get("policy")
-                .map(|document| view.policy(label.clone(), document, &mut self.notes));
-            for (policy_name, policy_body) in view.blocks("aws_vpc_endpoint_policy") {
-                if view.string(policy_body, "vpc_endpoint_id", 0) == endpoint_id
-                    && let Some(document) = policy_body.get("policy")
-                {
-                    let label = format!("{}:aws_vpc_endpoint_policy.{policy_name}", view.input.name);
-                    policy = Some(view.policy(label, document, &mut self.notes));
-                }
-            }
-            if let Some(policy) = policy {
-                endpoints.insert(service, policy);
-            }
-        }
-        endpoints
-    }
-
-    fn add_resources(&mut self, view: &StackView<'_>) {
-        let stack = view.input.name;
-        let kinds = [
-            ("aws_s3_bucket", ResourceKind::Bucket),
-            ("aws_dynamodb_table", ResourceKind::Table),
-            ("aws_kms_key", ResourceKind::Key),
-            ("aws_cloudwatch_log_group", ResourceKind::LogGroup),
-            ("aws_sqs_queue", ResourceKind::Queue),
-            ("aws_lambda_function", ResourceKind::Function),
-        ];
-        for (type_name, kind) in kinds {
-            for (name, body) in view.blocks(type_name) {
-                let id = format!("{stack}:{type_name}.{name}");
-                let Some(arn) = view.attribute(&format!("{type_name}.{name}.arn"), 0) else {
-                    self.notes
-                        .push(format!("{id}: name is not a literal; resource not modelled"));
-                    continue;
-                };
-                let policy = self.resource_policy(view, kind, name, body, &arn);
-                let tags = if kind.supports_resource_tags() {
-                    view.tags(body)
-                } else {
-                    BTreeMap::new()
-                };
-                self.resources.push(FleetResource {
-                    id,
-                    stack: stack.to_owned(),
-                    tenant: view.input.tenant.map(str::to_owned),
-                    kind,
-                    resource: Resource {
-                        arn,
-                        account: ACCOUNT.to_owned(),
-                        tags,
-                        policy,
-                    },
-                });
-            }
-        }
-    }
-
-    fn resource_policy(
-        &mut self,
-        view: &StackView<'_>,
-        kind: ResourceKind,
-        name: &str,
-        body: &Value,
-        arn: &str,
-    ) -> Option<NamedPolicy> {
-        let stack = view.input.name;
-        let attached = |type_name: &str, attribute: &str, own: Option<String>| {
-            view.blocks(type_name)
-                .find(|(_, policy)| {
-                    let target = view.string(policy, attribute, 0);
-                    target.is_some() && (target == own || target.as_deref() == Some(arn))
-                })
-                .map(|(policy_name, policy)| (format!("{stack}:{type_name}.{policy_name}"), policy))
-        };
-        match kind {
-            ResourceKind::Bucket => {
-                let own = view.attribute(&format!("aws_s3_bucket.{name}.id"), 0);
-                let (label, policy) = attached("aws_s3_bucket_policy", "bucket", own)?;
-                Some(view.policy(label, policy.get("policy")?, &mut self.notes))
-            }
-            ResourceKind::Queue => {
-                let own = view.attribute(&format!("aws_sqs_queue.{name}.url"), 0);
-                match attached("aws_sqs_queue_policy", "queue_url", own) {
-                    Some((label, policy)) => Some(view.policy(label, policy.get("policy")?, &mut self.notes)),
-                    None => body.get("policy").map(|document| {
-                        view.policy(
-                            format!("{stack}:aws_sqs_queue.{name}.policy"),
-                            document,
-                            &mut self.notes,
-                        )
-                    }),
-                }
-            }
-            ResourceKind::Table => {
-                let (label, policy) = attached("aws_dynamodb_resource_policy", "resource_arn", None)?;
-                Some(view.policy(label, policy.get("policy")?, &mut self.notes))
-            }
-            ResourceKind::Key => Some(match body.get("policy") {
-                Some(document) => view.policy(
-                    format!("{stack}:aws_kms_key.{name}.policy"),
-                    document,
-                    &mut self.notes,
-                ),
-                // The default key policy: the account may use IAM policies for the key.
-                None => NamedPolicy {
-                    name: format!("{stack}:aws_kms_key.{name} (default key policy)"),
-                    policy: Policy::from_value(&json!({"Version": "2012-10-17", "Statement": [{
-                        "Sid": "Enable IAM User Permissions", "Effect": "Allow",
-                        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
-                        "Action": "kms:*", "Resource": "*"}]}))
-                    .unwrap_or_else(|_| unreachable!("a fixed valid policy")),
-                },
-            }),
-            ResourceKind::Function => {
-                let function = view.attribute(&format!("aws_lambda_function.{name}.function_name"), 0);
-                self.lambda_permissions(stack, name, function, arn)
-            }
-            ResourceKind::LogGroup | ResourceKind::Role => None,
-        }
-    }
-
-    /// The function's resource policy, as Lambda builds it from the `aws_lambda_permission`s of
-    /// every stack (a tenant stack may grant a central function).
-    fn lambda_permissions(
-        &mut self,
-        stack: &str,
-        name: &str,
-        function: Option<String>,
-        arn: &str,
-    ) -> Option<NamedPolicy> {
-        let statements: Vec<Value> = self
-            .permissions
-            .iter()
-            .filter(|permission| Some(&permission.target) == function.as_ref() || permission.target == arn)
-            .map(|permission| {
-                let mut statement = permission.statement.clone();
-                statement["Resource"] = json!(arn);
-                statement
-            })
-            .collect();
-        if statements.is_empty() {
-            return None;
-        }
-        let document = json!({"Version": "2012-10-17", "Statement": statements});
-        match Policy::from_value(&document) {
-            Ok(policy) => Some(NamedPolicy {
-                name: format!("{stack}:aws_lambda_function.{name} (permissions)"),
-                policy,
-            }),
-            Err(error) => {
-                self.notes.push(format!(
-                    "{stack}:aws_lambda_function.{name}: permissions not modelled ({error})"
-                ));
-                Some(unknown_policy(format!("{stack}:aws_lambda_function.{name}")))
-            }
-        }
-    }
-
-    /// The `aws_lambda_permission`s of a stack, as statements of their function's policy.
-    fn collect_permissions(&mut self, view: &StackView<'_>) {
-        for (permission_name, permission) in view.blocks("aws_lambda_permission") {
-            let field = |key: &str| {
-                permission
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .map(|text| view.resolve(text))
-            };
-            let Some(target) = field("function_name") else {
-                continue;
-            };
-            let principal = field("principal").unwrap_or_default();
-            let principal = if principal.ends_with(".amazonaws.com") {
-                json!({"Service": principal})
-            } else {
-                json!({"AWS": principal})
-            };
-            let mut condition = serde_json::Map::new();
-            if let Some(source_arn) = field("source_arn") {
-                condition.insert("ArnLike".into(), json!({"AWS:SourceArn": source_arn}));
-            }
-            if let Some(source_account) = field("source_account") {
-                condition.insert(
-                    "StringEquals".into(),
-                    json!({"AWS:SourceAccount": source_account}),
-                );
-            }
-            self.permissions.push(LambdaPermission {
-                target,
-                statement: json!({
-                    "Sid": field("statement_id").unwrap_or_else(|| format!("{}:aws_lambda_permission.{permission_name}", view.input.name)),
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
-                    "Condition": condition,
-                }),
-            });
-        }
     }
 
     /// The principal with this id.
@@ -878,20 +684,24 @@ impl Fleet {
 
     /// The role principal with this ARN.
     pub fn principal_by_arn(&self, arn: &str) -> Option<&FleetPrincipal> {
-        self.principals
-            .iter()
-            .find(|p| matches!(&p.principal, Principal::Role(role) if role.arn == arn))
+        self.index
+            .principals
+            .get(arn)
+            .map(|&position| &self.principals[position])
     }
 
     /// The resource an ARN belongs to: equal to its ARN or below it (`bucket/key`,
-    /// `log-group:x:log-stream:y`, `table/t/index/i`).
+    /// `log-group:x:log-stream:y`, `table/t/index/i`); the nearest, if resources nest.
     pub fn resource_for(&self, arn: &str) -> Option<&FleetResource> {
-        self.resources.iter().find(|r| {
-            arn == r.resource.arn
-                || arn
-                    .strip_prefix(r.resource.arn.as_str())
-                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with(':'))
-        })
+        let above: Vec<&str> = arn
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '/' | ':'))
+            .map(|(end, _)| &arn[..end])
+            .collect();
+        std::iter::once(arn)
+            .chain(above.into_iter().rev())
+            .find_map(|candidate| self.index.resources.get(candidate))
+            .map(|positions| &self.resources[positions[0]])
     }
 
     /// Builds the request `principal` makes for `action` on `arn` (owned by `owner`, if the fleet
@@ -977,9 +787,21 @@ impl Fleet {
 
     /// Every (principal, resource, action) of the fleet with its evaluation: the access matrix.
     pub fn matrix(&self) -> Vec<MatrixEntry<'_>> {
+        self.matrix_where(|_, _| true)
+    }
+
+    /// The access matrix over the principal and resource pairs `wanted` picks.
+    pub fn matrix_where(
+        &self,
+        wanted: impl Fn(&FleetPrincipal, &FleetResource) -> bool,
+    ) -> Vec<MatrixEntry<'_>> {
         let mut entries = Vec::new();
         for principal in &self.principals {
-            for resource in &self.resources {
+            for resource in self
+                .resources
+                .iter()
+                .filter(|resource| wanted(principal, resource))
+            {
                 for (action, arn) in resource.kind.data_actions(&resource.resource.arn) {
                     let evaluation = self.evaluate(principal, action, &arn, &[]);
                     entries.push(MatrixEntry {
@@ -993,6 +815,156 @@ impl Fleet {
             }
         }
         entries
+    }
+}
+
+/// The literal start every ARN a `Resource` pattern may match begins with: the text before its
+/// first wildcard or `${` (a policy variable or an unresolved expression). ARN patterns are
+/// case-sensitive and a wildcard never makes an earlier literal character optional.
+fn literal_prefix(pattern: &str) -> &str {
+    let end = pattern
+        .char_indices()
+        .find(|&(at, c)| c == '*' || c == '?' || pattern[at..].starts_with("${"))
+        .map_or(pattern.len(), |(at, _)| at);
+    &pattern[..end]
+}
+
+/// How a resource policy's Allow statements may name principals, for finding who it can reach.
+#[derive(Debug, Default)]
+struct Grantees<'a> {
+    /// Role ARNs named exactly.
+    named: Vec<&'a str>,
+    /// Names everyone (`*`), uses `NotPrincipal`, or names an unresolved expression: any
+    /// principal may be reached.
+    open: bool,
+}
+
+impl<'a> Grantees<'a> {
+    fn of(policy: &'a NamedPolicy) -> Grantees<'a> {
+        let mut grantees = Grantees::default();
+        let statements = policy
+            .policy
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow);
+        for principals in statements.filter_map(|s| s.principals.as_ref()) {
+            if principals.negated {
+                grantees.open = true;
+                continue;
+            }
+            for entry in &principals.entries {
+                match entry {
+                    PrincipalEntry::Everyone => grantees.open = true,
+                    PrincipalEntry::Aws(value) if crate::pattern::is_unresolved(value) => {
+                        grantees.open = true
+                    }
+                    // An account (or its root) only delegates to identity policies, which the
+                    // identity side of the search covers.
+                    PrincipalEntry::Aws(value) if value.len() == 12 || value.ends_with(":root") => {}
+                    PrincipalEntry::Aws(value) => grantees.named.push(value),
+                    PrincipalEntry::Service(_) | PrincipalEntry::Other(_) => {}
+                }
+            }
+        }
+        grantees
+    }
+}
+
+impl Fleet {
+    /// The cells of the access matrix that break the fleet invariant (see
+    /// [`MatrixEntry::violates_isolation`]), found without evaluating every principal against
+    /// every resource. A request is allowed only if some Allow statement applies
+    /// ([policy evaluation logic](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)),
+    /// so a tenant-bound role is evaluated only on the resources an Allow statement of its
+    /// identity policies may name (by the literal start of its `Resource` patterns) and on those
+    /// whose resource policy may name it; anonymous callers only on resources whose policy may
+    /// name anyone. Every other cell is denied: no Allow can apply. A test checks the result
+    /// against the full [`matrix`](Fleet::matrix).
+    pub fn isolation_violations(&self) -> Vec<MatrixEntry<'_>> {
+        let mut open = Vec::new();
+        let mut granted_to: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (position, resource) in self.resources.iter().enumerate() {
+            let Some(policy) = &resource.resource.policy else {
+                continue;
+            };
+            let grantees = Grantees::of(policy);
+            if grantees.open {
+                open.push(position);
+            }
+            for arn in grantees.named {
+                granted_to.entry(arn).or_default().push(position);
+            }
+        }
+        let mut entries = Vec::new();
+        for principal in &self.principals {
+            let candidates: Vec<usize> = match &principal.principal {
+                Principal::Anonymous => open.clone(),
+                Principal::Role(role) if principal.tenant.is_some() => {
+                    let mut candidates = self.identity_reach(role);
+                    candidates.extend(&open);
+                    candidates.extend(granted_to.get(role.arn.as_str()).into_iter().flatten());
+                    candidates.sort_unstable();
+                    candidates.dedup();
+                    candidates
+                }
+                // Only tenant-bound and anonymous principals are bound by the invariant.
+                Principal::Role(_) | Principal::Service(_) => continue,
+            };
+            for resource in candidates.into_iter().map(|position| &self.resources[position]) {
+                for (action, arn) in resource.kind.data_actions(&resource.resource.arn) {
+                    let entry = MatrixEntry {
+                        principal,
+                        resource,
+                        action,
+                        evaluation: self.evaluate(principal, action, &arn, &[]),
+                        arn,
+                    };
+                    if entry.violates_isolation() {
+                        entries.push(entry);
+                    }
+                }
+            }
+        }
+        entries
+    }
+
+    /// The resources an Allow statement of the role's identity policies may name: those whose ARN
+    /// (or an ARN below it, like a bucket's objects) starts with the literal start of one of its
+    /// `Resource` patterns. `NotResource`, or a pattern that starts with a wildcard, reaches every
+    /// resource.
+    fn identity_reach(&self, role: &Role) -> Vec<usize> {
+        let mut reach = Vec::new();
+        let allows = role
+            .identity_policies
+            .iter()
+            .flat_map(|policy| &policy.policy.statements)
+            .filter(|statement| statement.effect == Effect::Allow);
+        for statement in allows {
+            let patterns = match &statement.resources {
+                Some(resources) if !resources.negated => &resources.values,
+                _ => return (0..self.resources.len()).collect(),
+            };
+            for prefix in patterns.iter().map(|pattern| literal_prefix(pattern)) {
+                // Resources whose ARN starts with the prefix, and those the prefix points below.
+                let from = (std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded);
+                reach.extend(
+                    self.index
+                        .resources
+                        .range::<str, _>(from)
+                        .take_while(|(arn, _)| arn.starts_with(prefix))
+                        .flat_map(|(_, positions)| positions.iter().copied()),
+                );
+                reach.extend(
+                    prefix
+                        .char_indices()
+                        .filter(|(_, c)| matches!(c, '/' | ':'))
+                        .filter_map(|(end, _)| self.index.resources.get(&prefix[..end]))
+                        .flatten()
+                        .copied(),
+                );
+            }
+        }
+        reach
     }
 }
 

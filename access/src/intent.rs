@@ -7,6 +7,7 @@
 
 use crate::evaluate::Evaluation;
 use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
+use crate::model::{ResolvedIntent, resolve_intent};
 use crate::request::Principal;
 
 /// Whether the access must be allowed or must be denied.
@@ -66,26 +67,29 @@ pub struct IntentOutcome {
 }
 
 impl Fleet {
-    /// Checks `intents` declared in `stacks` against this fleet (built from the same stacks).
+    /// Checks `intents` declared in `stacks` (the stacks this fleet was built from).
     pub fn check_intents(&self, stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<IntentOutcome> {
+        let resolved: Vec<ResolvedIntent> = intents
+            .iter()
+            .map(|intent| match stacks.iter().find(|s| s.name == intent.stack) {
+                Some(stack) => resolve_intent(&StackView::new(*stack), intent),
+                None => ResolvedIntent::literal(intent.clone()),
+            })
+            .collect();
+        self.check_resolved_intents(&resolved)
+    }
+
+    /// Checks intents whose references are resolved already.
+    pub fn check_resolved_intents(&self, intents: &[ResolvedIntent]) -> Vec<IntentOutcome> {
         intents
             .iter()
-            .map(|intent| {
-                let view = stacks
-                    .iter()
-                    .find(|s| s.name == intent.stack)
-                    .map(|s| StackView::new(*s));
-                let resolve = |text: &str| view.as_ref().map_or_else(|| text.to_owned(), |v| v.resolve(text));
-                let resource = resolve(&intent.resource);
-                let context: Vec<(String, String)> = intent
-                    .context
-                    .iter()
-                    .map(|(key, value)| (key.clone(), resolve(value)))
-                    .collect();
-                let principal = self.intent_principal(&resolve(&intent.principal));
+            .map(|resolved| {
+                let intent = &resolved.intent;
+                let (resource, context) = (&resolved.resource, &resolved.context);
+                let principal = self.intent_principal(&resolved.principal);
                 let evaluation = principal.as_ref().ok().map(|principal| match intent.expect {
-                    Expectation::Allow => self.evaluate_exact(principal, &intent.action, &resource, &context),
-                    Expectation::Deny => self.evaluate(principal, &intent.action, &resource, &context),
+                    Expectation::Allow => self.evaluate_exact(principal, &intent.action, resource, context),
+                    Expectation::Deny => self.evaluate(principal, &intent.action, resource, context),
                 });
                 let holds = evaluation
                     .as_ref()
@@ -93,7 +97,7 @@ impl Fleet {
                 IntentOutcome {
                     intent: intent.clone(),
                     principal: principal.map(|p| p.id),
-                    resource,
+                    resource: resource.clone(),
                     evaluation,
                     holds,
                 }
@@ -125,7 +129,7 @@ impl Fleet {
     /// function's role can decrypt its environment key and send to its dead-letter queue;
     /// EventBridge can invoke each rule's targets and write their dead-letter queues; CloudWatch
     /// Logs can use each log group's key; a log subscription can invoke its destination.
-    pub fn derived_intents(&self, stacks: &[StackInput<'_>]) -> Vec<Intent> {
+    pub fn derived_intents(stacks: &[StackInput<'_>]) -> Vec<Intent> {
         let mut intents = Vec::new();
         for view in stacks.iter().map(|s| StackView::new(*s)) {
             let stack = view.input.name;

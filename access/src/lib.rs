@@ -28,6 +28,7 @@ pub mod context;
 pub mod evaluate;
 pub mod fleet;
 pub mod intent;
+pub mod model;
 pub mod pattern;
 pub mod policy;
 pub mod request;

@@ -1,6 +1,7 @@
 //! What is asked: a principal performs an action on a resource, with a request context.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -12,8 +13,8 @@ use crate::policy::Policy;
 pub struct NamedPolicy {
     /// Where the policy comes from, for reports.
     pub name: String,
-    /// The parsed policy.
-    pub policy: Policy,
+    /// The parsed policy, shared by every role that attaches it.
+    pub policy: Arc<Policy>,
 }
 
 /// An IAM role acting through a session, with what limits it.

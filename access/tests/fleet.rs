@@ -185,6 +185,95 @@ fn computed_and_all_bucket_resources_are_not_proven_isolated() {
     }
 }
 
+/// Gives retail-co's bucket a policy statement that allows `principal` to read it.
+fn with_open_bucket(mut stacks: Stacks, principal: Value) -> Stacks {
+    let retail = &mut stacks
+        .iter_mut()
+        .find(|(name, ..)| name == "tenant-retail-co-dev")
+        .expect("retail")
+        .2;
+    let policy = retail["resource"]["aws_s3_bucket_policy"]
+        .as_object_mut()
+        .and_then(|policies| policies.values_mut().next())
+        .expect("retail's bucket policy");
+    let mut document: Value =
+        serde_json::from_str(policy["policy"].as_str().expect("policy text")).expect("json");
+    document["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .push(json!({
+            "Sid": "Opened", "Effect": "Allow", "Principal": principal,
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tenant-retail-co-data-dev/*"
+        }));
+    policy["policy"] = json!(document.to_string());
+    stacks
+}
+
+/// The search for violations skips cells no Allow can reach; on fleets that break isolation in
+/// each way the model knows, it finds exactly what the full matrix finds.
+#[test]
+fn isolation_violations_are_those_of_the_full_matrix() {
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/tenant-acme-corp-greedy-dev");
+    let fleets = [
+        example(),
+        with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "arn:aws:logs:us-east-1:*:log-group:*"}]),
+        ),
+        with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::tenant-*"}]),
+        ),
+        with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${join(\"\", [var.a])}"}]),
+        ),
+        with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:us-east-1:123456789012:key/none"}]),
+        ),
+        with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/tenant-retail-co-data-dev"}]),
+        ),
+        with_open_bucket(example(), json!("*")),
+        with_open_bucket(example(), json!({"AWS": "${var.reader}"})),
+        with_open_bucket(
+            with_greedy_role(
+                example(),
+                json!([{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]),
+            ),
+            json!({"AWS": role}),
+        ),
+    ];
+    let mut broken = Vec::new();
+    for (variant, stacks) in fleets.iter().enumerate() {
+        let fleet = fleet(stacks);
+        let cell = |entry: &tenant_access::fleet::MatrixEntry<'_>| {
+            format!(
+                "{} {} {} {:?}",
+                entry.principal.id, entry.action, entry.arn, entry.evaluation.verdict
+            )
+        };
+        let mut expected: Vec<String> = fleet
+            .matrix()
+            .iter()
+            .filter(|entry| entry.violates_isolation())
+            .map(cell)
+            .collect();
+        let mut found: Vec<String> = fleet.isolation_violations().iter().map(cell).collect();
+        expected.sort();
+        found.sort();
+        assert_eq!(found, expected, "variant {variant}");
+        if !expected.is_empty() {
+            broken.push(variant);
+        }
+    }
+    // The others are denied by the example's own resource policies (the bucket's and key's
+    // denies to other tenants' principals, the table's resource policy), whatever the role asks.
+    assert_eq!(broken, [1, 2, 3], "the variants that break isolation");
+}
+
 fn inputs(stacks: &Stacks) -> Vec<StackInput<'_>> {
     stacks
         .iter()
@@ -201,7 +290,7 @@ fn failing_host_intents(stacks: &Stacks) -> Vec<String> {
     let fleet = fleet(stacks);
     let inputs = inputs(stacks);
     let mut intents = fleet.host_intents();
-    intents.extend(fleet.derived_intents(&inputs));
+    intents.extend(Fleet::derived_intents(&inputs));
     fleet
         .check_intents(&inputs, &intents)
         .into_iter()
@@ -238,7 +327,7 @@ fn every_host_intent_holds_on_the_example() {
     let stacks = example();
     let fleet = fleet(&stacks);
     let inputs = inputs(&stacks);
-    assert!(fleet.host_intents().len() + fleet.derived_intents(&inputs).len() >= 20);
+    assert!(fleet.host_intents().len() + Fleet::derived_intents(&inputs).len() >= 20);
     let failing = failing_host_intents(&stacks);
     assert!(failing.is_empty(), "{failing:#?}");
 }

@@ -10,12 +10,16 @@
 
 use std::collections::BTreeMap;
 
-use tenant_access::fleet::{ACCOUNT, Fleet as AccessFleet, FleetOptions, StackInput};
+use tenant_access::fleet::{
+    ACCOUNT, Fleet as AccessFleet, FleetOptions, FleetPrincipal, FleetResource, MatrixEntry, StackInput,
+};
 use tenant_access::intent::{Expectation, Intent, IntentOutcome};
+use tenant_access::model::{ResolvedIntent, StackModel};
 
 use crate::compose::ComposedStack;
 use crate::config::AccessConfig;
 use crate::findings::{ACCESS_INTENT, CROSS_TENANT_ACCESS, Finding, Severity};
+use crate::pipeline::StackRecord;
 use crate::plugin::api;
 
 /// One cell of the access matrix, owned for reports.
@@ -44,13 +48,13 @@ pub struct MatrixCell {
 /// What the access model found.
 #[derive(Debug, Clone)]
 pub struct AccessReport {
-    /// Every intent with its verdict: the host's (deployer, then derived from the resources),
-    /// then the plugins'.
+    /// The fleet model, for matrices on demand.
+    pub fleet: AccessFleet,
+    /// Every intent with its verdict: the host's deployer intents, then each stack's (those the
+    /// host derives from its resources, then those its plugins declared).
     pub intents: Vec<IntentOutcome>,
-    /// Every principal × resource × data action.
-    pub matrix: Vec<MatrixCell>,
-    /// What the model could not read.
-    pub notes: Vec<String>,
+    /// The cells of the matrix that break the fleet invariant.
+    pub violations: Vec<MatrixCell>,
     /// Which plugin emitted each role, by `stack:address`, for blame.
     origins: BTreeMap<String, String>,
 }
@@ -64,29 +68,54 @@ pub fn deployer_role_arn(config: &AccessConfig) -> String {
         .replace("${account}", ACCOUNT)
 }
 
-/// Runs the access model over composed stacks: the host's intents, then those the plugins declared
-/// in each stack (contract 0.2; 0.1 plugins declare none).
-pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig) -> AccessReport {
-    let inputs: Vec<StackInput<'_>> = stacks
-        .iter()
-        .map(|stack| StackInput {
-            name: &stack.name,
-            tenant: stack.tenant.as_ref().map(|t| t.id.as_str()),
-            document: &stack.document,
-        })
-        .collect();
+/// What the access model keeps of one composed stack, with the intents the host derives from its
+/// resources and those its plugins declared (contract 0.2; 0.1 plugins declare none).
+pub fn stack_model(stack: &ComposedStack) -> StackModel {
+    let input = StackInput {
+        name: &stack.name,
+        tenant: stack.tenant.as_ref().map(|t| t.id.as_str()),
+        document: &stack.document,
+    };
+    let mut intents = AccessFleet::derived_intents(&[input]);
+    intents.extend(plugin_intents(stack));
+    StackModel::extract(input, &intents)
+}
+
+/// Runs the access model over the records of every stack: the host's deployer intents, each
+/// stack's intents, and the fleet invariant.
+pub fn analyse(records: &[StackRecord], config: &AccessConfig) -> AccessReport {
     let options = FleetOptions {
         deployer_role_arn: deployer_role_arn(config),
     };
-    let fleet = AccessFleet::from_stacks(&inputs, &options);
-    let mut intents = fleet.host_intents();
-    intents.extend(fleet.derived_intents(&inputs));
-    intents.extend(stacks.iter().flat_map(plugin_intents));
-    let intents = fleet.check_intents(&inputs, &intents);
-    let matrix = fleet
-        .matrix()
+    let fleet = AccessFleet::from_models(records.iter().map(|r| r.access.clone()).collect(), &options);
+    let mut intents: Vec<ResolvedIntent> = fleet
+        .host_intents()
         .into_iter()
-        .map(|entry| MatrixCell {
+        .map(ResolvedIntent::literal)
+        .collect();
+    intents.extend(fleet.intents.iter().cloned());
+    let intents = fleet.check_resolved_intents(&intents);
+    let violations = fleet.isolation_violations().iter().map(MatrixCell::of).collect();
+    let origins = records
+        .iter()
+        .flat_map(|record| {
+            record
+                .role_origins
+                .iter()
+                .map(move |(address, plugin)| (format!("{}:{address}", record.name), plugin.clone()))
+        })
+        .collect();
+    AccessReport {
+        fleet,
+        intents,
+        violations,
+        origins,
+    }
+}
+
+impl MatrixCell {
+    fn of(entry: &MatrixEntry<'_>) -> MatrixCell {
+        MatrixCell {
             principal: entry.principal.id.clone(),
             principal_tenant: entry.principal.tenant.clone(),
             resource: entry.resource.id.clone(),
@@ -95,23 +124,8 @@ pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig) -> AccessReport 
             verdict: entry.evaluation.verdict.as_str(),
             statements: statement_names(&entry.evaluation),
             violates_isolation: entry.violates_isolation(),
-            arn: entry.arn,
-        })
-        .collect();
-    let origins = stacks
-        .iter()
-        .flat_map(|stack| {
-            stack
-                .origins
-                .iter()
-                .map(move |(address, plugin)| (format!("{}:{address}", stack.name), plugin.clone()))
-        })
-        .collect();
-    AccessReport {
-        intents,
-        matrix,
-        notes: fleet.notes,
-        origins,
+            arn: entry.arn.clone(),
+        }
     }
 }
 
@@ -151,6 +165,21 @@ pub fn statement_names(evaluation: &tenant_access::Evaluation) -> Vec<String> {
 }
 
 impl AccessReport {
+    /// The matrix over the principals and resources `wanted` picks: every data action of each
+    /// resource, evaluated. The whole fleet's matrix grows with its square; pick.
+    pub fn matrix(&self, wanted: impl Fn(&FleetPrincipal, &FleetResource) -> bool) -> Vec<MatrixCell> {
+        self.fleet
+            .matrix_where(wanted)
+            .iter()
+            .map(MatrixCell::of)
+            .collect()
+    }
+
+    /// What the model could not read.
+    pub fn notes(&self) -> &[String] {
+        &self.fleet.notes
+    }
+
     /// Findings: one per failing intent, one per principal and foreign resource it reaches.
     pub fn findings(&self) -> Vec<Finding> {
         let mut findings = Vec::new();
@@ -191,7 +220,7 @@ impl AccessReport {
             });
         }
         let mut reaches: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-        for cell in self.matrix.iter().filter(|c| c.violates_isolation) {
+        for cell in &self.violations {
             reaches
                 .entry((&cell.principal, &cell.resource))
                 .or_default()

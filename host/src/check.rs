@@ -2,13 +2,16 @@
 //! sees what every plugin emitted. Plugins only see documents, never each other's findings, so
 //! none can suppress or alter another's.
 
+use crate::access::AccessReport;
 use crate::compose::ComposedStack;
 use crate::findings::{REFERENCES_RESOLVE, SCHEMA_VALID};
 use crate::guardrails;
+use crate::guardrails::FleetFacts;
+use crate::pipeline::StackRecord;
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
 use crate::progress::{Phase, Progress};
 use crate::schema::{self, ProviderSchema};
-use crate::synth::{SynthError, parallel_try_map, resolved_settings, wire_tenant};
+use crate::synth::{SynthError, parallel_try_map, resolved_settings};
 use crate::tenants::Fleet;
 use serde_json::Value;
 
@@ -80,75 +83,53 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
     findings
 }
 
-/// Runs the schema checks, the host guardrails and `check-stack` of every plugin on every stack,
-/// then the fleet guardrails and `check-fleet` of every plugin. Findings come back sorted by
-/// stack, severity, rule and address.
-pub fn run_checks(
+/// Runs the schema checks, the host guardrails and `check-stack` of every plugin on one stack;
+/// `document` is the stack's document as plugins receive it.
+pub fn check_stack(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
-    stacks: &[ComposedStack],
     schema: &ProviderSchema,
-    progress: &dyn Progress,
+    stack: &ComposedStack,
+    document: &api::StackDocument,
 ) -> Result<Vec<Finding>, SynthError> {
-    let document_of = |s: &ComposedStack| api::StackDocument {
-        stack: s.name.clone(),
-        tenant: s.tenant.as_ref().map(wire_tenant),
-        document: s.document.to_string(),
-    };
-    // Every document is kept for the fleet checks only when a 0.1 plugin wants them all; else each
-    // is rendered in its stack's worker and dropped as soon as that stack's checks are done.
-    let fleet_documents: Vec<api::StackDocument> = if plugins.iter().any(LoadedPlugin::wants_documents) {
-        stacks.iter().map(document_of).collect()
-    } else {
-        Vec::new()
-    };
+    let mut findings = check_against_schema(schema, stack);
+    findings.extend(guardrails::check_stack(stack, fleet, schema));
+    for plugin in plugins {
+        let settings = &stack.settings[plugin.name()];
+        let raw = plugin.check_stack(runtime, document, settings)?;
+        findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
+    }
+    Ok(findings)
+}
+
+/// Runs the host's fleet guardrails, the access model and `check-fleet` of every plugin over the
+/// records of every stack. Returns the findings, unsorted, and the access model's report.
+pub fn check_fleet(
+    runtime: &Runtime,
+    plugins: &[LoadedPlugin],
+    fleet: &Fleet,
+    records: &mut [StackRecord],
+    progress: &dyn Progress,
+) -> Result<(Vec<Finding>, AccessReport), SynthError> {
     let started = std::time::Instant::now();
-    let indexed: Vec<(usize, &ComposedStack)> = stacks.iter().enumerate().collect();
-    progress.begin(Phase::CheckStacks, indexed.len());
-    let per_stack = parallel_try_map(
-        runtime,
-        &indexed,
-        "stack checks",
-        |(index, stack)| -> Result<Vec<Finding>, SynthError> {
-            let rendered;
-            let document = match fleet_documents.get(*index) {
-                Some(document) => document,
-                None => {
-                    rendered = document_of(stack);
-                    &rendered
-                }
-            };
-            let mut findings = check_against_schema(schema, stack);
-            findings.extend(guardrails::check_stack(stack, fleet, schema));
-            for plugin in plugins {
-                let settings = &stack.settings[plugin.name()];
-                let raw = plugin.check_stack(runtime, document, settings)?;
-                findings.extend(attribute(plugin, Some(&stack.name), raw, Function::CheckStack)?);
-            }
-            progress.step();
-            Ok(findings)
-        },
-    );
-    tracing::debug!(elapsed = ?started.elapsed(), "checked every stack");
-    let mut findings = guardrails::check_fleet(stacks, fleet);
-    findings.extend(crate::access::analyse(stacks, &fleet.access).findings());
-    tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet's access model");
-    findings.extend(per_stack?.into_iter().flatten());
+    let facts: Vec<FleetFacts> = records.iter().map(|r| r.facts.clone()).collect();
+    let mut findings = guardrails::check_fleet(&facts, fleet);
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
+    let access = crate::access::analyse(records, &fleet.access);
+    findings.extend(access.findings());
+    tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet's access model");
     // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it
     // needs (nothing at all without `fleet-needs`); these run side by side. A 0.1 plugin still
     // gets every document and holds its own parsed copy of them all, so those run one at a time:
     // the peak is one copy of the fleet, not one per core.
+    let documents: Vec<api::StackDocument> = records.iter_mut().filter_map(|r| r.document.take()).collect();
     progress.begin(Phase::CheckFleet, plugins.len());
     let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
         let settings = Value::Object(resolved_settings(plugin, fleet, None).clone()).to_string();
-        let summaries = crate::compose::fleet_summaries(stacks, &plugin.info.fleet_needs);
-        let documents: &[api::StackDocument] = if plugin.wants_documents() {
-            &fleet_documents
-        } else {
-            &[]
-        };
+        let summaries =
+            crate::compose::fleet_summaries(records.iter().map(|r| &r.summary), &plugin.info.fleet_needs);
+        let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };
         let raw = plugin.check_fleet(runtime, &summaries, documents, &settings)?;
         let found = attribute(plugin, None, raw, Function::CheckFleet);
         progress.step();
@@ -165,8 +146,7 @@ pub fn run_checks(
         findings.extend(fleet_check(plugin)?);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with every plugin");
-    findings.sort();
-    Ok(findings)
+    Ok((findings, access))
 }
 
 /// Attributes findings to `plugin`, refusing a rule id it did not declare.

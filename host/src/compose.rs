@@ -309,25 +309,25 @@ fn provider_block(fleet: &Fleet, tenant: Option<&Tenant>) -> Value {
 }
 
 /// Every stack's summary narrowed to `needs`; empty when a plugin needs nothing.
-pub fn fleet_summaries(stacks: &[ComposedStack], needs: &[String]) -> Vec<api::StackSummary> {
+pub fn fleet_summaries<'a>(
+    summaries: impl Iterator<Item = &'a api::StackSummary>,
+    needs: &[String],
+) -> Vec<api::StackSummary> {
     if needs.is_empty() {
         return Vec::new();
     }
     let output_needed = |name: &str| needs.iter().any(|n| n.strip_prefix("output:") == Some(name));
-    stacks
-        .iter()
-        .map(|stack| api::StackSummary {
-            stack: stack.summary.stack.clone(),
-            tenant: stack.summary.tenant.clone(),
-            blocks: stack
-                .summary
+    summaries
+        .map(|summary| api::StackSummary {
+            stack: summary.stack.clone(),
+            tenant: summary.tenant.clone(),
+            blocks: summary
                 .blocks
                 .iter()
                 .filter(|b| needs.contains(&b.type_name))
                 .cloned()
                 .collect(),
-            outputs: stack
-                .summary
+            outputs: summary
                 .outputs
                 .iter()
                 .filter(|o| output_needed(&o.name))
@@ -470,15 +470,15 @@ mod tests {
             })
             .collect();
         assert!(
-            fleet_summaries(&stacks, &[]).is_empty(),
+            fleet_summaries(stacks.iter().map(|s| &s.summary), &[]).is_empty(),
             "no needs, no data at all"
         );
-        let vpcs = fleet_summaries(&stacks, &["aws_vpc".to_owned()]);
+        let vpcs = fleet_summaries(stacks.iter().map(|s| &s.summary), &["aws_vpc".to_owned()]);
         assert_eq!(vpcs.len(), 3);
         assert!(vpcs.iter().all(|s| s.blocks.len() == 1 && s.outputs.is_empty()));
         assert_eq!(vpcs[0].blocks[0].body, "{\"cidr_block\":\"10.0.0.0/16\"}");
         assert_eq!(vpcs[0].tenant.as_ref().unwrap().id, "acme-corp");
-        let outputs = fleet_summaries(&stacks, &["output:vpc_id".to_owned()]);
+        let outputs = fleet_summaries(stacks.iter().map(|s| &s.summary), &["output:vpc_id".to_owned()]);
         assert!(
             outputs
                 .iter()

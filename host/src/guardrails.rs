@@ -10,6 +10,7 @@
 //! blamed on the plugin that emitted the offending block.
 
 use crate::compose::ComposedStack;
+use crate::config::Quotas;
 use crate::findings::{
     CIDR_OVERLAP, FOREIGN_TENANT, Finding, HostRule, NAMING, QUOTA_GATEWAY_ENDPOINTS,
     QUOTA_LAMBDA_CONCURRENCY, QUOTA_VPCS, TAGS,
@@ -31,10 +32,51 @@ pub fn check_stack(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema
     findings
 }
 
-/// The fleet guardrails over every composed stack.
-pub fn check_fleet(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
-    let mut findings = cidr_overlap(stacks);
-    findings.extend(quotas(stacks, fleet));
+/// What the fleet guardrails need of one stack, taken once when it is composed, so that the
+/// fleet is judged without keeping any stack's document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetFacts {
+    /// The stack.
+    stack: String,
+    /// Whether it is a tenant stack.
+    tenant: bool,
+    /// Every VPC block: the block's address, the block, and the plugin that emitted it.
+    networks: Vec<(String, Ipv4Block, String)>,
+    /// What it uses of each quota the preflight checks, in the order of [`QUOTAS`].
+    quota_use: [u64; 3],
+}
+
+impl FleetFacts {
+    /// The facts of one composed stack.
+    pub fn of(stack: &ComposedStack) -> FleetFacts {
+        let networks = resources(&stack.document)
+            .filter_map(|(type_name, name, body)| {
+                if !matches!(type_name, "aws_vpc" | "aws_vpc_ipv4_cidr_block_association") {
+                    return None;
+                }
+                let block = body.get("cidr_block")?.as_str()?.parse().ok()?;
+                let address = format!("{type_name}.{name}");
+                let plugin = stack
+                    .origins
+                    .get(&address)
+                    .map_or("host", String::as_str)
+                    .to_owned();
+                Some((address, block, plugin))
+            })
+            .collect();
+        FleetFacts {
+            stack: stack.name.clone(),
+            tenant: stack.tenant.is_some(),
+            networks,
+            quota_use: QUOTAS.map(|quota| (quota.measure)(&stack.document)),
+        }
+    }
+}
+
+/// The fleet guardrails over the facts of every stack.
+pub fn check_fleet(facts: &[FleetFacts], fleet: &Fleet) -> Vec<Finding> {
+    let mut findings = cidr_overlap(facts);
+    findings.extend(quotas(facts, fleet));
     findings
 }
 
@@ -619,37 +661,52 @@ fn policy_attributes(value: &Value, visit: &mut impl FnMut(&str)) {
 // ---------------------------------------------------------------------------------------------
 // Overlapping blocks
 
-fn cidr_overlap(stacks: &[ComposedStack]) -> Vec<Finding> {
-    let blocks: Vec<(&ComposedStack, String, Ipv4Block)> = stacks
+/// Every pair of VPC blocks of different stacks that overlap, blamed on the later one. Blocks are
+/// swept in address order, so the cost grows with the fleet and the overlaps, not with the
+/// fleet's square.
+fn cidr_overlap(facts: &[FleetFacts]) -> Vec<Finding> {
+    let blocks: Vec<(&FleetFacts, &(String, Ipv4Block, String))> = facts
         .iter()
-        .flat_map(|stack| {
-            resources(&stack.document).filter_map(move |(type_name, name, body)| {
-                if !matches!(type_name, "aws_vpc" | "aws_vpc_ipv4_cidr_block_association") {
-                    return None;
-                }
-                let block = body.get("cidr_block")?.as_str()?.parse().ok()?;
-                Some((stack, format!("{type_name}.{name}"), block))
-            })
-        })
+        .flat_map(|stack| stack.networks.iter().map(move |network| (stack, network)))
         .collect();
-    let mut findings = Vec::new();
-    for (index, (first_stack, first_address, first)) in blocks.iter().enumerate() {
-        for (second_stack, second_address, second) in &blocks[index + 1..] {
-            if first_stack.name != second_stack.name && first.overlaps(second) {
-                findings.push(finding(
-                    &CIDR_OVERLAP,
-                    Some(second_stack),
-                    second_address,
-                    format!(
-                        "{second} overlaps {first} of {first_address} in stack `{}`, so the two networks cannot be told apart",
-                        first_stack.name
-                    ),
-                    "Give every VPC a block of its own: leave tenant blocks to the host's allocation from [addressing] pool, and keep other VPCs outside that pool.".into(),
-                ));
-            }
-        }
+    let span = |block: &Ipv4Block| {
+        let start = u32::from(block.network());
+        let size = 1_u64 << (32 - u32::from(block.prefix()));
+        (u64::from(start), u64::from(start) + size - 1)
+    };
+    let mut by_start: Vec<usize> = (0..blocks.len()).collect();
+    by_start.sort_by_key(|&index| (span(&blocks[index].1.1).0, index));
+    let mut pairs = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for index in by_start {
+        let (start, _) = span(&blocks[index].1.1);
+        open.retain(|&earlier| span(&blocks[earlier].1.1).1 >= start);
+        pairs.extend(
+            open.iter()
+                .map(|&earlier| (earlier.min(index), earlier.max(index))),
+        );
+        open.push(index);
     }
-    findings
+    pairs.sort_unstable();
+    pairs
+        .into_iter()
+        .filter(|&(first, second)| blocks[first].0.stack != blocks[second].0.stack)
+        .map(|(first, second)| {
+            let (first_stack, (first_address, first, _)) = blocks[first];
+            let (second_stack, (second_address, second, plugin)) = blocks[second];
+            Finding::of_rule(
+                &CIDR_OVERLAP,
+                Some(second_stack.stack.clone()),
+                second_address,
+                plugin,
+                format!(
+                    "{second} overlaps {first} of {first_address} in stack `{}`, so the two networks cannot be told apart",
+                    first_stack.stack
+                ),
+                "Give every VPC a block of its own: leave tenant blocks to the host's allocation from [addressing] pool, and keep other VPCs outside that pool.",
+            )
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,18 +722,19 @@ struct Demand {
 }
 
 impl Demand {
-    fn measure(stacks: &[ComposedStack], measure: impl Fn(&Value) -> u64) -> Self {
+    fn measure(facts: &[FleetFacts], quota: usize) -> Self {
         let mut demand = Demand {
             central: 0,
             per_tenant: 0,
             total: 0,
         };
-        for stack in stacks {
-            let used = measure(&stack.document);
+        for stack in facts {
+            let used = stack.quota_use[quota];
             demand.total += used;
-            match stack.tenant {
-                Some(_) => demand.per_tenant = demand.per_tenant.max(used),
-                None => demand.central += used,
+            if stack.tenant {
+                demand.per_tenant = demand.per_tenant.max(used);
+            } else {
+                demand.central += used;
             }
         }
         demand
@@ -701,10 +759,41 @@ struct Quota {
     unit: &'static str,
     /// The key in the configuration's `[quotas]`.
     config_key: &'static str,
-    /// What the fleet may use.
-    limit: u64,
+    /// What the fleet may use, from the configured quotas.
+    limit: fn(&Quotas) -> u64,
+    /// What one stack uses.
     measure: fn(&Value) -> u64,
 }
+
+/// The quotas the preflight checks.
+const QUOTAS: [Quota; 3] = [
+    Quota {
+        rule: &QUOTA_VPCS,
+        name: "Amazon VPC `VPCs per Region` (L-F678F1CE)",
+        unit: "VPCs",
+        config_key: "vpcs-per-region",
+        limit: |q| q.vpcs_per_region.into(),
+        measure: count_vpcs,
+    },
+    Quota {
+        rule: &QUOTA_GATEWAY_ENDPOINTS,
+        name: "Amazon VPC `Gateway VPC endpoints per Region` (L-1B52E74A)",
+        unit: "gateway endpoints",
+        config_key: "gateway-endpoints-per-region",
+        limit: |q| q.gateway_endpoints_per_region.into(),
+        measure: count_gateway_endpoints,
+    },
+    Quota {
+        rule: &QUOTA_LAMBDA_CONCURRENCY,
+        name: "AWS Lambda `Concurrent executions` (L-B99A9384)",
+        unit: "reserved concurrent executions",
+        config_key: "lambda-concurrent-executions",
+        limit: |q| {
+            u64::from(q.lambda_concurrent_executions).saturating_sub(q.lambda_unreserved_minimum.into())
+        },
+        measure: reserved_concurrency,
+    },
+];
 
 fn count_vpcs(document: &Value) -> u64 {
     resources(document).filter(|(t, _, _)| *t == "aws_vpc").count() as u64
@@ -729,45 +818,19 @@ fn reserved_concurrency(document: &Value) -> u64 {
         .sum()
 }
 
-fn quotas(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
-    let q = &fleet.quotas;
-    let checks = [
-        Quota {
-            rule: &QUOTA_VPCS,
-            name: "Amazon VPC `VPCs per Region` (L-F678F1CE)",
-            unit: "VPCs",
-            config_key: "vpcs-per-region",
-            limit: q.vpcs_per_region.into(),
-            measure: count_vpcs,
-        },
-        Quota {
-            rule: &QUOTA_GATEWAY_ENDPOINTS,
-            name: "Amazon VPC `Gateway VPC endpoints per Region` (L-1B52E74A)",
-            unit: "gateway endpoints",
-            config_key: "gateway-endpoints-per-region",
-            limit: q.gateway_endpoints_per_region.into(),
-            measure: count_gateway_endpoints,
-        },
-        Quota {
-            rule: &QUOTA_LAMBDA_CONCURRENCY,
-            name: "AWS Lambda `Concurrent executions` (L-B99A9384)",
-            unit: "reserved concurrent executions",
-            config_key: "lambda-concurrent-executions",
-            limit: u64::from(q.lambda_concurrent_executions)
-                .saturating_sub(q.lambda_unreserved_minimum.into()),
-            measure: reserved_concurrency,
-        },
-    ];
+fn quotas(facts: &[FleetFacts], fleet: &Fleet) -> Vec<Finding> {
     let tenants = fleet.tenants.len();
-    checks
+    QUOTAS
         .iter()
-        .filter_map(|quota| {
-            let demand = Demand::measure(stacks, quota.measure);
-            if demand.total <= quota.limit {
+        .enumerate()
+        .filter_map(|(index, quota)| {
+            let limit = (quota.limit)(&fleet.quotas);
+            let demand = Demand::measure(facts, index);
+            if demand.total <= limit {
                 return None;
             }
             let breaks = demand
-                .breaks_at(quota.limit)
+                .breaks_at(limit)
                 .map_or_else(String::new, |n| format!("; it breaks at {n} tenants"));
             Some(finding(
                 quota.rule,
@@ -775,7 +838,7 @@ fn quotas(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
                 "",
                 format!(
                     "the fleet of {tenants} tenants needs {} {} in {} ({} central, up to {} per tenant), but may use {}{breaks}",
-                    demand.total, quota.unit, fleet.region, demand.central, demand.per_tenant, quota.limit
+                    demand.total, quota.unit, fleet.region, demand.central, demand.per_tenant, limit
                 ),
                 format!(
                     "Ask AWS to raise {} in {} (Service Quotas console) so that it covers {} {}, then set `{}` under [quotas] in the configuration to the new value.",
@@ -867,7 +930,8 @@ mod tests {
     fn run_guardrails(fleet: &Fleet, stacks: &[ComposedStack]) -> Vec<Finding> {
         static SCHEMA: std::sync::OnceLock<ProviderSchema> = std::sync::OnceLock::new();
         let schema = SCHEMA.get_or_init(|| ProviderSchema::embedded().unwrap());
-        let mut findings = check_fleet(stacks, fleet);
+        let facts: Vec<FleetFacts> = stacks.iter().map(FleetFacts::of).collect();
+        let mut findings = check_fleet(&facts, fleet);
         for stack in stacks {
             findings.extend(check_stack(stack, fleet, schema));
         }

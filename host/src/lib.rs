@@ -11,12 +11,15 @@
 //! 3. [`plugin`] loads the plugin components, checks their contract version, and calls them in
 //!    a sandbox with no ambient authority and bounded time, memory and output;
 //! 4. [`order`] orders plugins so that providers of values run before their consumers;
-//! 5. [`synth`] asks every plugin for its fragment of the central stack and of each tenant stack;
-//! 6. [`compose`] merges the fragments of a stack, with backend and provider, into `cdk.tf.json`;
-//! 7. [`check`] runs the host's [`guardrails`], the [`access`] model and every plugin's rules over
-//!    the composed stacks and the fleet, and [`waivers`] marks the findings the configuration
-//!    accepts;
-//! 8. [`output`] writes the cdktf-compatible folder atomically, with each stack's [`digest`].
+//! 5. the [`pipeline`] takes each stack in turn, on every core: [`synth`] asks every plugin for
+//!    its fragment of the stack, [`compose`] merges the fragments, with backend and provider, into
+//!    `cdk.tf.json`, [`check`] runs the host's [`guardrails`] and every plugin's rules over it, and
+//!    the stack goes to its sink (for `synth`, the [`output`] folder being staged) before its
+//!    document is dropped; what the fleet checks need is kept as the stack's record;
+//! 6. [`check`] runs the fleet guardrails, the [`access`] model and every plugin's fleet rules over
+//!    the records, and [`waivers`] marks the findings the configuration accepts;
+//! 7. [`output`] swaps the staged folder in atomically, with each stack's [`digest`] in its
+//!    manifest.
 //!
 //! [`run`] strings them together for the CLI and for benchmarks; [`report`] renders the findings
 //! as text, JSON or SARIF. Around a run: the [`registry`] keeps the configuration and lock file in
@@ -37,6 +40,7 @@ pub mod lock;
 pub mod names;
 pub mod order;
 pub mod output;
+pub mod pipeline;
 pub mod plugin;
 pub mod progress;
 pub mod registry;
@@ -77,14 +81,16 @@ pub struct Outcome {
     pub plugins: Vec<plugin::LoadedPlugin>,
     /// The validated fleet.
     pub fleet: tenants::Fleet,
-    /// The composed stacks: central first, then tenants in configuration order.
-    pub stacks: Vec<compose::ComposedStack>,
+    /// What is kept of each stack: central first, then tenants in configuration order.
+    pub stacks: Vec<pipeline::StackRecord>,
     /// Every finding, sorted.
     pub findings: Vec<check::Finding>,
     /// Every stack's digest (see [`digest`]), by stack name.
     pub digests: std::collections::BTreeMap<String, String>,
     /// The lock file to write once the output is written.
     pub lock: lock::LockUpdate,
+    /// The access model's verdicts.
+    pub access: access::AccessReport,
 }
 
 impl Outcome {
@@ -125,13 +131,19 @@ pub enum Error {
     Registry(#[from] registry::RegistryError),
 }
 
-/// Loads configuration and plugins, synthesizes every stack and runs every check, in memory.
+/// Loads configuration and plugins, synthesizes every stack and runs every check, keeping no
+/// stack's document.
 pub fn run(options: &RunOptions) -> Result<Outcome, Error> {
-    run_with_progress(options, &progress::Silent)
+    run_with_progress(options, &progress::Silent, &output::Discard)
 }
 
-/// [`run`], telling `progress` how far each phase has got.
-pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress) -> Result<Outcome, Error> {
+/// [`run`], telling `progress` how far each phase has got and handing every checked stack to
+/// `sink`.
+pub fn run_with_progress(
+    options: &RunOptions,
+    progress: &dyn progress::Progress,
+    sink: &dyn output::StackSink,
+) -> Result<Outcome, Error> {
     let (config, previous_lock) = match (&options.registry, &options.config) {
         (Some(url), _) => {
             let snapshot = registry::Registry::open_url(url)?.snapshot()?;
@@ -171,10 +183,20 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
     let fleet = plan.fleet;
     let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
-    let stacks = synth::synthesize(&runtime, &plugins, &fleet, progress)?;
     let digests = digest::stack_digests(&plugins, &fleet);
-    tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized");
-    let findings = check::run_checks(&runtime, &plugins, &fleet, &stacks, &schema, progress)?;
+    let (mut stacks, mut findings) = pipeline::Pipeline {
+        runtime: &runtime,
+        plugins: &plugins,
+        fleet: &fleet,
+        schema: &schema,
+        digests: &digests,
+        sink,
+    }
+    .run(progress)?;
+    tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized and checked every stack");
+    let (fleet_findings, access) = check::check_fleet(&runtime, &plugins, &fleet, &mut stacks, progress)?;
+    findings.extend(fleet_findings);
+    findings.sort();
     let known_rules = check::host_rules()
         .map(|r| r.id)
         .chain(
@@ -197,6 +219,7 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
             changed: plan.lock_changed,
             retired: plan.retired,
         },
+        access,
     })
 }
 

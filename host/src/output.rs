@@ -10,10 +10,12 @@
 
 use crate::compose::{CDKTF_VERSION, ComposedStack};
 use crate::findings::{Finding, Severity};
+use crate::tenants::Tenant;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Why the output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -39,57 +41,56 @@ pub fn render_json(value: &Value) -> String {
     text
 }
 
+/// One stack as the manifest lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestStack<'a> {
+    /// The stack's name.
+    pub name: &'a str,
+    /// Whether it is a tenant stack (which depends on the central stack).
+    pub is_tenant: bool,
+}
+
 /// The manifest: every stack with its paths, its warnings as annotations, the central stack
 /// as the dependency of every tenant stack, and its digest when known.
 pub fn manifest(
-    stacks: &[ComposedStack],
+    stacks: &[ManifestStack<'_>],
     findings: &[Finding],
     digests: Option<&BTreeMap<String, String>>,
 ) -> Value {
-    let central: Vec<&str> = stacks
-        .iter()
-        .filter(|s| s.tenant.is_none())
-        .map(|s| s.name.as_str())
-        .collect();
+    let central: Vec<&str> = stacks.iter().filter(|s| !s.is_tenant).map(|s| s.name).collect();
+    let mut annotations: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for f in findings {
+        let Some(stack) = &f.stack else { continue };
+        let level = match f.severity {
+            Severity::Error => "@cdktf/error",
+            Severity::Warning => "@cdktf/warn",
+            Severity::Info => "@cdktf/info",
+        };
+        annotations.entry(stack).or_default().push(json!({
+            "constructPath": format!("{stack}/{}", f.address),
+            "level": level,
+            "message": match &f.waived {
+                Some(waived) => format!("[{}] {} Remediation: {} ({waived})", f.rule_id, f.message, f.remediation),
+                None => format!("[{}] {} Remediation: {}", f.rule_id, f.message, f.remediation),
+            },
+        }));
+    }
     let entries: serde_json::Map<String, Value> = stacks
         .iter()
         .map(|stack| {
-            let annotations: Vec<Value> = findings
-                .iter()
-                .filter(|f| f.stack.as_deref() == Some(&stack.name))
-                .map(|f| {
-                    let level = match f.severity {
-                        Severity::Error => "@cdktf/error",
-                        Severity::Warning => "@cdktf/warn",
-                        Severity::Info => "@cdktf/info",
-                    };
-                    json!({
-                        "constructPath": format!("{}/{}", stack.name, f.address),
-                        "level": level,
-                        "message": match &f.waived {
-                            Some(waived) => format!("[{}] {} Remediation: {} ({waived})", f.rule_id, f.message, f.remediation),
-                            None => format!("[{}] {} Remediation: {}", f.rule_id, f.message, f.remediation),
-                        },
-                    })
-                })
-                .collect();
-            let dependencies: Vec<&str> = if stack.tenant.is_some() {
-                central.clone()
-            } else {
-                vec![]
-            };
+            let dependencies: Vec<&str> = if stack.is_tenant { central.clone() } else { vec![] };
             let mut entry = json!({
                 "name": stack.name,
                 "constructPath": stack.name,
                 "workingDirectory": format!("stacks/{}", stack.name),
                 "synthesizedStackPath": format!("stacks/{}/cdk.tf.json", stack.name),
-                "annotations": annotations,
+                "annotations": annotations.remove(stack.name).unwrap_or_default(),
                 "dependencies": dependencies,
             });
-            if let Some(digest) = digests.and_then(|d| d.get(&stack.name)) {
+            if let Some(digest) = digests.and_then(|d| d.get(stack.name)) {
                 entry["digest"] = json!(digest);
             }
-            (stack.name.clone(), entry)
+            (stack.name.to_owned(), entry)
         })
         .collect();
     json!({"version": CDKTF_VERSION, "stacks": entries, MARKER: {"output-format": OUTPUT_FORMAT}})
@@ -110,21 +111,24 @@ const OUTPUT_ENTRIES: &[&str] = &["manifest.json", "stacks", DEPLOY_STATE_FILE, 
 /// Where `deploy` writes each stack's terraform output, inside the output folder.
 pub const DEPLOY_LOG_FOLDER: &str = "deploy-logs";
 
-/// Which stacks a run writes, and what becomes of the previous output's other folders.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WritePlan<'a> {
-    /// Only these stacks are written afresh; every other stack keeps its previous folder and
-    /// manifest entry (and is written afresh only when it has none). `None`: all stacks.
-    pub only: Option<&'a BTreeSet<String>>,
-    /// Drop the folders of orphaned stacks instead of carrying them over.
-    pub prune_orphans: bool,
-    /// Each stack's digest, recorded in the manifest.
-    pub digests: Option<&'a BTreeMap<String, String>>,
+/// Which stacks a run writes afresh; every other stack keeps its previous folder and manifest
+/// entry (and is written afresh only when it has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// Every stack.
+    #[default]
+    All,
+    /// The stacks of these tenants.
+    Tenants(BTreeSet<String>),
+    /// The stacks whose digest differs from the one the previous manifest records for them.
+    Changed,
 }
 
 /// What the write did besides writing the stacks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
+    /// Stacks written afresh.
+    pub fresh: Vec<String>,
     /// Stacks of the previous output that are no longer configured: kept unless pruned.
     pub orphans: Vec<String>,
     /// Stacks whose previous folder was kept because the run was limited to other tenants.
@@ -132,6 +136,7 @@ pub struct Written {
 }
 
 /// The previous output's stack folders and manifest entries.
+#[derive(Debug)]
 struct Previous {
     folders: BTreeSet<String>,
     entries: serde_json::Map<String, Value>,
@@ -243,40 +248,139 @@ impl Previous {
 /// The file in the output folder where `tenant-host deploy` records the stacks it has applied.
 pub const DEPLOY_STATE_FILE: &str = "deploy-state.json";
 
-/// Writes `stacks` into `out`, replacing what was there only once everything is written; keeps
-/// orphaned stack folders (unless pruned) and, for a limited run, the other stacks' folders.
-pub fn write_output(
-    out: &Path,
-    stacks: &[ComposedStack],
-    findings: &[Finding],
-    plan: WritePlan<'_>,
-) -> Result<Written, OutputError> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let previous = Previous::read(out)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".tenant-host-staging-")
-        .tempdir_in(&parent)
-        .map_err(io_error(&parent))?;
-    let root = staging.path();
-    let mut manifest = manifest(stacks, findings, plan.digests);
-    let mut written = Written::default();
-    for stack in stacks {
-        let dir = root.join("stacks").join(&stack.name);
-        let selected = plan.only.is_none_or(|only| only.contains(&stack.name));
+/// Receives each stack once it is checked, before its document is dropped: the output being
+/// staged (`synth`), or whatever a report needs of the document (`check`).
+pub trait StackSink: Sync + std::fmt::Debug {
+    /// Takes the stack, with its digest.
+    fn accept(&self, stack: &ComposedStack, digest: &str) -> Result<(), OutputError>;
+}
+
+/// A sink that keeps nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Discard;
+
+impl StackSink for Discard {
+    fn accept(&self, _: &ComposedStack, _: &str) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+/// An output folder being written: each stack goes into a staging folder beside `out` as it
+/// passes the pipeline, and [`finish`](Staging::finish) writes the manifest and swaps the staging
+/// folder in. Dropped unfinished (a run with policy errors), it leaves `out` as it was.
+#[derive(Debug)]
+pub struct Staging {
+    out: PathBuf,
+    previous: Previous,
+    staging: tempfile::TempDir,
+    selection: Selection,
+    written: Mutex<Written>,
+}
+
+impl Staging {
+    /// Checks that `out` may be replaced (it is a tenant-host output, or absent or empty) and
+    /// makes the staging folder beside it.
+    pub fn begin(out: &Path, selection: Selection) -> Result<Staging, OutputError> {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+        let previous = Previous::read(out)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".tenant-host-staging-")
+            .tempdir_in(&parent)
+            .map_err(io_error(&parent))?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            previous,
+            staging,
+            selection,
+            written: Mutex::new(Written::default()),
+        })
+    }
+
+    fn selected(&self, stack: &str, tenant: Option<&Tenant>, digest: &str) -> bool {
+        match &self.selection {
+            Selection::All => true,
+            Selection::Tenants(ids) => tenant.is_some_and(|t| ids.contains(&t.id)),
+            Selection::Changed => {
+                self.previous
+                    .entries
+                    .get(stack)
+                    .and_then(|e| e.get("digest"))
+                    .and_then(Value::as_str)
+                    != Some(digest)
+            }
+        }
+    }
+
+    /// Writes the manifest of `stacks` (every configured stack, in order) with `findings` as
+    /// annotations, carries orphaned folders over (unless pruned) and the deploy record, and swaps
+    /// the staged folder in.
+    pub fn finish(
+        self,
+        stacks: &[ManifestStack<'_>],
+        findings: &[Finding],
+        digests: &BTreeMap<String, String>,
+        prune_orphans: bool,
+    ) -> Result<Written, OutputError> {
+        let root = self.staging.path();
+        let mut written = self
+            .written
+            .into_inner()
+            .expect("no thread panics holding the lock");
+        let mut manifest = manifest(stacks, findings, Some(digests));
+        for kept in &written.kept {
+            if let Some(entry) = self.previous.entries.get(kept) {
+                manifest["stacks"][kept] = entry.clone();
+            }
+        }
+        let configured: BTreeSet<&str> = stacks.iter().map(|s| s.name).collect();
+        for orphan in self
+            .previous
+            .folders
+            .iter()
+            .filter(|name| !configured.contains(name.as_str()))
+        {
+            if !prune_orphans {
+                copy_tree(
+                    &self.out.join("stacks").join(orphan),
+                    &root.join("stacks").join(orphan),
+                )?;
+            }
+            written.orphans.push(orphan.clone());
+        }
+        std::fs::write(root.join("manifest.json"), render_json(&manifest)).map_err(io_error(root))?;
+        // What `deploy` has applied is a fact about the cloud, not about this synthesis: it stays.
+        let deployed = self.out.join(DEPLOY_STATE_FILE);
+        if deployed.is_file() {
+            std::fs::copy(&deployed, root.join(DEPLOY_STATE_FILE)).map_err(io_error(&deployed))?;
+        }
+        swap_in(self.staging, &self.out)?;
+        written.kept.sort();
+        written.fresh.sort();
+        Ok(written)
+    }
+}
+
+impl StackSink for Staging {
+    fn accept(&self, stack: &ComposedStack, digest: &str) -> Result<(), OutputError> {
+        let dir = self.staging.path().join("stacks").join(&stack.name);
+        let previous_dir = self.out.join("stacks").join(&stack.name);
         // A stack left out of the run keeps its folder and entry only when it has both; a folder
         // without an entry (an orphan configured again) is written fresh, so no configured stack
         // ever drops out of the manifest.
-        let previous_entry = previous.entries.get(&stack.name);
-        if let (false, true, Some(entry)) = (selected, previous.folders.contains(&stack.name), previous_entry)
-        {
-            copy_tree(&out.join("stacks").join(&stack.name), &dir)?;
-            manifest["stacks"][&stack.name] = entry.clone();
-            written.kept.push(stack.name.clone());
-            continue;
+        let keeps_previous =
+            self.previous.folders.contains(&stack.name) && self.previous.entries.contains_key(&stack.name);
+        if !self.selected(&stack.name, stack.tenant.as_ref(), digest) && keeps_previous {
+            copy_tree(&previous_dir, &dir)?;
+            self.written
+                .lock()
+                .expect("no thread panics holding the lock")
+                .kept
+                .push(stack.name.clone());
+            return Ok(());
         }
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         std::fs::write(dir.join("cdk.tf.json"), render_json(&stack.document)).map_err(io_error(&dir))?;
@@ -287,29 +391,14 @@ pub fn write_output(
             }
             std::fs::write(&file, contents).map_err(io_error(&file))?;
         }
-        carry_terraform_state(&out.join("stacks").join(&stack.name), &dir)?;
+        carry_terraform_state(&previous_dir, &dir)?;
+        self.written
+            .lock()
+            .expect("no thread panics holding the lock")
+            .fresh
+            .push(stack.name.clone());
+        Ok(())
     }
-    for orphan in previous
-        .folders
-        .iter()
-        .filter(|name| !stacks.iter().any(|s| &s.name == *name))
-    {
-        if !plan.prune_orphans {
-            copy_tree(
-                &out.join("stacks").join(orphan),
-                &root.join("stacks").join(orphan),
-            )?;
-        }
-        written.orphans.push(orphan.clone());
-    }
-    std::fs::write(root.join("manifest.json"), render_json(&manifest)).map_err(io_error(root))?;
-    // What `deploy` has applied is a fact about the cloud, not about this synthesis: it stays.
-    let deployed = out.join(DEPLOY_STATE_FILE);
-    if deployed.is_file() {
-        std::fs::copy(&deployed, root.join(DEPLOY_STATE_FILE)).map_err(io_error(&deployed))?;
-    }
-    swap_in(staging, out)?;
-    Ok(written)
 }
 
 /// Copies a folder: files are hard-linked where possible (the previous output is removed after
@@ -451,7 +540,7 @@ mod tests {
     use super::*;
 
     fn write_empty(out: &Path) -> Result<Written, OutputError> {
-        write_output(out, &[], &[], WritePlan::default())
+        Staging::begin(out, Selection::All)?.finish(&[], &[], &BTreeMap::new(), false)
     }
 
     fn refusal(out: &Path) -> String {

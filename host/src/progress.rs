@@ -6,10 +6,8 @@ use std::fmt;
 /// A phase of a run whose steps can be counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Synthesizing the stacks; a step is a stack.
-    Synthesize,
-    /// Running the per-stack checks; a step is a stack.
-    CheckStacks,
+    /// Synthesizing, checking and writing the stacks; a step is a stack.
+    Stacks,
     /// Running the plugins' fleet checks; a step is a plugin.
     CheckFleet,
 }
@@ -17,8 +15,7 @@ pub enum Phase {
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Synthesize => "synthesizing stacks",
-            Self::CheckStacks => "checking stacks",
+            Self::Stacks => "synthesizing and checking stacks",
             Self::CheckFleet => "checking the fleet",
         })
     }

@@ -2,20 +2,23 @@
 //! with a versioned schema (documented in `docs/policy.md`), and SARIF 2.1.0 for code-scanning
 //! tools. Every format lists waived findings too, marked with the waiver's reason and day.
 //!
-//! Locations point into the files `synth` writes (or would write): each stack finding at the line
-//! of its resource in `<out>/stacks/<stack>/cdk.tf.json`, each fleet finding at the
-//! configuration file (or `<out>/manifest.json` for the built-in example).
+//! Locations never point at what is not there: a stack finding points at the line of its resource
+//! in `<out>/stacks/<stack>/cdk.tf.json` only when that file holds exactly what this run would
+//! write (`check` writes nothing; a stale folder's line 220 may be another block), else it names
+//! its stack and address alone; a fleet finding points at the configuration file.
 
 use crate::Outcome;
+use crate::compose::ComposedStack;
 use crate::findings::{Finding, Severity, host_rules};
-use crate::output::render_json;
+use crate::output::{OutputError, StackSink, render_json};
 use crate::plugin::LoadedPlugin;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The version of the JSON report's schema; raised when a field changes meaning or goes away.
-pub const JSON_REPORT_VERSION: u32 = 1;
+pub const JSON_REPORT_VERSION: u32 = 2;
 /// The SARIF schema the SARIF report follows.
 pub const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -55,60 +58,112 @@ pub fn rules(plugins: &[LoadedPlugin]) -> Vec<RuleEntry> {
 /// Where the files a report points at are.
 #[derive(Debug, Clone, Copy)]
 pub struct Places<'a> {
-    /// The output folder the stacks are, or would be, written to.
-    pub out: &'a Path,
+    /// The stack files that hold exactly what this run would write, with the line of each
+    /// address.
+    pub stacks: &'a CurrentStacks,
     /// The configuration file; `None` for the built-in example.
     pub config: Option<&'a Path>,
 }
 
-/// A file and a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Location {
-    file: String,
-    line: usize,
+/// The stack files of an output folder that hold exactly what the run would write: `check`
+/// writes nothing, so a finding points at a line of a stack file only when that file is current.
+/// Collected as each stack passes the pipeline.
+#[derive(Debug)]
+pub struct CurrentStacks {
+    out: PathBuf,
+    lines: Mutex<BTreeMap<String, BTreeMap<String, usize>>>,
 }
 
-/// Finds where each finding is, rendering each stack with a finding once.
-struct Locator<'a> {
-    outcome: &'a Outcome,
-    places: Places<'a>,
-    lines: BTreeMap<&'a str, BTreeMap<String, usize>>,
-}
-
-impl<'a> Locator<'a> {
-    fn new(outcome: &'a Outcome, places: Places<'a>) -> Self {
+impl CurrentStacks {
+    /// Compares each stack with its file under `out`.
+    pub fn new(out: &Path) -> Self {
         Self {
-            outcome,
-            places,
-            lines: BTreeMap::new(),
+            out: out.to_path_buf(),
+            lines: Mutex::new(BTreeMap::new()),
         }
     }
 
-    fn stack_file(&self, stack: &str) -> String {
-        path_text(&self.places.out.join("stacks").join(stack).join("cdk.tf.json"))
+    fn file(&self, stack: &str) -> PathBuf {
+        self.out.join("stacks").join(stack).join("cdk.tf.json")
     }
 
-    fn locate(&mut self, finding: &Finding) -> Location {
-        let Some(stack) = self
-            .outcome
-            .stacks
-            .iter()
-            .find(|s| Some(&s.name) == finding.stack.as_ref())
-        else {
-            let file = match self.places.config {
-                Some(config) => path_text(config),
-                None => path_text(&self.places.out.join("manifest.json")),
-            };
-            return Location { file, line: 1 };
+    /// The stack's file, if it is current.
+    fn current_file(&self, stack: &str) -> Option<String> {
+        let lines = self.lines.lock().expect("no thread panics holding the lock");
+        lines.contains_key(stack).then(|| path_text(&self.file(stack)))
+    }
+
+    /// The line of `address` in the stack's file (line 1 for the stack as a whole), if current.
+    fn line_of(&self, stack: &str, address: &str) -> Option<usize> {
+        let lines = self.lines.lock().expect("no thread panics holding the lock");
+        lines
+            .get(stack)
+            .map(|addresses| addresses.get(address).copied().unwrap_or(1))
+    }
+}
+
+impl StackSink for CurrentStacks {
+    fn accept(&self, stack: &ComposedStack, _digest: &str) -> Result<(), OutputError> {
+        let file = self.file(&stack.name);
+        // A missing or unreadable file is simply not current.
+        let Ok(on_disk) = std::fs::read_to_string(&file) else {
+            return Ok(());
         };
-        let file = self.stack_file(&stack.name);
-        let lines = self
-            .lines
-            .entry(&stack.name)
-            .or_insert_with(|| address_lines(&render_json(&stack.document)));
-        Location {
-            file,
-            line: lines.get(&finding.address).copied().unwrap_or(1),
+        let rendered = render_json(&stack.document);
+        if on_disk == rendered {
+            self.lines
+                .lock()
+                .expect("no thread panics holding the lock")
+                .insert(stack.name.clone(), address_lines(&rendered));
+        }
+        Ok(())
+    }
+}
+
+/// A file and a 1-based line, when the finding has a place in a file that exists as the run
+/// sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Location {
+    file: Option<String>,
+    line: Option<usize>,
+}
+
+impl Location {
+    /// `file:line`, `file`, or why there is none.
+    fn describe(&self, stack: Option<&str>) -> String {
+        match (&self.file, self.line, stack) {
+            (Some(file), Some(line), _) => format!("{file}:{line}"),
+            (Some(file), None, _) => file.clone(),
+            (None, _, Some(_)) => "stack file not written or out of date: run synth to see it".to_owned(),
+            (None, _, None) => "built-in example".to_owned(),
+        }
+    }
+}
+
+/// Finds where each finding is.
+struct Locator<'a> {
+    places: Places<'a>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(places: Places<'a>) -> Self {
+        Self { places }
+    }
+
+    fn stack_file(&self, stack: &str) -> Option<String> {
+        self.places.stacks.current_file(stack)
+    }
+
+    fn locate(&self, finding: &Finding) -> Location {
+        match &finding.stack {
+            Some(stack) => Location {
+                file: self.stack_file(stack),
+                line: self.places.stacks.line_of(stack, &finding.address),
+            },
+            None => Location {
+                file: self.places.config.map(path_text),
+                line: None,
+            },
         }
     }
 }
@@ -182,9 +237,14 @@ fn by_stack(outcome: &Outcome) -> Vec<(Option<&str>, Vec<&Finding>)> {
         .map(|s| (Some(s.name.as_str()), Vec::new()))
         .collect();
     groups.push((None, Vec::new()));
+    let position: BTreeMap<Option<&str>, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(index, (stack, _))| (*stack, index))
+        .collect();
     for finding in &outcome.findings {
-        if let Some((_, group)) = groups.iter_mut().find(|(s, _)| *s == finding.stack.as_deref()) {
-            group.push(finding);
+        if let Some(&index) = position.get(&finding.stack.as_deref()) {
+            groups[index].1.push(finding);
         }
     }
     groups.retain(|(_, group)| !group.is_empty());
@@ -201,7 +261,7 @@ pub fn render_text(outcome: &Outcome, places: Places<'_>, colour: bool) -> Strin
             text.to_owned()
         }
     };
-    let mut locator = Locator::new(outcome, places);
+    let locator = Locator::new(places);
     let mut text = String::new();
     for (stack, findings) in by_stack(outcome) {
         text.push_str(&paint("1", stack.unwrap_or("fleet")));
@@ -219,8 +279,10 @@ pub fn render_text(outcome: &Outcome, places: Places<'_>, colour: bool) -> Strin
             };
             let location = locator.locate(finding);
             let head = format!(
-                "  {level}[{}]{place} ({}:{}, from {})",
-                finding.rule_id, location.file, location.line, finding.plugin
+                "  {level}[{}]{place} ({}, from {})",
+                finding.rule_id,
+                location.describe(finding.stack.as_deref()),
+                finding.plugin
             );
             let mut body = format!(
                 "{head}\n    {}\n    fix: {}\n",
@@ -253,15 +315,13 @@ pub fn render_text(outcome: &Outcome, places: Places<'_>, colour: bool) -> Strin
 
 /// The JSON report (schema version [`JSON_REPORT_VERSION`], documented in `docs/policy.md`).
 pub fn render_json_report(outcome: &Outcome, places: Places<'_>) -> Value {
-    let mut locator = Locator::new(outcome, places);
-    let tenant_of = |stack: Option<&String>| {
-        outcome
-            .stacks
-            .iter()
-            .find(|s| Some(&s.name) == stack)
-            .and_then(|s| s.tenant.as_ref())
-            .map(|t| t.id.clone())
-    };
+    let locator = Locator::new(places);
+    let tenants: BTreeMap<&str, &str> = outcome
+        .stacks
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.tenant.as_ref()?.id.as_str())))
+        .collect();
+    let tenant_of = |stack: Option<&String>| stack.and_then(|s| tenants.get(s.as_str()).copied());
     let findings: Vec<Value> = outcome
         .findings
         .iter()
@@ -331,7 +391,7 @@ fn artifact_uri(path: &str) -> String {
 /// located at its resource; waived findings carry an accepted external suppression.
 pub fn render_sarif(outcome: &Outcome, places: Places<'_>) -> Value {
     let rules = rules(&outcome.plugins);
-    let mut locator = Locator::new(outcome, places);
+    let locator = Locator::new(places);
     let results: Vec<Value> = outcome
         .findings
         .iter()
@@ -342,17 +402,18 @@ pub fn render_sarif(outcome: &Outcome, places: Places<'_>) -> Value {
                 (Some(stack), true) => stack.clone(),
                 (None, _) => "fleet".into(),
             };
+            let mut place = json!({"logicalLocations": [{"fullyQualifiedName": logical, "kind": "resource"}]});
+            if let Some(file) = &location.file {
+                place["physicalLocation"] = json!({"artifactLocation": {"uri": artifact_uri(file)}});
+                if let Some(line) = location.line {
+                    place["physicalLocation"]["region"] = json!({"startLine": line});
+                }
+            }
             let mut result = json!({
                 "ruleId": f.rule_id,
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{}: {}\nRemediation: {}", logical, f.message, f.remediation)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": artifact_uri(&location.file)},
-                        "region": {"startLine": location.line},
-                    },
-                    "logicalLocations": [{"fullyQualifiedName": logical, "kind": "resource"}],
-                }],
+                "locations": [place],
                 "partialFingerprints": {
                     "tenantHostFinding/v1": format!("{}|{}|{}", f.rule_id, f.stack.as_deref().unwrap_or("fleet"), f.address),
                 },

@@ -1,5 +1,5 @@
-//! Runs every plugin for the central stack and for each tenant stack, in provider order, and
-//! composes the results. Stacks are independent, so they are synthesized in parallel.
+//! Runs every plugin for one stack, in provider order, and composes the results; the
+//! [`pipeline`](crate::pipeline) runs the stacks, which are independent, in parallel.
 //!
 //! Within one stack there are two passes. First every plugin that declares `contributes-to` is
 //! asked what it adds at other plugins' extension points; then every plugin synthesizes in
@@ -11,11 +11,9 @@ use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
-use crate::progress::{Phase, Progress};
 use crate::tenants::{CrossChecks, Fleet, SettingProblem, SettingsCheck, Tenant};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
 
 /// Why synthesis failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +59,9 @@ pub enum SynthError {
     /// Fragments could not be composed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// A checked stack could not be written.
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     /// The first failure of parallel work, which cancelled the rest.
     #[error("{first}\n(this failure stopped the run: {skipped} of {total} {work} skipped or interrupted)")]
     Stopped {
@@ -159,34 +160,8 @@ pub fn wire_tenant(tenant: &Tenant) -> api::Tenant {
     }
 }
 
-/// Synthesizes the central stack and every tenant stack; `plugins` must be in dependency order.
-pub fn synthesize(
-    runtime: &Runtime,
-    plugins: &[LoadedPlugin],
-    fleet: &Fleet,
-    progress: &dyn Progress,
-) -> Result<Vec<ComposedStack>, SynthError> {
-    let mut specs: Vec<(String, Option<&Tenant>)> = vec![(central_stack_name(&fleet.suffix), None)];
-    specs.extend(
-        fleet
-            .tenants
-            .iter()
-            .map(|t| (tenant_stack_name(&t.id, &fleet.suffix), Some(t))),
-    );
-    // What any plugin's fleet check needs is summarized once per stack, right after composing.
-    let fleet_needs: BTreeSet<&str> = plugins
-        .iter()
-        .flat_map(|p| p.info.fleet_needs.iter().map(String::as_str))
-        .collect();
-    progress.begin(Phase::Synthesize, specs.len());
-    parallel_try_map(runtime, &specs, "stacks", |(name, tenant)| {
-        let stack = synthesize_stack(runtime, plugins, fleet, name, *tenant, &fleet_needs);
-        progress.step();
-        stack
-    })
-}
-
-fn synthesize_stack(
+/// Synthesizes and composes one stack; `plugins` must be in dependency order.
+pub(crate) fn synthesize_stack(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
     fleet: &Fleet,

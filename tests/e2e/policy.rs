@@ -60,23 +60,30 @@ fn check_of_the_example_has_no_errors_and_writes_nothing() {
         text.contains("tenant-acme-corp-dev\n  warning[storage.archive-tiers-unreachable] aws_s3_"),
         "grouped by stack: {text}"
     );
+    // Nothing is written, so no finding points at a line of a file: the stale-file trap of
+    // issue 8 (a line number into a folder another run wrote).
     assert!(
-        text.contains(" (cdktf.out/stacks/tenant-acme-corp-dev/cdk.tf.json:"),
-        "located in the stack's file: {text}"
+        !text.contains("cdk.tf.json"),
+        "located in a file check never wrote: {text}"
+    );
+    assert!(
+        text.contains("(stack file not written or out of date: run synth to see it, from storage)"),
+        "{text}"
     );
     assert!(!text.contains("\x1b["), "no colours when not on a terminal");
     assert!(!work.path().join("cdktf.out").exists(), "check wrote stacks");
 }
 
 /// Covers: the JSON report's documented fields, every rule of host and plugins, and locations
-/// that point at the resource's line in the `cdk.tf.json` that `synth` writes.
+/// that point at the resource's line in a `cdk.tf.json` only when that file holds exactly what
+/// the run would write: none before `synth`, every one after it, none in a file changed since.
 #[test]
 fn json_report_lists_rules_findings_and_their_lines() {
     let plugins = product_plugin_dir();
     let work = tempfile::tempdir().unwrap();
     let (code, report) = check_json(work.path(), plugins.path(), &[]);
     assert_eq!(code, Some(0));
-    assert_eq!(report["version"], 1);
+    assert_eq!(report["version"], 2);
     assert_eq!(report["passed"], true);
     assert_eq!(report["summary"]["errors"], 0);
     assert_eq!(report["stacks"].as_array().unwrap().len(), 4);
@@ -101,11 +108,19 @@ fn json_report_lists_rules_findings_and_their_lines() {
     }
     let archive = findings_of(&report, ARCHIVE_RULE);
     assert_eq!(archive.len(), 3, "one per tenant: {archive:?}");
+    assert!(
+        archive.iter().all(|f| f["file"].is_null() && f["line"].is_null()),
+        "nothing is written yet: {archive:?}"
+    );
     assert_success(&tenant_host(
         work.path(),
         &["synth", "--plugins", plugins.path().to_str().unwrap()],
     ));
-    for finding in archive {
+    let stale = work
+        .path()
+        .join("cdktf.out/stacks/tenant-retail-co-dev/cdk.tf.json");
+    let (_, report) = check_json(work.path(), plugins.path(), &[]);
+    for finding in findings_of(&report, ARCHIVE_RULE) {
         assert_eq!(finding["severity"], "warning");
         assert_eq!(finding["plugin"], "storage");
         assert!(finding["waived"].is_null());
@@ -120,6 +135,17 @@ fn json_report_lists_rules_findings_and_their_lines() {
         assert_eq!(
             finding["stack"].as_str().unwrap(),
             format!("tenant-{}-dev", finding["tenant"].as_str().unwrap())
+        );
+    }
+    let text = std::fs::read_to_string(&stale).unwrap();
+    std::fs::write(&stale, format!("\n{text}")).unwrap();
+    let (_, report) = check_json(work.path(), plugins.path(), &[]);
+    for finding in findings_of(&report, ARCHIVE_RULE) {
+        let located = !finding["file"].is_null() && !finding["line"].is_null();
+        assert_eq!(
+            located,
+            finding["tenant"] != "retail-co",
+            "only current files: {finding}"
         );
     }
 }

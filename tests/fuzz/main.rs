@@ -194,7 +194,7 @@ proptest! {
                 let findings = check_against_schema(schema, &stack);
                 prop_assert!(findings.iter().all(|f| f.plugin == "fuzz" || f.plugin == "host"));
                 guardrails::check_stack(&stack, fleet, schema);
-                guardrails::check_fleet(std::slice::from_ref(&stack), fleet);
+                guardrails::check_fleet(&[guardrails::FleetFacts::of(&stack)], fleet);
             }
         }
     }

@@ -90,7 +90,9 @@ pub fn document(value: &Value) -> Value {
 fn named(name: &str, value: &Value) -> NamedPolicy {
     NamedPolicy {
         name: name.to_owned(),
-        policy: Policy::from_value(&document(value)).unwrap_or_else(|error| panic!("policy {name}: {error}")),
+        policy: std::sync::Arc::new(
+            Policy::from_value(&document(value)).unwrap_or_else(|error| panic!("policy {name}: {error}")),
+        ),
     }
 }
 

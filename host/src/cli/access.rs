@@ -5,6 +5,7 @@ use super::EXIT_POLICY_ERRORS;
 use super::run_args::RunArgs;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use tenant_host::access::{AccessReport, MatrixCell, statement_names};
 
@@ -32,15 +33,14 @@ enum AccessFormat {
 
 pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
     let outcome = tenant_host::run(&args.run.options()?)?;
-    let report = tenant_host::access::analyse(&outcome.stacks, &outcome.fleet.access);
+    let report = &outcome.access;
     let failed = !report.findings().is_empty();
-    let tenant_of_stack = |stack: &str| {
-        outcome
-            .stacks
-            .iter()
-            .find(|s| s.name == stack)
-            .and_then(|s| s.tenant.as_ref().map(|t| t.id.clone()))
-    };
+    let tenants: BTreeMap<&str, &str> = outcome
+        .stacks
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.tenant.as_ref()?.id.as_str())))
+        .collect();
+    let tenant_of_stack = |stack: &str| tenants.get(stack).map(|id| (*id).to_owned());
     let wanted_principal = |id: &str| {
         args.principal
             .as_deref()
@@ -51,12 +51,10 @@ pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
             .as_deref()
             .is_none_or(|wanted| tenants.iter().any(|t| t.as_deref() == Some(wanted)))
     };
-    let cells: Vec<&MatrixCell> = report
-        .matrix
-        .iter()
-        .filter(|c| wanted_principal(&c.principal))
-        .filter(|c| wanted_tenant(&[c.principal_tenant.clone(), c.resource_tenant.clone()]))
-        .collect();
+    let matrix = report.matrix(|principal, resource| {
+        wanted_principal(&principal.id) && wanted_tenant(&[principal.tenant.clone(), resource.tenant.clone()])
+    });
+    let cells: Vec<&MatrixCell> = matrix.iter().collect();
     let intents: Vec<_> = report
         .intents
         .iter()
@@ -64,8 +62,8 @@ pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
         .filter(|o| wanted_tenant(&[tenant_of_stack(&o.intent.stack)]))
         .collect();
     let text = match args.format {
-        AccessFormat::Json => tenant_host::output::render_json(&json_report(&report, &intents, &cells)),
-        AccessFormat::Text => text_report(&report, &intents, &cells),
+        AccessFormat::Json => tenant_host::output::render_json(&json_report(report, &intents, &cells)),
+        AccessFormat::Text => text_report(report, &intents, &cells),
     };
     print!("{text}");
     Ok(if failed {
@@ -104,7 +102,7 @@ fn json_report(
             "statements": c.statements,
             "violates_isolation": c.violates_isolation,
         })).collect::<Vec<_>>(),
-        "notes": report.notes,
+        "notes": report.notes(),
     })
 }
 
@@ -155,7 +153,7 @@ fn text_report(
             }
         );
     }
-    for note in &report.notes {
+    for note in report.notes() {
         let _ = writeln!(out, "note: {note}");
     }
     out

@@ -6,6 +6,7 @@ use super::run_args::{ReportArgs, RunArgs};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tenant_host::report::CurrentStacks;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -13,15 +14,17 @@ pub struct CheckArgs {
     run: RunArgs,
     #[command(flatten)]
     report: ReportArgs,
-    /// The output folder `synth` would write; report locations point into it.
+    /// The output folder `synth` writes; a finding points at a line of a stack file there only
+    /// when that file holds exactly what this run would write.
     #[arg(long, value_name = "DIR", default_value = "cdktf.out")]
     out: PathBuf,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let outcome = tenant_host::run_with_progress(&args.run.options()?, &Bar::on_stderr())?;
+    let current = CurrentStacks::new(&args.out);
+    let outcome = tenant_host::run_with_progress(&args.run.options()?, &Bar::on_stderr(), &current)?;
     args.report
-        .write(&outcome, &args.out, args.run.config.as_deref())?;
+        .write(&outcome, &current, args.run.config.as_deref())?;
     Ok(if outcome.has_errors() {
         ExitCode::from(EXIT_POLICY_ERRORS)
     } else {

@@ -24,7 +24,7 @@ impl Bar {
         };
         let bar = ProgressBar::with_draw_target(None, target);
         bar.set_style(
-            ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len} ({elapsed})")
+            ProgressStyle::with_template("{msg:32} [{bar:40}] {pos}/{len} ({elapsed})")
                 .expect("the template is valid")
                 .progress_chars("=> "),
         );
@@ -34,7 +34,7 @@ impl Bar {
 
 impl Progress for Bar {
     fn begin(&self, phase: Phase, total: usize) {
-        if phase == Phase::Synthesize && total < MIN_STACKS {
+        if phase == Phase::Stacks && total < MIN_STACKS {
             self.bar.set_draw_target(ProgressDrawTarget::hidden());
         }
         self.bar.set_message(phase.to_string());

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tenant_host::report::{self, Places};
+use tenant_host::report::{self, CurrentStacks, Places};
 use tenant_host::{Outcome, RunOptions, plugin};
 
 /// What a synthesizing command runs with.
@@ -113,8 +113,13 @@ pub struct ReportArgs {
 
 impl ReportArgs {
     /// Renders the outcome's findings and writes them where the flags say.
-    pub fn write(&self, outcome: &Outcome, out: &Path, config: Option<&Path>) -> anyhow::Result<()> {
-        let places = Places { out, config };
+    pub fn write(
+        &self,
+        outcome: &Outcome,
+        stacks: &CurrentStacks,
+        config: Option<&Path>,
+    ) -> anyhow::Result<()> {
+        let places = Places { stacks, config };
         let text = match self.format {
             Format::Text => {
                 let colour = self.report.is_none()

@@ -2,15 +2,13 @@
 
 use anyhow::Context;
 use clap::Args;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tenant_host::findings::{Finding, Severity};
-use tenant_host::output::{self, WritePlan, Written};
+use tenant_host::output::{ManifestStack, Selection, Staging, Written};
 use tenant_host::tenants::PlanOptions;
 use tenant_host::{Outcome, lock::LockUpdate};
-use tenant_plugin_sdk::naming::tenant_stack_name;
 
 use super::EXIT_POLICY_ERRORS;
 use super::progress::Bar;
@@ -53,7 +51,17 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         release: args.release.clone(),
         only: args.tenants.clone(),
     };
-    let outcome = tenant_host::run_with_progress(&options, &Bar::on_stderr())?;
+    let selection = if args.changed {
+        Selection::Changed
+    } else if args.tenants.is_empty() {
+        Selection::All
+    } else {
+        Selection::Tenants(args.tenants.iter().cloned().collect())
+    };
+    // The folder is checked before any work: a folder tenant-host would not replace fails now.
+    let staging =
+        Staging::begin(&args.out, selection).with_context(|| format!("writing {}", args.out.display()))?;
+    let outcome = tenant_host::run_with_progress(&options, &Bar::on_stderr(), &staging)?;
     print_findings(&outcome.findings);
     if outcome.has_errors() {
         eprintln!(
@@ -62,22 +70,16 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(EXIT_POLICY_ERRORS));
     }
-    let only: Option<BTreeSet<String>> = if args.changed {
-        Some(changed_stacks(&args.out, &outcome)?)
-    } else {
-        (!args.tenants.is_empty()).then(|| {
-            args.tenants
-                .iter()
-                .map(|id| tenant_stack_name(id, &outcome.fleet.suffix))
-                .collect()
+    let stacks: Vec<ManifestStack<'_>> = outcome
+        .stacks
+        .iter()
+        .map(|s| ManifestStack {
+            name: &s.name,
+            is_tenant: s.tenant.is_some(),
         })
-    };
-    let plan = WritePlan {
-        only: only.as_ref(),
-        prune_orphans: args.prune_orphans,
-        digests: Some(&outcome.digests),
-    };
-    let written = output::write_output(&args.out, &outcome.stacks, &outcome.findings, plan)
+        .collect();
+    let written = staging
+        .finish(&stacks, &outcome.findings, &outcome.digests, args.prune_orphans)
         .with_context(|| format!("writing {}", args.out.display()))?;
     let lock_written = outcome
         .lock
@@ -86,30 +88,15 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = lock_written {
         println!("recorded the tenants' blocks in {}; commit it", path.display());
     }
-    if let (true, Some(changed)) = (args.changed, &only) {
-        match changed.len() {
+    if args.changed {
+        match written.fresh.len() {
             0 => println!("no stack changed"),
-            n => println!(
-                "{n} stacks changed: {}",
-                changed.iter().cloned().collect::<Vec<_>>().join(", ")
-            ),
+            n => println!("{n} stacks changed: {}", written.fresh.join(", ")),
         }
     }
     print_orphans(&written, &args.out, args.prune_orphans, &outcome.lock);
     print_summary(&outcome, &written, &args.out, started.elapsed());
     Ok(ExitCode::SUCCESS)
-}
-
-/// The stacks whose digest differs from the one the previous output's manifest records for them
-/// (or that it does not list).
-fn changed_stacks(out: &Path, outcome: &Outcome) -> anyhow::Result<BTreeSet<String>> {
-    let previous = tenant_host::rollout::read_manifest(out)?;
-    Ok(outcome
-        .digests
-        .iter()
-        .filter(|(name, digest)| previous.get(*name).and_then(|s| s.digest.as_ref()) != Some(*digest))
-        .map(|(name, _)| name.clone())
-        .collect())
 }
 
 /// Says which stacks are no longer configured and how to destroy them, and which blocks stay
@@ -165,12 +152,8 @@ fn print_summary(outcome: &Outcome, written: &Written, out: &Path, elapsed: Dura
     let resources: usize = outcome
         .stacks
         .iter()
-        .filter(|s| !written.kept.contains(&s.name))
-        .map(|s| {
-            s.document["resource"].as_object().map_or(0, |r| {
-                r.values().filter_map(|v| v.as_object()).map(|m| m.len()).sum()
-            })
-        })
+        .filter(|s| written.kept.binary_search(&s.name).is_err())
+        .map(|s| s.resources)
         .sum();
     let kept = match written.kept.len() {
         0 => String::new(),
