@@ -105,6 +105,17 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// Every kind.
+    pub const ALL: [ResourceKind; 7] = [
+        ResourceKind::Bucket,
+        ResourceKind::Table,
+        ResourceKind::Key,
+        ResourceKind::LogGroup,
+        ResourceKind::Queue,
+        ResourceKind::Function,
+        ResourceKind::Role,
+    ];
+
     /// Whether the fleet invariant covers it: tenant data.
     pub fn holds_data(self) -> bool {
         !matches!(self, ResourceKind::Function | ResourceKind::Role)
@@ -834,9 +845,12 @@ fn literal_prefix(pattern: &str) -> &str {
 struct Grantees<'a> {
     /// Role ARNs named exactly.
     named: Vec<&'a str>,
-    /// Names everyone (`*`), uses `NotPrincipal`, or names an unresolved expression: any
-    /// principal may be reached.
+    /// Names everyone (`*`), uses `NotPrincipal`, or names an unresolved expression, without a
+    /// condition that narrows it: any principal may be reached, anonymous callers included.
     open: bool,
+    /// Names everyone, but only under `StringEquals` on `aws:PrincipalTag/<key>`: only
+    /// principals with that tag value may be reached, as `(lower-case key, value)`.
+    tagged: Vec<(String, &'a str)>,
 }
 
 impl<'a> Grantees<'a> {
@@ -847,16 +861,16 @@ impl<'a> Grantees<'a> {
             .statements
             .iter()
             .filter(|s| s.effect == Effect::Allow);
-        for principals in statements.filter_map(|s| s.principals.as_ref()) {
-            if principals.negated {
-                grantees.open = true;
+        for statement in statements {
+            let Some(principals) = &statement.principals else {
                 continue;
-            }
+            };
+            let mut reaches_anyone = principals.negated;
             for entry in &principals.entries {
                 match entry {
-                    PrincipalEntry::Everyone => grantees.open = true,
+                    PrincipalEntry::Everyone => reaches_anyone = true,
                     PrincipalEntry::Aws(value) if crate::pattern::is_unresolved(value) => {
-                        grantees.open = true
+                        reaches_anyone = true
                     }
                     // An account (or its root) only delegates to identity policies, which the
                     // identity side of the search covers.
@@ -865,9 +879,33 @@ impl<'a> Grantees<'a> {
                     PrincipalEntry::Service(_) | PrincipalEntry::Other(_) => {}
                 }
             }
+            if !reaches_anyone {
+                continue;
+            }
+            match required_principal_tag(statement) {
+                Some((key, values)) => grantees
+                    .tagged
+                    .extend(values.iter().map(|value| (key.clone(), value.as_str()))),
+                None => grantees.open = true,
+            }
         }
         grantees
     }
+}
+
+/// The principal tag a statement requires, when one of its conditions is a plain `StringEquals`
+/// on `aws:PrincipalTag/<key>` with literal values: a request whose principal lacks the tag or
+/// carries another value fails it
+/// ([condition operators](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String)).
+/// Condition key names are case-insensitive, so the key is lower-cased.
+fn required_principal_tag(statement: &crate::policy::Statement) -> Option<(String, &[String])> {
+    statement.conditions.iter().find_map(|condition| {
+        let key = condition.key.to_ascii_lowercase();
+        let tag = key.strip_prefix("aws:principaltag/")?;
+        let literal = condition.values.iter().all(|value| !value.contains("${"));
+        (condition.operator == "StringEquals" && literal && !condition.values.is_empty())
+            .then(|| (tag.to_owned(), condition.values.as_slice()))
+    })
 }
 
 impl Fleet {
@@ -877,12 +915,14 @@ impl Fleet {
     /// ([policy evaluation logic](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)),
     /// so a tenant-bound role is evaluated only on the resources an Allow statement of its
     /// identity policies may name (by the literal start of its `Resource` patterns) and on those
-    /// whose resource policy may name it; anonymous callers only on resources whose policy may
-    /// name anyone. Every other cell is denied: no Allow can apply. A test checks the result
+    /// whose resource policy may name it (by ARN, or anyone with a principal tag it carries, or
+    /// anyone at all); anonymous callers only on resources whose policy may name anyone without
+    /// requiring a principal tag. Every other cell is denied: no Allow can apply. A test checks the result
     /// against the full [`matrix`](Fleet::matrix).
     pub fn isolation_violations(&self) -> Vec<MatrixEntry<'_>> {
         let mut open = Vec::new();
         let mut granted_to: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut granted_to_tag: BTreeMap<(String, &str), Vec<usize>> = BTreeMap::new();
         for (position, resource) in self.resources.iter().enumerate() {
             let Some(policy) = &resource.resource.policy else {
                 continue;
@@ -894,6 +934,9 @@ impl Fleet {
             for arn in grantees.named {
                 granted_to.entry(arn).or_default().push(position);
             }
+            for tag in grantees.tagged {
+                granted_to_tag.entry(tag).or_default().push(position);
+            }
         }
         let mut entries = Vec::new();
         for principal in &self.principals {
@@ -903,6 +946,10 @@ impl Fleet {
                     let mut candidates = self.identity_reach(role);
                     candidates.extend(&open);
                     candidates.extend(granted_to.get(role.arn.as_str()).into_iter().flatten());
+                    for (key, value) in role.principal_tags() {
+                        let tag = (key.to_ascii_lowercase(), value);
+                        candidates.extend(granted_to_tag.get(&tag).into_iter().flatten());
+                    }
                     candidates.sort_unstable();
                     candidates.dedup();
                     candidates
@@ -940,9 +987,22 @@ impl Fleet {
             .flat_map(|policy| &policy.policy.statements)
             .filter(|statement| statement.effect == Effect::Allow);
         for statement in allows {
+            // A statement whose actions match no data action of a kind cannot allow one on it:
+            // `ec2:CreateNetworkInterface` on `*` reaches no bucket.
+            let kinds: Vec<ResourceKind> = ResourceKind::ALL
+                .into_iter()
+                .filter(|kind| may_match_data_action(statement, *kind))
+                .collect();
+            if kinds.is_empty() {
+                continue;
+            }
+            let of_kind = |position: &usize| kinds.contains(&self.resources[*position].kind);
             let patterns = match &statement.resources {
                 Some(resources) if !resources.negated => &resources.values,
-                _ => return (0..self.resources.len()).collect(),
+                _ => {
+                    reach.extend((0..self.resources.len()).filter(of_kind));
+                    continue;
+                }
             };
             for prefix in patterns.iter().map(|pattern| literal_prefix(pattern)) {
                 // Resources whose ARN starts with the prefix, and those the prefix points below.
@@ -952,7 +1012,8 @@ impl Fleet {
                         .resources
                         .range::<str, _>(from)
                         .take_while(|(arn, _)| arn.starts_with(prefix))
-                        .flat_map(|(_, positions)| positions.iter().copied()),
+                        .flat_map(|(_, positions)| positions.iter().copied())
+                        .filter(of_kind),
                 );
                 reach.extend(
                     prefix
@@ -960,12 +1021,27 @@ impl Fleet {
                         .filter(|(_, c)| matches!(c, '/' | ':'))
                         .filter_map(|(end, _)| self.index.resources.get(&prefix[..end]))
                         .flatten()
-                        .copied(),
+                        .copied()
+                        .filter(of_kind),
                 );
             }
         }
         reach
     }
+}
+
+/// Whether a statement's `Action` (or `NotAction`) may match a data action of `kind`.
+fn may_match_data_action(statement: &crate::policy::Statement, kind: ResourceKind) -> bool {
+    if statement.actions.negated {
+        return true;
+    }
+    kind.data_actions("").iter().any(|(action, _)| {
+        statement.actions.values.iter().any(|pattern| {
+            crate::pattern::compile(pattern, None, true)
+                .matches(action, true)
+                .possible()
+        })
+    })
 }
 
 /// One cell of the access matrix.

@@ -15,7 +15,7 @@ use crate::policy::Policy;
 use crate::request::{NamedPolicy, Resource};
 
 /// One stack, as the fleet model needs it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StackModel {
     /// The stack's name.
     pub(crate) name: String,

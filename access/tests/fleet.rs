@@ -209,6 +209,17 @@ fn with_open_bucket(mut stacks: Stacks, principal: Value) -> Stacks {
     stacks
 }
 
+/// Gives acme-corp's greedy role another tenant's `TenantId` tag.
+fn retagged_greedy_role(mut stacks: Stacks, tenant: &str) -> Stacks {
+    let acme = &mut stacks
+        .iter_mut()
+        .find(|(name, ..)| name == "tenant-acme-corp-dev")
+        .expect("acme")
+        .2;
+    acme["resource"]["aws_iam_role"]["greedy"]["tags"] = json!({"TenantId": tenant});
+    stacks
+}
+
 /// The search for violations skips cells no Allow can reach; on fleets that break isolation in
 /// each way the model knows, it finds exactly what the full matrix finds.
 #[test]
@@ -245,6 +256,20 @@ fn isolation_violations_are_those_of_the_full_matrix() {
             ),
             json!({"AWS": role}),
         ),
+        // Tagged as another tenant, the role is let in by that tenant's key policy, which allows
+        // anyone carrying its TenantId tag: no identity policy needs to name the key.
+        retagged_greedy_role(
+            with_greedy_role(
+                example(),
+                json!([{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "arn:aws:sqs:us-east-1:123456789012:none"}]),
+            ),
+            "retail-co",
+        ),
+        // `*` with a data action among others: the data action's kind is reached everywhere.
+        with_greedy_role(
+            example(),
+            json!([{"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "logs:Filter*"], "Resource": "*"}]),
+        ),
     ];
     let mut broken = Vec::new();
     for (variant, stacks) in fleets.iter().enumerate() {
@@ -271,7 +296,7 @@ fn isolation_violations_are_those_of_the_full_matrix() {
     }
     // The others are denied by the example's own resource policies (the bucket's and key's
     // denies to other tenants' principals, the table's resource policy), whatever the role asks.
-    assert_eq!(broken, [1, 2, 3], "the variants that break isolation");
+    assert_eq!(broken, [1, 2, 3, 9, 10], "the variants that break isolation");
 }
 
 fn inputs(stacks: &Stacks) -> Vec<StackInput<'_>> {

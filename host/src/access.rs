@@ -81,13 +81,19 @@ pub fn stack_model(stack: &ComposedStack) -> StackModel {
     StackModel::extract(input, &intents)
 }
 
-/// Runs the access model over the records of every stack: the host's deployer intents, each
-/// stack's intents, and the fleet invariant.
-pub fn analyse(records: &[StackRecord], config: &AccessConfig) -> AccessReport {
+/// Runs the access model over the records of every stack, whose models it takes: the host's
+/// deployer intents, each stack's intents, and the fleet invariant.
+pub fn analyse(records: &mut [StackRecord], config: &AccessConfig) -> AccessReport {
     let options = FleetOptions {
         deployer_role_arn: deployer_role_arn(config),
     };
-    let fleet = AccessFleet::from_models(records.iter().map(|r| r.access.clone()).collect(), &options);
+    let started = std::time::Instant::now();
+    let models = records
+        .iter_mut()
+        .map(|r| std::mem::take(&mut r.access))
+        .collect();
+    let fleet = AccessFleet::from_models(models, &options);
+    tracing::debug!(elapsed = ?started.elapsed(), principals = fleet.principals.len(), resources = fleet.resources.len(), "joined the access model");
     let mut intents: Vec<ResolvedIntent> = fleet
         .host_intents()
         .into_iter()
@@ -95,7 +101,9 @@ pub fn analyse(records: &[StackRecord], config: &AccessConfig) -> AccessReport {
         .collect();
     intents.extend(fleet.intents.iter().cloned());
     let intents = fleet.check_resolved_intents(&intents);
-    let violations = fleet.isolation_violations().iter().map(MatrixCell::of).collect();
+    tracing::debug!(elapsed = ?started.elapsed(), intents = intents.len(), "checked the access intents");
+    let violations: Vec<MatrixCell> = fleet.isolation_violations().iter().map(MatrixCell::of).collect();
+    tracing::debug!(elapsed = ?started.elapsed(), violations = violations.len(), "searched for isolation violations");
     let origins = records
         .iter()
         .flat_map(|record| {

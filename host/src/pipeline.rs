@@ -30,7 +30,7 @@ pub struct StackRecord {
     pub summary: api::StackSummary,
     /// What the host's fleet guardrails need of it.
     pub facts: FleetFacts,
-    /// What the access model needs of it.
+    /// What the access model needs of it, until the fleet checks take it.
     pub access: StackModel,
     /// Which plugin emitted each role, by address, for blaming access findings.
     pub role_origins: BTreeMap<String, String>,
