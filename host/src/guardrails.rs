@@ -772,7 +772,8 @@ fn quotas(stacks: &[ComposedStack], fleet: &Fleet) -> Vec<Finding> {
             Some(finding(
                 quota.rule,
                 None,
-                "",
+                // The configuration key to raise names what the finding is about.
+                &format!("quotas.{}", quota.config_key),
                 format!(
                     "the fleet of {tenants} tenants needs {} {} in {} ({} central, up to {} per tenant), but may use {}{breaks}",
                     demand.total, quota.unit, fleet.region, demand.central, demand.per_tenant, quota.limit
