@@ -859,7 +859,7 @@ mod tests {
             plugin_settings: BTreeMap::new(),
             tenants,
             quotas,
-            waivers: Vec::new(),
+            waivers: Default::default(),
             access: Default::default(),
         };
         (fleet, stacks)

@@ -100,9 +100,6 @@ pub enum Error {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
-    /// A waiver in the configuration is malformed.
-    #[error("configuration: {0}")]
-    Waivers(#[from] waivers::WaiverError),
     /// The provider schema could not be read or parsed.
     #[error("provider schema {path}: {message}")]
     Schema {
@@ -169,7 +166,6 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
         &options.plan,
     )?;
     let fleet = plan.fleet;
-    let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let stacks = synth::synthesize(&runtime, &plugins, &fleet, progress)?;
     let digests = digest::stack_digests(&plugins, &fleet);
@@ -183,7 +179,9 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
                 .flat_map(|p| p.info.rules.iter().map(|r| r.id.as_str())),
         )
         .collect();
-    let findings = waivers.apply(findings, &fleet, &known_rules, waivers::Date::today());
+    let findings = fleet
+        .waivers
+        .apply(findings, &fleet, &known_rules, waivers::Date::today());
     tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
     Ok(Outcome {
         plugins,

@@ -99,7 +99,15 @@ impl<'a> Locator<'a> {
                 Some(config) => path_text(config),
                 None => path_text(&self.places.out.join("manifest.json")),
             };
-            return Location { file, line: 1 };
+            // A finding about a waiver points at the waiver's line in the configuration file.
+            let waiver_line = self
+                .places
+                .config
+                .and(self.outcome.fleet.waivers.line_of(finding));
+            return Location {
+                file,
+                line: waiver_line.unwrap_or(1),
+            };
         };
         let file = self.stack_file(&stack.name);
         let lines = self

@@ -11,7 +11,7 @@
 //! problem collector: [`identity`] (suffix, regions, backend, tenant ids, `--tenant`),
 //! [`name_budget`] (the declared names' lengths), [`settings`] (against the declared schemas),
 //! [`cross_checks`] (the plugins' `validate-settings`) and [`blocks`] (address blocks and the
-//! lock file).
+//! lock file); the waivers are checked in the same pass ([`crate::waivers`]).
 
 mod blocks;
 mod cross_checks;
@@ -23,13 +23,13 @@ pub use blocks::allocate;
 pub use cross_checks::{CrossChecks, NoCrossChecks, SettingProblem, SettingsCheck};
 
 use crate::config::{
-    ConfigError, ConfigFile, DEFAULT_SUFFIX, PluginSettings, Quotas, StateBackend, WaiverConfig,
-    table_to_json,
+    ConfigError, ConfigFile, DEFAULT_SUFFIX, PluginSettings, Quotas, StateBackend, table_to_json,
 };
 use crate::declarations::{PluginDeclaration, SettingType};
 use crate::diagnostics::{Diagnostic, Report, Segment};
 use crate::lock::Lock;
 use crate::path;
+use crate::waivers::Waivers;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use tenant_plugin_sdk::cidr::Ipv4Block;
@@ -62,8 +62,8 @@ pub struct Fleet {
     pub tenants: Vec<Tenant>,
     /// The account quotas for preflight checks.
     pub quotas: Quotas,
-    /// The configured waivers.
-    pub waivers: Vec<WaiverConfig>,
+    /// The configured waivers, checked.
+    pub waivers: Waivers,
     /// The access model's settings.
     pub access: crate::config::AccessConfig,
 }
@@ -159,6 +159,7 @@ pub fn plan_fleet(
     }
     checker.settings(plugins);
     checker.selection(options);
+    let waivers = checker.waivers();
     let previous = lock.cloned().unwrap_or_default();
     let released = checker.release(&previous, options);
     let allocated = checker.allocate(&released, lock.is_some(), options.locked);
@@ -218,7 +219,7 @@ pub fn plan_fleet(
             plugin_settings,
             tenants,
             quotas: config.quotas,
-            waivers: config.waivers.clone(),
+            waivers,
             access: config.access.clone(),
         },
         lock_changed: lock != Some(&new_lock),
@@ -240,6 +241,14 @@ impl Checker<'_> {
 
     fn key(&self, path: &[Segment]) -> Option<Range<usize>> {
         self.file.spans.key(path)
+    }
+
+    /// Checks the waivers: a malformed one is a problem of the configuration like any other.
+    fn waivers(&mut self) -> Waivers {
+        Waivers::parse(self.file).unwrap_or_else(|problems| {
+            self.problems.extend(problems);
+            Waivers::default()
+        })
     }
 
     fn lock_name(&self) -> String {
