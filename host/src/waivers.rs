@@ -5,6 +5,10 @@
 //! waiver waives nothing and is itself an error; a waiver that matches nothing is a warning, so
 //! stale waivers do not pile up. Waivers live only in the configuration: a plugin sees documents,
 //! never findings, so it cannot waive, suppress or alter another plugin's findings.
+//!
+//! Waivers are checked in the configuration pass ([`crate::tenants::plan_fleet`]): a malformed
+//! one is a diagnostic at its value. A finding about a waiver has the waiver's path as its
+//! address (`waivers[0]`), and [`Waivers::line_of`] gives the line reports point at.
 
 use crate::config::{ConfigFile, WaiverConfig};
 use crate::diagnostics::{Diagnostic, path_text};
