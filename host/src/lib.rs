@@ -181,7 +181,7 @@ pub fn run_with_progress(options: &RunOptions, progress: &dyn progress::Progress
         .collect();
     let findings = fleet
         .waivers
-        .apply(findings, &fleet, &known_rules, waivers::Date::today());
+        .apply(findings, &known_rules, waivers::Date::today());
     tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
     Ok(Outcome {
         plugins,

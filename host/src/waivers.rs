@@ -14,7 +14,6 @@ use crate::config::{ConfigFile, WaiverConfig};
 use crate::diagnostics::{Diagnostic, path_text};
 use crate::findings::{Finding, HostRule, WAIVER_EXPIRED, WAIVER_UNUSED, Waived};
 use crate::path;
-use crate::tenants::Fleet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -127,11 +126,12 @@ impl Waiver {
         format!("waiver {} ({})", self.number, parts.join(", "))
     }
 
-    fn matches(&self, finding: &Finding, tenant_of_stack: &BTreeMap<String, &str>) -> bool {
+    fn matches(&self, finding: &Finding, tenant_of_stack: &BTreeMap<String, String>) -> bool {
         let tenant = finding
             .stack
             .as_ref()
-            .and_then(|stack| tenant_of_stack.get(stack).copied());
+            .and_then(|stack| tenant_of_stack.get(stack))
+            .map(String::as_str);
         self.config.rule == finding.rule_id
             && self
                 .config
@@ -170,12 +170,15 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Waivers {
     waivers: Vec<Waiver>,
+    /// The configured tenant of each tenant stack name, to match waivers that name a tenant.
+    tenant_of_stack: BTreeMap<String, String>,
 }
 
 impl Waivers {
     /// Checks every waiver of the configuration: a rule, a reason and a valid `expires` day are
-    /// required. Returns every problem at once, each pointing at the offending value.
-    pub fn parse(file: &ConfigFile) -> Result<Self, Vec<Diagnostic>> {
+    /// required. Returns every problem at once, each pointing at the offending value. `suffix`
+    /// is the environment suffix the tenant stacks are named with.
+    pub fn parse(file: &ConfigFile, suffix: &str) -> Result<Self, Vec<Diagnostic>> {
         let mut problems = Vec::new();
         let mut waivers = Vec::new();
         for (index, config) in file.config.waivers.iter().enumerate() {
@@ -232,7 +235,16 @@ impl Waivers {
             }
         }
         if problems.is_empty() {
-            Ok(Self { waivers })
+            let tenant_of_stack = file
+                .config
+                .tenants
+                .iter()
+                .map(|t| (tenant_stack_name(&t.id, suffix), t.id.clone()))
+                .collect();
+            Ok(Self {
+                waivers,
+                tenant_of_stack,
+            })
         } else {
             Err(problems)
         }
@@ -258,21 +270,15 @@ impl Waivers {
     pub fn apply(
         &self,
         mut findings: Vec<Finding>,
-        fleet: &Fleet,
         known_rules: &BTreeSet<&str>,
         today: Date,
     ) -> Vec<Finding> {
-        let tenant_of_stack: BTreeMap<String, &str> = fleet
-            .tenants
-            .iter()
-            .map(|t| (tenant_stack_name(&t.id, &fleet.suffix), t.id.as_str()))
-            .collect();
         let (expired, live): (Vec<&Waiver>, Vec<&Waiver>) =
             self.waivers.iter().partition(|w| w.expires < today);
         let mut used = vec![false; live.len()];
         for finding in &mut findings {
             for (index, waiver) in live.iter().enumerate() {
-                if waiver.matches(finding, &tenant_of_stack) {
+                if waiver.matches(finding, &self.tenant_of_stack) {
                     used[index] = true;
                     finding.waived.get_or_insert_with(|| Waived {
                         reason: waiver.config.reason.clone(),
@@ -306,7 +312,7 @@ impl Waivers {
                 ));
             }
             if let Some(tenant) = &waiver.config.tenant
-                && !fleet.tenants.iter().any(|t| &t.id == tenant)
+                && !self.tenant_of_stack.values().any(|id| id == tenant)
             {
                 why.push(format!("the fleet has no tenant `{tenant}`"));
             }
@@ -367,7 +373,7 @@ mod tests {
     }
 
     fn parse(waivers: &[WaiverConfig]) -> Result<Waivers, Vec<Diagnostic>> {
-        Waivers::parse(&config_with(waivers))
+        Waivers::parse(&config_with(waivers), "dev")
     }
 
     fn finding(stack: Option<&str>, rule: &str, severity: Severity, address: &str) -> Finding {
@@ -414,11 +420,10 @@ mod tests {
     type Applied = (Vec<(String, bool)>, Vec<(String, String)>);
 
     fn run(waivers: &[WaiverConfig]) -> Applied {
-        let fleet = Fleet::example("dev");
         let known = BTreeSet::from(["storage.archive-tiers-unreachable", "storage.destroyable"]);
         let result = parse(waivers)
             .unwrap()
-            .apply(findings(), &fleet, &known, TODAY.parse().unwrap());
+            .apply(findings(), &known, TODAY.parse().unwrap());
         let (own, others): (Vec<Finding>, Vec<Finding>) = result
             .into_iter()
             .partition(|f| f.rule_id.starts_with("host.waiver"));
@@ -536,9 +541,8 @@ mod tests {
 
     #[test]
     fn a_waived_error_no_longer_blocks() {
-        let fleet = Fleet::example("dev");
         let waivers = parse(&[waiver("storage.destroyable", None, None, "2025-12-31")]).unwrap();
-        let result = waivers.apply(findings(), &fleet, &BTreeSet::new(), TODAY.parse().unwrap());
+        let result = waivers.apply(findings(), &BTreeSet::new(), TODAY.parse().unwrap());
         let error = result
             .iter()
             .find(|f| f.rule_id == "storage.destroyable")
@@ -592,7 +596,7 @@ mod tests {
             + 1;
         let report = Report {
             source: config.source.clone(),
-            diagnostics: Waivers::parse(&config).unwrap_err(),
+            diagnostics: Waivers::parse(&config, "dev").unwrap_err(),
         };
         let text = report.to_string();
         assert!(
@@ -616,9 +620,8 @@ mod tests {
             .filter(|(_, line)| *line == "[[waivers]]")
             .map(|(index, _)| index + 1)
             .collect();
-        let waivers = Waivers::parse(&config).unwrap();
-        let fleet = Fleet::example("dev");
-        let result = waivers.apply(Vec::new(), &fleet, &BTreeSet::new(), TODAY.parse().unwrap());
+        let waivers = Waivers::parse(&config, "dev").unwrap();
+        let result = waivers.apply(Vec::new(), &BTreeSet::new(), TODAY.parse().unwrap());
         let located: Vec<(&str, &str, Option<usize>)> = result
             .iter()
             .map(|f| (f.rule_id.as_str(), f.address.as_str(), waivers.line_of(f)))

@@ -159,7 +159,7 @@ pub fn plan_fleet(
     }
     checker.settings(plugins);
     checker.selection(options);
-    let waivers = checker.waivers();
+    let waivers = checker.waivers(&suffix);
     let previous = lock.cloned().unwrap_or_default();
     let released = checker.release(&previous, options);
     let allocated = checker.allocate(&released, lock.is_some(), options.locked);
@@ -244,8 +244,8 @@ impl Checker<'_> {
     }
 
     /// Checks the waivers: a malformed one is a problem of the configuration like any other.
-    fn waivers(&mut self) -> Waivers {
-        Waivers::parse(self.file).unwrap_or_else(|problems| {
+    fn waivers(&mut self, suffix: &str) -> Waivers {
+        Waivers::parse(self.file, suffix).unwrap_or_else(|problems| {
             self.problems.extend(problems);
             Waivers::default()
         })
