@@ -927,6 +927,11 @@ mod tests {
                     );
                 }
                 assert!(own.iter().all(|f| f.severity == rule.severity), "{}", rule.id);
+                assert!(
+                    own.iter().all(|f| !f.address.is_empty()),
+                    "{}: every finding names the block or configuration key it is about: {own:#?}",
+                    rule.id
+                );
                 golden.insert(case.into(), as_json(&own));
             }
             assert_golden_json(
