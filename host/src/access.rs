@@ -156,6 +156,39 @@ fn plugin_intents(stack: &ComposedStack) -> impl Iterator<Item = Intent> + '_ {
     })
 }
 
+/// The address of a failing intent's finding: the principal's block when the intent's stack
+/// declares it (its policies are what to change), else the block the resource expression names,
+/// else the principal as the intent writes it (`deployer`, `service:logs.amazonaws.com`).
+fn intent_address(outcome: &IntentOutcome) -> String {
+    let intent = &outcome.intent;
+    let own_principal = outcome.principal.as_ref().ok().and_then(|id| {
+        id.strip_prefix(intent.stack.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+    });
+    own_principal
+        .map(str::to_owned)
+        .or_else(|| referenced_block(&intent.resource))
+        .unwrap_or_else(|| intent.principal.clone())
+}
+
+/// The block the first reference of a Terraform template names: `${aws_s3_bucket.data.arn}/*`
+/// gives `aws_s3_bucket.data`, `${data.aws_region.current.name}` gives
+/// `data.aws_region.current`; `None` for a literal, a function call or a variable.
+fn referenced_block(template: &str) -> Option<String> {
+    let expression = &template[template.find("${")? + 2..];
+    let reference = expression
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+        .next()?;
+    let mut parts = reference.split('.');
+    let kind = match parts.next()? {
+        "data" => format!("data.{}", parts.next()?),
+        "var" | "local" | "module" | "each" | "count" | "path" | "self" | "terraform" => return None,
+        kind => kind.to_owned(),
+    };
+    let name = parts.next().filter(|name| !name.is_empty())?;
+    Some(format!("{kind}.{name}"))
+}
+
 /// `policy#sid` of every statement that applies or may apply (`?` when only possibly).
 pub fn statement_names(evaluation: &tenant_access::Evaluation) -> Vec<String> {
     evaluation
@@ -213,7 +246,7 @@ impl AccessReport {
                 stack: Some(intent.stack.clone()),
                 severity: Severity::Error,
                 rule_id: ACCESS_INTENT.id.to_owned(),
-                address: String::new(),
+                address: intent_address(outcome),
                 plugin: intent.plugin.clone(),
                 message: format!(
                     "`{}` must be {} `{}` on `{}`, but is not: {verdict}. Because: {}",
@@ -237,10 +270,10 @@ impl AccessReport {
         for ((principal, resource), actions) in reaches {
             let (stack, address) = match principal.split_once(':') {
                 Some((stack, address)) if stack != "account" => (Some(stack.to_owned()), address.to_owned()),
-                _ => (
-                    resource.split_once(':').map(|(stack, _)| stack.to_owned()),
-                    String::new(),
-                ),
+                _ => match resource.split_once(':') {
+                    Some((stack, address)) => (Some(stack.to_owned()), address.to_owned()),
+                    None => (None, (*resource).to_owned()),
+                },
             };
             let plugin = self
                 .origins
@@ -262,5 +295,120 @@ impl AccessReport {
             });
         }
         findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing(principal: Result<&str, &str>, intent_principal: &str, resource: &str) -> IntentOutcome {
+        IntentOutcome {
+            intent: Intent {
+                plugin: "storage".into(),
+                stack: "tenant-a-dev".into(),
+                principal: intent_principal.into(),
+                action: "s3:GetObject".into(),
+                resource: resource.into(),
+                expect: Expectation::Allow,
+                context: Vec::new(),
+                because: "the API reads its objects".into(),
+            },
+            principal: principal.map(str::to_owned).map_err(str::to_owned),
+            resource: "arn:aws:s3:::tenant-a-data-dev/*".into(),
+            evaluation: None,
+            holds: false,
+        }
+    }
+
+    #[test]
+    fn every_access_finding_names_a_block() {
+        // (why, outcome, the finding's address)
+        let cases = [
+            (
+                "the principal is a role of the intent's stack",
+                failing(
+                    Ok("tenant-a-dev:aws_iam_role.api"),
+                    "${aws_iam_role.api.arn}",
+                    "${aws_s3_bucket.data.arn}/*",
+                ),
+                "aws_iam_role.api",
+            ),
+            (
+                "the deployer is no block: the resource's",
+                failing(Ok("deployer"), "deployer", "${aws_s3_bucket.data.arn}/*"),
+                "aws_s3_bucket.data",
+            ),
+            (
+                "a role of another stack: the resource's",
+                failing(
+                    Ok("central-dev:aws_iam_role.forwarder"),
+                    "arn:x",
+                    "${data.aws_s3_bucket.shared.arn}",
+                ),
+                "data.aws_s3_bucket.shared",
+            ),
+            (
+                "an unresolved principal and a literal resource: the principal as written",
+                failing(
+                    Err("not a role of the fleet"),
+                    "service:logs.amazonaws.com",
+                    "arn:aws:s3:::b",
+                ),
+                "service:logs.amazonaws.com",
+            ),
+        ];
+        for (why, outcome, address) in cases {
+            let report = AccessReport {
+                fleet: AccessFleet::default(),
+                intents: vec![outcome],
+                violations: Vec::new(),
+                origins: BTreeMap::new(),
+            };
+            let findings = report.findings();
+            assert_eq!(findings.len(), 1, "{why}");
+            assert_eq!(findings[0].address, address, "{why}");
+        }
+    }
+
+    #[test]
+    fn cross_tenant_findings_of_another_account_name_the_resource() {
+        let cell = MatrixCell {
+            principal: "account:other".into(),
+            principal_tenant: None,
+            resource: "tenant-a-dev:aws_s3_bucket.data".into(),
+            resource_tenant: Some("a".into()),
+            action: "s3:GetObject".into(),
+            arn: "arn:aws:s3:::tenant-a-data-dev/*".into(),
+            verdict: "unknown",
+            statements: Vec::new(),
+            violates_isolation: true,
+        };
+        let report = AccessReport {
+            fleet: AccessFleet::default(),
+            intents: Vec::new(),
+            violations: vec![cell],
+            origins: BTreeMap::new(),
+        };
+        let findings = report.findings();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].stack.as_deref(), Some("tenant-a-dev"));
+        assert_eq!(findings[0].address, "aws_s3_bucket.data");
+    }
+
+    #[test]
+    fn references_name_their_block() {
+        for (template, block) in [
+            ("${aws_s3_bucket.data.arn}/*", Some("aws_s3_bucket.data")),
+            (
+                "arn:${data.aws_partition.current.partition}:s3:::x",
+                Some("data.aws_partition.current"),
+            ),
+            ("${format(\"%s\", aws_s3_bucket.data.arn)}", None),
+            ("${var.bucket}", None),
+            ("arn:aws:s3:::literal", None),
+        ] {
+            assert_eq!(referenced_block(template).as_deref(), block, "{template}");
+        }
     }
 }

@@ -20,6 +20,14 @@ pub struct Source {
     pub text: String,
 }
 
+impl Source {
+    /// The 1-based line that byte `offset` is on.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let before = &self.text.as_bytes()[..offset.min(self.text.len())];
+        before.iter().filter(|&&byte| byte == b'\n').count() + 1
+    }
+}
+
 /// A marked stretch of the source with its label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
@@ -394,5 +402,13 @@ mod tests {
         assert_eq!(spans.value(&path!["name"]), Some(7..10));
         assert_eq!(spans.value(&path!["items", 0, "size"]), Some(28..29));
         assert_eq!(path_text(&path!["items", 0, "size"]), "items[0].size");
+    }
+
+    #[test]
+    fn offsets_map_to_lines() {
+        let source = source("a\nbc\n\nd");
+        let lines: Vec<usize> = (0..=source.text.len()).map(|o| source.line_of(o)).collect();
+        assert_eq!(lines, [1, 1, 2, 2, 2, 3, 4, 4]);
+        assert_eq!(source.line_of(100), 4, "past the end is the last line");
     }
 }

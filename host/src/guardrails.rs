@@ -835,7 +835,8 @@ fn quotas(facts: &[FleetFacts], fleet: &Fleet) -> Vec<Finding> {
             Some(finding(
                 quota.rule,
                 None,
-                "",
+                // The configuration key to raise names what the finding is about.
+                &format!("quotas.{}", quota.config_key),
                 format!(
                     "the fleet of {tenants} tenants needs {} {} in {} ({} central, up to {} per tenant), but may use {}{breaks}",
                     demand.total, quota.unit, fleet.region, demand.central, demand.per_tenant, limit
@@ -921,7 +922,7 @@ mod tests {
             plugin_settings: BTreeMap::new(),
             tenants,
             quotas,
-            waivers: Vec::new(),
+            waivers: Default::default(),
             access: Default::default(),
         };
         (fleet, stacks)
@@ -990,6 +991,11 @@ mod tests {
                     );
                 }
                 assert!(own.iter().all(|f| f.severity == rule.severity), "{}", rule.id);
+                assert!(
+                    own.iter().all(|f| !f.address.is_empty()),
+                    "{}: every finding names the block or configuration key it is about: {own:#?}",
+                    rule.id
+                );
                 golden.insert(case.into(), as_json(&own));
             }
             assert_golden_json(

@@ -106,9 +106,6 @@ pub enum Error {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
-    /// A waiver in the configuration is malformed.
-    #[error("configuration: {0}")]
-    Waivers(#[from] waivers::WaiverError),
     /// The provider schema could not be read or parsed.
     #[error("provider schema {path}: {message}")]
     Schema {
@@ -181,7 +178,6 @@ pub fn run_with_progress(
         &options.plan,
     )?;
     let fleet = plan.fleet;
-    let waivers = waivers::Waivers::parse(&fleet.waivers)?;
     tracing::debug!(order = ?plugins.iter().map(|p| p.name()).collect::<Vec<_>>(), "plugin order");
     let digests = digest::stack_digests(&plugins, &fleet);
     let (mut stacks, mut findings) = pipeline::Pipeline {
@@ -205,7 +201,9 @@ pub fn run_with_progress(
                 .flat_map(|p| p.info.rules.iter().map(|r| r.id.as_str())),
         )
         .collect();
-    let findings = waivers.apply(findings, &fleet, &known_rules, waivers::Date::today());
+    let findings = fleet
+        .waivers
+        .apply(findings, &known_rules, waivers::Date::today());
     tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
     Ok(Outcome {
         plugins,

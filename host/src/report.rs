@@ -142,12 +142,13 @@ impl Location {
 
 /// Finds where each finding is.
 struct Locator<'a> {
+    outcome: &'a Outcome,
     places: Places<'a>,
 }
 
 impl<'a> Locator<'a> {
-    fn new(places: Places<'a>) -> Self {
-        Self { places }
+    fn new(outcome: &'a Outcome, places: Places<'a>) -> Self {
+        Self { outcome, places }
     }
 
     fn stack_file(&self, stack: &str) -> Option<String> {
@@ -160,9 +161,13 @@ impl<'a> Locator<'a> {
                 file: self.stack_file(stack),
                 line: self.places.stacks.line_of(stack, &finding.address),
             },
+            // A finding about a waiver points at the waiver's line in the configuration file.
             None => Location {
                 file: self.places.config.map(path_text),
-                line: None,
+                line: self
+                    .places
+                    .config
+                    .and(self.outcome.fleet.waivers.line_of(finding)),
             },
         }
     }
@@ -261,7 +266,7 @@ pub fn render_text(outcome: &Outcome, places: Places<'_>, colour: bool) -> Strin
             text.to_owned()
         }
     };
-    let locator = Locator::new(places);
+    let locator = Locator::new(outcome, places);
     let mut text = String::new();
     for (stack, findings) in by_stack(outcome) {
         text.push_str(&paint("1", stack.unwrap_or("fleet")));
@@ -315,7 +320,7 @@ pub fn render_text(outcome: &Outcome, places: Places<'_>, colour: bool) -> Strin
 
 /// The JSON report (schema version [`JSON_REPORT_VERSION`], documented in `docs/policy.md`).
 pub fn render_json_report(outcome: &Outcome, places: Places<'_>) -> Value {
-    let locator = Locator::new(places);
+    let locator = Locator::new(outcome, places);
     let tenants: BTreeMap<&str, &str> = outcome
         .stacks
         .iter()
@@ -391,7 +396,7 @@ fn artifact_uri(path: &str) -> String {
 /// located at its resource; waived findings carry an accepted external suppression.
 pub fn render_sarif(outcome: &Outcome, places: Places<'_>) -> Value {
     let rules = rules(&outcome.plugins);
-    let locator = Locator::new(places);
+    let locator = Locator::new(outcome, places);
     let results: Vec<Value> = outcome
         .findings
         .iter()

@@ -5,10 +5,15 @@
 //! waiver waives nothing and is itself an error; a waiver that matches nothing is a warning, so
 //! stale waivers do not pile up. Waivers live only in the configuration: a plugin sees documents,
 //! never findings, so it cannot waive, suppress or alter another plugin's findings.
+//!
+//! Waivers are checked in the configuration pass ([`crate::tenants::plan_fleet`]): a malformed
+//! one is a diagnostic at its value. A finding about a waiver has the waiver's path as its
+//! address (`waivers[0]`), and [`Waivers::line_of`] gives the line reports point at.
 
-use crate::config::WaiverConfig;
+use crate::config::{ConfigFile, WaiverConfig};
+use crate::diagnostics::{Diagnostic, path_text};
 use crate::findings::{Finding, HostRule, WAIVER_EXPIRED, WAIVER_UNUSED, Waived};
-use crate::tenants::Fleet;
+use crate::path;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
@@ -91,24 +96,24 @@ impl fmt::Display for Date {
     }
 }
 
-/// Why the configured waivers cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", problems.join("\n"))]
-pub struct WaiverError {
-    /// Every problem, one line each, naming the waiver.
-    pub problems: Vec<String>,
-}
-
 /// One waiver, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Waiver {
     /// 1-based position in the configuration's `[[waivers]]`.
     number: usize,
+    /// The 1-based line of its `[[waivers]]` table in the configuration, where reports point
+    /// for the findings about it.
+    line: usize,
     config: WaiverConfig,
     expires: Date,
 }
 
 impl Waiver {
+    /// The waiver's path in the configuration, `waivers[0]`: the address of findings about it.
+    fn address(&self) -> String {
+        path_text(&path!["waivers", self.number - 1])
+    }
+
     /// How the waiver reads in messages: `waiver 2 (rule `x`, tenant `y`, address `z`)`.
     fn label(&self) -> String {
         let mut parts = vec![format!("rule `{}`", self.config.rule)];
@@ -121,11 +126,12 @@ impl Waiver {
         format!("waiver {} ({})", self.number, parts.join(", "))
     }
 
-    fn matches(&self, finding: &Finding, tenant_of_stack: &BTreeMap<String, &str>) -> bool {
+    fn matches(&self, finding: &Finding, tenant_of_stack: &BTreeMap<String, String>) -> bool {
         let tenant = finding
             .stack
             .as_ref()
-            .and_then(|stack| tenant_of_stack.get(stack).copied());
+            .and_then(|stack| tenant_of_stack.get(stack))
+            .map(String::as_str);
         self.config.rule == finding.rule_id
             && self
                 .config
@@ -164,48 +170,97 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Waivers {
     waivers: Vec<Waiver>,
+    /// The configured tenant of each tenant stack name, to match waivers that name a tenant.
+    tenant_of_stack: BTreeMap<String, String>,
 }
 
 impl Waivers {
-    /// Checks every waiver: a rule, a reason and a valid `expires` day are required. Reports
-    /// every problem at once.
-    pub fn parse(configs: &[WaiverConfig]) -> Result<Self, WaiverError> {
+    /// Checks every waiver of the configuration: a rule, a reason and a valid `expires` day are
+    /// required. Returns every problem at once, each pointing at the offending value. `suffix`
+    /// is the environment suffix the tenant stacks are named with.
+    pub fn parse(file: &ConfigFile, suffix: &str) -> Result<Self, Vec<Diagnostic>> {
         let mut problems = Vec::new();
         let mut waivers = Vec::new();
-        for (index, config) in configs.iter().enumerate() {
+        for (index, config) in file.config.waivers.iter().enumerate() {
             let number = index + 1;
-            let at = format!("waiver {number} (rule `{}`) in [[waivers]]", config.rule);
+            let at = format!("waiver {number} (rule `{}`)", config.rule);
+            let value = |key: &str| file.spans.value(&path!["waivers", index, key]);
+            let mut problem = |key: &str, label: &str, message: String, help: &str| {
+                problems.push(
+                    Diagnostic::error(format!("{at}: {message}"))
+                        .at(value(key), label)
+                        .help(help),
+                );
+            };
             if config.rule.trim().is_empty() {
-                problems.push(format!(
-                    "{at}: `rule` is empty; name the rule id the waiver accepts"
-                ));
+                problem(
+                    "rule",
+                    "empty rule",
+                    "`rule` is empty".into(),
+                    "name the rule id the waiver accepts, e.g. `storage.archive-tiers-unreachable`",
+                );
             }
             if config.reason.trim().is_empty() {
-                problems.push(format!(
-                    "{at}: `reason` is empty; say why the finding is acceptable, for whoever reviews it"
-                ));
+                problem(
+                    "reason",
+                    "empty reason",
+                    "`reason` is empty".into(),
+                    "say why the finding is acceptable, for whoever reviews it",
+                );
             }
             if config.address.as_deref().is_some_and(str::is_empty) {
-                problems.push(format!(
-                    "{at}: `address` is empty; leave it out to match every address"
-                ));
+                problem(
+                    "address",
+                    "empty address",
+                    "`address` is empty".into(),
+                    "leave it out to match every address",
+                );
             }
             match config.expires.parse::<Date>() {
                 Ok(expires) => waivers.push(Waiver {
                     number,
+                    line: file
+                        .spans
+                        .value(&path!["waivers", index])
+                        .map_or(1, |span| file.source.line_of(span.start)),
                     config: config.clone(),
                     expires,
                 }),
-                Err(e) => problems.push(format!(
-                    "{at}: `expires` {e}; write the waiver's last day, e.g. 2026-06-30"
-                )),
+                Err(e) => problem(
+                    "expires",
+                    "not a day",
+                    format!("`expires` {e}"),
+                    "write the waiver's last day, e.g. 2026-06-30",
+                ),
             }
         }
         if problems.is_empty() {
-            Ok(Self { waivers })
+            let tenant_of_stack = file
+                .config
+                .tenants
+                .iter()
+                .map(|t| (tenant_stack_name(&t.id, suffix), t.id.clone()))
+                .collect();
+            Ok(Self {
+                waivers,
+                tenant_of_stack,
+            })
         } else {
-            Err(WaiverError { problems })
+            Err(problems)
         }
+    }
+
+    /// The configuration line of the waiver that `finding`, one of the waivers' own findings,
+    /// is about; `None` for any other finding.
+    pub fn line_of(&self, finding: &Finding) -> Option<usize> {
+        let about_a_waiver = [WAIVER_EXPIRED.id, WAIVER_UNUSED.id].contains(&finding.rule_id.as_str());
+        if !about_a_waiver || finding.stack.is_some() {
+            return None;
+        }
+        self.waivers
+            .iter()
+            .find(|waiver| waiver.address() == finding.address)
+            .map(|waiver| waiver.line)
     }
 
     /// Marks the findings the waivers accept and adds the waivers' own findings: an error for
@@ -215,21 +270,15 @@ impl Waivers {
     pub fn apply(
         &self,
         mut findings: Vec<Finding>,
-        fleet: &Fleet,
         known_rules: &BTreeSet<&str>,
         today: Date,
     ) -> Vec<Finding> {
-        let tenant_of_stack: BTreeMap<String, &str> = fleet
-            .tenants
-            .iter()
-            .map(|t| (tenant_stack_name(&t.id, &fleet.suffix), t.id.as_str()))
-            .collect();
         let (expired, live): (Vec<&Waiver>, Vec<&Waiver>) =
             self.waivers.iter().partition(|w| w.expires < today);
         let mut used = vec![false; live.len()];
         for finding in &mut findings {
             for (index, waiver) in live.iter().enumerate() {
-                if waiver.matches(finding, &tenant_of_stack) {
+                if waiver.matches(finding, &self.tenant_of_stack) {
                     used[index] = true;
                     finding.waived.get_or_insert_with(|| Waived {
                         reason: waiver.config.reason.clone(),
@@ -238,12 +287,13 @@ impl Waivers {
                 }
             }
         }
-        let finding = |rule: &HostRule, message: String, remediation: &str| {
-            Finding::of_rule(rule, None, "", "host", message, remediation)
+        let finding = |rule: &HostRule, waiver: &Waiver, message: String, remediation: &str| {
+            Finding::of_rule(rule, None, waiver.address(), "host", message, remediation)
         };
         for waiver in expired {
             findings.push(finding(
                 &WAIVER_EXPIRED,
+                waiver,
                 format!(
                     "{} expired on {} (today is {today}), so the findings it accepted count again; its reason was: {}",
                     waiver.label(),
@@ -262,7 +312,7 @@ impl Waivers {
                 ));
             }
             if let Some(tenant) = &waiver.config.tenant
-                && !fleet.tenants.iter().any(|t| &t.id == tenant)
+                && !self.tenant_of_stack.values().any(|id| id == tenant)
             {
                 why.push(format!("the fleet has no tenant `{tenant}`"));
             }
@@ -273,6 +323,7 @@ impl Waivers {
             };
             findings.push(finding(
                 &WAIVER_UNUSED,
+                waiver,
                 format!("{} matches no finding{why}", waiver.label()),
                 "Remove the waiver, or correct its rule, tenant or address pattern so that it matches the finding it is meant to accept.",
             ));
@@ -285,6 +336,7 @@ impl Waivers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::{Report, Source};
     use crate::findings::Severity;
 
     fn waiver(rule: &str, tenant: Option<&str>, address: Option<&str>, expires: &str) -> WaiverConfig {
@@ -295,6 +347,33 @@ mod tests {
             reason: "accepted by the security review of 2025-01-10".into(),
             expires: expires.into(),
         }
+    }
+
+    /// The built-in example with `waivers` appended, as `tenants.toml`.
+    fn config_with(waivers: &[WaiverConfig]) -> ConfigFile {
+        let mut text = crate::config::EXAMPLE.to_owned();
+        for waiver in waivers {
+            text.push_str(&format!("\n[[waivers]]\nrule = {:?}\n", waiver.rule));
+            if let Some(tenant) = &waiver.tenant {
+                text.push_str(&format!("tenant = {tenant:?}\n"));
+            }
+            if let Some(address) = &waiver.address {
+                text.push_str(&format!("address = {address:?}\n"));
+            }
+            text.push_str(&format!(
+                "reason = {:?}\nexpires = {:?}\n",
+                waiver.reason, waiver.expires
+            ));
+        }
+        let source = Source {
+            origin: "tenants.toml".into(),
+            text,
+        };
+        ConfigFile::parse(source, Some("tenants.toml".into())).unwrap()
+    }
+
+    fn parse(waivers: &[WaiverConfig]) -> Result<Waivers, Vec<Diagnostic>> {
+        Waivers::parse(&config_with(waivers), "dev")
     }
 
     fn finding(stack: Option<&str>, rule: &str, severity: Severity, address: &str) -> Finding {
@@ -341,12 +420,10 @@ mod tests {
     type Applied = (Vec<(String, bool)>, Vec<(String, String)>);
 
     fn run(waivers: &[WaiverConfig]) -> Applied {
-        let fleet = Fleet::example("dev");
         let known = BTreeSet::from(["storage.archive-tiers-unreachable", "storage.destroyable"]);
-        let result =
-            Waivers::parse(waivers)
-                .unwrap()
-                .apply(findings(), &fleet, &known, TODAY.parse().unwrap());
+        let result = parse(waivers)
+            .unwrap()
+            .apply(findings(), &known, TODAY.parse().unwrap());
         let (own, others): (Vec<Finding>, Vec<Finding>) = result
             .into_iter()
             .partition(|f| f.rule_id.starts_with("host.waiver"));
@@ -464,9 +541,8 @@ mod tests {
 
     #[test]
     fn a_waived_error_no_longer_blocks() {
-        let fleet = Fleet::example("dev");
-        let waivers = Waivers::parse(&[waiver("storage.destroyable", None, None, "2025-12-31")]).unwrap();
-        let result = waivers.apply(findings(), &fleet, &BTreeSet::new(), TODAY.parse().unwrap());
+        let waivers = parse(&[waiver("storage.destroyable", None, None, "2025-12-31")]).unwrap();
+        let result = waivers.apply(findings(), &BTreeSet::new(), TODAY.parse().unwrap());
         let error = result
             .iter()
             .find(|f| f.rule_id == "storage.destroyable")
@@ -483,7 +559,7 @@ mod tests {
     fn malformed_waivers_are_all_reported() {
         let mut no_reason = waiver("storage.destroyable", None, None, "2025-12-31");
         no_reason.reason = "  ".into();
-        let error = Waivers::parse(&[
+        let problems = parse(&[
             no_reason,
             waiver("storage.destroyable", None, None, "2025-02-30"),
             waiver("storage.destroyable", None, None, "31/12/2025"),
@@ -491,18 +567,79 @@ mod tests {
         ])
         .unwrap_err();
         let expected = [
-            "waiver 1 (rule `storage.destroyable`) in [[waivers]]: `reason` is empty",
-            "waiver 2 (rule `storage.destroyable`) in [[waivers]]: `expires` \"2025-02-30\" is not a day of the calendar",
-            "waiver 3 (rule `storage.destroyable`) in [[waivers]]: `expires` \"31/12/2025\" is not a date written YYYY-MM-DD",
-            "waiver 4 (rule ``) in [[waivers]]: `rule` is empty",
-            "waiver 4 (rule ``) in [[waivers]]: `address` is empty",
+            "waiver 1 (rule `storage.destroyable`): `reason` is empty",
+            "waiver 2 (rule `storage.destroyable`): `expires` \"2025-02-30\" is not a day of the calendar",
+            "waiver 3 (rule `storage.destroyable`): `expires` \"31/12/2025\" is not a date written YYYY-MM-DD",
+            "waiver 4 (rule ``): `rule` is empty",
+            "waiver 4 (rule ``): `address` is empty",
         ];
         for needle in expected {
             assert!(
-                error.problems.iter().any(|p| p.starts_with(needle)),
-                "{needle}: {error}"
+                problems.iter().any(|p| p.message.starts_with(needle)),
+                "{needle}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_malformed_waiver_points_at_its_value() {
+        let config = config_with(&[
+            waiver("storage.destroyable", None, None, "2025-12-31"),
+            waiver("storage.destroyable", None, None, "31/12/2025"),
+        ]);
+        let expires_line = config
+            .source
+            .text
+            .lines()
+            .position(|l| l == "expires = \"31/12/2025\"")
+            .unwrap()
+            + 1;
+        let report = Report {
+            source: config.source.clone(),
+            diagnostics: Waivers::parse(&config, "dev").unwrap_err(),
+        };
+        let text = report.to_string();
+        assert!(
+            text.contains(&format!("--> tenants.toml:{expires_line}:11")),
+            "{text}"
+        );
+        assert!(text.contains("not a day"), "{text}");
+    }
+
+    #[test]
+    fn findings_about_a_waiver_carry_its_address_and_line() {
+        let config = config_with(&[
+            waiver("storage.destroyable", None, None, "2025-06-14"),
+            waiver("storage.no-such-rule", None, None, "2025-12-31"),
+        ]);
+        let header_lines: Vec<usize> = config
+            .source
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| *line == "[[waivers]]")
+            .map(|(index, _)| index + 1)
+            .collect();
+        let waivers = Waivers::parse(&config, "dev").unwrap();
+        let result = waivers.apply(Vec::new(), &BTreeSet::new(), TODAY.parse().unwrap());
+        let located: Vec<(&str, &str, Option<usize>)> = result
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.address.as_str(), waivers.line_of(f)))
+            .collect();
+        assert_eq!(
+            located,
+            [
+                (WAIVER_EXPIRED.id, "waivers[0]", Some(header_lines[0])),
+                (WAIVER_UNUSED.id, "waivers[1]", Some(header_lines[1])),
+            ]
+        );
+        let mut other = result[0].clone();
+        other.rule_id = "storage.destroyable".into();
+        assert_eq!(
+            waivers.line_of(&other),
+            None,
+            "only the waivers' own findings are located"
+        );
     }
 
     #[test]

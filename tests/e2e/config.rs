@@ -97,9 +97,10 @@ fn corpus_options(text: &str) -> (Option<String>, PlanOptions, Vec<String>) {
 /// Covers: every rule of the configuration (syntax, unknown keys, types, tenant ids, the length
 /// budget, reserved names, suffix, regions, pool, explicit blocks, exhaustion, the lock file,
 /// --locked, --release, --tenant, plugin settings against their declared schema, the name
-/// budget of a third-party plugin's declared names) reports exactly the snapshotted diagnostics,
-/// with file, line and column, and every error of a file at once. The plugins' declarations are
-/// native (`tests/config/plugins.json`): no WebAssembly is built or run.
+/// budget of a third-party plugin's declared names, malformed waivers) reports exactly the
+/// snapshotted diagnostics, with file, line and column, and every error of a file at once. The
+/// plugins' declarations are native (`tests/config/plugins.json`): no WebAssembly is built or
+/// run.
 #[test]
 fn every_bad_configuration_gets_its_exact_diagnostics() {
     let corpus = workspace().join("tests/config");

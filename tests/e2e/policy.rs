@@ -151,7 +151,8 @@ fn json_report_lists_rules_findings_and_their_lines() {
 }
 
 /// Covers: waivers that match (the finding stays, marked waived with its reason), that match
-/// nothing (a warning) and that expired (an error: exit 2, nothing written by synth).
+/// nothing (a warning at the waiver's line) and that expired (an error: exit 2, nothing written
+/// by synth), and a malformed waiver (a configuration problem at its value).
 #[test]
 fn waivers_match_warn_when_unused_and_fail_when_expired() {
     let plugins = product_plugin_dir();
@@ -188,6 +189,18 @@ fn waivers_match_warn_when_unused_and_fail_when_expired() {
         "{unused:?}"
     );
     assert_eq!(unused[0]["severity"], "warning");
+    // It points at its own `[[waivers]]` table: the second one in the file.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let second_waiver_line = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| *line == "[[waivers]]")
+        .nth(1)
+        .map(|(index, _)| index + 1)
+        .unwrap();
+    assert_eq!(unused[0]["address"], "waivers[1]");
+    assert_eq!(unused[0]["file"], config.as_str());
+    assert_eq!(unused[0]["line"], second_waiver_line, "{unused:?}");
 
     let expired = example_with(
         work.path(),
@@ -225,10 +238,12 @@ fn waivers_match_warn_when_unused_and_fail_when_expired() {
         ],
     );
     assert_eq!(output.status.code(), Some(1));
+    let reason_line = std::fs::read_to_string(&malformed).unwrap().lines().count() - 1;
     for needle in [
         "waiver 1 (rule `storage.destroyable`)",
         "`reason` is empty",
         "`expires` \"soon\"",
+        &format!("malformed.toml:{reason_line}:10"),
     ] {
         assert!(stderr(&output).contains(needle), "{needle}: {}", stderr(&output));
     }

@@ -9,8 +9,12 @@
 ///   (`BLESS=1` rewrites them; no file for a stack the plugin adds nothing to);
 /// - `provides_declared`: both fragments provide exactly the declared values, in their shapes;
 /// - `own_rules_only`: the plugin's checks over its own fragments cite only declared rules;
-/// - `name_patterns_match`: the names the fragments create are exactly the declared patterns;
-/// - `settings_schema_parses`: the declared defaults parse into the settings type.
+/// - `name_patterns_match`: the physical names the fragments create (`name`, `name_prefix`,
+///   `bucket`, `function_name`, ... see [`naming::is_physical_name`](crate::naming::is_physical_name))
+///   are exactly the declared patterns;
+/// - `settings_schema_parses`: the declared defaults parse into the settings type;
+/// - `settings_keys_match_fields`: the declared settings and the settings type's fields are the
+///   same keys, so a name written differently in the two places fails.
 ///
 /// ```ignore
 /// tenant_plugin_sdk::conformance_tests!(Audit, golden = "tests/golden");
@@ -67,6 +71,11 @@ macro_rules! conformance_tests {
             #[test]
             fn settings_schema_parses() {
                 check::settings_schema_parses::<$plugin>();
+            }
+
+            #[test]
+            fn settings_keys_match_fields() {
+                check::settings_keys_match_fields::<$plugin>();
             }
         }
     };

@@ -19,6 +19,48 @@ pub fn central_stack_name(suffix: &str) -> String {
     format!("central-{suffix}")
 }
 
+/// The attributes that give a resource of a given type its physical name in AWS, besides `name`
+/// and `name_prefix`, which do for every type that has them. The bundled plugins' types need only
+/// the first three; the rest are the common AWS types whose name attribute is called otherwise,
+/// so that a third-party plugin's names are checked too (each checked against the AWS provider
+/// schema 6.25.0).
+pub const PHYSICAL_NAME_ATTRIBUTES: &[(&str, &str)] = &[
+    ("aws_s3_bucket", "bucket"),
+    ("aws_s3_bucket", "bucket_prefix"),
+    ("aws_lambda_function", "function_name"),
+    ("aws_lambda_layer_version", "layer_name"),
+    ("aws_db_instance", "identifier"),
+    ("aws_db_instance", "identifier_prefix"),
+    ("aws_rds_cluster", "cluster_identifier"),
+    ("aws_rds_cluster", "cluster_identifier_prefix"),
+    ("aws_docdb_cluster", "cluster_identifier"),
+    ("aws_docdb_cluster", "cluster_identifier_prefix"),
+    ("aws_neptune_cluster", "cluster_identifier"),
+    ("aws_neptune_cluster", "cluster_identifier_prefix"),
+    ("aws_redshift_cluster", "cluster_identifier"),
+    ("aws_elasticache_cluster", "cluster_id"),
+    ("aws_elasticache_replication_group", "replication_group_id"),
+    ("aws_opensearch_domain", "domain_name"),
+    ("aws_elasticsearch_domain", "domain_name"),
+    ("aws_cloudwatch_metric_alarm", "alarm_name"),
+    ("aws_cloudwatch_composite_alarm", "alarm_name"),
+    ("aws_cloudwatch_dashboard", "dashboard_name"),
+    ("aws_msk_cluster", "cluster_name"),
+    ("aws_msk_serverless_cluster", "cluster_name"),
+    ("aws_mq_broker", "broker_name"),
+    ("aws_dax_cluster", "cluster_name"),
+    ("aws_keyspaces_table", "table_name"),
+    ("aws_codecommit_repository", "repository_name"),
+    ("aws_ecs_task_definition", "family"),
+    ("aws_efs_file_system", "creation_token"),
+];
+
+/// Whether `attribute` of a resource of type `type_name` sets the resource's physical name:
+/// `name` and `name_prefix` of any type, and [`PHYSICAL_NAME_ATTRIBUTES`].
+pub fn is_physical_name(type_name: &str, attribute: &str) -> bool {
+    matches!(attribute, "name" | "name_prefix") || PHYSICAL_NAME_ATTRIBUTES.contains(&(type_name, attribute))
+}
+
 /// The tenant API function (created by compute; its log group and events rule refer to it).
 pub const API_FUNCTION: NamePattern = NamePattern::tenant(
     "aws_lambda_function.function_name",
@@ -123,6 +165,19 @@ mod tests {
             log_group_arn("us-east-1", "123456789012", "/aws/lambda/f"),
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/f"
         );
+    }
+
+    #[test]
+    fn physical_names_are_known_by_type() {
+        assert!(is_physical_name("aws_sqs_queue", "name"));
+        assert!(is_physical_name("aws_iam_role", "name_prefix"));
+        assert!(is_physical_name("aws_s3_bucket", "bucket"));
+        assert!(is_physical_name("aws_db_instance", "identifier"));
+        assert!(
+            !is_physical_name("aws_s3_bucket_policy", "bucket"),
+            "a reference to the bucket"
+        );
+        assert!(!is_physical_name("aws_lambda_permission", "function_name"));
     }
 
     #[test]

@@ -262,8 +262,8 @@ impl SettingProblem {
 /// per-field schema cannot express.
 pub trait SettingsSchema: DeserializeOwned {
     /// One declaration per setting, in the order `describe` lists them. The names must be the
-    /// struct's (kebab-case) field names; every plugin's conformance tests check that the
-    /// defaults parse.
+    /// struct's (kebab-case) field names; every plugin's conformance tests check that they are,
+    /// both ways, and that the defaults parse.
     fn schema() -> Vec<Setting>;
 
     /// Cross-field checks, and checks against the tenant (`None` for the fleet-wide settings).

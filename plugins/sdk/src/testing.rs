@@ -109,6 +109,63 @@ pub fn default_settings<P: Plugin>() -> P::Settings {
     settings_with::<P>(json!({})).unwrap_or_else(|e| panic!("the declared defaults do not parse: {e}"))
 }
 
+/// The keys the settings type `S` reads, as serde's derive lists them (renames applied), asked of
+/// the derive itself: `S` is deserialized from a probe that records the field list serde passes
+/// to `deserialize_struct`. `None` when `S` does not deserialize as a struct (a map, or a struct
+/// with `#[serde(flatten)]`, which the derive reads as a map).
+pub fn settings_keys<S: crate::SettingsSchema>() -> Option<&'static [&'static str]> {
+    let mut probe = KeyProbe::default();
+    let _ = S::deserialize(&mut probe);
+    probe.keys
+}
+
+/// A deserializer that only records the fields a struct asks for; see [`settings_keys`].
+#[derive(Default)]
+struct KeyProbe {
+    keys: Option<&'static [&'static str]>,
+}
+
+/// What [`KeyProbe`] answers every request with: it holds no data.
+#[derive(Debug)]
+struct Probed;
+
+impl std::fmt::Display for Probed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the key probe holds no data")
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl serde::de::Error for Probed {
+    fn custom<T: std::fmt::Display>(_message: T) -> Self {
+        Self
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for &mut KeyProbe {
+    type Error = Probed;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Probed> {
+        Err(Probed)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Probed> {
+        self.keys = Some(fields);
+        Err(Probed)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
 /// The plugin's default settings overlaid with `overrides` (a JSON object), checked and parsed as
 /// the SDK does before each call: how tests try configured and invalid values.
 pub fn settings_with<P: Plugin>(overrides: Value) -> Result<P::Settings, PluginError> {
@@ -404,9 +461,11 @@ pub mod conformance {
         }
     }
 
-    /// The literal physical names in the fragment of `context` (top-level `name`, `name_prefix`,
-    /// `bucket` of buckets and `function_name` of functions) are exactly the renderings of the
-    /// plugin's name patterns for that kind of stack, at the declared resource kinds.
+    /// The physical names in the fragment of `context` (every attribute that
+    /// [`is_physical_name`](crate::naming::is_physical_name) says names its resource) are exactly
+    /// the renderings of the plugin's name patterns for that kind of stack, at the declared
+    /// resource kinds. A name built from a template (`${...}`) fails: the host budgets names from
+    /// the declared patterns alone, so every name must be one of them, literally.
     pub fn name_patterns_match<P: Plugin>(context: &StackContext<P::Settings>) {
         let kind = if context.tenant.is_some() {
             StackKind::Tenant
@@ -429,27 +488,31 @@ pub mod conformance {
                 (pattern.resource_kind.to_owned(), name)
             })
             .collect();
-        let mut created: Vec<(String, String)> = fragment::<P>(context)
-            .blocks
-            .iter()
-            .filter(|block| block.kind == crate::BlockKind::Resource)
-            .flat_map(|block| {
-                let attributes = ["name", "name_prefix", "bucket", "function_name"];
-                attributes.into_iter().filter_map(move |attribute| {
-                    let literal = block
-                        .body
-                        .get(attribute)?
-                        .as_str()
-                        .filter(|v| !v.contains("${"))?;
-                    let names_the_block = match attribute {
-                        "bucket" => block.type_name == "aws_s3_bucket",
-                        "function_name" => block.type_name == "aws_lambda_function",
-                        _ => true,
-                    };
-                    names_the_block.then(|| (format!("{}.{attribute}", block.type_name), literal.to_owned()))
-                })
-            })
-            .collect();
+        let mut created: Vec<(String, String)> = Vec::new();
+        for block in fragment::<P>(context).blocks {
+            if block.kind != crate::BlockKind::Resource {
+                continue;
+            }
+            let attributes = block.body.as_object().into_iter().flatten();
+            for (attribute, value) in attributes {
+                if !crate::naming::is_physical_name(&block.type_name, attribute) {
+                    continue;
+                }
+                let name = value.as_str().unwrap_or_else(|| {
+                    panic!(
+                        "{}.{} sets `{attribute}` to {value}, not a string",
+                        block.type_name, block.name
+                    )
+                });
+                assert!(
+                    !name.contains("${"),
+                    "{}.{} builds its physical name `{attribute}` from the template `{name}`; write the rendering of a declared name pattern instead",
+                    block.type_name,
+                    block.name
+                );
+                created.push((format!("{}.{attribute}", block.type_name), name.to_owned()));
+            }
+        }
         declared.sort();
         declared.dedup();
         created.sort();
@@ -457,6 +520,24 @@ pub mod conformance {
         assert_eq!(
             created, declared,
             "names created (left) differ from the declared name patterns (right)"
+        );
+    }
+
+    /// The settings schema and the settings type name the same keys: every declared setting is
+    /// a field of the type and every field a declared setting, so a name written differently in
+    /// the two places fails here rather than in a user's configuration.
+    pub fn settings_keys_match_fields<P: Plugin>() {
+        use crate::SettingsSchema;
+        let keys = settings_keys::<P::Settings>().unwrap_or_else(|| {
+            panic!("the settings type does not deserialize as a plain struct (no `flatten`), so its keys cannot be checked")
+        });
+        let mut fields: Vec<&str> = keys.to_vec();
+        fields.sort_unstable();
+        let mut declared: Vec<String> = P::Settings::schema().into_iter().map(|s| s.name).collect();
+        declared.sort_unstable();
+        assert_eq!(
+            fields, declared,
+            "the settings type's fields (left) differ from the declared settings (right)"
         );
     }
 
@@ -483,7 +564,7 @@ pub mod conformance {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NoSettings, PluginInfo, Rule, ValueDeclaration};
+    use crate::{NamePattern, NoSettings, PluginInfo, Rule, ValueDeclaration};
 
     const A: ValueDeclaration = ValueDeclaration::text(StackKind::Tenant, "a", "A.");
     const B: ValueDeclaration = ValueDeclaration::text_list(StackKind::Tenant, "b", "B.");
@@ -582,6 +663,99 @@ mod tests {
         let fragment =
             Provider::synthesize_tenant(&tenant_context::<Provider>("a", "10.0.0.0/16", &[])).unwrap();
         compose(&[&fragment, &fragment]);
+    }
+
+    const DATABASE: NamePattern =
+        NamePattern::tenant("aws_db_instance.identifier", "tenant-{id}-db-{suffix}", 63);
+
+    /// The identifier [`Database`] gives its database, by variant: the declared pattern's
+    /// rendering, an undeclared name, and a name built from a template.
+    const DATABASE_IDENTIFIERS: [&str; 3] = [
+        "tenant-acme-corp-db-dev",
+        "tenant-acme-corp-database-dev",
+        "tenant-${var.tenant}-db-dev",
+    ];
+
+    /// Declares [`DATABASE`] and creates a database named `DATABASE_IDENTIFIERS[VARIANT]`.
+    struct Database<const VARIANT: usize>;
+
+    impl<const VARIANT: usize> Plugin for Database<VARIANT> {
+        type Settings = NoSettings;
+
+        fn describe() -> PluginInfo {
+            PluginInfo::new("db", "0.1.0", "A database.").names(&[DATABASE])
+        }
+
+        fn synthesize_tenant(_context: &StackContext<NoSettings>) -> Result<Fragment, PluginError> {
+            let mut fragment = Fragment::default();
+            let identifier = DATABASE_IDENTIFIERS[VARIANT];
+            fragment.resource("aws_db_instance", "db", json!({ "identifier": identifier }));
+            Ok(fragment)
+        }
+    }
+
+    fn check_database_names<const VARIANT: usize>() {
+        let context = tenant_context::<Database<VARIANT>>("acme-corp", "10.0.0.0/16", &[]);
+        conformance::name_patterns_match::<Database<VARIANT>>(&context);
+    }
+
+    #[test]
+    fn a_declared_name_under_another_attribute_than_name_conforms() {
+        check_database_names::<0>();
+    }
+
+    #[test]
+    #[should_panic(expected = "names created (left) differ from the declared name patterns")]
+    fn an_undeclared_physical_name_fails_conformance() {
+        check_database_names::<1>();
+    }
+
+    #[test]
+    #[should_panic(expected = "builds its physical name `identifier` from the template")]
+    fn a_templated_physical_name_fails_conformance() {
+        check_database_names::<2>();
+    }
+
+    /// Declares `retention-days` but reads `retention-day`: a typo in one of the two places.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    #[allow(dead_code)]
+    struct MisspelledSettings {
+        #[serde(default)]
+        retention_day: u64,
+    }
+
+    impl crate::SettingsSchema for MisspelledSettings {
+        fn schema() -> Vec<crate::Setting> {
+            vec![crate::Setting::integer("retention-days", "Days.").default(30)]
+        }
+    }
+
+    struct Misspelled;
+
+    impl Plugin for Misspelled {
+        type Settings = MisspelledSettings;
+
+        fn describe() -> PluginInfo {
+            PluginInfo::new("m", "0.1.0", "Misspells a setting.")
+        }
+    }
+
+    #[test]
+    fn settings_keys_come_from_the_derive() {
+        assert_eq!(
+            settings_keys::<MisspelledSettings>(),
+            Some(&["retention-day"][..])
+        );
+        assert_eq!(settings_keys::<NoSettings>(), Some(&[][..]));
+        conformance::settings_keys_match_fields::<Provider>();
+    }
+
+    #[test]
+    #[should_panic(expected = "the settings type's fields (left) differ from the declared settings (right)")]
+    fn a_setting_named_differently_in_the_type_and_the_schema_fails() {
+        // Neither `deny_unknown_fields` nor a missing default would have caught this one.
+        conformance::settings_keys_match_fields::<Misspelled>();
     }
 
     #[test]
