@@ -5,6 +5,8 @@
 //! "must deny" intent covers every request: keys the caller chooses stay open, so the intent
 //! holds only if the request is denied whatever they are. An unknown verdict never holds.
 
+use std::collections::BTreeSet;
+
 use crate::evaluate::Evaluation;
 use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
 use crate::request::Principal;
@@ -50,6 +52,48 @@ pub struct Intent {
     pub because: String,
 }
 
+/// What an intent asserts once the references of its stack are resolved: two intents with one
+/// claim are the same intent, whoever declared them and however they spelled it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Claim {
+    /// The stack whose references were resolved.
+    pub stack: String,
+    /// The principal, resolved.
+    pub principal: String,
+    /// The IAM action.
+    pub action: String,
+    /// The resource ARN, resolved.
+    pub resource: String,
+    /// Allow or deny.
+    pub expect: Expectation,
+    /// The request context, values resolved; its order does not matter.
+    pub context: BTreeSet<(String, String)>,
+}
+
+impl Claim {
+    /// The claim of `intent`, resolved against its stack among `stacks` (left as written when
+    /// the stack is not among them).
+    pub fn of(stacks: &[StackInput<'_>], intent: &Intent) -> Claim {
+        let view = stacks
+            .iter()
+            .find(|s| s.name == intent.stack)
+            .map(|s| StackView::new(*s));
+        let resolve = |text: &str| view.as_ref().map_or_else(|| text.to_owned(), |v| v.resolve(text));
+        Claim {
+            stack: intent.stack.clone(),
+            principal: resolve(&intent.principal),
+            action: intent.action.to_ascii_lowercase(),
+            resource: resolve(&intent.resource),
+            expect: intent.expect,
+            context: intent
+                .context
+                .iter()
+                .map(|(key, value)| (key.clone(), resolve(value)))
+                .collect(),
+        }
+    }
+}
+
 /// An intent with its verdict.
 #[derive(Debug, Clone)]
 pub struct IntentOutcome {
@@ -71,18 +115,14 @@ impl Fleet {
         intents
             .iter()
             .map(|intent| {
-                let view = stacks
-                    .iter()
-                    .find(|s| s.name == intent.stack)
-                    .map(|s| StackView::new(*s));
-                let resolve = |text: &str| view.as_ref().map_or_else(|| text.to_owned(), |v| v.resolve(text));
-                let resource = resolve(&intent.resource);
-                let context: Vec<(String, String)> = intent
-                    .context
-                    .iter()
-                    .map(|(key, value)| (key.clone(), resolve(value)))
-                    .collect();
-                let principal = self.intent_principal(&resolve(&intent.principal));
+                let Claim {
+                    principal,
+                    resource,
+                    context,
+                    ..
+                } = Claim::of(stacks, intent);
+                let context: Vec<(String, String)> = context.into_iter().collect();
+                let principal = self.intent_principal(&principal);
                 let evaluation = principal.as_ref().ok().map(|principal| match intent.expect {
                     Expectation::Allow => self.evaluate_exact(principal, &intent.action, &resource, &context),
                     Expectation::Deny => self.evaluate(principal, &intent.action, &resource, &context),
@@ -125,7 +165,12 @@ impl Fleet {
     /// function's role can decrypt its environment key and send to its dead-letter queue;
     /// EventBridge can invoke each rule's targets and write their dead-letter queues; CloudWatch
     /// Logs can use each log group's key; a log subscription can invoke its destination.
-    pub fn derived_intents(&self, stacks: &[StackInput<'_>]) -> Vec<Intent> {
+    ///
+    /// A safety net for plugins that declare none: a derived intent whose [`Claim`] one of the
+    /// `declared` intents already makes is left out, so every claim is judged (and counted) once,
+    /// as the declaring plugin's.
+    pub fn derived_intents(&self, stacks: &[StackInput<'_>], declared: &[Intent]) -> Vec<Intent> {
+        let declared: BTreeSet<Claim> = declared.iter().map(|intent| Claim::of(stacks, intent)).collect();
         let mut intents = Vec::new();
         for view in stacks.iter().map(|s| StackView::new(*s)) {
             let stack = view.input.name;
@@ -249,6 +294,7 @@ impl Fleet {
                 }
             }
         }
+        intents.retain(|intent| !declared.contains(&Claim::of(stacks, intent)));
         intents
     }
 

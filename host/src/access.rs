@@ -44,8 +44,8 @@ pub struct MatrixCell {
 /// What the access model found.
 #[derive(Debug, Clone)]
 pub struct AccessReport {
-    /// Every intent with its verdict: the host's (deployer, then derived from the resources),
-    /// then the plugins'.
+    /// Every intent with its verdict: the host's (deployer, then those derived from the resources
+    /// that no plugin declared), then the plugins'.
     pub intents: Vec<IntentOutcome>,
     /// Every principal × resource × data action.
     pub matrix: Vec<MatrixCell>,
@@ -79,9 +79,10 @@ pub fn analyse(stacks: &[ComposedStack], config: &AccessConfig) -> AccessReport 
         deployer_role_arn: deployer_role_arn(config),
     };
     let fleet = AccessFleet::from_stacks(&inputs, &options);
+    let declared: Vec<Intent> = stacks.iter().flat_map(plugin_intents).collect();
     let mut intents = fleet.host_intents();
-    intents.extend(fleet.derived_intents(&inputs));
-    intents.extend(stacks.iter().flat_map(plugin_intents));
+    intents.extend(fleet.derived_intents(&inputs, &declared));
+    intents.extend(declared);
     let intents = fleet.check_intents(&inputs, &intents);
     let matrix = fleet
         .matrix()
