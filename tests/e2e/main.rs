@@ -618,7 +618,13 @@ fn the_example_access_intents_are_declared_by_their_plugins_and_hold() {
     let work = tempfile::tempdir().unwrap();
     let output = tenant_host(
         work.path(),
-        &["access", "--plugins", plugins.path().to_str().unwrap(), "--format", "json"],
+        &[
+            "access",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
     );
     assert_success(&output);
     let report: Value = serde_json::from_slice(&output.stdout).expect("access JSON");

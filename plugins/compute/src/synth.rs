@@ -192,8 +192,9 @@ fn data_access_intents(
             .because("rows under another tenant's partition key stay out of reach, even in this table"),
     );
     fragment.intent(
-        AccessIntent::deny(role_arn, "dynamodb:Scan", table_arn)
-            .because("a Scan names no partition key, so it would read every row whatever tenant it belongs to"),
+        AccessIntent::deny(role_arn, "dynamodb:Scan", table_arn).because(
+            "a Scan names no partition key, so it would read every row whatever tenant it belongs to",
+        ),
     );
     Ok(())
 }

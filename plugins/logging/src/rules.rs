@@ -121,9 +121,7 @@ pub fn check_stack(stack: &StackDocument, settings: &LoggingSettings) -> Vec<Fin
 
 /// The keys encrypting the central log group of a central stack.
 fn central_keys<'a>(stack: &'a StackDocument) -> Vec<TerraformBlock<'a>> {
-    let central_prefix = CENTRAL_LOG_GROUP
-        .template
-        .trim_end_matches("{suffix}");
+    let central_prefix = CENTRAL_LOG_GROUP.template.trim_end_matches("{suffix}");
     if stack.tenant.is_some() {
         return Vec::new();
     }
@@ -183,7 +181,8 @@ fn is_account(principal: &str) -> bool {
         .and_then(|rest| rest.strip_suffix(":root"))
         .unwrap_or(principal);
     let literal = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    let caller_identity = account.starts_with("${data.aws_caller_identity.") && account.ends_with(".account_id}");
+    let caller_identity =
+        account.starts_with("${data.aws_caller_identity.") && account.ends_with(".account_id}");
     literal || caller_identity
 }
 
@@ -425,11 +424,27 @@ mod tests {
         let key = "aws_kms_key.central_logs";
         let flagged: &[(Rule, &str)] = &[(CENTRAL_KEY_PRIVATE, key)];
         let cases = [
-            ("the account root and CloudWatch Logs", key_policy(json!([root, logs, denial])), &[][..]),
-            ("any principal tagged with a tenant", key_policy(json!([root, tagged])), flagged),
-            ("a tenant role beside the account", key_policy(json!([role])), flagged),
+            (
+                "the account root and CloudWatch Logs",
+                key_policy(json!([root, logs, denial])),
+                &[][..],
+            ),
+            (
+                "any principal tagged with a tenant",
+                key_policy(json!([root, tagged])),
+                flagged,
+            ),
+            (
+                "a tenant role beside the account",
+                key_policy(json!([role])),
+                flagged,
+            ),
             ("everyone", key_policy(json!([anyone.clone()])), flagged),
-            ("a policy it cannot read", "${data.aws_iam_policy_document.x.json}".to_owned(), flagged),
+            (
+                "a policy it cannot read",
+                "${data.aws_iam_policy_document.x.json}".to_owned(),
+                flagged,
+            ),
         ];
         for (reason, policy, expected) in cases {
             let resources = central_with_key_policy(policy);

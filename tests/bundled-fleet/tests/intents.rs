@@ -41,7 +41,11 @@ fn every_plugin_owning_access_governed_resources_declares_both_kinds() {
     // intents prove. Network creates no resource an IAM policy governs (its endpoints' policies
     // are storage's).
     for plugin in ["storage", "iam"] {
-        assert_eq!(kinds.get(plugin), Some(&BTreeSet::from([Expectation::Deny])), "{plugin}");
+        assert_eq!(
+            kinds.get(plugin),
+            Some(&BTreeSet::from([Expectation::Deny])),
+            "{plugin}"
+        );
     }
     assert_eq!(kinds.get("network"), None);
 }
@@ -124,13 +128,23 @@ fn undoing_what_makes_an_intent_hold_makes_it_fail() {
         (
             // Issue 9 item 1: Lambda decrypts the environment with the role's own credentials.
             "the forwarder's role may use its key only through SQS",
-            with_policy(example_stacks(), CENTRAL, forwarder_policy, without("DecryptOwnEnvironment")),
+            with_policy(
+                example_stacks(),
+                CENTRAL,
+                forwarder_policy,
+                without("DecryptOwnEnvironment"),
+            ),
             &[("logging", "allow", "kms:Decrypt")],
         ),
         (
             // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html#transit
             "the bucket accepts requests without TLS",
-            with_policy(example_stacks(), ACME, bucket_policy, without("DenyInsecureTransport")),
+            with_policy(
+                example_stacks(),
+                ACME,
+                bucket_policy,
+                without("DenyInsecureTransport"),
+            ),
             &[("storage", "deny", "s3:GetObject")],
         ),
         (
@@ -159,11 +173,15 @@ fn undoing_what_makes_an_intent_hold_makes_it_fail() {
                     example_stacks(),
                     ACME,
                     role_policy,
-                    changing("TenantLogStreams", |statement| statement["Resource"] = json!(acme_wildcard_logs)),
+                    changing("TenantLogStreams", |statement| {
+                        statement["Resource"] = json!(acme_wildcard_logs)
+                    }),
                 ),
                 ACME,
                 boundary,
-                changing("CeilingTenantLogs", |statement| statement["Resource"] = json!(acme_wildcard_logs)),
+                changing("CeilingTenantLogs", |statement| {
+                    statement["Resource"] = json!(acme_wildcard_logs)
+                }),
             ),
             &[("iam", "deny", "logs:PutLogEvents")],
         ),

@@ -3,10 +3,12 @@
 use crate::access::{READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::deployment::{asset_path, forwarder_package};
 use crate::settings::LoggingSettings;
+use crate::synth::FLOW_LOGS_ROLE;
 use tenant_plugin_sdk::bundled::{CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME};
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
-use crate::synth::FLOW_LOGS_ROLE;
-use tenant_plugin_sdk::naming::{API_ROLE, CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn, role_arn};
+use tenant_plugin_sdk::naming::{
+    API_ROLE, CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn, role_arn,
+};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
@@ -198,7 +200,13 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
     ] {
         fragment.intent(intent);
     }
-    central_key_intents(&mut fragment, context, &key_arn, &central_group.attr("arn"), &account);
+    central_key_intents(
+        &mut fragment,
+        context,
+        &key_arn,
+        &central_group.attr("arn"),
+        &account,
+    );
     fragment.intent(
         AccessIntent::deny(
             "service:logs.amazonaws.com",
