@@ -381,7 +381,7 @@ fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
         because: "declared".into(),
         ..decrypt.clone()
     };
-    let remaining = fleet.derived_intents(&inputs, &[declared.clone()]);
+    let remaining = fleet.derived_intents(&inputs, std::slice::from_ref(&declared));
     assert_eq!(remaining.len(), derived.len() - 1);
     assert!(!remaining.contains(&decrypt));
     // Another context, stack or expectation is another claim: the derived intent stays.
@@ -404,7 +404,7 @@ fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
     ];
     for other in others {
         assert_eq!(
-            fleet.derived_intents(&inputs, &[other.clone()]).len(),
+            fleet.derived_intents(&inputs, std::slice::from_ref(&other)).len(),
             derived.len(),
             "{other:?}"
         );
