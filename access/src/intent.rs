@@ -5,7 +5,7 @@
 //! "must deny" intent covers every request: keys the caller chooses stay open, so the intent
 //! holds only if the request is denied whatever they are. An unknown verdict never holds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::evaluate::Evaluation;
 use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
@@ -70,28 +70,29 @@ pub struct Claim {
     pub context: BTreeSet<(String, String)>,
 }
 
-impl Claim {
-    /// The claim of `intent`, resolved against its stack among `stacks` (left as written when
-    /// the stack is not among them).
-    pub fn of(stacks: &[StackInput<'_>], intent: &Intent) -> Claim {
-        let view = stacks
-            .iter()
-            .find(|s| s.name == intent.stack)
-            .map(|s| StackView::new(*s));
-        let resolve = |text: &str| view.as_ref().map_or_else(|| text.to_owned(), |v| v.resolve(text));
-        Claim {
-            stack: intent.stack.clone(),
-            principal: resolve(&intent.principal),
-            action: intent.action.to_ascii_lowercase(),
-            resource: resolve(&intent.resource),
-            expect: intent.expect,
-            context: intent
-                .context
-                .iter()
-                .map(|(key, value)| (key.clone(), resolve(value)))
-                .collect(),
-        }
-    }
+/// The claims of `intents`, each resolved against its stack among `stacks` (left as written when
+/// its stack is not among them). One view per stack, however many intents it has.
+pub fn claims(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<Claim> {
+    let views: BTreeMap<&str, StackView<'_>> = stacks.iter().map(|s| (s.name, StackView::new(*s))).collect();
+    intents
+        .iter()
+        .map(|intent| {
+            let view = views.get(intent.stack.as_str());
+            let resolve = |text: &str| view.map_or_else(|| text.to_owned(), |v| v.resolve(text));
+            Claim {
+                stack: intent.stack.clone(),
+                principal: resolve(&intent.principal),
+                action: intent.action.to_ascii_lowercase(),
+                resource: resolve(&intent.resource),
+                expect: intent.expect,
+                context: intent
+                    .context
+                    .iter()
+                    .map(|(key, value)| (key.clone(), resolve(value)))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// An intent with its verdict.
@@ -114,13 +115,14 @@ impl Fleet {
     pub fn check_intents(&self, stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<IntentOutcome> {
         intents
             .iter()
-            .map(|intent| {
+            .zip(claims(stacks, intents))
+            .map(|(intent, claim)| {
                 let Claim {
                     principal,
                     resource,
                     context,
                     ..
-                } = Claim::of(stacks, intent);
+                } = claim;
                 let context: Vec<(String, String)> = context.into_iter().collect();
                 let principal = self.intent_principal(&principal);
                 let evaluation = principal.as_ref().ok().map(|principal| match intent.expect {
@@ -170,7 +172,7 @@ impl Fleet {
     /// `declared` intents already makes is left out, so every claim is judged (and counted) once,
     /// as the declaring plugin's.
     pub fn derived_intents(&self, stacks: &[StackInput<'_>], declared: &[Intent]) -> Vec<Intent> {
-        let declared: BTreeSet<Claim> = declared.iter().map(|intent| Claim::of(stacks, intent)).collect();
+        let declared: BTreeSet<Claim> = claims(stacks, declared).into_iter().collect();
         let mut intents = Vec::new();
         for view in stacks.iter().map(|s| StackView::new(*s)) {
             let stack = view.input.name;
@@ -294,8 +296,13 @@ impl Fleet {
                 }
             }
         }
-        intents.retain(|intent| !declared.contains(&Claim::of(stacks, intent)));
+        let derived = claims(stacks, &intents);
         intents
+            .into_iter()
+            .zip(derived)
+            .filter(|(_, claim)| !declared.contains(claim))
+            .map(|(intent, _)| intent)
+            .collect()
     }
 
     /// The host's own intents: the deployer can manage every resource of every stack, and empty a
