@@ -5,6 +5,8 @@
 //! "must deny" intent covers every request: keys the caller chooses stay open, so the intent
 //! holds only if the request is denied whatever they are. An unknown verdict never holds.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::evaluate::Evaluation;
 use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
 use crate::model::{ResolvedIntent, resolve_intent};
@@ -51,6 +53,59 @@ pub struct Intent {
     pub because: String,
 }
 
+/// What an intent asserts once the references of its stack are resolved: two intents with one
+/// claim are the same intent, whoever declared them and however they spelled it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Claim {
+    /// The stack whose references were resolved.
+    pub stack: String,
+    /// The principal, resolved.
+    pub principal: String,
+    /// The IAM action.
+    pub action: String,
+    /// The resource ARN, resolved.
+    pub resource: String,
+    /// Allow or deny.
+    pub expect: Expectation,
+    /// The request context, values resolved; its order does not matter.
+    pub context: BTreeSet<(String, String)>,
+}
+
+/// `intents`, each resolved against its stack among `stacks` (left as written when its stack is
+/// not among them). One view per stack, however many intents it has.
+pub fn resolve_intents(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<ResolvedIntent> {
+    let views: BTreeMap<&str, StackView<'_>> = stacks.iter().map(|s| (s.name, StackView::new(*s))).collect();
+    intents
+        .iter()
+        .map(|intent| match views.get(intent.stack.as_str()) {
+            Some(view) => resolve_intent(view, intent),
+            None => ResolvedIntent::literal(intent.clone()),
+        })
+        .collect()
+}
+
+/// The claims of `intents`, resolved as [`resolve_intents`] does.
+pub fn claims(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<Claim> {
+    resolve_intents(stacks, intents)
+        .iter()
+        .map(ResolvedIntent::claim)
+        .collect()
+}
+
+impl ResolvedIntent {
+    /// What the intent asserts, however it was spelled.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            stack: self.intent.stack.clone(),
+            principal: self.principal.clone(),
+            action: self.intent.action.to_ascii_lowercase(),
+            resource: self.resource.clone(),
+            expect: self.intent.expect,
+            context: self.context.iter().cloned().collect(),
+        }
+    }
+}
+
 /// An intent with its verdict.
 #[derive(Debug, Clone)]
 pub struct IntentOutcome {
@@ -69,14 +124,7 @@ pub struct IntentOutcome {
 impl Fleet {
     /// Checks `intents` declared in `stacks` (the stacks this fleet was built from).
     pub fn check_intents(&self, stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<IntentOutcome> {
-        let resolved: Vec<ResolvedIntent> = intents
-            .iter()
-            .map(|intent| match stacks.iter().find(|s| s.name == intent.stack) {
-                Some(stack) => resolve_intent(&StackView::new(*stack), intent),
-                None => ResolvedIntent::literal(intent.clone()),
-            })
-            .collect();
-        self.check_resolved_intents(&resolved)
+        self.check_resolved_intents(&resolve_intents(stacks, intents))
     }
 
     /// Checks intents whose references are resolved already.
@@ -129,7 +177,12 @@ impl Fleet {
     /// function's role can decrypt its environment key and send to its dead-letter queue;
     /// EventBridge can invoke each rule's targets and write their dead-letter queues; CloudWatch
     /// Logs can use each log group's key; a log subscription can invoke its destination.
-    pub fn derived_intents(stacks: &[StackInput<'_>]) -> Vec<Intent> {
+    ///
+    /// A safety net for plugins that declare none: a derived intent whose [`Claim`] one of the
+    /// `declared` intents already makes is left out, so every claim is judged (and counted) once,
+    /// as the declaring plugin's.
+    pub fn derived_intents(stacks: &[StackInput<'_>], declared: &[Intent]) -> Vec<Intent> {
+        let declared: BTreeSet<Claim> = claims(stacks, declared).into_iter().collect();
         let mut intents = Vec::new();
         for view in stacks.iter().map(|s| StackView::new(*s)) {
             let stack = view.input.name;
@@ -253,7 +306,13 @@ impl Fleet {
                 }
             }
         }
+        let derived = claims(stacks, &intents);
         intents
+            .into_iter()
+            .zip(derived)
+            .filter(|(_, claim)| !declared.contains(claim))
+            .map(|(intent, _)| intent)
+            .collect()
     }
 
     /// The host's own intents: the deployer can manage every resource of every stack, and empty a

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use tenant_access::Verdict;
 use tenant_access::fleet::{ACCOUNT, Fleet, FleetOptions, StackInput};
+use tenant_access::intent::{Expectation, Intent};
 
 type Stacks = Vec<(String, Option<String>, Value)>;
 
@@ -310,12 +311,13 @@ fn inputs(stacks: &Stacks) -> Vec<StackInput<'_>> {
         .collect()
 }
 
-/// The intents of the host (deployer, derived from the resources) that do not hold.
+/// The intents of the host (deployer, derived from the resources) that do not hold. The golden
+/// documents carry no declared intents, so every derived intent is there.
 fn failing_host_intents(stacks: &Stacks) -> Vec<String> {
     let fleet = fleet(stacks);
     let inputs = inputs(stacks);
     let mut intents = fleet.host_intents();
-    intents.extend(Fleet::derived_intents(&inputs));
+    intents.extend(Fleet::derived_intents(&inputs, &[]));
     fleet
         .check_intents(&inputs, &intents)
         .into_iter()
@@ -352,7 +354,7 @@ fn every_host_intent_holds_on_the_example() {
     let stacks = example();
     let fleet = fleet(&stacks);
     let inputs = inputs(&stacks);
-    assert!(fleet.host_intents().len() + Fleet::derived_intents(&inputs).len() >= 20);
+    assert!(fleet.host_intents().len() + Fleet::derived_intents(&inputs, &[]).len() >= 20);
     let failing = failing_host_intents(&stacks);
     assert!(failing.is_empty(), "{failing:#?}");
 }
@@ -473,4 +475,52 @@ fn a_wildcard_permission_lets_look_alike_groups_feed_the_forwarder() {
         logs_may_feed_the_forwarder(&stacks, "tenant-evil-api-logs-dev"),
         Verdict::Allowed
     );
+}
+
+#[test]
+fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
+    let stacks = example();
+    let inputs = inputs(&stacks);
+    let derived = Fleet::derived_intents(&inputs, &[]);
+    let decrypt = derived
+        .iter()
+        .find(|intent| intent.stack == "central-dev" && intent.action == "kms:Decrypt")
+        .expect("the forwarder's environment intent")
+        .clone();
+    // The plugin spells the same claim its own way: the role's literal ARN, another case.
+    let declared = Intent {
+        plugin: "logging".into(),
+        principal: format!("arn:aws:iam::{ACCOUNT}:role/saas-central-log-forwarder-role-dev"),
+        action: "KMS:Decrypt".into(),
+        because: "declared".into(),
+        ..decrypt.clone()
+    };
+    let remaining = Fleet::derived_intents(&inputs, std::slice::from_ref(&declared));
+    assert_eq!(remaining.len(), derived.len() - 1);
+    assert!(!remaining.contains(&decrypt));
+    // Another context, stack or expectation is another claim: the derived intent stays.
+    let others = [
+        Intent {
+            context: vec![(
+                "kms:EncryptionContext:LambdaFunctionName".into(),
+                "another-function".into(),
+            )],
+            ..declared.clone()
+        },
+        Intent {
+            stack: "tenant-acme-corp-dev".into(),
+            ..declared.clone()
+        },
+        Intent {
+            expect: Expectation::Deny,
+            ..declared
+        },
+    ];
+    for other in others {
+        assert_eq!(
+            Fleet::derived_intents(&inputs, std::slice::from_ref(&other)).len(),
+            derived.len(),
+            "{other:?}"
+        );
+    }
 }

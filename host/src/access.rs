@@ -51,7 +51,7 @@ pub struct AccessReport {
     /// The fleet model, for matrices on demand.
     pub fleet: AccessFleet,
     /// Every intent with its verdict: the host's deployer intents, then each stack's (those the
-    /// host derives from its resources, then those its plugins declared).
+    /// host derives from its resources that no plugin declared, then those its plugins declared).
     pub intents: Vec<IntentOutcome>,
     /// The cells of the matrix that break the fleet invariant.
     pub violations: Vec<MatrixCell>,
@@ -76,8 +76,9 @@ pub fn stack_model(stack: &ComposedStack) -> StackModel {
         tenant: stack.tenant.as_ref().map(|t| t.id.as_str()),
         document: &stack.document,
     };
-    let mut intents = AccessFleet::derived_intents(&[input]);
-    intents.extend(plugin_intents(stack));
+    let declared: Vec<Intent> = plugin_intents(stack).collect();
+    let mut intents = AccessFleet::derived_intents(&[input], &declared);
+    intents.extend(declared);
     StackModel::extract(input, &intents)
 }
 

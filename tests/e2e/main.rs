@@ -607,3 +607,41 @@ fn a_role_reading_every_tenants_logs_fails_check() {
         "{text}"
     );
 }
+
+/// Covers issue 9's access intents through the loaded components: on the example, `access`
+/// exits 0 with every intent holding; each bundled plugin owning access-governed resources
+/// declares intents under its own name, and the host adds only the deployer's (its derived
+/// intents repeat no claim a plugin declared).
+#[test]
+fn the_example_access_intents_are_declared_by_their_plugins_and_hold() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let output = tenant_host(
+        work.path(),
+        &[
+            "access",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_success(&output);
+    let report: Value = serde_json::from_slice(&output.stdout).expect("access JSON");
+    let intents = report["intents"].as_array().expect("intents");
+    let failing: Vec<&Value> = intents.iter().filter(|i| i["holds"] != true).collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+    let by_plugin = |plugin: &str| intents.iter().filter(|i| i["plugin"] == plugin).count();
+    for plugin in ["compute", "storage", "crypto", "iam", "logging", "events"] {
+        assert!(by_plugin(plugin) >= 3, "{plugin} declares {}", by_plugin(plugin));
+    }
+    let declared = intents.iter().filter(|i| i["plugin"] != "host").count();
+    assert!(declared >= 20, "{declared}");
+    assert!(
+        intents
+            .iter()
+            .filter(|i| i["plugin"] == "host")
+            .all(|i| i["principal"] == "deployer"),
+        "no derived intent repeats a declared claim"
+    );
+}

@@ -35,8 +35,8 @@ mod synth;
 mod terraform;
 
 use tenant_plugin_sdk::bundled::{
-    BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
-    LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_NAME,
+    BUCKET_ARN, BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
+    LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_ARN, TABLE_NAME,
 };
 use tenant_plugin_sdk::prelude::*;
 
@@ -60,7 +60,9 @@ impl Plugin for Compute {
             LAMBDA_SECURITY_GROUP_ID,
             KMS_KEY_ARN,
             TABLE_NAME,
+            TABLE_ARN,
             BUCKET_NAME,
+            BUCKET_ARN,
             LOG_GROUP_NAME,
         ])
         .provides(&[FUNCTION_NAME, FUNCTION_ARN])

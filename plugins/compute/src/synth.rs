@@ -3,10 +3,10 @@
 use crate::deployment::{api_package, asset_path};
 use crate::settings::ComputeSettings;
 use tenant_plugin_sdk::bundled::{
-    BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
-    LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_NAME,
+    BUCKET_ARN, BUCKET_NAME, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME,
+    LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_ARN, TABLE_NAME,
 };
-use tenant_plugin_sdk::naming::{API_DEAD_LETTER_QUEUE, API_FUNCTION};
+use tenant_plugin_sdk::naming::{API_DEAD_LETTER_QUEUE, API_FUNCTION, look_alike_tenant};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::dead_letter_queue;
@@ -119,6 +119,17 @@ pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, Plugi
         }),
     );
 
+    let role_arn = context.input(&LAMBDA_ROLE_ARN)?;
+    let dlq_arn = dlq.attr("arn");
+    for intent in [
+        AccessIntent::environment_decryption(role_arn, key_arn, &function_name),
+        AccessIntent::dead_letter_delivery(role_arn, &dlq_arn, &function_name),
+        AccessIntent::queue_encryption(role_arn, key_arn, &dlq_arn, &context.region),
+    ] {
+        fragment.intent(intent);
+    }
+    data_access_intents(&mut fragment, context, role_arn)?;
+
     let url = fragment.resource(
         "aws_lambda_function_url",
         "api",
@@ -140,6 +151,54 @@ pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, Plugi
     Ok(fragment)
 }
 
+/// What the handler (`handler/app.py`) does with the tenant's data, through the grants of the
+/// iam plugin and the policies of storage and crypto: rows under the tenant's partition key
+/// (`GetItem`, `PutItem`, `Query`) and objects written naming the tenant key. What it must never
+/// reach is another tenant's rows, even should the table hold them, nor every row at once.
+fn data_access_intents(
+    fragment: &mut Fragment,
+    context: &StackContext<ComputeSettings>,
+    role_arn: &str,
+) -> Result<(), PluginError> {
+    let id = context.tenant()?.id.as_str();
+    let key_arn = context.input(&KMS_KEY_ARN)?;
+    let table_arn = context.input(&TABLE_ARN)?;
+    let objects = format!("{}/*", context.input(&BUCKET_ARN)?);
+    for action in ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"] {
+        fragment.intent(
+            AccessIntent::allow(role_arn, action, table_arn)
+                .context("dynamodb:LeadingKeys", id)
+                .because("the API reads and writes the tenant's rows, under its partition key"),
+        );
+    }
+    fragment.intent(
+        AccessIntent::allow(role_arn, "s3:GetObject", &objects).because("the API reads the tenant's objects"),
+    );
+    fragment.intent(
+        AccessIntent::allow(role_arn, "s3:PutObject", &objects)
+            .context("s3:x-amz-server-side-encryption", "aws:kms")
+            .context("s3:x-amz-server-side-encryption-aws-kms-key-id", key_arn)
+            .because("the API writes the tenant's objects, naming the tenant key"),
+    );
+    // S3 asks KMS for the object's data key with the caller's credentials.
+    fragment.intent(
+        AccessIntent::allow(role_arn, "kms:GenerateDataKey", key_arn)
+            .context("kms:ViaService", &format!("s3.{}.amazonaws.com", context.region))
+            .because("S3 encrypts the API's objects with the tenant key on the role's behalf"),
+    );
+    fragment.intent(
+        AccessIntent::deny(role_arn, "dynamodb:GetItem", table_arn)
+            .context("dynamodb:LeadingKeys", &look_alike_tenant(id))
+            .because("rows under another tenant's partition key stay out of reach, even in this table"),
+    );
+    fragment.intent(
+        AccessIntent::deny(role_arn, "dynamodb:Scan", table_arn).because(
+            "a Scan names no partition key, so it would read every row whatever tenant it belongs to",
+        ),
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -154,7 +213,9 @@ pub(crate) mod tests {
         ("lambda-security-group-id", "${aws_security_group.lambda.id}"),
         ("kms-key-arn", "${aws_kms_key.tenant.arn}"),
         ("table-name", "${aws_dynamodb_table.metadata.name}"),
+        ("table-arn", "${aws_dynamodb_table.metadata.arn}"),
         ("bucket-name", "${aws_s3_bucket.data.id}"),
+        ("bucket-arn", "${aws_s3_bucket.data.arn}"),
         ("log-group-name", "${aws_cloudwatch_log_group.api.name}"),
     ];
 

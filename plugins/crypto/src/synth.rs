@@ -1,8 +1,11 @@
 //! The tenant stack's key: the key itself, its alias and the account lookup its policy needs.
 
-use crate::policy::{KeyPolicyScope, contributed_statements, key_policy};
+use crate::policy::{
+    KeyPolicyScope, contributed_statements, key_policy, tenant_dead_letter_queue_arn, tenant_log_group_arns,
+};
 use crate::settings::CryptoSettings;
 use tenant_plugin_sdk::bundled::{ACCOUNT_ID, KMS_KEY_ARN, KMS_KEY_ID};
+use tenant_plugin_sdk::naming::look_alike_tenant;
 use tenant_plugin_sdk::prelude::*;
 
 /// `alias/tenant-{id}-{suffix}`. It always starts with `alias/tenant-`, so it never falls into
@@ -55,6 +58,8 @@ pub fn tenant_fragment(context: &StackContext<CryptoSettings>) -> Result<Fragmen
         json!({"name": KEY_ALIAS.render(&tenant.id, suffix), "target_key_id": key.attr("key_id")}),
     );
 
+    key_intents(&mut fragment, &scope, &key.attr("arn"));
+
     fragment.output(
         "kms_key_arn",
         json!(key.attr("arn")),
@@ -64,6 +69,47 @@ pub fn tenant_fragment(context: &StackContext<CryptoSettings>) -> Result<Fragmen
     fragment.provide(&KMS_KEY_ARN, key.attr("arn"));
     fragment.provide(&KMS_KEY_ID, key.attr("key_id"));
     Ok(fragment)
+}
+
+/// What the key policy must allow the services that encrypt the tenant's data for it, and what it
+/// must refuse: the same services working for a tenant whose id begins with this one's (the key
+/// policy names log groups and the queue exactly for this), another account, and anonymous callers.
+fn key_intents(fragment: &mut Fragment, scope: &KeyPolicyScope<'_>, key_arn: &str) {
+    let look_alike = KeyPolicyScope {
+        tenant_id: &look_alike_tenant(scope.tenant_id),
+        ..*scope
+    };
+    for group in tenant_log_group_arns(scope) {
+        fragment.intent(AccessIntent::log_group_encryption(scope.region, key_arn, &group));
+    }
+    for group in tenant_log_group_arns(&look_alike) {
+        fragment.intent(
+            AccessIntent::log_group_encryption(scope.region, key_arn, &group)
+                .denied()
+                .because("CloudWatch Logs never uses the key for another tenant's log groups"),
+        );
+    }
+    // EventBridge encrypts the dead letters of the tenant's events rule itself: the queue's
+    // encryption context names the queue.
+    let events_dead_letters = |queue: &str| {
+        AccessIntent::allow("service:events.amazonaws.com", "kms:GenerateDataKey", key_arn)
+            .context("kms:EncryptionContext:aws:sqs:arn", queue)
+    };
+    fragment.intent(
+        events_dead_letters(&tenant_dead_letter_queue_arn(scope))
+            .because("EventBridge encrypts the undeliverable events of the tenant's rule"),
+    );
+    fragment.intent(
+        events_dead_letters(&tenant_dead_letter_queue_arn(&look_alike))
+            .denied()
+            .because("EventBridge never uses the key for another tenant's queue"),
+    );
+    for principal in ["account:other", "anonymous"] {
+        fragment.intent(
+            AccessIntent::deny(principal, "kms:Decrypt", key_arn)
+                .because("nobody outside the tenant's account decrypts its data"),
+        );
+    }
 }
 
 #[cfg(test)]

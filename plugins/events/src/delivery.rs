@@ -50,8 +50,19 @@ impl DeadLetterQueue<'_> {
             self.local_name,
             json!({"queue_url": queue.attr("id"), "policy": policy.render()}),
         );
+        fragment.intent(
+            rule_delivery("sqs:SendMessage", &queue.attr("arn"), &self.rule.attr("arn"))
+                .because("EventBridge writes the rule's undeliverable events to its dead-letter queue"),
+        );
         queue
     }
+}
+
+/// EventBridge doing `action` on `resource` for the rule `rule_arn`: it names the rule as
+/// `aws:SourceArn`, which resource policies bind their grants to
+/// ([EventBridge resource-based policies](https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html)).
+pub fn rule_delivery(action: &str, resource: &str, rule_arn: &str) -> AccessIntent {
+    AccessIntent::allow("service:events.amazonaws.com", action, resource).context("aws:SourceArn", rule_arn)
 }
 
 /// The body of an `aws_cloudwatch_event_target` of `rule` on `bus_name` delivering to `arn`, with

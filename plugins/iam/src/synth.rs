@@ -4,12 +4,11 @@ use crate::policies::{TenantResources, permissions_boundary, permissions_policy,
 use tenant_plugin_sdk::bundled::{
     ACCOUNT_ID, BUCKET_ARN, KMS_KEY_ARN, LAMBDA_ROLE_ARN, LAMBDA_ROLE_NAME, LOG_GROUP_ARN, TABLE_ARN, VPC_ID,
 };
-use tenant_plugin_sdk::naming::API_DEAD_LETTER_QUEUE;
+use tenant_plugin_sdk::naming::{
+    API_DEAD_LETTER_QUEUE, API_LOG_GROUP, API_ROLE, log_group_arn, look_alike_tenant,
+};
 use tenant_plugin_sdk::prelude::*;
 
-/// The API function's execution role; IAM rejects role names longer than 64 characters.
-pub const ROLE: NamePattern =
-    NamePattern::tenant("aws_iam_role.name", "tenant-{id}-lambda-role-{suffix}", 64);
 /// The role's inline policy; IAM rejects policy names longer than 128 characters.
 pub const ROLE_POLICY: NamePattern = NamePattern::tenant(
     "aws_iam_role_policy.name",
@@ -21,7 +20,7 @@ pub const BOUNDARY: NamePattern =
     NamePattern::tenant("aws_iam_policy.name", "tenant-{id}-boundary-{suffix}", 128);
 
 /// Every physical name the plugin creates.
-pub const NAMES: &[NamePattern] = &[ROLE, ROLE_POLICY, BOUNDARY];
+pub const NAMES: &[NamePattern] = &[API_ROLE, ROLE_POLICY, BOUNDARY];
 
 /// The execution role, its inline permissions and its permissions boundary.
 pub fn tenant_fragment(context: &StackContext<NoSettings>) -> Result<Fragment, PluginError> {
@@ -43,7 +42,7 @@ pub fn tenant_fragment(context: &StackContext<NoSettings>) -> Result<Fragment, P
             API_DEAD_LETTER_QUEUE.render(&tenant.id, suffix)
         ),
     };
-    let role_name = checked_name(&ROLE, &tenant.id, suffix)?;
+    let role_name = checked_name(&API_ROLE, &tenant.id, suffix)?;
     let policy_name = checked_name(&ROLE_POLICY, &tenant.id, suffix)?;
     let boundary_name = checked_name(&BOUNDARY, &tenant.id, suffix)?;
     let tags = |name: &str| standard_tags(Some(&tenant.id), suffix, name);
@@ -78,6 +77,8 @@ pub fn tenant_fragment(context: &StackContext<NoSettings>) -> Result<Fragment, P
         json!({"name": policy_name, "role": role.attr("id"), "policy": permissions_policy(&resources)}),
     );
 
+    confinement_intents(&mut fragment, &resources, suffix, &role.attr("arn"));
+
     // Lambda checks the role's VPC permissions when the function is created, so consumers must
     // wait for the policy, not just the role: reaching the role through the policy's `role`
     // attribute gives every consumer that dependency without a `depends_on` of its own.
@@ -94,6 +95,55 @@ pub fn tenant_fragment(context: &StackContext<NoSettings>) -> Result<Fragment, P
     fragment.provide(&LAMBDA_ROLE_ARN, role_arn_after_policy);
     fragment.provide(&LAMBDA_ROLE_NAME, role_name_after_policy);
     Ok(fragment)
+}
+
+/// The role cannot act outside its tenant: it reaches no data of a tenant whose id begins with
+/// this one's (whose names a wildcard after the tenant's name would match), cannot widen its own
+/// permissions, and no other account can assume it.
+fn confinement_intents(fragment: &mut Fragment, resources: &TenantResources, suffix: &str, role_arn: &str) {
+    let other = look_alike_tenant(&resources.tenant_id);
+    let (region, account) = (resources.region.as_str(), resources.account_id.as_str());
+    let foreign = [
+        (
+            "s3:GetObject",
+            format!("arn:aws:s3:::{}/*", resource_name(&other, "data", suffix)),
+        ),
+        (
+            "dynamodb:GetItem",
+            format!(
+                "arn:aws:dynamodb:{region}:{account}:table/{}",
+                resource_name(&other, "metadata", suffix)
+            ),
+        ),
+        (
+            "logs:PutLogEvents",
+            format!(
+                "{}:log-stream:any",
+                log_group_arn(region, account, &API_LOG_GROUP.render(&other, suffix))
+            ),
+        ),
+        (
+            "sqs:SendMessage",
+            format!(
+                "arn:aws:sqs:{region}:{account}:{}",
+                API_DEAD_LETTER_QUEUE.render(&other, suffix)
+            ),
+        ),
+    ];
+    for (action, resource) in foreign {
+        fragment.intent(
+            AccessIntent::deny(role_arn, action, &resource)
+                .because("the tenant's role reaches no other tenant's data, however alike their names"),
+        );
+    }
+    fragment.intent(
+        AccessIntent::deny(role_arn, "iam:PutRolePolicy", role_arn)
+            .because("the role cannot widen its own permissions beyond its boundary"),
+    );
+    fragment.intent(
+        AccessIntent::deny("account:other", "sts:AssumeRole", role_arn)
+            .because("only Lambda, for this account, assumes the tenant's role"),
+    );
 }
 
 fn checked_name(pattern: &NamePattern, tenant_id: &str, suffix: &str) -> Result<String, PluginError> {

@@ -40,10 +40,16 @@
 //! project creates grants reads of the central group (account administrators with wildcard
 //! rights aside).
 //!
+//! The central key is shared by every tenant's forwarded events, because keys per tenant would need
+//! the central stack to list the tenants. It is the operators' alone: the plugin declares that no
+//! tenant's API or flow-log role can decrypt with it or read the central group, and
+//! `logging.central-key-private` refuses a key policy granting it to anyone but the account and
+//! AWS services.
+//!
 //! # Rules
 //! `logging.retention-valid`, `logging.retention-matches`, `logging.log-groups-encrypted` and
 //! `logging.flow-logs-enabled` check every stack; `logging.subscription-forwarding` checks the
-//! API log groups of tenant stacks.
+//! API log groups of tenant stacks; `logging.central-key-private` the key of the central group.
 mod access;
 mod deployment;
 mod rules;

@@ -2,6 +2,8 @@
 
 use crate::settings::{ACCEPTED_RETENTION_DAYS, LoggingSettings};
 use tenant_plugin_sdk::document::referenced_resource;
+use tenant_plugin_sdk::iam::{one_or_many, policy_statements};
+use tenant_plugin_sdk::naming::CENTRAL_LOG_GROUP;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::{BlockKind, TerraformBlock};
 
@@ -22,6 +24,10 @@ pub const SUBSCRIPTION_FORWARDING: Rule = Rule::error(
     "Every tenant API log group has a subscription filter forwarding it to the central log group.",
 );
 pub const FLOW_LOGS_ENABLED: Rule = Rule::error("logging.flow-logs-enabled", "Every VPC has a flow log.");
+pub const CENTRAL_KEY_PRIVATE: Rule = Rule::error(
+    "logging.central-key-private",
+    "The key of the central log group grants use only to its account (which leaves the decision to IAM policies) and to AWS services: never to `*`, a tenant's principal or any other.",
+);
 
 /// Every rule, as `describe` declares them.
 pub const RULES: &[Rule] = &[
@@ -30,6 +36,7 @@ pub const RULES: &[Rule] = &[
     LOG_GROUPS_ENCRYPTED,
     SUBSCRIPTION_FORWARDING,
     FLOW_LOGS_ENABLED,
+    CENTRAL_KEY_PRIVATE,
 ];
 
 pub fn check_stack(stack: &StackDocument, settings: &LoggingSettings) -> Vec<Finding> {
@@ -82,6 +89,19 @@ pub fn check_stack(stack: &StackDocument, settings: &LoggingSettings) -> Vec<Fin
             );
         }
     }
+    for key in central_keys(stack) {
+        for grant in grants_beyond_account_and_services(&key) {
+            let address = key.address();
+            report(
+                CENTRAL_KEY_PRIVATE,
+                address.clone(),
+                format!(
+                    "{address} encrypts the central log group, shared by every tenant, but its policy grants {grant}"
+                ),
+                "Grant the central key only to the account root (IAM policies then decide: attach the operator read policy) and to CloudWatch Logs for the central groups.",
+            );
+        }
+    }
     for vpc in stack.resources_of("aws_vpc") {
         let logged = stack
             .resources_of("aws_flow_log")
@@ -97,6 +117,73 @@ pub fn check_stack(stack: &StackDocument, settings: &LoggingSettings) -> Vec<Fin
         }
     }
     findings
+}
+
+/// The keys encrypting the central log group of a central stack.
+fn central_keys<'a>(stack: &'a StackDocument) -> Vec<TerraformBlock<'a>> {
+    let central_prefix = CENTRAL_LOG_GROUP.template.trim_end_matches("{suffix}");
+    if stack.tenant.is_some() {
+        return Vec::new();
+    }
+    let keys: Vec<(&str, &str)> = stack
+        .resources_of("aws_cloudwatch_log_group")
+        .filter(|group| {
+            group
+                .body
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|name| name.starts_with(central_prefix))
+        })
+        .filter_map(|group| referenced_block(group.body.get("kms_key_id")))
+        .collect();
+    stack
+        .resources_of("aws_kms_key")
+        .filter(|key| keys.contains(&(key.type_name, key.name)))
+        .collect()
+}
+
+/// What the key policy of `key` allows to principals other than an account root or an AWS
+/// service, one description per statement; an unreadable policy is one such grant, since it
+/// cannot be shown private.
+fn grants_beyond_account_and_services(key: &TerraformBlock<'_>) -> Vec<String> {
+    let policy = key.body.get("policy").and_then(Value::as_str).unwrap_or("{}");
+    let statements = match policy_statements(policy) {
+        Ok(statements) => statements,
+        Err(why) => return vec![format!("something it cannot show: {why}")],
+    };
+    statements
+        .iter()
+        .filter(|statement| statement["Effect"] == "Allow")
+        .filter_map(|statement| {
+            let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+            if statement.get("NotPrincipal").is_some() {
+                return Some(format!("everyone but the listed principals in `{sid}`"));
+            }
+            let others: Vec<&str> = match &statement["Principal"] {
+                Value::Object(principal) => principal
+                    .iter()
+                    .filter(|(kind, _)| kind.as_str() != "Service")
+                    .flat_map(|(_, names)| one_or_many(Some(names)))
+                    .filter(|name| !is_account(name))
+                    .collect(),
+                other => one_or_many(Some(other)),
+            };
+            (!others.is_empty()).then(|| format!("use to {} in `{sid}`", others.join(", ")))
+        })
+        .collect()
+}
+
+/// An account id, or its root principal `arn:aws:iam::<account>:root`, literal or read from
+/// `data.aws_caller_identity`.
+fn is_account(principal: &str) -> bool {
+    let account = principal
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.strip_suffix(":root"))
+        .unwrap_or(principal);
+    let literal = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let caller_identity =
+        account.starts_with("${data.aws_caller_identity.") && account.ends_with(".account_id}");
+    literal || caller_identity
 }
 
 /// The `(type, name)` of a resource referred to by a whole-string interpolation such as
@@ -308,6 +395,72 @@ mod tests {
             };
             assert_eq!(check_stack(&stack, &default_settings::<Logging>()), vec![]);
         }
+    }
+
+    /// A key policy of `statements`.
+    fn key_policy(statements: Value) -> String {
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    }
+
+    /// A central stack whose central log group is encrypted with a key of `policy`.
+    fn central_with_key_policy(policy: String) -> Value {
+        json!({
+            "aws_kms_key": {"central_logs": {"policy": policy}},
+            "aws_cloudwatch_log_group": {"central": group("/aws/saas/central-logs-dev", json!(30), "${aws_kms_key.central_logs.arn}")},
+        })
+    }
+
+    #[test]
+    fn the_central_key_grants_only_the_account_and_services() {
+        // Key policies decide who may use a key; a statement naming the account root only
+        // delegates to IAM policies (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam).
+        let root = json!({"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::${data.aws_caller_identity.logging.account_id}:root"}, "Action": "kms:*", "Resource": "*"});
+        let logs = json!({"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Action": "kms:Decrypt", "Resource": "*"});
+        let tagged = json!({"Sid": "Tenants", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/TenantId": "acme-corp"}}});
+        let role = json!({"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": ["123456789012", "arn:aws:iam::123456789012:role/tenant-acme-corp-lambda-role-dev"]}, "Action": "kms:Decrypt", "Resource": "*"});
+        let anyone = json!({"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"});
+        let denial = json!({"Sid": "NoOne", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"});
+        let key = "aws_kms_key.central_logs";
+        let flagged: &[(Rule, &str)] = &[(CENTRAL_KEY_PRIVATE, key)];
+        let cases = [
+            (
+                "the account root and CloudWatch Logs",
+                key_policy(json!([root, logs, denial])),
+                &[][..],
+            ),
+            (
+                "any principal tagged with a tenant",
+                key_policy(json!([root, tagged])),
+                flagged,
+            ),
+            (
+                "a tenant role beside the account",
+                key_policy(json!([role])),
+                flagged,
+            ),
+            ("everyone", key_policy(json!([anyone.clone()])), flagged),
+            (
+                "a policy it cannot read",
+                "${data.aws_iam_policy_document.x.json}".to_owned(),
+                flagged,
+            ),
+        ];
+        for (reason, policy, expected) in cases {
+            let resources = central_with_key_policy(policy);
+            let expected: Vec<(String, String)> = expected
+                .iter()
+                .map(|(rule, address)| (rule.id.to_owned(), (*address).to_owned()))
+                .collect();
+            assert_eq!(findings(None, resources), expected, "{reason}");
+        }
+        // A tenant stack's keys are the tenant's own: crypto's rules judge them.
+        let tenant = central_with_key_policy(key_policy(json!([anyone])));
+        let flagged: Vec<_> = findings(acme(), tenant)
+            .into_iter()
+            .filter(|(rule, _)| rule == CENTRAL_KEY_PRIVATE.id)
+            .collect();
+        assert_eq!(flagged, Vec::<(String, String)>::new());
     }
 
     #[test]

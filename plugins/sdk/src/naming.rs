@@ -9,6 +9,14 @@ pub fn resource_name(tenant_id: &str, kind: &str, suffix: &str) -> String {
     format!("tenant-{tenant_id}-{kind}-{suffix}")
 }
 
+/// The id of a tenant whose id begins with `tenant_id` (`acme-corp` gives `acme-corp-other`).
+/// Its resources are what a policy scoped with a wildcard after a tenant's name
+/// (`tenant-acme-corp*`) would wrongly reach, so "must deny" access intents name them to prove
+/// every scope is exact.
+pub fn look_alike_tenant(tenant_id: &str) -> String {
+    format!("{tenant_id}-other")
+}
+
 /// The name of a tenant's stack: `tenant-{id}-{suffix}`.
 pub fn tenant_stack_name(tenant_id: &str, suffix: &str) -> String {
     format!("tenant-{tenant_id}-{suffix}")
@@ -67,6 +75,12 @@ pub const API_FUNCTION: NamePattern = NamePattern::tenant(
     "tenant-{id}-api-{suffix}",
     64,
 );
+
+/// The tenant API function's execution role (created by iam; storage's and logging's access
+/// intents name it as the principal bound to the tenant). IAM rejects role names longer than 64
+/// characters.
+pub const API_ROLE: NamePattern =
+    NamePattern::tenant("aws_iam_role.name", "tenant-{id}-lambda-role-{suffix}", 64);
 
 /// The dead-letter queue of the tenant API function (created by compute; iam's boundary admits
 /// it by ARN).
@@ -129,6 +143,11 @@ pub const TENANT_EVENTS_DLQ: NamePattern =
 /// because the groups, encrypted with the key, cannot be referenced from its policy.
 pub fn log_group_arn(region: &str, account_id: &str, name: &str) -> String {
     format!("arn:aws:logs:{region}:{account_id}:log-group:{name}")
+}
+
+/// The ARN of the role `name` of `account_id` (an id or a reference to one).
+pub fn role_arn(account_id: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account_id}:role/{name}")
 }
 
 /// The tags every taggable resource carries: `TenantId` (for tenant resources), `Environment` and

@@ -373,6 +373,12 @@ impl TenantStack {
         Ok(&self.fragments.last().expect("just pushed").1)
     }
 
+    /// Each plugin's fragment with the plugin's name, in the order they were synthesized: where a
+    /// test finds the access intents each plugin declared.
+    pub fn fragments(&self) -> &[(String, Fragment)] {
+        &self.fragments
+    }
+
     /// The composed stack as a check receives it.
     pub fn document(&self) -> StackDocument {
         let fragments: Vec<&Fragment> = self.fragments.iter().map(|(_, fragment)| fragment).collect();

@@ -6,6 +6,7 @@ use tenant_plugin_sdk::bundled::{
     ACCOUNT_ID, BUCKET_ARN, BUCKET_NAME, DYNAMODB_ENDPOINT_ID, KMS_KEY_ARN, S3_ENDPOINT_ID, TABLE_ARN,
     TABLE_NAME,
 };
+use tenant_plugin_sdk::naming::{API_ROLE, role_arn};
 use tenant_plugin_sdk::prelude::*;
 
 /// The tenant's metadata table.
@@ -183,6 +184,13 @@ pub fn tenant_fragment(context: &StackContext<StorageSettings>) -> Result<Fragme
         }),
     );
 
+    bucket_intents(&mut fragment, context, &bucket_arns)?;
+    // No account outside the tenant's own reads its rows: the table has no resource policy.
+    fragment.intent(
+        AccessIntent::deny("account:other", "dynamodb:GetItem", &table_arn)
+            .because("another account never reads the tenant's rows"),
+    );
+
     fragment.output(
         "bucket_name",
         json!(bucket.attr("bucket")),
@@ -199,6 +207,53 @@ pub fn tenant_fragment(context: &StackContext<StorageSettings>) -> Result<Fragme
     fragment.provide(&TABLE_NAME, table.attr("name"));
     fragment.provide(&TABLE_ARN, table_arn);
     Ok(fragment)
+}
+
+/// What the bucket policy must refuse, each intent proving one of its statements: anonymous and
+/// foreign-account callers; and, for the tenant's own API role, which its identity policy would
+/// otherwise let through, requests without TLS and uploads naming another encryption or key.
+fn bucket_intents(
+    fragment: &mut Fragment,
+    context: &StackContext<StorageSettings>,
+    bucket: &BucketArns,
+) -> Result<(), PluginError> {
+    let tenant = context.tenant()?;
+    let api_role = role_arn(
+        context.input(&ACCOUNT_ID)?,
+        &API_ROLE.render(&tenant.id, &context.environment_suffix),
+    );
+    let objects = bucket.objects.as_str();
+    for action in ["s3:GetObject", "s3:PutObject"] {
+        fragment.intent(
+            AccessIntent::deny("anonymous", action, objects).because("nothing in a tenant bucket is public"),
+        );
+    }
+    fragment.intent(
+        AccessIntent::deny("account:other", "s3:GetObject", objects)
+            .because("another account never reads the tenant's objects"),
+    );
+    fragment.intent(
+        AccessIntent::deny(&api_role, "s3:GetObject", objects)
+            .context("aws:SecureTransport", "false")
+            .because("tenant data never travels without TLS, whoever asks"),
+    );
+    fragment.intent(
+        AccessIntent::deny(&api_role, "s3:PutObject", objects)
+            .context("s3:x-amz-server-side-encryption", "AES256")
+            .because("objects are encrypted with the tenant key, never with S3-managed keys"),
+    );
+    let other_key = format!(
+        "arn:aws:kms:{}:{}:key/another-key",
+        context.region,
+        context.input(&ACCOUNT_ID)?
+    );
+    fragment.intent(
+        AccessIntent::deny(&api_role, "s3:PutObject", objects)
+            .context("s3:x-amz-server-side-encryption", "aws:kms")
+            .context("s3:x-amz-server-side-encryption-aws-kms-key-id", &other_key)
+            .because("objects are encrypted with the tenant key, never with another key"),
+    );
+    Ok(())
 }
 
 #[cfg(test)]

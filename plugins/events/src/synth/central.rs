@@ -1,7 +1,7 @@
 //! The central stack's part: the tenant event bus and the provisioning workflow a signup event
 //! starts (EventBridge → Step Functions → CodeBuild → result event back on the bus).
 
-use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT};
+use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT, rule_delivery};
 use crate::settings::{ConfigRepository, EventsSettings, Provisioner};
 use crate::workflow::{self, DEPLOY_ROLE_VARIABLE, OFFBOARDING_DETAIL_TYPE, SIGNUP_DETAIL_TYPE};
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
@@ -421,6 +421,27 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
             }),
         ),
     );
+
+    fragment.intent(
+        AccessIntent::allow(
+            &signup_role.attr("arn"),
+            "states:StartExecution",
+            &state_machine.attr("arn"),
+        )
+        .because("a signup starts the provisioning workflow with the invoker role"),
+    );
+    fragment.intent(
+        rule_delivery("kms:GenerateDataKey", &key.attr("arn"), &signup_rule.attr("arn"))
+            .context("kms:EncryptionContext:aws:sqs:arn", &signup_dlq.attr("arn"))
+            .because("EventBridge encrypts the signup rule's undeliverable events with the provisioning key"),
+    );
+    for group in [&project_logs, &workflow_logs, &rollout_logs] {
+        fragment.intent(AccessIntent::log_group_encryption(
+            region,
+            &key.attr("arn"),
+            &group.attr("arn"),
+        ));
+    }
 
     fragment.output(
         "event_bus_name",

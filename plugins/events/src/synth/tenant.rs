@@ -1,7 +1,7 @@
 //! The tenant stack's part: a rule on the central bus that routes this tenant's events, and only
 //! them, to the tenant's API function.
 
-use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT};
+use crate::delivery::{self, DeadLetterQueue, QUEUE_NAME_LIMIT, RULE_NAME_LIMIT, rule_delivery};
 use crate::settings::EventsSettings;
 use tenant_plugin_sdk::bundled::{ACCOUNT_ID, FUNCTION_ARN, FUNCTION_NAME, KMS_KEY_ARN};
 use tenant_plugin_sdk::naming;
@@ -84,6 +84,26 @@ pub fn fragment(context: &StackContext<EventsSettings>) -> Result<Fragment, Plug
             "source_account": account_id,
         }),
     );
+    // A rule of a tenant whose id begins with this one's: its deliveries must not get through.
+    let look_alike_rule = format!(
+        "arn:aws:events:{}:{account_id}:rule/{bus_name}/{}",
+        context.region,
+        naming::TENANT_EVENTS_RULE.render(&naming::look_alike_tenant(&tenant.id), suffix)
+    );
+    let rule_arn = rule.attr("arn");
+    let queue_arn = dead_letter_queue.attr("arn");
+    for intent in [
+        rule_delivery("lambda:InvokeFunction", function_arn, &rule_arn)
+            .because("EventBridge invokes the tenant's API with the tenant's events"),
+        rule_delivery("lambda:InvokeFunction", function_arn, &look_alike_rule)
+            .denied()
+            .because("no other tenant's rule invokes this tenant's API"),
+        rule_delivery("sqs:SendMessage", &queue_arn, &look_alike_rule)
+            .denied()
+            .because("no other tenant's rule writes into this tenant's dead-letter queue"),
+    ] {
+        fragment.intent(intent);
+    }
     fragment.output(
         "events_rule_arn",
         json!(rule.attr("arn")),

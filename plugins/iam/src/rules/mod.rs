@@ -62,7 +62,9 @@ mod test_support {
     /// The acme-corp stack as iam synthesizes it, plus named resources of the other plugins and a
     /// scoped bucket policy: the complying baseline each case edits.
     pub fn complying_document() -> Value {
-        let mut document = tenant_fragment(&acme_context()).unwrap().to_json();
+        // Composed as the host composes: the declared intents travel beside the document, and
+        // their look-alike tenant's names are meant to be foreign.
+        let mut document = testing::compose(&[&tenant_fragment(&acme_context()).unwrap()]);
         document["resource"]["aws_s3_bucket"] = json!({"data": {"bucket": "tenant-acme-corp-data-dev"}});
         document["resource"]["aws_cloudwatch_log_group"] =
             json!({"api": {"name": "tenant-acme-corp-api-logs-dev"}});

@@ -3,9 +3,12 @@
 use crate::access::{READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::deployment::{asset_path, forwarder_package};
 use crate::settings::LoggingSettings;
+use crate::synth::FLOW_LOGS_ROLE;
 use tenant_plugin_sdk::bundled::{CENTRAL_LOG_GROUP_ARN, CENTRAL_LOG_GROUP_NAME};
 use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
-use tenant_plugin_sdk::naming::{CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn};
+use tenant_plugin_sdk::naming::{
+    API_ROLE, CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn, role_arn,
+};
 use tenant_plugin_sdk::package::sha256_base64;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
@@ -181,10 +184,28 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
     );
     // No permission here: each tenant stack grants the forwarder to its own log group by exact
     // ARN, so central lists no tenants (issue 9 item 4) and no look-alike group can invoke it (5).
-    fragment.intent(
-        AccessIntent::allow(&role.attr("arn"), "kms:Decrypt", &key.attr("arn"))
-            .context("kms:EncryptionContext:LambdaFunctionName", &forwarder_name)
-            .because("Lambda decrypts the forwarder's environment with the execution role's credentials"),
+    let (role_arn, key_arn, dlq_arn) = (role.attr("arn"), key.attr("arn"), dlq.attr("arn"));
+    for intent in [
+        AccessIntent::environment_decryption(&role_arn, &key_arn, &forwarder_name),
+        AccessIntent::dead_letter_delivery(&role_arn, &dlq_arn, &forwarder_name),
+        AccessIntent::queue_encryption(&role_arn, &key_arn, &dlq_arn, region),
+        AccessIntent::log_group_encryption(region, &key_arn, &central_group.attr("arn")),
+        AccessIntent::log_group_encryption(region, &key_arn, &forwarder_group.attr("arn")),
+        AccessIntent::allow(
+            &role_arn,
+            "logs:PutLogEvents",
+            &format!("{}:log-stream:tenant/stream", central_group.attr("arn")),
+        )
+        .because("the forwarder writes every tenant's events into the central log group"),
+    ] {
+        fragment.intent(intent);
+    }
+    central_key_intents(
+        &mut fragment,
+        context,
+        &key_arn,
+        &central_group.attr("arn"),
+        &account,
     );
     fragment.intent(
         AccessIntent::deny(
@@ -236,10 +257,42 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
     Ok(fragment)
 }
 
+/// The central key is shared by every tenant's forwarded events (keys per tenant would need the
+/// central stack to list the tenants, which it must not: tenants join without re-applying it). It
+/// is therefore the operators' alone: no principal bound to a tenant, the tenant's API role nor
+/// its flow-log delivery role, can decrypt with it or read the central log group.
+/// `logging.central-key-private` keeps the key policy from granting it to them.
+fn central_key_intents(
+    fragment: &mut Fragment,
+    context: &StackContext<LoggingSettings>,
+    key_arn: &str,
+    central_group_arn: &str,
+    account: &str,
+) {
+    let suffix = context.environment_suffix.as_str();
+    let private = [
+        ("kms:Decrypt", key_arn.to_owned()),
+        ("logs:FilterLogEvents", central_group_arn.to_owned()),
+        ("logs:GetLogEvents", format!("{central_group_arn}:log-stream:any")),
+    ];
+    for tenant in &context.fleet {
+        for role in [&API_ROLE, &FLOW_LOGS_ROLE] {
+            let principal = role_arn(account, &role.render(&tenant.id, suffix));
+            for (action, resource) in &private {
+                fragment.intent(
+                    AccessIntent::deny(&principal, action, resource)
+                        .because("central logs hold every tenant's events: only operators read them"),
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::Logging;
+    use tenant_plugin_sdk::AccessExpectation;
     use tenant_plugin_sdk::testing::{assert_reproducible_package, central_context, tenant_context};
 
     pub(crate) fn central() -> Fragment {
@@ -257,38 +310,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_declared_intents_hold_over_the_central_fragment() {
-        use tenant_access::fleet::{Fleet, FleetOptions, StackInput};
-        use tenant_access::intent::{Expectation, Intent};
-        use tenant_plugin_sdk::AccessExpectation;
+    fn every_tenant_bound_role_is_denied_the_central_key_and_group() {
+        // Proven over the composed fleet in tests/bundled-fleet; here: who is named.
         let fragment = central();
-        let document = fragment.to_json();
-        let stacks = [StackInput {
-            name: "central-dev",
-            tenant: None,
-            document: &document,
-        }];
-        let fleet = Fleet::from_stacks(&stacks, &FleetOptions::default());
-        let intents: Vec<Intent> = fragment
+        let denied: Vec<(&str, &str)> = fragment
             .intents
             .iter()
-            .map(|intent| Intent {
-                plugin: "logging".into(),
-                stack: "central-dev".into(),
-                principal: intent.principal.clone(),
-                action: intent.action.clone(),
-                resource: intent.resource.clone(),
-                expect: match intent.expect {
-                    AccessExpectation::Allow => Expectation::Allow,
-                    AccessExpectation::Deny => Expectation::Deny,
-                },
-                context: intent.context.clone(),
-                because: intent.because.clone(),
-            })
+            .filter(|intent| intent.expect == AccessExpectation::Deny && intent.principal.contains(":role/"))
+            .map(|intent| (intent.principal.as_str(), intent.action.as_str()))
             .collect();
-        assert_eq!(intents.len(), 2);
-        for outcome in fleet.check_intents(&stacks, &intents) {
-            assert!(outcome.holds, "{outcome:#?}");
+        assert_eq!(denied.len(), 3 * 2 * 3, "{denied:#?}");
+        for tenant in ["acme-corp", "tech-startup", "retail-co"] {
+            for role in ["lambda-role", "flow-logs-role"] {
+                let principal = format!(
+                    "arn:aws:iam::${{data.aws_caller_identity.logging.account_id}}:role/tenant-{tenant}-{role}-dev"
+                );
+                let actions: Vec<&str> = denied
+                    .iter()
+                    .filter(|(p, _)| *p == principal)
+                    .map(|(_, action)| *action)
+                    .collect();
+                assert_eq!(
+                    actions,
+                    ["kms:Decrypt", "logs:FilterLogEvents", "logs:GetLogEvents"],
+                    "{principal}"
+                );
+            }
         }
     }
 

@@ -7,6 +7,10 @@ pub mod tenant;
 use tenant_plugin_sdk::NamePattern;
 use tenant_plugin_sdk::naming::{API_LOG_GROUP, CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, FLOW_LOG_GROUP};
 
+/// The role VPC Flow Logs delivers a tenant's flow logs with.
+pub const FLOW_LOGS_ROLE: NamePattern =
+    NamePattern::tenant("aws_iam_role.name", "tenant-{id}-flow-logs-role-{suffix}", 64);
+
 /// Every physical name the plugin creates, in the central stack and in each tenant stack.
 pub const NAMES: &[NamePattern] = &[
     CENTRAL_LOG_GROUP,
@@ -41,7 +45,7 @@ pub const NAMES: &[NamePattern] = &[
         512,
     ),
     NamePattern::tenant("aws_iam_policy.name", "tenant-{id}-log-read-{suffix}", 128),
-    NamePattern::tenant("aws_iam_role.name", "tenant-{id}-flow-logs-role-{suffix}", 64),
+    FLOW_LOGS_ROLE,
     NamePattern::tenant(
         "aws_iam_role_policy.name",
         "tenant-{id}-flow-logs-delivery-{suffix}",

@@ -2,6 +2,7 @@
 
 use crate::access::{EVERY_LOG_READ, READ_LOG_EVENTS, WRITE_LOG_EVENTS, group_and_streams};
 use crate::settings::LoggingSettings;
+use crate::synth::FLOW_LOGS_ROLE;
 use tenant_plugin_sdk::bundled::{ACCOUNT_ID, KMS_KEY_ARN, LOG_GROUP_ARN, LOG_GROUP_NAME, VPC_ID};
 use tenant_plugin_sdk::naming::{API_LOG_GROUP, CENTRAL_LOG_FORWARDER, FLOW_LOG_GROUP};
 use tenant_plugin_sdk::prelude::*;
@@ -64,7 +65,7 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
         }),
     );
 
-    let role_name = resource_name(id, "flow-logs-role", suffix);
+    let role_name = FLOW_LOGS_ROLE.render(id, suffix);
     let trust = PolicyDocument::new().statement(
         Statement::allow("VpcFlowLogsForThisAccount")
             .principal(json!({"Service": "vpc-flow-logs.amazonaws.com"}))
@@ -114,6 +115,39 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
             "tags": standard_tags(Some(id), suffix, &flow_log_name),
         }),
     );
+
+    let flow_role_arn = flow_role.attr("arn");
+    for intent in [
+        AccessIntent::allow(
+            "service:logs.amazonaws.com",
+            "lambda:InvokeFunction",
+            &forwarder.attr("arn"),
+        )
+        .context("aws:SourceArn", &format!("{}:*", api_logs.attr("arn")))
+        .because("the subscription filter delivers the tenant's API logs to the central forwarder"),
+        AccessIntent::allow(
+            "service:vpc-flow-logs.amazonaws.com",
+            "sts:AssumeRole",
+            &flow_role_arn,
+        )
+        .context(
+            "aws:SourceArn",
+            &format!("arn:aws:ec2:{region}:{account}:vpc-flow-log/fl-of-this-vpc"),
+        )
+        .because("VPC Flow Logs assumes the delivery role for this account's flow log"),
+        AccessIntent::allow(
+            &flow_role_arn,
+            "logs:PutLogEvents",
+            &format!("{}:log-stream:eni-flows", flow_logs.attr("arn")),
+        )
+        .because("the delivery role writes the VPC's flow logs into their group"),
+        AccessIntent::deny(&flow_role_arn, "logs:FilterLogEvents", &api_logs.attr("arn"))
+            .because("the delivery role writes flow logs and reads nothing"),
+        AccessIntent::deny("account:other", "sts:AssumeRole", &flow_role_arn)
+            .because("only VPC Flow Logs, for this account, assumes the delivery role"),
+    ] {
+        fragment.intent(intent);
+    }
 
     let own_logs = [
         group_and_streams(&api_logs.attr("arn")),
