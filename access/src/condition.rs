@@ -19,7 +19,7 @@ use std::ops::Not;
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::pattern::{compile, is_unresolved};
+use crate::pattern::{is_unresolved, matches, matches_arn};
 use crate::policy::string_list;
 use crate::tri::Tri;
 
@@ -200,8 +200,8 @@ impl Condition {
             Comparison::String {
                 ignore_case,
                 wildcards,
-            } => compile(policy_value, variables, wildcards).matches(value, ignore_case),
-            Comparison::Arn => compile(policy_value, variables, true).matches_arn(value),
+            } => matches(policy_value, variables, wildcards, value, ignore_case),
+            Comparison::Arn => matches_arn(policy_value, variables, value),
             Comparison::Bool => {
                 if is_unresolved(value) || is_unresolved(policy_value) {
                     Tri::Unknown

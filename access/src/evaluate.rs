@@ -28,7 +28,7 @@
 use std::ops::Not;
 
 use crate::context::Context;
-use crate::pattern::compile;
+use crate::pattern::{matches, matches_arn};
 use crate::policy::{Effect, Policy, PrincipalEntry, Principals, Statement};
 use crate::request::{NamedPolicy, Principal, Request};
 use crate::tri::Tri;
@@ -156,7 +156,7 @@ impl Walk<'_> {
                     .actions
                     .values
                     .iter()
-                    .map(|pattern| compile(pattern, None, true).matches(&self.request.action, true)),
+                    .map(|pattern| matches(pattern, None, true, &self.request.action, true)),
             );
             if statement.actions.negated {
                 listed.not()
@@ -167,9 +167,12 @@ impl Walk<'_> {
         let resource = match &statement.resources {
             None => Tri::True,
             Some(resources) => {
-                let listed = Tri::any(resources.values.iter().map(|pattern| {
-                    compile(pattern, variables, true).matches_arn(&self.request.resource.arn)
-                }));
+                let listed = Tri::any(
+                    resources
+                        .values
+                        .iter()
+                        .map(|pattern| matches_arn(pattern, variables, &self.request.resource.arn)),
+                );
                 if resources.negated { listed.not() } else { listed }
             }
         };

@@ -220,6 +220,8 @@ pub struct Fleet {
 /// Lookups by ARN, so that a fleet of thousands of stacks is not scanned per request.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Index {
+    /// Principals by id (the first, if two share one).
+    by_id: BTreeMap<String, usize>,
     /// Role principals by role ARN (the first, if two share one).
     principals: BTreeMap<String, usize>,
     /// Resources by ARN (several, if stacks declare the same name).
@@ -230,6 +232,7 @@ impl Index {
     fn of(fleet: &Fleet) -> Index {
         let mut index = Index::default();
         for (position, principal) in fleet.principals.iter().enumerate() {
+            index.by_id.entry(principal.id.clone()).or_insert(position);
             if let Principal::Role(role) = &principal.principal {
                 index.principals.entry(role.arn.clone()).or_insert(position);
             }
@@ -621,7 +624,7 @@ impl Fleet {
                     id: role.id,
                     stack: Some(model.name.clone()),
                     tenant: role.tenant,
-                    principal: Principal::Role(Box::new(Role {
+                    principal: Principal::Role(Arc::new(Role {
                         arn: role.arn,
                         tags: role.tags,
                         identity_policies: identity,
@@ -662,7 +665,7 @@ impl Fleet {
                 id: id.to_owned(),
                 stack: None,
                 tenant: None,
-                principal: Principal::Role(Box::new(Role {
+                principal: Principal::Role(Arc::new(Role {
                     arn,
                     identity_policies: admin.clone(),
                     ..Role::default()
@@ -683,7 +686,10 @@ impl Fleet {
 
     /// The principal with this id.
     pub fn principal(&self, id: &str) -> Option<&FleetPrincipal> {
-        self.principals.iter().find(|p| p.id == id)
+        self.index
+            .by_id
+            .get(id)
+            .map(|&position| &self.principals[position])
     }
 
     /// The provisioning job: the role a CodeBuild project of the fleet runs as.
@@ -920,59 +926,38 @@ impl Fleet {
     /// requiring a principal tag. Every other cell is denied: no Allow can apply. A test checks the result
     /// against the full [`matrix`](Fleet::matrix).
     pub fn isolation_violations(&self) -> Vec<MatrixEntry<'_>> {
-        let mut open = Vec::new();
-        let mut granted_to: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        let mut granted_to_tag: BTreeMap<(String, &str), Vec<usize>> = BTreeMap::new();
+        let search = self.isolation_search();
+        self.principals
+            .iter()
+            .flat_map(|principal| search.violations_of(principal))
+            .collect()
+    }
+
+    /// The index [`isolation_violations`](Fleet::isolation_violations) searches with, for callers
+    /// that spread the principals over threads.
+    pub fn isolation_search(&self) -> IsolationSearch<'_> {
+        let mut search = IsolationSearch {
+            fleet: self,
+            open: Vec::new(),
+            granted_to: BTreeMap::new(),
+            granted_to_tag: BTreeMap::new(),
+        };
         for (position, resource) in self.resources.iter().enumerate() {
             let Some(policy) = &resource.resource.policy else {
                 continue;
             };
             let grantees = Grantees::of(policy);
             if grantees.open {
-                open.push(position);
+                search.open.push(position);
             }
             for arn in grantees.named {
-                granted_to.entry(arn).or_default().push(position);
+                search.granted_to.entry(arn).or_default().push(position);
             }
             for tag in grantees.tagged {
-                granted_to_tag.entry(tag).or_default().push(position);
+                search.granted_to_tag.entry(tag).or_default().push(position);
             }
         }
-        let mut entries = Vec::new();
-        for principal in &self.principals {
-            let candidates: Vec<usize> = match &principal.principal {
-                Principal::Anonymous => open.clone(),
-                Principal::Role(role) if principal.tenant.is_some() => {
-                    let mut candidates = self.identity_reach(role);
-                    candidates.extend(&open);
-                    candidates.extend(granted_to.get(role.arn.as_str()).into_iter().flatten());
-                    for (key, value) in role.principal_tags() {
-                        let tag = (key.to_ascii_lowercase(), value);
-                        candidates.extend(granted_to_tag.get(&tag).into_iter().flatten());
-                    }
-                    candidates.sort_unstable();
-                    candidates.dedup();
-                    candidates
-                }
-                // Only tenant-bound and anonymous principals are bound by the invariant.
-                Principal::Role(_) | Principal::Service(_) => continue,
-            };
-            for resource in candidates.into_iter().map(|position| &self.resources[position]) {
-                for (action, arn) in resource.kind.data_actions(&resource.resource.arn) {
-                    let entry = MatrixEntry {
-                        principal,
-                        resource,
-                        action,
-                        evaluation: self.evaluate(principal, action, &arn, &[]),
-                        arn,
-                    };
-                    if entry.violates_isolation() {
-                        entries.push(entry);
-                    }
-                }
-            }
-        }
-        entries
+        search
     }
 
     /// The resources an Allow statement of the role's identity policies may name: those whose ARN
@@ -1042,6 +1027,58 @@ fn may_match_data_action(statement: &crate::policy::Statement, kind: ResourceKin
                 .possible()
         })
     })
+}
+
+/// Which resources each principal may reach through resource policies, for the isolation search.
+#[derive(Debug)]
+pub struct IsolationSearch<'a> {
+    fleet: &'a Fleet,
+    /// Resources whose policy may admit anyone.
+    open: Vec<usize>,
+    /// Resources whose policy names a role ARN, by that ARN.
+    granted_to: BTreeMap<&'a str, Vec<usize>>,
+    /// Resources whose policy admits anyone with a principal tag, by `(lower-case key, value)`.
+    granted_to_tag: BTreeMap<(String, &'a str), Vec<usize>>,
+}
+
+impl<'a> IsolationSearch<'a> {
+    /// The cells of `principal`'s row of the matrix that break the fleet invariant.
+    pub fn violations_of(&self, principal: &'a FleetPrincipal) -> Vec<MatrixEntry<'a>> {
+        let fleet = self.fleet;
+        let candidates: Vec<usize> = match &principal.principal {
+            Principal::Anonymous => self.open.clone(),
+            Principal::Role(role) if principal.tenant.is_some() => {
+                let mut candidates = fleet.identity_reach(role);
+                candidates.extend(&self.open);
+                candidates.extend(self.granted_to.get(role.arn.as_str()).into_iter().flatten());
+                for (key, value) in role.principal_tags() {
+                    let tag = (key.to_ascii_lowercase(), value);
+                    candidates.extend(self.granted_to_tag.get(&tag).into_iter().flatten());
+                }
+                candidates.sort_unstable();
+                candidates.dedup();
+                candidates
+            }
+            // Only tenant-bound and anonymous principals are bound by the invariant.
+            Principal::Role(_) | Principal::Service(_) => return Vec::new(),
+        };
+        let mut entries = Vec::new();
+        for resource in candidates.into_iter().map(|position| &fleet.resources[position]) {
+            for (action, arn) in resource.kind.data_actions(&resource.resource.arn) {
+                let entry = MatrixEntry {
+                    principal,
+                    resource,
+                    action,
+                    evaluation: fleet.evaluate(principal, action, &arn, &[]),
+                    arn,
+                };
+                if entry.violates_isolation() {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries
+    }
 }
 
 /// One cell of the access matrix.

@@ -131,26 +131,29 @@ impl Fleet {
     pub fn check_resolved_intents(&self, intents: &[ResolvedIntent]) -> Vec<IntentOutcome> {
         intents
             .iter()
-            .map(|resolved| {
-                let intent = &resolved.intent;
-                let (resource, context) = (&resolved.resource, &resolved.context);
-                let principal = self.intent_principal(&resolved.principal);
-                let evaluation = principal.as_ref().ok().map(|principal| match intent.expect {
-                    Expectation::Allow => self.evaluate_exact(principal, &intent.action, resource, context),
-                    Expectation::Deny => self.evaluate(principal, &intent.action, resource, context),
-                });
-                let holds = evaluation
-                    .as_ref()
-                    .is_some_and(|e| crate::fleet::holds(intent.expect == Expectation::Allow, e.verdict));
-                IntentOutcome {
-                    intent: intent.clone(),
-                    principal: principal.map(|p| p.id),
-                    resource: resource.clone(),
-                    evaluation,
-                    holds,
-                }
-            })
+            .map(|intent| self.check_resolved_intent(intent))
             .collect()
+    }
+
+    /// Checks one intent whose references are resolved already.
+    pub fn check_resolved_intent(&self, resolved: &ResolvedIntent) -> IntentOutcome {
+        let intent = &resolved.intent;
+        let (resource, context) = (&resolved.resource, &resolved.context);
+        let principal = self.intent_principal(&resolved.principal);
+        let evaluation = principal.as_ref().ok().map(|principal| match intent.expect {
+            Expectation::Allow => self.evaluate_exact(principal, &intent.action, resource, context),
+            Expectation::Deny => self.evaluate(principal, &intent.action, resource, context),
+        });
+        let holds = evaluation
+            .as_ref()
+            .is_some_and(|e| crate::fleet::holds(intent.expect == Expectation::Allow, e.verdict));
+        IntentOutcome {
+            intent: intent.clone(),
+            principal: principal.map(|p| p.id),
+            resource: resource.clone(),
+            evaluation,
+            holds,
+        }
     }
 
     fn intent_principal(&self, principal: &str) -> Result<FleetPrincipal, String> {

@@ -106,6 +106,46 @@ pub(crate) fn compile(text: &str, variables: Option<&Context>, wildcards: bool) 
     Template::Pattern(tokens)
 }
 
+/// Whether `text` compiles to nothing but its own characters: no wildcard (where wildcards
+/// count) and no `${…}`. Such a pattern is compared as a string, without compiling it: the fleet
+/// model evaluates hundreds of thousands of requests, and most policy strings are literal.
+fn is_literal(text: &str, wildcards: bool) -> bool {
+    !text.contains('$') && !(wildcards && text.contains(['*', '?']))
+}
+
+/// [`compile`] `pattern`, then [`Template::matches`] `value`.
+pub(crate) fn matches(
+    pattern: &str,
+    variables: Option<&Context>,
+    wildcards: bool,
+    value: &str,
+    ignore_case: bool,
+) -> Tri {
+    if is_literal(pattern, wildcards) && pattern.is_ascii() && value.is_ascii() {
+        if is_unresolved(value) {
+            return Tri::Unknown;
+        }
+        return if ignore_case {
+            pattern.eq_ignore_ascii_case(value).into()
+        } else {
+            (pattern == value).into()
+        };
+    }
+    compile(pattern, variables, wildcards).matches(value, ignore_case)
+}
+
+/// [`compile`] `pattern` with wildcards, then [`Template::matches_arn`] `value`.
+pub(crate) fn matches_arn(pattern: &str, variables: Option<&Context>, value: &str) -> Tri {
+    if is_literal(pattern, true) {
+        if is_unresolved(value) {
+            return Tri::Unknown;
+        }
+        // Equal component by component is equal as a whole; an ARN has six components.
+        return (pattern == value && value.splitn(6, ':').count() == 6).into();
+    }
+    compile(pattern, variables, true).matches_arn(value)
+}
+
 fn push_literal_run(tokens: &mut Vec<Token>, text: &str, wildcards: bool) {
     tokens.extend(text.chars().map(|c| match c {
         '*' if wildcards => Token::AnyRun,
@@ -228,6 +268,36 @@ mod tests {
         assert_eq!(p.matches_arn("arn:aws:s3:::bucket/key"), Tri::True);
         let p = pattern("arn:aws:logs:*:log-group:*");
         assert_eq!(p.matches_arn("arn:aws:logs:us-east-1:1:log-group:x"), Tri::False);
+    }
+
+    #[test]
+    fn literal_patterns_compare_as_strings_like_compiled_ones() {
+        let values = [
+            "arn:aws:s3:::bucket",
+            "arn:aws:s3:::Bucket",
+            "arn:aws:s3:::bucket/key",
+            "s3:GetObject",
+            "s3:getobject",
+            "not-an-arn",
+            "a:b:c",
+            "${aws_s3_bucket.x.arn}",
+        ];
+        for pattern in values.iter().filter(|p| is_literal(p, true)) {
+            for value in values {
+                for (wildcards, ignore_case) in [(true, true), (true, false), (false, false)] {
+                    assert_eq!(
+                        matches(pattern, None, wildcards, value, ignore_case),
+                        compile(pattern, None, wildcards).matches(value, ignore_case),
+                        "{pattern} {value}"
+                    );
+                }
+                assert_eq!(
+                    matches_arn(pattern, None, value),
+                    compile(pattern, None, true).matches_arn(value),
+                    "{pattern} {value}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
     /// A session of an IAM role.
-    Role(Box<Role>),
+    Role(Arc<Role>),
     /// An AWS service acting on its own behalf, e.g. `logs.us-east-1.amazonaws.com`.
     Service(String),
     /// An unsigned request.

@@ -21,6 +21,7 @@ use crate::config::AccessConfig;
 use crate::findings::{ACCESS_INTENT, CROSS_TENANT_ACCESS, Finding, Severity};
 use crate::pipeline::StackRecord;
 use crate::plugin::api;
+use crate::synth::parallel_map;
 
 /// One cell of the access matrix, owned for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,17 +94,28 @@ pub fn analyse(records: &mut [StackRecord], config: &AccessConfig) -> AccessRepo
         .iter_mut()
         .map(|r| std::mem::take(&mut r.access))
         .collect();
-    let fleet = AccessFleet::from_models(models, &options);
+    let mut fleet = AccessFleet::from_models(models, &options);
     tracing::debug!(elapsed = ?started.elapsed(), principals = fleet.principals.len(), resources = fleet.resources.len(), "joined the access model");
     let mut intents: Vec<ResolvedIntent> = fleet
         .host_intents()
         .into_iter()
         .map(ResolvedIntent::literal)
         .collect();
-    intents.extend(fleet.intents.iter().cloned());
-    let intents = fleet.check_resolved_intents(&intents);
+    intents.append(&mut fleet.intents);
+    let intents = parallel_map(&intents, |intent| fleet.check_resolved_intent(intent));
     tracing::debug!(elapsed = ?started.elapsed(), intents = intents.len(), "checked the access intents");
-    let violations: Vec<MatrixCell> = fleet.isolation_violations().iter().map(MatrixCell::of).collect();
+    let search = fleet.isolation_search();
+    let violations: Vec<MatrixCell> = parallel_map(&fleet.principals, |principal| {
+        let cells: Vec<MatrixCell> = search
+            .violations_of(principal)
+            .iter()
+            .map(MatrixCell::of)
+            .collect();
+        cells
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     tracing::debug!(elapsed = ?started.elapsed(), violations = violations.len(), "searched for isolation violations");
     let origins = records
         .iter()

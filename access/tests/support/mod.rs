@@ -124,7 +124,7 @@ impl Scenario {
 
     pub fn request(&self) -> Request {
         let principal = match self.principal.as_str() {
-            "role" => Principal::Role(Box::new(Role {
+            "role" => Principal::Role(std::sync::Arc::new(Role {
                 arn: self.role_arn(),
                 session_name: self.role.session.clone(),
                 tags: self.role.tags.clone(),
