@@ -226,6 +226,11 @@ struct Index {
     principals: BTreeMap<String, usize>,
     /// Resources by ARN (several, if stacks declare the same name).
     resources: BTreeMap<String, Vec<usize>>,
+    /// Resources by service, then by the resource component of their ARN (the text after the
+    /// fifth colon), so that a pattern with a wildcard region or account still finds its few.
+    by_service: BTreeMap<String, BTreeMap<String, Vec<usize>>>,
+    /// Resources whose ARN has fewer than six components: any pattern may name them.
+    irregular: Vec<usize>,
 }
 
 impl Index {
@@ -243,9 +248,67 @@ impl Index {
                 .entry(resource.resource.arn.clone())
                 .or_default()
                 .push(position);
+            match arn_components(&resource.resource.arn) {
+                Some((service, rest)) => index
+                    .by_service
+                    .entry(service.to_owned())
+                    .or_default()
+                    .entry(rest.to_owned())
+                    .or_default()
+                    .push(position),
+                None => index.irregular.push(position),
+            }
         }
         index
     }
+
+    /// The resources a `Resource` pattern may name, as an over-approximation: those of its
+    /// service whose resource component starts with the pattern's literal start there, or that
+    /// it points below (a bucket's objects). `None` when the pattern may name any resource: its
+    /// service is a wildcard or an expression, or it is not an ARN pattern.
+    fn named_by(&self, pattern: &str) -> Option<Vec<usize>> {
+        let (service, rest) = arn_components(pattern)?;
+        let head = &pattern[..pattern.len() - rest.len()];
+        // A wildcard partition, region or account only widens the search to the service, which
+        // the index ignores anyway; an expression before the resource component may hide colons.
+        if service.contains(['*', '?']) || head.contains('$') {
+            return None;
+        }
+        let prefix = crate::pattern::literal_prefix(rest);
+        let mut named = self.irregular.clone();
+        if let Some(resources) = self.by_service.get(service) {
+            let from = (std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded);
+            named.extend(
+                resources
+                    .range::<str, _>(from)
+                    .take_while(|(component, _)| component.starts_with(prefix))
+                    .flat_map(|(_, positions)| positions.iter().copied()),
+            );
+            named.extend(
+                prefix
+                    .char_indices()
+                    .filter(|(_, c)| matches!(c, '/' | ':'))
+                    .filter_map(|(end, _)| resources.get(&prefix[..end]))
+                    .flatten()
+                    .copied(),
+            );
+        }
+        Some(named)
+    }
+}
+
+/// The service and the resource component (after the fifth colon) of an ARN or ARN pattern.
+fn arn_components(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, service, _, _, rest) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    Some((service, rest))
 }
 
 /// One stack with its provider settings, resolving references against its own blocks.
@@ -835,17 +898,6 @@ impl Fleet {
     }
 }
 
-/// The literal start every ARN a `Resource` pattern may match begins with: the text before its
-/// first wildcard or `${` (a policy variable or an unresolved expression). ARN patterns are
-/// case-sensitive and a wildcard never makes an earlier literal character optional.
-fn literal_prefix(pattern: &str) -> &str {
-    let end = pattern
-        .char_indices()
-        .find(|&(at, c)| c == '*' || c == '?' || pattern[at..].starts_with("${"))
-        .map_or(pattern.len(), |(at, _)| at);
-    &pattern[..end]
-}
-
 /// How a resource policy's Allow statements may name principals, for finding who it can reach.
 #[derive(Debug, Default)]
 struct Grantees<'a> {
@@ -989,26 +1041,11 @@ impl Fleet {
                     continue;
                 }
             };
-            for prefix in patterns.iter().map(|pattern| literal_prefix(pattern)) {
-                // Resources whose ARN starts with the prefix, and those the prefix points below.
-                let from = (std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded);
-                reach.extend(
-                    self.index
-                        .resources
-                        .range::<str, _>(from)
-                        .take_while(|(arn, _)| arn.starts_with(prefix))
-                        .flat_map(|(_, positions)| positions.iter().copied())
-                        .filter(of_kind),
-                );
-                reach.extend(
-                    prefix
-                        .char_indices()
-                        .filter(|(_, c)| matches!(c, '/' | ':'))
-                        .filter_map(|(end, _)| self.index.resources.get(&prefix[..end]))
-                        .flatten()
-                        .copied()
-                        .filter(of_kind),
-                );
+            for pattern in patterns {
+                match self.index.named_by(pattern) {
+                    Some(positions) => reach.extend(positions.into_iter().filter(of_kind)),
+                    None => reach.extend((0..self.resources.len()).filter(of_kind)),
+                }
             }
         }
         reach

@@ -113,6 +113,23 @@ fn is_literal(text: &str, wildcards: bool) -> bool {
     !text.contains('$') && !(wildcards && text.contains(['*', '?']))
 }
 
+/// The literal start every value a pattern may match begins with: the text before its first
+/// wildcard or `${` (a policy variable or an unresolved expression). Matching is per character
+/// and a wildcard never makes an earlier literal character optional.
+pub(crate) fn literal_prefix(pattern: &str) -> &str {
+    let end = pattern
+        .char_indices()
+        .find(|&(at, c)| c == '*' || c == '?' || pattern[at..].starts_with("${"))
+        .map_or(pattern.len(), |(at, _)| at);
+    &pattern[..end]
+}
+
+/// Whether `value` certainly does not match `pattern` (compared case-sensitively): it does not
+/// start with the pattern's literal start. Rejects most non-matching values without compiling.
+fn rejects(pattern: &str, value: &str) -> bool {
+    !is_unresolved(value) && !value.starts_with(literal_prefix(pattern))
+}
+
 /// [`compile`] `pattern`, then [`Template::matches`] `value`.
 pub(crate) fn matches(
     pattern: &str,
@@ -121,6 +138,9 @@ pub(crate) fn matches(
     value: &str,
     ignore_case: bool,
 ) -> Tri {
+    if !ignore_case && wildcards && rejects(pattern, value) {
+        return Tri::False;
+    }
     if is_literal(pattern, wildcards) && pattern.is_ascii() && value.is_ascii() {
         if is_unresolved(value) {
             return Tri::Unknown;
@@ -136,6 +156,9 @@ pub(crate) fn matches(
 
 /// [`compile`] `pattern` with wildcards, then [`Template::matches_arn`] `value`.
 pub(crate) fn matches_arn(pattern: &str, variables: Option<&Context>, value: &str) -> Tri {
+    if rejects(pattern, value) {
+        return Tri::False;
+    }
     if is_literal(pattern, true) {
         if is_unresolved(value) {
             return Tri::Unknown;
@@ -282,7 +305,15 @@ mod tests {
             "a:b:c",
             "${aws_s3_bucket.x.arn}",
         ];
-        for pattern in values.iter().filter(|p| is_literal(p, true)) {
+        let patterns = values.iter().chain(&[
+            "arn:aws:s3:::b*",
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:*:*:*:*",
+            "s3:Get*",
+            "a:b:?",
+            "arn:aws:s3:::${aws:username}",
+        ]);
+        for pattern in patterns {
             for value in values {
                 for (wildcards, ignore_case) in [(true, true), (true, false), (false, false)] {
                     assert_eq!(
