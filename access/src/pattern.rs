@@ -110,7 +110,7 @@ pub(crate) fn compile(text: &str, variables: Option<&Context>, wildcards: bool) 
 /// count) and no `${…}`. Such a pattern is compared as a string, without compiling it: the fleet
 /// model evaluates hundreds of thousands of requests, and most policy strings are literal.
 fn is_literal(text: &str, wildcards: bool) -> bool {
-    !text.contains('$') && !(wildcards && text.contains(['*', '?']))
+    !(text.contains('$') || wildcards && text.contains(['*', '?']))
 }
 
 /// The literal start every value a pattern may match begins with: the text before its first
