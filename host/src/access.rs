@@ -51,9 +51,14 @@ pub struct MatrixCell {
 pub struct AccessReport {
     /// The fleet model, for matrices on demand.
     pub fleet: AccessFleet,
-    /// Every intent with its verdict: the host's deployer intents, then each stack's (those the
-    /// host derives from its resources that no plugin declared, then those its plugins declared).
+    /// Intents with their verdicts, in order: the host's deployer intents, then each stack's
+    /// (those the host derives from its resources that no plugin declared, then those its
+    /// plugins declared). Every intent when the run asked for every verdict; else the failing.
     pub intents: Vec<IntentOutcome>,
+    /// How many intents were checked.
+    pub checked: usize,
+    /// How many of them hold.
+    pub held: usize,
     /// The cells of the matrix that break the fleet invariant.
     pub violations: Vec<MatrixCell>,
     /// Which plugin emitted each role, by `stack:address`, for blame.
@@ -83,9 +88,13 @@ pub fn stack_model(stack: &ComposedStack) -> StackModel {
     StackModel::extract(input, &intents)
 }
 
+/// How many intents [`analyse`] checks at a time: each batch's resolved intents are freed once
+/// judged, so only verdicts that are kept stay.
+const INTENT_BATCH: usize = 4096;
+
 /// Runs the access model over the records of every stack, whose models it takes: the host's
 /// deployer intents, each stack's intents, and the fleet invariant.
-pub fn analyse(records: &mut [StackRecord], config: &AccessConfig) -> AccessReport {
+pub fn analyse(records: &mut [StackRecord], config: &AccessConfig, every_verdict: bool) -> AccessReport {
     let options = FleetOptions {
         deployer_role_arn: deployer_role_arn(config),
     };
@@ -102,8 +111,22 @@ pub fn analyse(records: &mut [StackRecord], config: &AccessConfig) -> AccessRepo
         .map(ResolvedIntent::literal)
         .collect();
     intents.append(&mut fleet.intents);
-    let intents = parallel_map(&intents, |intent| fleet.check_resolved_intent(intent));
-    tracing::debug!(elapsed = ?started.elapsed(), intents = intents.len(), "checked the access intents");
+    let checked = intents.len();
+    let (mut kept, mut held) = (Vec::new(), 0);
+    let mut pending = intents.into_iter();
+    loop {
+        let batch: Vec<ResolvedIntent> = pending.by_ref().take(INTENT_BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        for outcome in parallel_map(&batch, |intent| fleet.check_resolved_intent(intent)) {
+            held += usize::from(outcome.holds);
+            if every_verdict || !outcome.holds {
+                kept.push(outcome);
+            }
+        }
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), intents = checked, held, "checked the access intents");
     let search = fleet.isolation_search();
     let violations: Vec<MatrixCell> = parallel_map(&fleet.principals, |principal| {
         let cells: Vec<MatrixCell> = search
@@ -128,7 +151,9 @@ pub fn analyse(records: &mut [StackRecord], config: &AccessConfig) -> AccessRepo
         .collect();
     AccessReport {
         fleet,
-        intents,
+        intents: kept,
+        checked,
+        held,
         violations,
         origins,
     }
@@ -374,6 +399,8 @@ mod tests {
         for (why, outcome, address) in cases {
             let report = AccessReport {
                 fleet: AccessFleet::default(),
+                checked: 1,
+                held: 0,
                 intents: vec![outcome],
                 violations: Vec::new(),
                 origins: BTreeMap::new(),
@@ -399,6 +426,8 @@ mod tests {
         };
         let report = AccessReport {
             fleet: AccessFleet::default(),
+            checked: 0,
+            held: 0,
             intents: Vec::new(),
             violations: vec![cell],
             origins: BTreeMap::new(),

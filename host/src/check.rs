@@ -110,13 +110,14 @@ pub fn check_fleet(
     plugins: &[LoadedPlugin],
     fleet: &Fleet,
     records: &mut [StackRecord],
+    every_intent_verdict: bool,
     progress: &dyn Progress,
 ) -> Result<(Vec<Finding>, AccessReport), SynthError> {
     let started = std::time::Instant::now();
     let facts: Vec<FleetFacts> = records.iter().map(|r| r.facts.clone()).collect();
     let mut findings = guardrails::check_fleet(&facts, fleet);
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
-    let access = crate::access::analyse(records, &fleet.access);
+    let access = crate::access::analyse(records, &fleet.access, every_intent_verdict);
     findings.extend(access.findings());
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet's access model");
     // A 0.2 plugin's fleet check gets each stack's summary restricted to what it declared it

@@ -72,6 +72,9 @@ pub struct RunOptions {
     pub schema: Option<PathBuf>,
     /// `--locked`, `--release` and `--tenant`.
     pub plan: tenants::PlanOptions,
+    /// Keep every access intent's verdict in the outcome (`tenant-host access` shows them all);
+    /// otherwise only the failing ones are kept, with counts. A fleet has dozens per tenant.
+    pub every_intent_verdict: bool,
 }
 
 /// What a run produced.
@@ -190,7 +193,14 @@ pub fn run_with_progress(
     }
     .run(progress)?;
     tracing::debug!(elapsed = ?started.elapsed(), stacks = stacks.len(), "synthesized and checked every stack");
-    let (fleet_findings, access) = check::check_fleet(&runtime, &plugins, &fleet, &mut stacks, progress)?;
+    let (fleet_findings, access) = check::check_fleet(
+        &runtime,
+        &plugins,
+        &fleet,
+        &mut stacks,
+        options.every_intent_verdict,
+        progress,
+    )?;
     findings.extend(fleet_findings);
     findings.sort();
     let known_rules = check::host_rules()

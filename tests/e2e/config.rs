@@ -504,6 +504,7 @@ fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
         limits: tenant_host::plugin::Limits::default(),
         schema: None,
         plan: PlanOptions::default(),
+        every_intent_verdict: true,
     })
     .expect("the run succeeds");
     for stack in &outcome.stacks {

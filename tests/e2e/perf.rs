@@ -79,6 +79,7 @@ fn a_run_reports_each_phase_and_every_step() {
         limits: Default::default(),
         schema: None,
         plan: Default::default(),
+        every_intent_verdict: false,
     };
     let recorded = Recorded::default();
     let outcome = tenant_host::run_with_progress(&options, &recorded, &tenant_host::output::Discard).unwrap();

@@ -32,7 +32,11 @@ enum AccessFormat {
 }
 
 pub fn run(args: AccessArgs) -> anyhow::Result<ExitCode> {
-    let outcome = tenant_host::run(&args.run.options()?)?;
+    let options = tenant_host::RunOptions {
+        every_intent_verdict: true,
+        ..args.run.options()?
+    };
+    let outcome = tenant_host::run(&options)?;
     let report = &outcome.access;
     let failed = !report.findings().is_empty();
     let tenants: BTreeMap<&str, &str> = outcome

@@ -53,6 +53,7 @@ impl RunArgs {
             registry: self.registry.clone(),
             suffix: self.environment_suffix.clone(),
             schema: self.schema.clone(),
+            every_intent_verdict: false,
             limits: plugin::Limits {
                 call_timeout: call_timeout(self.plugin_timeout)?,
                 memory_bytes: mebibytes("--plugin-memory", self.plugin_memory)?,
