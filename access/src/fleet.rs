@@ -231,6 +231,70 @@ struct Index {
     by_service: BTreeMap<String, BTreeMap<String, Vec<usize>>>,
     /// Resources whose ARN has fewer than six components: any pattern may name them.
     irregular: Vec<usize>,
+    /// The statements of large resource policies by the `aws:SourceArn` they require, by the
+    /// resource's position.
+    by_source: BTreeMap<usize, SourceIndex>,
+}
+
+/// A large resource policy's statements by the `aws:SourceArn` they require. A Lambda function
+/// that every tenant's log group may invoke has one permission statement per tenant; a request
+/// with a known source needs only those whose source may match it, so a fleet's intents about
+/// that function do not cost the square of the fleet.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct SourceIndex {
+    /// Statements without such a requirement.
+    always: Vec<usize>,
+    /// Statements by the literal start of each `aws:SourceArn` value they accept.
+    by_prefix: BTreeMap<String, Vec<usize>>,
+}
+
+impl SourceIndex {
+    /// Policies with fewer statements are evaluated whole.
+    const MIN_STATEMENTS: usize = 64;
+
+    /// The index of a policy, if it is large and every statement has a `Sid` (a statement
+    /// without one is reported by its position, which selecting statements would change).
+    fn of(policy: &Policy) -> Option<SourceIndex> {
+        if policy.statements.len() < Self::MIN_STATEMENTS || policy.statements.iter().any(|s| s.sid.is_none())
+        {
+            return None;
+        }
+        let mut index = SourceIndex::default();
+        for (position, statement) in policy.statements.iter().enumerate() {
+            // A plain positive operator on the key, with literal values: the statement applies
+            // only to a source that starts with one of them.
+            let required = statement.conditions.iter().find(|condition| {
+                condition.key.eq_ignore_ascii_case("aws:SourceArn")
+                    && matches!(
+                        condition.operator.as_str(),
+                        "ArnLike" | "ArnEquals" | "StringLike" | "StringEquals"
+                    )
+                    && !condition.values.is_empty()
+                    && condition.values.iter().all(|value| !value.contains("${"))
+            });
+            match required {
+                Some(condition) => {
+                    for value in &condition.values {
+                        let prefix = crate::pattern::literal_prefix(value).to_owned();
+                        index.by_prefix.entry(prefix).or_default().push(position);
+                    }
+                }
+                None => index.always.push(position),
+            }
+        }
+        Some(index)
+    }
+
+    /// The statements a request from `source` may match, in policy order.
+    fn select(&self, source: &str) -> Vec<usize> {
+        let mut selected = self.always.clone();
+        for (end, _) in source.char_indices().chain(std::iter::once((source.len(), ' '))) {
+            selected.extend(self.by_prefix.get(&source[..end]).into_iter().flatten());
+        }
+        selected.sort_unstable();
+        selected.dedup();
+        selected
+    }
 }
 
 impl Index {
@@ -248,6 +312,14 @@ impl Index {
                 .entry(resource.resource.arn.clone())
                 .or_default()
                 .push(position);
+            if let Some(source_index) = resource
+                .resource
+                .policy
+                .as_ref()
+                .and_then(|p| SourceIndex::of(&p.policy))
+            {
+                index.by_source.insert(position, source_index);
+            }
             match arn_components(&resource.resource.arn) {
                 Some((service, rest)) => index
                     .by_service
@@ -773,6 +845,11 @@ impl Fleet {
     /// The resource an ARN belongs to: equal to its ARN or below it (`bucket/key`,
     /// `log-group:x:log-stream:y`, `table/t/index/i`); the nearest, if resources nest.
     pub fn resource_for(&self, arn: &str) -> Option<&FleetResource> {
+        self.position_for(arn).map(|position| &self.resources[position])
+    }
+
+    /// The position of [`resource_for`](Fleet::resource_for)'s resource.
+    fn position_for(&self, arn: &str) -> Option<usize> {
         let above: Vec<&str> = arn
             .char_indices()
             .filter(|(_, c)| matches!(c, '/' | ':'))
@@ -781,27 +858,69 @@ impl Fleet {
         std::iter::once(arn)
             .chain(above.into_iter().rev())
             .find_map(|candidate| self.index.resources.get(candidate))
-            .map(|positions| &self.resources[positions[0]])
+            .map(|positions| positions[0])
     }
 
-    /// Builds the request `principal` makes for `action` on `arn` (owned by `owner`, if the fleet
-    /// has it), with `context` on top of the defaults: TLS, the caller's account for service
-    /// principals, and caller-chosen keys left open for signed callers.
+    /// The owner's resource policy for a request with `context`: only the statements whose
+    /// `aws:SourceArn` may match the request's, when the policy is large and the source known.
+    /// The others cannot apply, so the verdict and the statements reported are the same.
+    fn policy_for_request(&self, position: usize, context: &[(String, String)]) -> Option<NamedPolicy> {
+        let policy = self.resources[position].resource.policy.as_ref()?;
+        let mut sources = context
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case("aws:SourceArn"))
+            .map(|(_, value)| value.as_str());
+        let (Some(index), Some(source), None) = (
+            self.index.by_source.get(&position),
+            sources.next(),
+            sources.next(),
+        ) else {
+            return Some(policy.clone());
+        };
+        if crate::pattern::is_unresolved(source) {
+            return Some(policy.clone());
+        }
+        let statements = index
+            .select(source)
+            .into_iter()
+            .map(|position| policy.policy.statements[position].clone())
+            .collect();
+        Some(NamedPolicy {
+            name: policy.name.clone(),
+            policy: Arc::new(Policy {
+                version: policy.policy.version.clone(),
+                statements,
+            }),
+        })
+    }
+
+    /// Builds the request `principal` makes for `action` on `arn` (on the resource of the fleet
+    /// it belongs to, if any), with `context` on top of the defaults: TLS, the caller's account
+    /// for service principals, and caller-chosen keys left open for signed callers.
     pub fn request(
         &self,
         principal: &Principal,
         endpoints: &BTreeMap<String, NamedPolicy>,
         action: &str,
         arn: &str,
-        owner: Option<&FleetResource>,
         context: &[(String, String)],
     ) -> Request {
-        let mut resource = owner.map(|r| r.resource.clone()).unwrap_or_else(|| Resource {
-            arn: arn.to_owned(),
-            account: crate::request::arn_account(arn).unwrap_or(ACCOUNT).to_owned(),
-            ..Resource::default()
-        });
-        resource.arn = arn.to_owned();
+        let resource = match self.position_for(arn) {
+            Some(position) => {
+                let owner = &self.resources[position].resource;
+                Resource {
+                    arn: arn.to_owned(),
+                    account: owner.account.clone(),
+                    tags: owner.tags.clone(),
+                    policy: self.policy_for_request(position, context),
+                }
+            }
+            None => Resource {
+                arn: arn.to_owned(),
+                account: crate::request::arn_account(arn).unwrap_or(ACCOUNT).to_owned(),
+                ..Resource::default()
+            },
+        };
         let mut request_context = BTreeMap::new();
         request_context.insert("aws:SecureTransport".to_owned(), ContextValue::One("true".into()));
         if matches!(principal, Principal::Service(_)) {
@@ -833,15 +952,7 @@ impl Fleet {
         arn: &str,
         context: &[(String, String)],
     ) -> Evaluation {
-        let owner = self.resource_for(arn);
-        evaluate(&self.request(
-            &principal.principal,
-            &principal.endpoints,
-            action,
-            arn,
-            owner,
-            context,
-        ))
+        evaluate(&self.request(&principal.principal, &principal.endpoints, action, arn, context))
     }
 
     /// Evaluates exactly the request described: keys `context` does not give are absent.
@@ -852,15 +963,7 @@ impl Fleet {
         arn: &str,
         context: &[(String, String)],
     ) -> Evaluation {
-        let owner = self.resource_for(arn);
-        let mut request = self.request(
-            &principal.principal,
-            &principal.endpoints,
-            action,
-            arn,
-            owner,
-            context,
-        );
+        let mut request = self.request(&principal.principal, &principal.endpoints, action, arn, context);
         request.caller_chosen.clear();
         evaluate(&request)
     }

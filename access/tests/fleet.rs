@@ -538,3 +538,62 @@ fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
         );
     }
 }
+
+/// Covers: a function that 70 log groups may invoke has a statement per group; a request with a
+/// known source is judged on the statements whose `aws:SourceArn` may match it, with the same
+/// verdict and the same statements reported as when the whole policy is evaluated.
+#[test]
+fn a_large_function_policy_is_narrowed_by_source_without_changing_verdicts() {
+    let permissions: serde_json::Map<String, Value> = (0..70)
+        .map(|i| {
+            (
+                format!("from_group_{i}"),
+                json!({
+                    "function_name": "${aws_lambda_function.forwarder.function_name}",
+                    "action": "lambda:InvokeFunction",
+                    "principal": "logs.amazonaws.com",
+                    "statement_id": format!("FromGroup{i}"),
+                    "source_arn": format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:tenant-{i}-logs:*"),
+                }),
+            )
+        })
+        .collect();
+    let document = json!({"resource": {
+        "aws_lambda_function": {"forwarder": {"function_name": "forwarder", "role": "arn:aws:iam::123456789012:role/forwarder"}},
+        "aws_lambda_permission": permissions,
+    }});
+    let fleet = fleet(&vec![("central-dev".to_owned(), None, document)]);
+    let logs = tenant_access::fleet::FleetPrincipal {
+        id: "service:logs.amazonaws.com".into(),
+        stack: None,
+        tenant: None,
+        principal: tenant_access::Principal::Service("logs.amazonaws.com".into()),
+        endpoints: Default::default(),
+    };
+    let function = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:forwarder");
+    let group = |name: &str| format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}:log-stream:s");
+    for (source, expected) in [
+        (group("tenant-7-logs"), Verdict::Allowed),
+        (group("tenant-1-logs"), Verdict::Allowed),
+        (group("tenant-70-logs"), Verdict::ImplicitDeny),
+        (group("tenant-7-logs-other"), Verdict::ImplicitDeny),
+        ("${aws_cloudwatch_log_group.x.arn}".to_owned(), Verdict::Unknown),
+    ] {
+        let context = [("aws:SourceArn".to_owned(), source.clone())];
+        let narrowed = fleet.evaluate(&logs, "lambda:InvokeFunction", &function, &context);
+        let mut whole = fleet.request(
+            &logs.principal,
+            &logs.endpoints,
+            "lambda:InvokeFunction",
+            &function,
+            &context,
+        );
+        whole.resource.policy = fleet
+            .resource_for(&function)
+            .and_then(|f| f.resource.policy.clone());
+        let whole = tenant_access::evaluate(&whole);
+        assert_eq!(narrowed.verdict, expected, "{source}");
+        assert_eq!(narrowed.verdict, whole.verdict, "{source}");
+        assert_eq!(narrowed.statements, whole.statements, "{source}");
+    }
+}
