@@ -12,7 +12,18 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
-/// A `moto_server` on 127.0.0.1, killed when dropped.
+/// moto's S3 server (the app `moto_server` runs), one request at a time. `moto_server` serves
+/// each request on its own thread, and its S3 `PutObject` checks `If-Match`/`If-None-Match` and
+/// then writes, unlocked: two writers racing on one ETag can both succeed, which S3 itself never
+/// allows ([conditional writes](https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html)).
+/// Under load that lost one of sixteen concurrent signups. Served one request at a time (and so
+/// one connection at a time, HTTP/1.0), the check and the write are atomic, as in S3.
+const SERIAL_MOTO: &str = "import sys\n\
+from werkzeug.serving import run_simple\n\
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n\
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False, request_handler=MotoRequestHandler)\n";
+
+/// A moto S3 server on 127.0.0.1 ([`SERIAL_MOTO`]), killed when dropped.
 pub struct MotoServer {
     child: Child,
     /// `http://127.0.0.1:PORT`.
@@ -20,21 +31,22 @@ pub struct MotoServer {
 }
 
 impl MotoServer {
-    /// Starts `moto_server` (installed by `./dev` from requirements-dev.txt) on a free port and
-    /// waits until it answers.
+    /// Starts moto's S3 server (moto[server], installed by `./dev` from requirements-dev.txt) on
+    /// a free port and waits until it answers.
     pub fn start() -> Self {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new("python3")
+            .args(["-c", SERIAL_MOTO, &port.to_string()])
+            .env("MOTO_PORT", port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect(
-                "start moto_server: install the test tools with `./dev setup` (requirements-dev.txt) \
-                 and put the virtualenv's bin folder on PATH",
+                "start moto's server with python3: install the test tools with `./dev setup` \
+                 (requirements-dev.txt) and put the virtualenv's bin folder on PATH",
             );
         let server = Self {
             child,
@@ -44,7 +56,7 @@ impl MotoServer {
         while server.request("GET", "/moto-api/").is_none() {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "moto_server did not answer on port {port} within 60 s"
+                "moto's server did not answer on port {port} within 60 s (is moto[server] installed in the python3 on PATH?)"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
