@@ -1115,10 +1115,9 @@ impl Fleet {
         search
     }
 
-    /// The resources an Allow statement of the role's identity policies may name: those whose ARN
-    /// (or an ARN below it, like a bucket's objects) starts with the literal start of one of its
-    /// `Resource` patterns. `NotResource`, or a pattern that starts with a wildcard, reaches every
-    /// resource.
+    /// The resources of the kinds an Allow statement of the role's identity policies may act on
+    /// that its `Resource` patterns may name ([`Index::named_by`]). `NotResource`, or a pattern
+    /// with a wildcard service, reaches every resource of those kinds.
     fn identity_reach(&self, role: &Role) -> Vec<usize> {
         let mut reach = Vec::new();
         let allows = role
@@ -1137,18 +1136,19 @@ impl Fleet {
                 continue;
             }
             let of_kind = |position: &usize| kinds.contains(&self.resources[*position].kind);
-            let patterns = match &statement.resources {
-                Some(resources) if !resources.negated => &resources.values,
-                _ => {
-                    reach.extend((0..self.resources.len()).filter(of_kind));
-                    continue;
-                }
+            // `None`: `NotResource`, or a pattern that may name anything.
+            let named: Option<Vec<usize>> = match &statement.resources {
+                Some(resources) if !resources.negated => resources
+                    .values
+                    .iter()
+                    .map(|pattern| self.index.named_by(pattern))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|named| named.concat()),
+                _ => None,
             };
-            for pattern in patterns {
-                match self.index.named_by(pattern) {
-                    Some(positions) => reach.extend(positions.into_iter().filter(of_kind)),
-                    None => reach.extend((0..self.resources.len()).filter(of_kind)),
-                }
+            match named {
+                Some(positions) => reach.extend(positions.into_iter().filter(of_kind)),
+                None => reach.extend((0..self.resources.len()).filter(of_kind)),
             }
         }
         reach

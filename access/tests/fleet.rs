@@ -50,11 +50,7 @@ fn verdict(fleet: &Fleet, principal: &str, action: &str, arn: &str) -> Verdict {
 
 /// Adds a role to acme-corp's stack, tagged for acme-corp, without a boundary, with `statements`.
 fn with_greedy_role(mut stacks: Stacks, statements: Value) -> Stacks {
-    let acme = &mut stacks
-        .iter_mut()
-        .find(|(name, ..)| name == "tenant-acme-corp-dev")
-        .expect("acme")
-        .2;
+    let acme = document_mut(&mut stacks, "tenant-acme-corp-dev");
     let resources = acme["resource"].as_object_mut().expect("resources");
     resources["aws_iam_role"]["greedy"] = json!({
         "name": "tenant-acme-corp-greedy-dev",
@@ -188,35 +184,26 @@ fn computed_and_all_bucket_resources_are_not_proven_isolated() {
 
 /// Gives retail-co's bucket a policy statement that allows `principal` to read it.
 fn with_open_bucket(mut stacks: Stacks, principal: Value) -> Stacks {
-    let retail = &mut stacks
-        .iter_mut()
-        .find(|(name, ..)| name == "tenant-retail-co-dev")
-        .expect("retail")
-        .2;
-    let policy = retail["resource"]["aws_s3_bucket_policy"]
-        .as_object_mut()
-        .and_then(|policies| policies.values_mut().next())
-        .expect("retail's bucket policy");
-    let mut document: Value =
-        serde_json::from_str(policy["policy"].as_str().expect("policy text")).expect("json");
-    document["Statement"]
-        .as_array_mut()
-        .expect("statements")
-        .push(json!({
-            "Sid": "Opened", "Effect": "Allow", "Principal": principal,
-            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tenant-retail-co-data-dev/*"
-        }));
-    policy["policy"] = json!(document.to_string());
+    edit_policy(
+        &mut stacks,
+        "tenant-retail-co-dev",
+        "/resource/aws_s3_bucket_policy/data/policy",
+        |policy| {
+            policy["Statement"]
+                .as_array_mut()
+                .expect("statements")
+                .push(json!({
+                    "Sid": "Opened", "Effect": "Allow", "Principal": principal,
+                    "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tenant-retail-co-data-dev/*"
+                }));
+        },
+    );
     stacks
 }
 
 /// Gives acme-corp's greedy role another tenant's `TenantId` tag.
 fn retagged_greedy_role(mut stacks: Stacks, tenant: &str) -> Stacks {
-    let acme = &mut stacks
-        .iter_mut()
-        .find(|(name, ..)| name == "tenant-acme-corp-dev")
-        .expect("acme")
-        .2;
+    let acme = document_mut(&mut stacks, "tenant-acme-corp-dev");
     acme["resource"]["aws_iam_role"]["greedy"]["tags"] = json!({"TenantId": tenant});
     stacks
 }
@@ -347,13 +334,18 @@ fn failing_host_intents(stacks: &Stacks) -> Vec<String> {
         .collect()
 }
 
-/// Edits the policy JSON text at `pointer` of `stack`'s document.
-fn edit_policy(stacks: &mut Stacks, stack: &str, pointer: &str, edit: impl FnOnce(&mut Value)) {
-    let document = &mut stacks
+/// The document of the stack named `stack`.
+fn document_mut<'a>(stacks: &'a mut Stacks, stack: &str) -> &'a mut Value {
+    &mut stacks
         .iter_mut()
         .find(|(name, ..)| name == stack)
-        .expect("stack")
-        .2;
+        .unwrap_or_else(|| panic!("stack {stack}"))
+        .2
+}
+
+/// Edits the policy JSON text at `pointer` of `stack`'s document.
+fn edit_policy(stacks: &mut Stacks, stack: &str, pointer: &str, edit: impl FnOnce(&mut Value)) {
+    let document = document_mut(stacks, stack);
     let text = document
         .pointer(pointer)
         .and_then(Value::as_str)
@@ -472,11 +464,7 @@ fn only_granted_tenant_log_groups_feed_the_central_forwarder() {
 fn a_wildcard_permission_lets_look_alike_groups_feed_the_forwarder() {
     // Revert the fix of item 5: central's former `log-group:tenant-*` permission.
     let mut stacks = example();
-    let central = &mut stacks
-        .iter_mut()
-        .find(|(name, ..)| name == "central-dev")
-        .expect("central")
-        .2;
+    let central = document_mut(&mut stacks, "central-dev");
     central["resource"]["aws_lambda_permission"] = json!({"tenant_log_subscriptions": {
         "statement_id": "TenantLogSubscriptions",
         "action": "lambda:InvokeFunction",

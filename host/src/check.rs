@@ -114,7 +114,8 @@ pub fn check_fleet(
     progress: &dyn Progress,
 ) -> Result<(Vec<Finding>, AccessReport), SynthError> {
     let started = std::time::Instant::now();
-    let facts: Vec<FleetFacts> = records.iter().map(|r| r.facts.clone()).collect();
+    // The fleet checks are the last to need each record's facts and access model: they take them.
+    let facts: Vec<FleetFacts> = records.iter_mut().map(|r| std::mem::take(&mut r.facts)).collect();
     let mut findings = guardrails::check_fleet(&facts, fleet);
     tracing::debug!(elapsed = ?started.elapsed(), "checked the fleet with host rules");
     let access = crate::access::analyse(records, &fleet.access, every_intent_verdict);

@@ -34,7 +34,7 @@ pub fn check_stack(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema
 
 /// What the fleet guardrails need of one stack, taken once when it is composed, so that the
 /// fleet is judged without keeping any stack's document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FleetFacts {
     /// The stack.
     stack: String,
@@ -102,7 +102,7 @@ fn finding(
 }
 
 /// Every managed resource of a document: `(type, name, body)`.
-fn resources(document: &Value) -> impl Iterator<Item = (&str, &str, &Value)> {
+pub(crate) fn resources(document: &Value) -> impl Iterator<Item = (&str, &str, &Value)> {
     document
         .get("resource")
         .and_then(Value::as_object)

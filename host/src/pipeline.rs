@@ -28,7 +28,7 @@ pub struct StackRecord {
     pub resources: usize,
     /// What the loaded plugins' fleet checks need of it.
     pub summary: api::StackSummary,
-    /// What the host's fleet guardrails need of it.
+    /// What the host's fleet guardrails need of it, until the fleet checks take it.
     pub facts: FleetFacts,
     /// What the access model needs of it, until the fleet checks take it.
     pub access: StackModel,
@@ -113,7 +113,7 @@ impl Pipeline<'_> {
         let digest = self.digests.get(&stack.name).map_or("", String::as_str);
         self.sink.accept(&stack, digest)?;
         let record = StackRecord {
-            resources: count_resources(&stack),
+            resources: crate::guardrails::resources(&stack.document).count(),
             facts: FleetFacts::of(&stack),
             access: crate::access::stack_model(&stack),
             role_origins: stack
@@ -129,15 +129,4 @@ impl Pipeline<'_> {
         };
         Ok((record, findings))
     }
-}
-
-/// How many managed resources a stack declares.
-fn count_resources(stack: &ComposedStack) -> usize {
-    stack.document["resource"].as_object().map_or(0, |types| {
-        types
-            .values()
-            .filter_map(|blocks| blocks.as_object())
-            .map(|blocks| blocks.len())
-            .sum()
-    })
 }
