@@ -327,7 +327,9 @@ impl Runtime {
 /// come from a pool of reused slots instead of fresh mappings: a slot's memory is reset in place
 /// (up to `KEEP_RESIDENT` by `memset`, beyond it by `madvise`), which spares the page faults and
 /// `mmap`/`munmap` calls that otherwise cost a large part of every call. The memory cap stays the
-/// sandbox's limiter's.
+/// sandbox's limiter's. Where Linux offers `PAGEMAP_SCAN` (6.7 and later), only the pages a call
+/// dirtied are reset, instead of the whole resident part: on 1,000 tenants (`check`, 2 cores) that
+/// took `memset` from 9 % of the CPU time to nothing measurable.
 fn pool() -> PoolingAllocationConfig {
     /// About the heap a call touches. Measured on 300 tenants (`check`, 2 cores): 1 MiB left most
     /// of each reset to `madvise` (0.8 s of system time, page faults and TLB shootdowns), 16 MiB
@@ -346,7 +348,8 @@ fn pool() -> PoolingAllocationConfig {
         .max_tables_per_component(MAX_TABLES as u32)
         .table_elements(MAX_TABLE_ELEMENTS)
         .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(KEEP_RESIDENT);
+        .table_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     pool
 }
 
