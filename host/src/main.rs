@@ -6,6 +6,12 @@ mod cli;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// Every stack allocates and frees many small values (JSON, access policies) on every core at
+// once. With glibc's malloc, allocation took 16 % of a 1,000-tenant check; with mimalloc's
+// per-thread heaps 10,000 tenants check in 55 s instead of 84 s (2 cores, same peak memory).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code of a run that found policy errors (nothing written).
 pub(crate) const EXIT_POLICY_ERRORS: u8 = 2;
 /// Exit code of any other failure: usage, configuration, plugin loading or calls, I/O.
