@@ -94,6 +94,9 @@ pub struct Outcome {
     pub lock: lock::LockUpdate,
     /// The access model's verdicts.
     pub access: access::AccessReport,
+    /// The largest input each plugin function received, by scope: what a plugin is given grows
+    /// with the fleet only in the fleet and central scopes.
+    pub largest_inputs: Vec<plugin::LargestInput>,
 }
 
 impl Outcome {
@@ -215,6 +218,16 @@ pub fn run_with_progress(
         .waivers
         .apply(findings, &known_rules, waivers::Date::today());
     tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
+    let largest_inputs = runtime.largest_inputs();
+    for input in &largest_inputs {
+        tracing::debug!(
+            plugin = input.plugin,
+            function = %input.function,
+            scope = %input.scope,
+            bytes = input.bytes,
+            "largest input"
+        );
+    }
     Ok(Outcome {
         plugins,
         fleet,
@@ -228,6 +241,7 @@ pub fn run_with_progress(
             retired: plan.retired,
         },
         access,
+        largest_inputs,
     })
 }
 

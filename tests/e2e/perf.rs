@@ -3,6 +3,7 @@
 use crate::support::*;
 use std::process::Command;
 use std::sync::Mutex;
+use tenant_host::plugin::{Function, Scope};
 use tenant_host::progress::{Phase, Progress};
 
 /// Covers: a run with an empty cache compiles each plugin once into the user's cache
@@ -92,4 +93,85 @@ fn a_run_reports_each_phase_and_every_step() {
             (Phase::CheckFleet, plugins, plugins),
         ]
     );
+}
+
+/// A fleet of `tenants` tenants `t-10`, `t-11`, … with blocks `10.10.0.0/16`, `10.11.0.0/16`, …:
+/// every id and block has the same length, so any tenant's inputs have the same size in any fleet.
+fn fleet_of(dir: &std::path::Path, tenants: usize) -> std::path::PathBuf {
+    let mut config = String::from(
+        "region = \"us-east-1\"\n[state-backend]\nbucket = \"tenant-host-state\"\nregion = \"us-east-1\"\n",
+    );
+    for index in 10..10 + tenants {
+        config.push_str(&format!(
+            "[[tenants]]\nid = \"t-{index}\"\ncidr-block = \"10.{index}.0.0/16\"\n"
+        ));
+    }
+    let path = dir.join(format!("fleet-{tenants}.toml"));
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Covers: what the host gives each plugin grows with the fleet only where the contract or the
+/// plugin says it does. Going from 3 to 40 tenants, with the bundled plugins:
+/// - no input about one tenant (its settings, its stack's context and document) grows by a byte;
+/// - `synthesize-central` grows by exactly the fleet's tenant list (`stack-context.fleet`);
+/// - `check-stack` of the central stack does not grow: its document names no tenant (tenants are
+///   told apart by tags and name patterns);
+/// - `check-fleet` of a plugin without `fleet-needs` does not grow (it gets no summaries); with
+///   them, by at most 1 KiB per tenant.
+#[test]
+fn plugin_inputs_grow_with_the_fleet_only_where_declared() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let largest = |tenants: usize| {
+        let options = tenant_host::RunOptions {
+            plugins: plugins.path().to_owned(),
+            config: Some(fleet_of(work.path(), tenants)),
+            registry: None,
+            suffix: None,
+            limits: Default::default(),
+            schema: None,
+            plan: Default::default(),
+            every_intent_verdict: false,
+        };
+        let outcome = tenant_host::run_with_progress(
+            &options,
+            &tenant_host::progress::Silent,
+            &tenant_host::output::Discard,
+        )
+        .unwrap();
+        let needs: std::collections::BTreeMap<String, bool> = outcome
+            .plugins
+            .iter()
+            .map(|p| (p.name().to_owned(), !p.info.fleet_needs.is_empty()))
+            .collect();
+        let sizes: std::collections::BTreeMap<_, _> = outcome
+            .largest_inputs
+            .into_iter()
+            .map(|input| ((input.plugin, input.function, input.scope), input.bytes))
+            .collect();
+        (sizes, needs)
+    };
+    let (small, needs) = largest(3);
+    let (large, _) = largest(40);
+    let added = 37;
+    assert_eq!(small.keys().collect::<Vec<_>>(), large.keys().collect::<Vec<_>>());
+    assert_eq!(small.len(), 7 * PRODUCT_PLUGINS.len(), "{small:#?}");
+    let tenant_list_entry = "t-10".len() + "10.10.0.0/16".len();
+    for ((plugin, function, scope), &before) in &small {
+        let after = large[&(plugin.clone(), *function, *scope)];
+        let what = format!("{plugin} {function} ({scope}): {before} -> {after} bytes");
+        match (function, scope) {
+            (_, Scope::Tenant | Scope::Plugin) => assert_eq!(after, before, "{what}"),
+            (Function::SynthesizeCentral, Scope::Central) => {
+                assert_eq!(after, before + added * tenant_list_entry, "{what}")
+            }
+            (Function::CheckStack, Scope::Central) => assert_eq!(after, before, "{what}"),
+            (Function::CheckFleet, Scope::Fleet) if needs[plugin] => {
+                assert!(after > before && after <= before + added * 1024, "{what}")
+            }
+            (Function::CheckFleet, Scope::Fleet) => assert_eq!(after, before, "{what}"),
+            _ => panic!("unexpected input: {what}"),
+        }
+    }
 }

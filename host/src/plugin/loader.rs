@@ -3,7 +3,7 @@
 
 use super::bindings::{CONTRACT_INTERFACE, CONTRACT_PACKAGE, Contract, api, v0_1, v0_2};
 use super::legacy;
-use super::runtime::{CallError, Function, Runtime};
+use super::runtime::{CallError, Function, Runtime, Scope, TextSize};
 use super::sandbox::Sandbox;
 use crate::declarations::{NamePattern, PluginDeclaration, SettingSchema, SettingType, StackKind};
 use semver::Version;
@@ -153,7 +153,16 @@ impl LoadedPlugin {
             || "the fleet-wide settings".to_owned(),
             |t| format!("tenant `{}`", t.id),
         );
-        runtime.call(self.name(), &label, Function::ValidateSettings, |store| {
+        let input = (
+            Function::ValidateSettings,
+            if tenant.is_some() {
+                Scope::Tenant
+            } else {
+                Scope::Plugin
+            },
+            settings.len() + tenant.map_or(0, TextSize::text_size),
+        );
+        runtime.call(self.name(), &label, input, |store| {
             let instance = pre.instantiate(&mut *store)?;
             Ok(Ok(instance
                 .tenant_plugin_plugin_api()
@@ -174,7 +183,12 @@ impl LoadedPlugin {
             return Ok(Vec::new());
         }
         let label = format!("stack `{}`", context.stack);
-        runtime.call(self.name(), &label, Function::Contribute, |store| {
+        let input = (
+            Function::Contribute,
+            stack_scope(context.tenant.as_ref()),
+            context.text_size(),
+        );
+        runtime.call(self.name(), &label, input, |store| {
             let instance = pre.instantiate(&mut *store)?;
             instance
                 .tenant_plugin_plugin_api()
@@ -191,8 +205,13 @@ impl LoadedPlugin {
     ) -> Result<api::Fragment, CallError> {
         let label = format!("stack `{}`", context.stack);
         let central = function == Function::SynthesizeCentral;
+        let input = (
+            function,
+            stack_scope(context.tenant.as_ref()),
+            context.text_size(),
+        );
         runtime
-            .call(self.name(), &label, function, |store| match &self.guest {
+            .call(self.name(), &label, input, |store| match &self.guest {
                 Guest::V0_1(pre) => {
                     let guest = pre.instantiate(&mut *store)?;
                     let api = guest.tenant_plugin_plugin_api();
@@ -225,24 +244,27 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = format!("stack `{}`", stack.stack);
+        let input = (
+            Function::CheckStack,
+            stack_scope(stack.tenant.as_ref()),
+            stack.text_size() + settings.len(),
+        );
         runtime
-            .call(self.name(), &label, Function::CheckStack, |store| {
-                match &self.guest {
-                    Guest::V0_1(pre) => {
-                        let guest = pre.instantiate(&mut *store)?;
-                        let result = guest.tenant_plugin_plugin_api().call_check_stack(
-                            store,
-                            &legacy::stack_document(stack),
-                            settings,
-                        )?;
-                        Ok(result.map(legacy::findings).map_err(legacy::error))
-                    }
-                    Guest::V0_2(pre) => {
-                        let guest = pre.instantiate(&mut *store)?;
-                        guest
-                            .tenant_plugin_plugin_api()
-                            .call_check_stack(store, stack, settings)
-                    }
+            .call(self.name(), &label, input, |store| match &self.guest {
+                Guest::V0_1(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    let result = guest.tenant_plugin_plugin_api().call_check_stack(
+                        store,
+                        &legacy::stack_document(stack),
+                        settings,
+                    )?;
+                    Ok(result.map(legacy::findings).map_err(legacy::error))
+                }
+                Guest::V0_2(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    guest
+                        .tenant_plugin_plugin_api()
+                        .call_check_stack(store, stack, settings)
                 }
             })
             .and_then(|f| crate::result_limits::accept_findings(f, self.name(), &label, Function::CheckStack))
@@ -263,31 +285,40 @@ impl LoadedPlugin {
         documents: &[api::StackDocument],
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
+        let input = (
+            Function::CheckFleet,
+            Scope::Fleet,
+            summaries.text_size() + documents.text_size() + settings.len(),
+        );
         runtime
-            .call(
-                self.name(),
-                "the fleet",
-                Function::CheckFleet,
-                |store| match &self.guest {
-                    Guest::V0_1(pre) => {
-                        let guest = pre.instantiate(&mut *store)?;
-                        let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
-                        let result = guest
-                            .tenant_plugin_plugin_api()
-                            .call_check_fleet(store, &documents, settings)?;
-                        Ok(result.map(legacy::findings).map_err(legacy::error))
-                    }
-                    Guest::V0_2(pre) => {
-                        let guest = pre.instantiate(&mut *store)?;
-                        guest
-                            .tenant_plugin_plugin_api()
-                            .call_check_fleet(store, summaries, settings)
-                    }
-                },
-            )
+            .call(self.name(), "the fleet", input, |store| match &self.guest {
+                Guest::V0_1(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
+                    let result = guest
+                        .tenant_plugin_plugin_api()
+                        .call_check_fleet(store, &documents, settings)?;
+                    Ok(result.map(legacy::findings).map_err(legacy::error))
+                }
+                Guest::V0_2(pre) => {
+                    let guest = pre.instantiate(&mut *store)?;
+                    guest
+                        .tenant_plugin_plugin_api()
+                        .call_check_fleet(store, summaries, settings)
+                }
+            })
             .and_then(|f| {
                 crate::result_limits::accept_findings(f, self.name(), "the fleet", Function::CheckFleet)
             })
+    }
+}
+
+/// A stack's scope: a tenant's, or the central one.
+fn stack_scope(tenant: Option<&api::Tenant>) -> Scope {
+    if tenant.is_some() {
+        Scope::Tenant
+    } else {
+        Scope::Central
     }
 }
 
@@ -370,19 +401,24 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     };
     let label = format!("loading {}", file.display());
     let shown = file.display().to_string();
-    let described = runtime.call(&shown, &label, Function::Describe, |store| match &guest {
-        Guest::V0_1(pre) => {
-            let instance = pre.instantiate(&mut *store)?;
-            let info = instance.tenant_plugin_plugin_api().call_describe(store)?;
-            Ok(Ok(legacy::plugin_info(info)))
-        }
-        Guest::V0_2(pre) => {
-            let instance = pre.instantiate(&mut *store)?;
-            Ok(Ok(Ok(instance
-                .tenant_plugin_plugin_api()
-                .call_describe(store)?)))
-        }
-    });
+    let described = runtime.call(
+        &shown,
+        &label,
+        (Function::Describe, Scope::Plugin, 0),
+        |store| match &guest {
+            Guest::V0_1(pre) => {
+                let instance = pre.instantiate(&mut *store)?;
+                let info = instance.tenant_plugin_plugin_api().call_describe(store)?;
+                Ok(Ok(legacy::plugin_info(info)))
+            }
+            Guest::V0_2(pre) => {
+                let instance = pre.instantiate(&mut *store)?;
+                Ok(Ok(Ok(instance
+                    .tenant_plugin_plugin_api()
+                    .call_describe(store)?)))
+            }
+        },
+    );
     let described = described.map_err(|call| LoadError::Describe {
         file: file.into(),
         call: Box::new(call),

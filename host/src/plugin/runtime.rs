@@ -4,9 +4,10 @@
 use super::bindings::{api, v0_2};
 use super::precompiled::ComponentCache;
 use super::sandbox::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES, Sandbox, level_name};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker, Resource};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
@@ -37,7 +38,7 @@ impl Default for Limits {
 }
 
 /// The contract function a call went to; named as in the WIT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Function {
     /// `describe`
     Describe,
@@ -67,6 +68,45 @@ impl fmt::Display for Function {
             Self::CheckFleet => "check-fleet",
         })
     }
+}
+
+/// What a call's input is about: it may grow with the fleet only when it is about the fleet (or
+/// the central stack, whose resources serve every tenant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// The plugin itself (`describe`) or the fleet-wide settings.
+    Plugin,
+    /// The central stack.
+    Central,
+    /// One tenant's stack or settings.
+    Tenant,
+    /// Every stack (`check-fleet`).
+    Fleet,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Plugin => "plugin",
+            Self::Central => "central stack",
+            Self::Tenant => "tenant",
+            Self::Fleet => "fleet",
+        })
+    }
+}
+
+/// The largest input one plugin function received in one scope: the bytes of text (strings and
+/// byte lists added up) of its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LargestInput {
+    /// The plugin.
+    pub plugin: String,
+    /// The function.
+    pub function: Function,
+    /// What the input was about.
+    pub scope: Scope,
+    /// Its size.
+    pub bytes: usize,
 }
 
 /// Why a call into a plugin did not produce a usable result.
@@ -154,6 +194,9 @@ pub struct Runtime {
     /// Set by [`Runtime::cancel`]: calls not yet started fail at once, running ones at the next
     /// epoch tick.
     cancelled: Arc<AtomicBool>,
+    /// The largest input of each plugin function in each scope, so that a run can show (and a
+    /// test can check) what grows with the fleet.
+    largest_inputs: Mutex<BTreeMap<(String, Function, Scope), usize>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -197,6 +240,7 @@ impl Runtime {
             components,
             ticker_stop,
             cancelled: Arc::new(AtomicBool::new(false)),
+            largest_inputs: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -230,6 +274,21 @@ impl Runtime {
         self.limits
     }
 
+    /// The largest input each plugin function received so far in each scope, ordered by plugin,
+    /// function and scope.
+    pub fn largest_inputs(&self) -> Vec<LargestInput> {
+        let largest = self.largest_inputs.lock().unwrap_or_else(PoisonError::into_inner);
+        largest
+            .iter()
+            .map(|((plugin, function, scope), bytes)| LargestInput {
+                plugin: plugin.clone(),
+                function: *function,
+                scope: *scope,
+                bytes: *bytes,
+            })
+            .collect()
+    }
+
     /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls one
     /// function), and turns every way it can fail, including the plugin's own error, into a
     /// [`CallError`] naming `plugin`, `stack` and `function`. What the plugin logged is shown
@@ -238,12 +297,18 @@ impl Runtime {
         &self,
         plugin: &str,
         stack: &str,
-        function: Function,
+        (function, scope, input_bytes): (Function, Scope, usize),
         body: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<Result<T, api::PluginError>>,
     ) -> Result<T, CallError>
     where
-        Result<T, api::PluginError>: OutputSize,
+        Result<T, api::PluginError>: TextSize,
     {
+        // `describe` takes no input (and its plugin is still named by its file).
+        if function != Function::Describe {
+            let mut largest = self.largest_inputs.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = largest.entry((plugin.to_owned(), function, scope)).or_default();
+            *entry = (*entry).max(input_bytes);
+        }
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(CallError::after_call(
                 plugin,
@@ -290,7 +355,7 @@ impl Runtime {
             log: log.lines(),
         };
         let value = result.map_err(|e| error(self.classify(&e, store.data())))?;
-        let size = value.output_size();
+        let size = value.text_size();
         if size > self.limits.output_bytes {
             return Err(error(CallFailure::OutputTooLarge {
                 size,
@@ -377,28 +442,98 @@ impl Drop for Runtime {
     }
 }
 
-/// The number of bytes a plugin returned, for the output cap.
-pub(crate) trait OutputSize {
-    fn output_size(&self) -> usize;
+/// The bytes of text (strings and byte lists added up) a value carries across the boundary: what
+/// a plugin returned, for the output cap, and what it was given, for [`Runtime::largest_inputs`].
+pub(crate) trait TextSize {
+    fn text_size(&self) -> usize;
 }
 
-impl<T: OutputSize, E: OutputSize> OutputSize for Result<T, E> {
-    fn output_size(&self) -> usize {
+impl<T: TextSize> TextSize for Option<T> {
+    fn text_size(&self) -> usize {
+        self.as_ref().map_or(0, TextSize::text_size)
+    }
+}
+
+impl<T: TextSize> TextSize for [T] {
+    fn text_size(&self) -> usize {
+        self.iter().map(TextSize::text_size).sum()
+    }
+}
+
+impl TextSize for str {
+    fn text_size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl TextSize for api::Tenant {
+    fn text_size(&self) -> usize {
+        self.id.len() + self.cidr_block.len()
+    }
+}
+
+impl TextSize for api::StackContext {
+    fn text_size(&self) -> usize {
+        let inputs: usize = self
+            .inputs
+            .iter()
+            .map(|v| v.name.len() + v.value.text_size())
+            .sum();
+        let contributions: usize = self
+            .contributions
+            .iter()
+            .map(|c| c.contributor.len() + c.contribution.text_size())
+            .sum();
+        self.stack.len()
+            + self.tenant.text_size()
+            + self.fleet.text_size()
+            + self.environment_suffix.len()
+            + self.region.len()
+            + self.settings.len()
+            + inputs
+            + contributions
+    }
+}
+
+impl TextSize for api::StackDocument {
+    fn text_size(&self) -> usize {
+        self.stack.len() + self.tenant.text_size() + self.document.len()
+    }
+}
+
+impl TextSize for api::StackSummary {
+    fn text_size(&self) -> usize {
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| b.type_name.len() + b.name.len() + b.body.len())
+            .sum();
+        let outputs: usize = self
+            .outputs
+            .iter()
+            .map(|o| o.name.len() + o.value.len() + o.description.len())
+            .sum();
+        self.stack.len() + self.tenant.text_size() + blocks + outputs
+    }
+}
+
+impl<T: TextSize, E: TextSize> TextSize for Result<T, E> {
+    fn text_size(&self) -> usize {
         match self {
-            Ok(value) => value.output_size(),
-            Err(error) => error.output_size(),
+            Ok(value) => value.text_size(),
+            Err(error) => error.text_size(),
         }
     }
 }
 
-impl<T: OutputSize> OutputSize for Vec<T> {
-    fn output_size(&self) -> usize {
-        self.iter().map(OutputSize::output_size).sum()
+impl<T: TextSize> TextSize for Vec<T> {
+    fn text_size(&self) -> usize {
+        self.as_slice().text_size()
     }
 }
 
-impl OutputSize for api::PluginError {
-    fn output_size(&self) -> usize {
+impl TextSize for api::PluginError {
+    fn text_size(&self) -> usize {
         match self {
             Self::InvalidSettings(m)
             | Self::InvalidContext(m)
@@ -420,14 +555,14 @@ fn rejection_text(error: api::PluginError) -> String {
     }
 }
 
-impl OutputSize for String {
-    fn output_size(&self) -> usize {
+impl TextSize for String {
+    fn text_size(&self) -> usize {
         self.len()
     }
 }
 
-impl OutputSize for api::Value {
-    fn output_size(&self) -> usize {
+impl TextSize for api::Value {
+    fn text_size(&self) -> usize {
         match self {
             Self::Text(text) => text.len(),
             Self::TextList(list) => list.iter().map(String::len).sum(),
@@ -435,20 +570,20 @@ impl OutputSize for api::Value {
     }
 }
 
-impl OutputSize for api::Contribution {
-    fn output_size(&self) -> usize {
+impl TextSize for api::Contribution {
+    fn text_size(&self) -> usize {
         self.point.len() + self.body.len()
     }
 }
 
-impl OutputSize for api::SettingProblem {
-    fn output_size(&self) -> usize {
+impl TextSize for api::SettingProblem {
+    fn text_size(&self) -> usize {
         self.key.len() + self.message.len()
     }
 }
 
-impl OutputSize for api::Fragment {
-    fn output_size(&self) -> usize {
+impl TextSize for api::Fragment {
+    fn text_size(&self) -> usize {
         let blocks: usize = self
             .blocks
             .iter()
@@ -462,7 +597,7 @@ impl OutputSize for api::Fragment {
         let provides: usize = self
             .provides
             .iter()
-            .map(|v| v.name.len() + v.value.output_size())
+            .map(|v| v.name.len() + v.value.text_size())
             .sum();
         let assets: usize = self.assets.iter().map(|a| a.path.len() + a.contents.len()).sum();
         let intents: usize = self
@@ -477,14 +612,14 @@ impl OutputSize for api::Fragment {
     }
 }
 
-impl OutputSize for api::Finding {
-    fn output_size(&self) -> usize {
+impl TextSize for api::Finding {
+    fn text_size(&self) -> usize {
         self.rule_id.len() + self.address.len() + self.message.len() + self.remediation.len()
     }
 }
 
-impl OutputSize for api::PluginInfo {
-    fn output_size(&self) -> usize {
+impl TextSize for api::PluginInfo {
+    fn text_size(&self) -> usize {
         let declarations = |list: &[api::ValueDeclaration]| -> usize {
             list.iter().map(|d| d.name.len() + d.description.len()).sum()
         };
