@@ -88,13 +88,13 @@ pub fn check_against_schema(schema: &ProviderSchema, stack: &ComposedStack) -> V
 pub fn check_stack(
     runtime: &Runtime,
     plugins: &[LoadedPlugin],
-    fleet: &Fleet,
+    lookup: &guardrails::FleetLookup<'_>,
     schema: &ProviderSchema,
     stack: &ComposedStack,
     document: &api::StackDocument,
 ) -> Result<Vec<Finding>, SynthError> {
     let mut findings = check_against_schema(schema, stack);
-    findings.extend(guardrails::check_stack(stack, fleet, schema));
+    findings.extend(guardrails::check_stack(stack, lookup, schema));
     for plugin in plugins {
         let settings = &stack.settings[plugin.name()];
         let raw = plugin.check_stack(runtime, document, settings)?;

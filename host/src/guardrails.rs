@@ -18,18 +18,63 @@ use crate::findings::{
 use crate::schema::{BlockKind, ProviderSchema};
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
 /// The per-stack guardrails over one composed stack.
-pub fn check_stack(stack: &ComposedStack, fleet: &Fleet, schema: &ProviderSchema) -> Vec<Finding> {
+pub fn check_stack(stack: &ComposedStack, lookup: &FleetLookup<'_>, schema: &ProviderSchema) -> Vec<Finding> {
+    let fleet = lookup.fleet;
     let mut findings = tags(stack, fleet, schema);
     if let Some(tenant) = &stack.tenant {
         findings.extend(naming(stack, tenant, fleet, schema));
-        findings.extend(foreign_tenant(stack, tenant, fleet));
+        findings.extend(foreign_tenant(stack, tenant, lookup));
         findings.extend(policy_evasions(stack, tenant, fleet));
     }
     findings
+}
+
+/// What the per-stack guardrails look up in the whole fleet, indexed once per run, so that
+/// checking one stack takes time independent of the fleet's size (checking every stack against
+/// every tenant made 10,000 tenants quadratic).
+#[derive(Debug)]
+pub struct FleetLookup<'a> {
+    /// The fleet.
+    pub fleet: &'a Fleet,
+    ids: TenantIds<'a>,
+    /// Each block's tenants (one, unless blocks are configured twice), with their place in the
+    /// configuration.
+    by_block: HashMap<Ipv4Block, Vec<(usize, &'a Tenant)>>,
+}
+
+impl<'a> FleetLookup<'a> {
+    /// Indexes `fleet`'s tenant ids and blocks.
+    pub fn new(fleet: &'a Fleet) -> Self {
+        let mut by_block: HashMap<Ipv4Block, Vec<(usize, &Tenant)>> = HashMap::new();
+        for (place, tenant) in fleet.tenants.iter().enumerate() {
+            by_block
+                .entry(tenant.cidr_block)
+                .or_default()
+                .push((place, tenant));
+        }
+        Self {
+            fleet,
+            ids: TenantIds::new(fleet.tenants.iter().map(|t| t.id.as_str())),
+            by_block,
+        }
+    }
+
+    /// The tenants whose block contains `block`, in configuration order: a containing block is
+    /// one of `block`'s 33 or fewer supernets, each looked up by itself.
+    fn tenants_containing(&self, block: &Ipv4Block) -> Vec<&'a Tenant> {
+        let mut found: Vec<(usize, &Tenant)> = (0..=block.prefix())
+            .filter_map(|prefix| block.supernet(prefix))
+            .filter_map(|supernet| self.by_block.get(&supernet))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_by_key(|(place, _)| *place);
+        found.into_iter().map(|(_, tenant)| tenant).collect()
+    }
 }
 
 /// What the fleet guardrails need of one stack, taken once when it is composed, so that the
@@ -300,6 +345,7 @@ fn visit_strings(value: &Value, key: Option<&str>, visit: &mut impl FnMut(Option
 }
 
 /// The fleet's tenant ids, with the length of the longest.
+#[derive(Debug)]
 struct TenantIds<'a> {
     ids: HashSet<&'a str>,
     longest: usize,
@@ -345,9 +391,8 @@ fn named_tenants<'a>(text: &str, ids: &TenantIds<'a>) -> Vec<&'a str> {
         .collect()
 }
 
-fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec<Finding> {
-    let ids = TenantIds::new(fleet.tenants.iter().map(|t| t.id.as_str()));
-    let others: Vec<&Tenant> = fleet.tenants.iter().filter(|t| t.id != tenant.id).collect();
+fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, lookup: &FleetLookup<'_>) -> Vec<Finding> {
+    let ids = &lookup.ids;
     let mut places: Vec<(String, &Value)> = Vec::new();
     for (section, value) in stack.document.as_object().into_iter().flatten() {
         match section.as_str() {
@@ -373,22 +418,20 @@ fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec<
     for (address, body) in places {
         let mut mentions = BTreeSet::new();
         visit_strings(body, None, &mut |key, text| {
-            for id in named_tenants(text, &ids)
-                .into_iter()
-                .filter(|id| *id != tenant.id)
-            {
+            for id in named_tenants(text, ids).into_iter().filter(|id| *id != tenant.id) {
                 mentions.insert(format!("\"{text}\" names tenant `{id}`"));
             }
             // IAM condition keys are case-insensitive; a pattern value admits whoever matches it.
             if let Some(key) = key.filter(|k| k.to_ascii_lowercase().ends_with("tenantid")) {
-                if others.iter().any(|o| o.id == text) {
+                if text != tenant.id && ids.ids.contains(text) {
                     mentions.insert(format!("{key} is tenant `{text}`"));
                 } else if text.contains(['*', '?']) {
                     mentions.insert(format!("{key} matches any tenant with the pattern `{text}`"));
                 }
             }
             if let Ok(block) = text.parse::<Ipv4Block>() {
-                for other in others.iter().filter(|o| o.cidr_block.contains(&block)) {
+                let containing = lookup.tenants_containing(&block);
+                for other in containing.iter().filter(|o| o.id != tenant.id) {
                     mentions.insert(format!(
                         "{block} lies in the block {} of tenant `{}`",
                         other.cidr_block, other.id
@@ -934,7 +977,7 @@ mod tests {
         let facts: Vec<FleetFacts> = stacks.iter().map(FleetFacts::of).collect();
         let mut findings = check_fleet(&facts, fleet);
         for stack in stacks {
-            findings.extend(check_stack(stack, fleet, schema));
+            findings.extend(check_stack(stack, &FleetLookup::new(fleet), schema));
         }
         findings.sort();
         findings
@@ -1254,5 +1297,23 @@ mod tests {
             "the central stack alone exceeds it"
         );
         assert_eq!(demand(1, 0).breaks_at(5), None, "tenants use none");
+    }
+
+    #[test]
+    fn the_lookup_finds_every_tenant_whose_block_contains_a_block() {
+        let mut fleet = Fleet::example("dev");
+        // acme-corp 10.0.0.0/16, tech-startup 10.1.0.0/16, retail-co 10.2.0.0/16; make retail-co
+        // overlap acme-corp, as a broken configuration could, to see both found in order.
+        fleet.tenants[2].cidr_block = "10.0.0.0/8".parse().unwrap();
+        let lookup = FleetLookup::new(&fleet);
+        let ids = |block: &str| -> Vec<&str> {
+            let found = lookup.tenants_containing(&block.parse().unwrap());
+            found.into_iter().map(|t| t.id.as_str()).collect()
+        };
+        assert_eq!(ids("10.0.4.0/24"), ["acme-corp", "retail-co"]);
+        assert_eq!(ids("10.1.0.0/16"), ["tech-startup", "retail-co"]);
+        assert_eq!(ids("10.0.0.0/8"), ["retail-co"]);
+        assert!(ids("192.168.0.0/24").is_empty());
+        assert!(ids("10.0.0.0/7").is_empty(), "a wider block lies in none of them");
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::compose::ComposedStack;
 use crate::findings::Finding;
-use crate::guardrails::FleetFacts;
+use crate::guardrails::{FleetFacts, FleetLookup};
 use crate::output::StackSink;
 use crate::plugin::{LoadedPlugin, Runtime, api};
 use crate::progress::{Phase, Progress};
@@ -74,10 +74,11 @@ impl Pipeline<'_> {
             .flat_map(|p| p.info.fleet_needs.iter().map(String::as_str))
             .collect();
         let keep_documents = self.plugins.iter().any(LoadedPlugin::wants_documents);
+        let lookup = FleetLookup::new(fleet);
         progress.begin(Phase::Stacks, specs.len());
         let done = parallel_try_map(self.runtime, &specs, "stacks", |(name, tenant)| {
             let stack = synthesize_stack(self.runtime, self.plugins, fleet, name, *tenant, &fleet_needs)?;
-            let record = self.check_and_hand_over(stack, keep_documents);
+            let record = self.check_and_hand_over(stack, &lookup, keep_documents);
             progress.step();
             record
         })?;
@@ -95,6 +96,7 @@ impl Pipeline<'_> {
     fn check_and_hand_over(
         &self,
         stack: ComposedStack,
+        lookup: &FleetLookup<'_>,
         keep_document: bool,
     ) -> Result<(StackRecord, Vec<Finding>), SynthError> {
         let document = api::StackDocument {
@@ -102,14 +104,8 @@ impl Pipeline<'_> {
             tenant: stack.tenant.as_ref().map(wire_tenant),
             document: stack.document.to_string(),
         };
-        let findings = crate::check::check_stack(
-            self.runtime,
-            self.plugins,
-            self.fleet,
-            self.schema,
-            &stack,
-            &document,
-        )?;
+        let findings =
+            crate::check::check_stack(self.runtime, self.plugins, lookup, self.schema, &stack, &document)?;
         let digest = self.digests.get(&stack.name).map_or("", String::as_str);
         self.sink.accept(&stack, digest)?;
         let record = StackRecord {

@@ -48,6 +48,15 @@ impl Ipv4Block {
         }
     }
 
+    /// The block of prefix length `prefix` that contains this one; `None` when `prefix` is longer
+    /// than this block's.
+    pub fn supernet(&self, prefix: u8) -> Option<Ipv4Block> {
+        (prefix <= self.prefix).then(|| Self {
+            network: self.network & Self::mask(prefix),
+            prefix,
+        })
+    }
+
     /// The prefix length.
     pub fn prefix(&self) -> u8 {
         self.prefix
@@ -166,5 +175,16 @@ mod tests {
         assert!(!block("10.0.0.0/16").overlaps(&block("10.1.0.0/16")));
         assert!(block("10.0.0.0/8").contains(&block("10.2.0.0/16")));
         assert!(!block("10.2.0.0/16").contains(&block("10.0.0.0/8")));
+    }
+
+    #[test]
+    fn a_supernet_is_the_containing_block_of_a_shorter_prefix() {
+        let subnet = block("10.2.4.0/24");
+        assert_eq!(subnet.supernet(16), Some(block("10.2.0.0/16")));
+        assert_eq!(subnet.supernet(23), Some(block("10.2.4.0/23")));
+        assert_eq!(subnet.supernet(24), Some(subnet));
+        assert_eq!(subnet.supernet(0), Some(block("0.0.0.0/0")));
+        assert_eq!(subnet.supernet(25), None);
+        assert!((0..=24).all(|p| subnet.supernet(p).unwrap().contains(&subnet)));
     }
 }
