@@ -193,7 +193,7 @@ proptest! {
                 let schema = bundled_schema();
                 let findings = check_against_schema(schema, &stack);
                 prop_assert!(findings.iter().all(|f| f.plugin == "fuzz" || f.plugin == "host"));
-                guardrails::check_stack(&stack, fleet, schema);
+                guardrails::check_stack(&stack, &guardrails::FleetLookup::new(fleet), schema);
                 guardrails::check_fleet(&[guardrails::FleetFacts::of(&stack)], fleet);
             }
         }
