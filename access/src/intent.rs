@@ -5,6 +5,7 @@
 //! "must deny" intent covers every request: keys the caller chooses stay open, so the intent
 //! holds only if the request is denied whatever they are. An unknown verdict never holds.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::evaluate::Evaluation;
@@ -137,6 +138,18 @@ impl Fleet {
 
     /// Checks one intent whose references are resolved already.
     pub fn check_resolved_intent(&self, resolved: &ResolvedIntent) -> IntentOutcome {
+        self.judge_resolved_intent(resolved, true)
+            .expect("kept whether it holds or not")
+    }
+
+    /// Checks one intent whose references are resolved already, and describes the outcome only
+    /// when the intent fails or `keep_holding` asks for it too: a fleet judges hundreds of
+    /// thousands of intents and keeps the few that fail.
+    pub fn judge_resolved_intent(
+        &self,
+        resolved: &ResolvedIntent,
+        keep_holding: bool,
+    ) -> Option<IntentOutcome> {
         let intent = &resolved.intent;
         let (resource, context) = (&resolved.resource, &resolved.context);
         let principal = self.intent_principal(&resolved.principal);
@@ -147,24 +160,26 @@ impl Fleet {
         let holds = evaluation
             .as_ref()
             .is_some_and(|e| crate::fleet::holds(intent.expect == Expectation::Allow, e.verdict));
-        IntentOutcome {
+        (keep_holding || !holds).then(|| IntentOutcome {
             intent: intent.clone(),
-            principal: principal.map(|p| p.id),
+            principal: principal.map(|p| p.id.clone()),
             resource: resource.clone(),
             evaluation,
             holds,
-        }
+        })
     }
 
-    fn intent_principal(&self, principal: &str) -> Result<FleetPrincipal, String> {
+    /// The intent's principal: a service principal is made up, a role or the deployer borrowed
+    /// from the fleet.
+    fn intent_principal(&self, principal: &str) -> Result<Cow<'_, FleetPrincipal>, String> {
         if let Some(service) = principal.strip_prefix("service:") {
-            return Ok(FleetPrincipal {
+            return Ok(Cow::Owned(FleetPrincipal {
                 id: principal.to_owned(),
                 stack: None,
                 tenant: None,
                 principal: Principal::Service(service.to_owned()),
                 endpoints: Default::default(),
-            });
+            }));
         }
         let found = match principal {
             "deployer" | "anonymous" | "account:other" => self.principal(principal),
@@ -172,7 +187,7 @@ impl Fleet {
             arn => self.principal_by_arn(arn),
         };
         found
-            .cloned()
+            .map(Cow::Borrowed)
             .ok_or_else(|| format!("principal `{principal}` is not a role of the fleet"))
     }
 

@@ -119,12 +119,15 @@ pub fn analyse(records: &mut [StackRecord], config: &AccessConfig, every_verdict
         if batch.is_empty() {
             break;
         }
-        for outcome in parallel_map(&batch, |intent| fleet.check_resolved_intent(intent)) {
-            held += usize::from(outcome.holds);
-            if every_verdict || !outcome.holds {
-                kept.push(outcome);
-            }
-        }
+        let judged = parallel_map(&batch, |intent| {
+            fleet.judge_resolved_intent(intent, every_verdict)
+        });
+        // What is not described held.
+        held += judged
+            .iter()
+            .filter(|o| o.as_ref().is_none_or(|o| o.holds))
+            .count();
+        kept.extend(judged.into_iter().flatten());
     }
     tracing::debug!(elapsed = ?started.elapsed(), intents = checked, held, "checked the access intents");
     let search = fleet.isolation_search();
