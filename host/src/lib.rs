@@ -165,11 +165,18 @@ pub fn run_with_progress(
     // A registry's configuration has no path, so no lock file is written back beside it: its
     // blocks change only through `tenants add` and `tenants release`.
     let lock_path = config.lock_path();
-    let schema = load_schema(options.schema.as_deref())?;
-    let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
     let started = std::time::Instant::now();
-    let mut plugins = plugin::load_plugins(&runtime, &options.plugins)?;
-    tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded plugins");
+    let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
+    // The provider schema (4.6 MB inflated and indexed, ~10 ms) loads while the plugins do; a
+    // broken schema is still reported before a broken plugin.
+    let (schema, plugins) = std::thread::scope(|scope| {
+        let schema = scope.spawn(|| load_schema(options.schema.as_deref()));
+        let plugins = plugin::load_plugins(&runtime, &options.plugins);
+        (schema.join().expect("loading the schema does not panic"), plugins)
+    });
+    let schema = schema?;
+    let mut plugins = plugins?;
+    tracing::debug!(elapsed = ?started.elapsed(), count = plugins.len(), "loaded the provider schema and plugins");
     synth::sort_by_dependencies(&mut plugins).map_err(synth::SynthError::from)?;
     let declared = plugin_declarations(&plugins);
     let plan = tenants::plan_fleet(
