@@ -53,6 +53,20 @@ fn compiled_components_are_cached_per_user_and_reused() {
     assert!(String::from_utf8_lossy(&first).contains("crypto"));
 }
 
+/// A run of the plugins in `plugins` over `config` (`None`: the example) with default limits.
+fn run_options(plugins: &std::path::Path, config: Option<std::path::PathBuf>) -> tenant_host::RunOptions {
+    tenant_host::RunOptions {
+        plugins: plugins.to_owned(),
+        config,
+        registry: None,
+        suffix: None,
+        limits: Default::default(),
+        schema: None,
+        plan: Default::default(),
+        every_intent_verdict: false,
+    }
+}
+
 /// Records what a run reports.
 #[derive(Default)]
 struct Recorded(Mutex<Vec<(Phase, usize, usize)>>);
@@ -72,16 +86,7 @@ impl Progress for Recorded {
 #[test]
 fn a_run_reports_each_phase_and_every_step() {
     let plugins = product_plugin_dir();
-    let options = tenant_host::RunOptions {
-        plugins: plugins.path().to_owned(),
-        config: None,
-        registry: None,
-        suffix: None,
-        limits: Default::default(),
-        schema: None,
-        plan: Default::default(),
-        every_intent_verdict: false,
-    };
+    let options = run_options(plugins.path(), None);
     let recorded = Recorded::default();
     let outcome = tenant_host::run_with_progress(&options, &recorded, &tenant_host::output::Discard).unwrap();
     let (stacks, plugins) = (outcome.stacks.len(), outcome.plugins.len());
@@ -124,16 +129,7 @@ fn plugin_inputs_grow_with_the_fleet_only_where_declared() {
     let plugins = product_plugin_dir();
     let work = tempfile::tempdir().unwrap();
     let largest = |tenants: usize| {
-        let options = tenant_host::RunOptions {
-            plugins: plugins.path().to_owned(),
-            config: Some(fleet_of(work.path(), tenants)),
-            registry: None,
-            suffix: None,
-            limits: Default::default(),
-            schema: None,
-            plan: Default::default(),
-            every_intent_verdict: false,
-        };
+        let options = run_options(plugins.path(), Some(fleet_of(work.path(), tenants)));
         let outcome = tenant_host::run_with_progress(
             &options,
             &tenant_host::progress::Silent,

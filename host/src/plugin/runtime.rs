@@ -503,17 +503,19 @@ impl TextSize for api::StackDocument {
 
 impl TextSize for api::StackSummary {
     fn text_size(&self) -> usize {
-        let blocks: usize = self
-            .blocks
-            .iter()
-            .map(|b| b.type_name.len() + b.name.len() + b.body.len())
-            .sum();
-        let outputs: usize = self
-            .outputs
-            .iter()
-            .map(|o| o.name.len() + o.value.len() + o.description.len())
-            .sum();
-        self.stack.len() + self.tenant.text_size() + blocks + outputs
+        self.stack.len() + self.tenant.text_size() + self.blocks.text_size() + self.outputs.text_size()
+    }
+}
+
+impl TextSize for api::Block {
+    fn text_size(&self) -> usize {
+        self.type_name.len() + self.name.len() + self.body.len()
+    }
+}
+
+impl TextSize for api::Output {
+    fn text_size(&self) -> usize {
+        self.name.len() + self.value.len() + self.description.len()
     }
 }
 
@@ -584,16 +586,7 @@ impl TextSize for api::SettingProblem {
 
 impl TextSize for api::Fragment {
     fn text_size(&self) -> usize {
-        let blocks: usize = self
-            .blocks
-            .iter()
-            .map(|b| b.type_name.len() + b.name.len() + b.body.len())
-            .sum();
-        let outputs: usize = self
-            .outputs
-            .iter()
-            .map(|o| o.name.len() + o.value.len() + o.description.len())
-            .sum();
+        let (blocks, outputs) = (self.blocks.text_size(), self.outputs.text_size());
         let provides: usize = self
             .provides
             .iter()
