@@ -26,6 +26,7 @@ use crate::evaluate::{Evaluation, Verdict, evaluate};
 use crate::model::{PolicyRef, ResolvedIntent, ResourceModel, StackModel, missing_policy};
 use crate::policy::{Effect, Policy, PrincipalEntry};
 use crate::request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role};
+use crate::texts::Texts;
 
 /// The placeholder id of the account every stack is deployed to.
 pub const ACCOUNT: &str = "123456789012";
@@ -681,7 +682,7 @@ impl Fleet {
         Fleet::from_models(
             stacks
                 .iter()
-                .map(|stack| StackModel::extract(*stack, &[]))
+                .map(|stack| StackModel::extract(*stack, &[], &Texts::default()))
                 .collect(),
             options,
         )

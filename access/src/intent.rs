@@ -7,11 +7,13 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::evaluate::Evaluation;
 use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
 use crate::model::{ResolvedIntent, resolve_intent};
 use crate::request::Principal;
+use crate::texts::Texts;
 
 /// Whether the access must be allowed or must be denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,26 +34,27 @@ impl Expectation {
     }
 }
 
-/// One intent, as declared in a stack.
+/// One intent, as declared in a stack. Its texts are shared ([`Texts`](crate::texts::Texts)):
+/// a fleet keeps hundreds of thousands of intents until it is checked.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Intent {
     /// Who declared it: a plugin name, or `host`.
-    pub plugin: String,
+    pub plugin: Arc<str>,
     /// The stack whose references the strings use.
-    pub stack: String,
+    pub stack: Arc<str>,
     /// A role ARN expression (`${aws_iam_role.api.arn}`), or `service:<name>`, `deployer`,
     /// `provisioner`, `anonymous`, `account:other`.
-    pub principal: String,
+    pub principal: Arc<str>,
     /// The IAM action.
-    pub action: String,
+    pub action: Arc<str>,
     /// The resource ARN expression.
-    pub resource: String,
+    pub resource: Arc<str>,
     /// Allow or deny.
     pub expect: Expectation,
     /// Request context, `(key, value)`; values may be expressions.
     pub context: Vec<(String, String)>,
     /// Why it must hold.
-    pub because: String,
+    pub because: Arc<str>,
 }
 
 /// What an intent asserts once the references of its stack are resolved: two intents with one
@@ -76,10 +79,11 @@ pub struct Claim {
 /// not among them). One view per stack, however many intents it has.
 pub fn resolve_intents(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<ResolvedIntent> {
     let views: BTreeMap<&str, StackView<'_>> = stacks.iter().map(|s| (s.name, StackView::new(*s))).collect();
+    let texts = Texts::default();
     intents
         .iter()
-        .map(|intent| match views.get(intent.stack.as_str()) {
-            Some(view) => resolve_intent(view, intent),
+        .map(|intent| match views.get(&*intent.stack) {
+            Some(view) => resolve_intent(view, intent, &texts),
             None => ResolvedIntent::literal(intent.clone()),
         })
         .collect()
@@ -97,10 +101,10 @@ impl ResolvedIntent {
     /// What the intent asserts, however it was spelled.
     pub fn claim(&self) -> Claim {
         Claim {
-            stack: self.intent.stack.clone(),
-            principal: self.principal.clone(),
+            stack: self.intent.stack.to_string(),
+            principal: self.principal.to_string(),
             action: self.intent.action.to_ascii_lowercase(),
-            resource: self.resource.clone(),
+            resource: self.resource.to_string(),
             expect: self.intent.expect,
             context: self.context.iter().cloned().collect(),
         }
@@ -163,7 +167,7 @@ impl Fleet {
         (keep_holding || !holds).then(|| IntentOutcome {
             intent: intent.clone(),
             principal: principal.map(|p| p.id.clone()),
-            resource: resource.clone(),
+            resource: resource.to_string(),
             evaluation,
             holds,
         })
@@ -210,14 +214,14 @@ impl Fleet {
                             context: Vec<(String, String)>,
                             because: String| {
                 intents.push(Intent {
-                    plugin: "host".to_owned(),
-                    stack: stack.to_owned(),
-                    principal,
-                    action: action.to_owned(),
-                    resource,
+                    plugin: "host".into(),
+                    stack: stack.into(),
+                    principal: principal.into(),
+                    action: action.into(),
+                    resource: resource.into(),
                     expect: Expectation::Allow,
                     context,
-                    because,
+                    because: because.into(),
                 });
             };
             let text = |body: &serde_json::Value, pointer: &str| {
@@ -358,17 +362,17 @@ impl Fleet {
             };
             for (action, target) in manage {
                 intents.push(Intent {
-                    plugin: "host".to_owned(),
-                    stack: resource.stack.clone(),
-                    principal: "deployer".to_owned(),
-                    action: (*action).to_owned(),
-                    resource: target.clone(),
+                    plugin: "host".into(),
+                    stack: resource.stack.as_str().into(),
+                    principal: "deployer".into(),
+                    action: (*action).into(),
+                    resource: target.as_str().into(),
                     expect: Expectation::Allow,
                     context: Vec::new(),
                     because: format!(
                         "the deployer must create, update and destroy {} (terraform destroy empties a versioned bucket first)",
                         resource.id
-                    ),
+                    ).into(),
                 });
             }
         }

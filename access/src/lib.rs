@@ -32,6 +32,7 @@ pub mod model;
 pub mod pattern;
 pub mod policy;
 pub mod request;
+pub mod texts;
 pub mod tri;
 
 pub use condition::Condition;

@@ -13,6 +13,7 @@ use crate::fleet::{ACCOUNT, FleetResource, ResourceKind, StackInput, StackView, 
 use crate::intent::Intent;
 use crate::policy::Policy;
 use crate::request::{NamedPolicy, Resource};
+use crate::texts::Texts;
 
 /// One stack, as the fleet model needs it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,9 +44,9 @@ pub struct ResolvedIntent {
     /// The intent as declared.
     pub intent: Intent,
     /// The principal: a role ARN, or `service:…`, `deployer`, `provisioner`, …
-    pub principal: String,
+    pub principal: Arc<str>,
     /// The resource ARN.
-    pub resource: String,
+    pub resource: Arc<str>,
     /// The request context.
     pub context: Vec<(String, String)>,
 }
@@ -92,8 +93,9 @@ pub(crate) struct LambdaPermission {
 }
 
 impl StackModel {
-    /// Reads one stack; `intents` are those declared for it, resolved against its blocks.
-    pub fn extract(input: StackInput<'_>, intents: &[Intent]) -> StackModel {
+    /// Reads one stack; `intents` are those declared for it, resolved against its blocks, with
+    /// their resolved texts shared through `texts`.
+    pub fn extract(input: StackInput<'_>, intents: &[Intent], texts: &Texts) -> StackModel {
         let view = StackView::new(input);
         let mut model = StackModel {
             name: input.name.to_owned(),
@@ -106,7 +108,7 @@ impl StackModel {
             notes: Vec::new(),
             intents: intents
                 .iter()
-                .map(|intent| resolve_intent(&view, intent))
+                .map(|intent| resolve_intent(&view, intent, texts))
                 .collect(),
         };
         for (name, body) in view.blocks("aws_iam_policy") {
@@ -426,11 +428,11 @@ impl ResolvedIntent {
 }
 
 /// Resolves an intent's references in the stack that declares it.
-pub(crate) fn resolve_intent(view: &StackView<'_>, intent: &Intent) -> ResolvedIntent {
+pub(crate) fn resolve_intent(view: &StackView<'_>, intent: &Intent, texts: &Texts) -> ResolvedIntent {
     ResolvedIntent {
         intent: intent.clone(),
-        principal: view.resolve(&intent.principal),
-        resource: view.resolve(&intent.resource),
+        principal: texts.share(&view.resolve(&intent.principal)),
+        resource: texts.share(&view.resolve(&intent.resource)),
         context: intent
             .context
             .iter()

@@ -486,13 +486,13 @@ fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
     let derived = Fleet::derived_intents(&inputs, &[]);
     let decrypt = derived
         .iter()
-        .find(|intent| intent.stack == "central-dev" && intent.action == "kms:Decrypt")
+        .find(|intent| &*intent.stack == "central-dev" && &*intent.action == "kms:Decrypt")
         .expect("the forwarder's environment intent")
         .clone();
     // The plugin spells the same claim its own way: the role's literal ARN, another case.
     let declared = Intent {
         plugin: "logging".into(),
-        principal: format!("arn:aws:iam::{ACCOUNT}:role/saas-central-log-forwarder-role-dev"),
+        principal: format!("arn:aws:iam::{ACCOUNT}:role/saas-central-log-forwarder-role-dev").into(),
         action: "KMS:Decrypt".into(),
         because: "declared".into(),
         ..decrypt.clone()

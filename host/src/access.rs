@@ -15,6 +15,7 @@ use tenant_access::fleet::{
 };
 use tenant_access::intent::{Expectation, Intent, IntentOutcome};
 use tenant_access::model::{ResolvedIntent, StackModel};
+use tenant_access::texts::Texts;
 
 use crate::compose::ComposedStack;
 use crate::config::AccessConfig;
@@ -75,17 +76,18 @@ pub fn deployer_role_arn(config: &AccessConfig) -> String {
 }
 
 /// What the access model keeps of one composed stack, with the intents the host derives from its
-/// resources and those its plugins declared (contract 0.2; 0.1 plugins declare none).
-pub fn stack_model(stack: &ComposedStack) -> StackModel {
+/// resources and those its plugins declared (contract 0.2; 0.1 plugins declare none); their texts
+/// are shared through `texts` with every other stack's.
+pub fn stack_model(stack: &ComposedStack, texts: &Texts) -> StackModel {
     let input = StackInput {
         name: &stack.name,
         tenant: stack.tenant.as_ref().map(|t| t.id.as_str()),
         document: &stack.document,
     };
-    let declared: Vec<Intent> = plugin_intents(stack).collect();
+    let declared: Vec<Intent> = plugin_intents(stack, texts).collect();
     let mut intents = AccessFleet::derived_intents(&[input], &declared);
     intents.extend(declared);
-    StackModel::extract(input, &intents)
+    StackModel::extract(input, &intents, texts)
 }
 
 /// How many intents [`analyse`] checks at a time: each batch's resolved intents are freed once
@@ -179,20 +181,22 @@ impl MatrixCell {
 }
 
 /// The intents the plugins declared in one stack, in the model's terms.
-fn plugin_intents(stack: &ComposedStack) -> impl Iterator<Item = Intent> + '_ {
+fn plugin_intents<'a>(stack: &'a ComposedStack, texts: &'a Texts) -> impl Iterator<Item = Intent> + 'a {
+    let stack_name = texts.share(&stack.name);
     stack.intents.iter().flat_map(move |(plugin, intents)| {
+        let (plugin, stack_name) = (texts.share(plugin), stack_name.clone());
         intents.iter().map(move |intent| Intent {
             plugin: plugin.clone(),
-            stack: stack.name.clone(),
-            principal: intent.principal.clone(),
-            action: intent.action.clone(),
-            resource: intent.resource.clone(),
+            stack: stack_name.clone(),
+            principal: texts.share(&intent.principal),
+            action: texts.share(&intent.action),
+            resource: texts.share(&intent.resource),
             expect: match intent.expect {
                 api::AccessExpectation::Allow => Expectation::Allow,
                 api::AccessExpectation::Deny => Expectation::Deny,
             },
             context: intent.context.clone(),
-            because: intent.because.clone(),
+            because: texts.share(&intent.because),
         })
     })
 }
@@ -203,13 +207,13 @@ fn plugin_intents(stack: &ComposedStack) -> impl Iterator<Item = Intent> + '_ {
 fn intent_address(outcome: &IntentOutcome) -> String {
     let intent = &outcome.intent;
     let own_principal = outcome.principal.as_ref().ok().and_then(|id| {
-        id.strip_prefix(intent.stack.as_str())
+        id.strip_prefix(&*intent.stack)
             .and_then(|rest| rest.strip_prefix(':'))
     });
     own_principal
         .map(str::to_owned)
         .or_else(|| referenced_block(&intent.resource))
-        .unwrap_or_else(|| intent.principal.clone())
+        .unwrap_or_else(|| intent.principal.to_string())
 }
 
 /// The block the first reference of a Terraform template names: `${aws_s3_bucket.data.arn}/*`
@@ -284,14 +288,14 @@ impl AccessReport {
                 (Ok(_), None) => "not evaluated".to_owned(),
             };
             findings.push(Finding {
-                stack: Some(intent.stack.clone()),
+                stack: Some(intent.stack.to_string()),
                 severity: Severity::Error,
                 rule_id: ACCESS_INTENT.id.to_owned(),
                 address: intent_address(outcome),
-                plugin: intent.plugin.clone(),
+                plugin: intent.plugin.to_string(),
                 message: format!(
                     "`{}` must be {} `{}` on `{}`, but is not: {verdict}. Because: {}",
-                    outcome.principal.as_ref().unwrap_or(&intent.principal),
+                    outcome.principal.as_deref().unwrap_or(&intent.principal),
                     if intent.expect == Expectation::Allow { "allowed" } else { "denied" },
                     intent.action,
                     outcome.resource,

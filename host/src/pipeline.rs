@@ -15,6 +15,7 @@ use crate::synth::{SynthError, parallel_try_map, synthesize_stack, wire_tenant};
 use crate::tenants::{Fleet, Tenant};
 use std::collections::{BTreeMap, BTreeSet};
 use tenant_access::model::StackModel;
+use tenant_access::texts::Texts;
 use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
 
 /// What is kept of a stack once it is synthesized, checked and handed to the sink.
@@ -75,10 +76,11 @@ impl Pipeline<'_> {
             .collect();
         let keep_documents = self.plugins.iter().any(LoadedPlugin::wants_documents);
         let lookup = FleetLookup::new(fleet);
+        let texts = Texts::default();
         progress.begin(Phase::Stacks, specs.len());
         let done = parallel_try_map(self.runtime, &specs, "stacks", |(name, tenant)| {
             let stack = synthesize_stack(self.runtime, self.plugins, fleet, name, *tenant, &fleet_needs)?;
-            let record = self.check_and_hand_over(stack, &lookup, keep_documents);
+            let record = self.check_and_hand_over(stack, &lookup, &texts, keep_documents);
             progress.step();
             record
         })?;
@@ -97,6 +99,7 @@ impl Pipeline<'_> {
         &self,
         stack: ComposedStack,
         lookup: &FleetLookup<'_>,
+        texts: &Texts,
         keep_document: bool,
     ) -> Result<(StackRecord, Vec<Finding>), SynthError> {
         let document = api::StackDocument {
@@ -111,7 +114,7 @@ impl Pipeline<'_> {
         let record = StackRecord {
             resources: crate::guardrails::resources(&stack.document).count(),
             facts: FleetFacts::of(&stack),
-            access: crate::access::stack_model(&stack),
+            access: crate::access::stack_model(&stack, texts),
             role_origins: stack
                 .origins
                 .iter()

@@ -512,7 +512,7 @@ fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
             .access
             .intents
             .iter()
-            .filter(|o| o.intent.plugin == "backup" && o.intent.stack == stack.name)
+            .filter(|o| &*o.intent.plugin == "backup" && *o.intent.stack == *stack.name)
             .map(|o| &o.intent)
             .collect();
         match &stack.tenant {
@@ -521,11 +521,7 @@ fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
                     .first()
                     .expect("every tenant stack records backup's intent");
                 assert_eq!(
-                    (
-                        intent.principal.as_str(),
-                        intent.action.as_str(),
-                        intent.resource.as_str()
-                    ),
+                    (&*intent.principal, &*intent.action, &*intent.resource),
                     (
                         "service:backup.amazonaws.com",
                         "kms:Decrypt",

@@ -84,14 +84,14 @@ fn json_report(
 ) -> Value {
     json!({
         "intents": intents.iter().map(|o| json!({
-            "plugin": o.intent.plugin,
-            "stack": o.intent.stack,
-            "principal": o.principal.as_ref().unwrap_or(&o.intent.principal),
-            "action": o.intent.action,
+            "plugin": &*o.intent.plugin,
+            "stack": &*o.intent.stack,
+            "principal": o.principal.as_deref().unwrap_or(&o.intent.principal),
+            "action": &*o.intent.action,
             "resource": o.resource,
             "expect": o.intent.expect.as_str(),
             "holds": o.holds,
-            "because": o.intent.because,
+            "because": &*o.intent.because,
             "verdict": o.evaluation.as_ref().map_or("unresolved", |e| e.verdict.as_str()),
             "statements": o.evaluation.as_ref().map(statement_names).unwrap_or_default(),
         })).collect::<Vec<_>>(),
@@ -123,7 +123,7 @@ fn text_report(
         let _ = writeln!(
             out,
             "  FAILS  {} must {} {} on {} ({}): {}",
-            outcome.principal.as_ref().unwrap_or(&outcome.intent.principal),
+            outcome.principal.as_deref().unwrap_or(&outcome.intent.principal),
             outcome.intent.expect.as_str(),
             outcome.intent.action,
             outcome.resource,

@@ -85,17 +85,17 @@ fn declared(stack: &str, fragments: &[(String, Fragment)]) -> Vec<Intent> {
         .iter()
         .flat_map(|(plugin, fragment)| fragment.intents.iter().map(move |intent| (plugin, intent)))
         .map(|(plugin, intent): (&String, &AccessIntent)| Intent {
-            plugin: plugin.clone(),
-            stack: stack.to_owned(),
-            principal: intent.principal.clone(),
-            action: intent.action.clone(),
-            resource: intent.resource.clone(),
+            plugin: plugin.as_str().into(),
+            stack: stack.into(),
+            principal: intent.principal.as_str().into(),
+            action: intent.action.as_str().into(),
+            resource: intent.resource.as_str().into(),
             expect: match intent.expect {
                 AccessExpectation::Allow => Expectation::Allow,
                 AccessExpectation::Deny => Expectation::Deny,
             },
             context: intent.context.clone(),
-            because: intent.because.clone(),
+            because: intent.because.as_str().into(),
         })
         .collect()
 }

@@ -16,7 +16,11 @@ fn failing(stacks: &[ComposedStack]) -> BTreeSet<(String, &'static str, String)>
         .filter(|outcome| !outcome.holds)
         .map(|outcome| {
             let intent = outcome.intent;
-            (intent.plugin, intent.expect.as_str(), intent.action)
+            (
+                intent.plugin.to_string(),
+                intent.expect.as_str(),
+                intent.action.to_string(),
+            )
         })
         .collect()
 }
@@ -32,7 +36,10 @@ fn every_declared_intent_holds_over_the_example_fleet() {
 fn every_plugin_owning_access_governed_resources_declares_both_kinds() {
     let mut kinds: BTreeMap<String, BTreeSet<Expectation>> = BTreeMap::new();
     for intent in declared_intents(&example_stacks()) {
-        kinds.entry(intent.plugin).or_default().insert(intent.expect);
+        kinds
+            .entry(intent.plugin.to_string())
+            .or_default()
+            .insert(intent.expect);
     }
     let both = BTreeSet::from([Expectation::Allow, Expectation::Deny]);
     for plugin in ["compute", "crypto", "events", "logging"] {
