@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::evaluate::Evaluation;
-use crate::fleet::{Fleet, FleetPrincipal, ResourceKind, StackInput, StackView};
+use crate::fleet::{Fleet, FleetPrincipal, FleetResource, ResourceKind, StackInput, StackView};
 use crate::model::{ResolvedIntent, resolve_intent};
 use crate::request::Principal;
 use crate::texts::Texts;
@@ -340,8 +340,14 @@ impl Fleet {
     /// The host's own intents: the deployer can manage every resource of every stack, and empty a
     /// versioned bucket (what `terraform destroy` with `force_destroy` does).
     pub fn host_intents(&self) -> Vec<Intent> {
+        Self::host_intents_for(&self.resources)
+    }
+
+    /// The host's intents about `resources` alone, so that a fleet's (several per resource, each
+    /// with its own reason) can be made and judged a part at a time.
+    pub fn host_intents_for(resources: &[FleetResource]) -> Vec<Intent> {
         let mut intents = Vec::new();
-        for resource in &self.resources {
+        for resource in resources {
             let arn = &resource.resource.arn;
             let manage: &[(&str, String)] = &match resource.kind {
                 ResourceKind::Bucket => vec![

@@ -94,6 +94,9 @@ pub fn stack_model(stack: &ComposedStack, texts: &Texts) -> StackModel {
 /// judged, so only verdicts that are kept stay.
 const INTENT_BATCH: usize = 4096;
 
+/// For how many resources the host's intents are made at a time (2–4 intents each).
+const HOST_INTENT_RESOURCES: usize = 1024;
+
 /// Runs the access model over the records of every stack, whose models it takes: the host's
 /// deployer intents, each stack's intents, and the fleet invariant.
 pub fn analyse(records: &mut [StackRecord], config: &AccessConfig, every_verdict: bool) -> AccessReport {
@@ -107,20 +110,27 @@ pub fn analyse(records: &mut [StackRecord], config: &AccessConfig, every_verdict
         .collect();
     let mut fleet = AccessFleet::from_models(models, &options);
     tracing::debug!(elapsed = ?started.elapsed(), principals = fleet.principals.len(), resources = fleet.resources.len(), "joined the access model");
-    let mut intents: Vec<ResolvedIntent> = fleet
-        .host_intents()
-        .into_iter()
-        .map(ResolvedIntent::literal)
-        .collect();
-    intents.append(&mut fleet.intents);
-    let checked = intents.len();
-    let (mut kept, mut held) = (Vec::new(), 0);
-    let mut pending = intents.into_iter();
-    loop {
-        let batch: Vec<ResolvedIntent> = pending.by_ref().take(INTENT_BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
+    // The host's intents (several per resource, each with its own reason) are made for a part of
+    // the resources at a time, and the stacks' intents taken a batch at a time: only the verdicts
+    // kept outlive their batch.
+    let mut stack_intents = std::mem::take(&mut fleet.intents).into_iter();
+    let host_batches =
+        fleet
+            .resources
+            .chunks(HOST_INTENT_RESOURCES)
+            .map(|resources| -> Vec<ResolvedIntent> {
+                AccessFleet::host_intents_for(resources)
+                    .into_iter()
+                    .map(ResolvedIntent::literal)
+                    .collect()
+            });
+    let stack_batches = std::iter::from_fn(|| {
+        let batch: Vec<ResolvedIntent> = stack_intents.by_ref().take(INTENT_BATCH).collect();
+        (!batch.is_empty()).then_some(batch)
+    });
+    let (mut kept, mut held, mut checked) = (Vec::new(), 0, 0);
+    for batch in host_batches.chain(stack_batches) {
+        checked += batch.len();
         let judged = parallel_map(&batch, |intent| {
             fleet.judge_resolved_intent(intent, every_verdict)
         });
