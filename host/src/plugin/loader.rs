@@ -3,7 +3,7 @@
 
 use super::bindings::{CONTRACT_INTERFACE, CONTRACT_PACKAGE, Contract, api, v0_1, v0_2};
 use super::legacy;
-use super::runtime::{CallError, Function, Runtime, Scope, TextSize};
+use super::runtime::{CallError, CallInput, Function, Runtime, Scope, TextSize};
 use super::sandbox::Sandbox;
 use crate::declarations::{NamePattern, PluginDeclaration, SettingSchema, SettingType, StackKind};
 use semver::Version;
@@ -153,15 +153,15 @@ impl LoadedPlugin {
             || "the fleet-wide settings".to_owned(),
             |t| format!("tenant `{}`", t.id),
         );
-        let input = (
-            Function::ValidateSettings,
-            if tenant.is_some() {
+        let input = CallInput {
+            function: Function::ValidateSettings,
+            scope: if tenant.is_some() {
                 Scope::Tenant
             } else {
                 Scope::Plugin
             },
-            settings.len() + tenant.map_or(0, TextSize::text_size),
-        );
+            bytes: settings.len() + tenant.map_or(0, TextSize::text_size),
+        };
         runtime.call(self.name(), &label, input, |store| {
             let instance = pre.instantiate(&mut *store)?;
             Ok(Ok(instance
@@ -183,11 +183,11 @@ impl LoadedPlugin {
             return Ok(Vec::new());
         }
         let label = format!("stack `{}`", context.stack);
-        let input = (
-            Function::Contribute,
-            stack_scope(context.tenant.as_ref()),
-            context.text_size(),
-        );
+        let input = CallInput {
+            function: Function::Contribute,
+            scope: stack_scope(context.tenant.as_ref()),
+            bytes: context.text_size(),
+        };
         runtime.call(self.name(), &label, input, |store| {
             let instance = pre.instantiate(&mut *store)?;
             instance
@@ -205,11 +205,11 @@ impl LoadedPlugin {
     ) -> Result<api::Fragment, CallError> {
         let label = format!("stack `{}`", context.stack);
         let central = function == Function::SynthesizeCentral;
-        let input = (
+        let input = CallInput {
             function,
-            stack_scope(context.tenant.as_ref()),
-            context.text_size(),
-        );
+            scope: stack_scope(context.tenant.as_ref()),
+            bytes: context.text_size(),
+        };
         runtime
             .call(self.name(), &label, input, |store| match &self.guest {
                 Guest::V0_1(pre) => {
@@ -244,11 +244,11 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = format!("stack `{}`", stack.stack);
-        let input = (
-            Function::CheckStack,
-            stack_scope(stack.tenant.as_ref()),
-            stack.text_size() + settings.len(),
-        );
+        let input = CallInput {
+            function: Function::CheckStack,
+            scope: stack_scope(stack.tenant.as_ref()),
+            bytes: stack.text_size() + settings.len(),
+        };
         runtime
             .call(self.name(), &label, input, |store| match &self.guest {
                 Guest::V0_1(pre) => {
@@ -285,11 +285,11 @@ impl LoadedPlugin {
         documents: &[api::StackDocument],
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
-        let input = (
-            Function::CheckFleet,
-            Scope::Fleet,
-            summaries.text_size() + documents.text_size() + settings.len(),
-        );
+        let input = CallInput {
+            function: Function::CheckFleet,
+            scope: Scope::Fleet,
+            bytes: summaries.text_size() + documents.text_size() + settings.len(),
+        };
         runtime
             .call(self.name(), "the fleet", input, |store| match &self.guest {
                 Guest::V0_1(pre) => {
@@ -404,7 +404,11 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     let described = runtime.call(
         &shown,
         &label,
-        (Function::Describe, Scope::Plugin, 0),
+        CallInput {
+            function: Function::Describe,
+            scope: Scope::Plugin,
+            bytes: 0,
+        },
         |store| match &guest {
             Guest::V0_1(pre) => {
                 let instance = pre.instantiate(&mut *store)?;

@@ -95,6 +95,15 @@ impl fmt::Display for Scope {
     }
 }
 
+/// What one call is given: the function, what its input is about, and the input's size (see
+/// [`LargestInput`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallInput {
+    pub(crate) function: Function,
+    pub(crate) scope: Scope,
+    pub(crate) bytes: usize,
+}
+
 /// The largest input one plugin function received in one scope: the bytes of text (strings and
 /// byte lists added up) of its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,25 +298,30 @@ impl Runtime {
             .collect()
     }
 
-    /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls one
-    /// function), and turns every way it can fail, including the plugin's own error, into a
-    /// [`CallError`] naming `plugin`, `stack` and `function`. What the plugin logged is shown
+    /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls
+    /// `input.function`), and turns every way it can fail, including the plugin's own error, into
+    /// a [`CallError`] naming `plugin`, `stack` and the function. What the plugin logged is shown
     /// (errors and warnings always, the rest with `-v`) and attached to a failure.
     pub(crate) fn call<T>(
         &self,
         plugin: &str,
         stack: &str,
-        (function, scope, input_bytes): (Function, Scope, usize),
+        input: CallInput,
         body: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<Result<T, api::PluginError>>,
     ) -> Result<T, CallError>
     where
         Result<T, api::PluginError>: TextSize,
     {
+        let CallInput {
+            function,
+            scope,
+            bytes,
+        } = input;
         // `describe` takes no input (and its plugin is still named by its file).
         if function != Function::Describe {
             let mut largest = self.largest_inputs.lock().unwrap_or_else(PoisonError::into_inner);
             let entry = largest.entry((plugin.to_owned(), function, scope)).or_default();
-            *entry = (*entry).max(input_bytes);
+            *entry = (*entry).max(bytes);
         }
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(CallError::after_call(
