@@ -74,6 +74,12 @@ Exit codes: 0 every intent holds and tenants are isolated; 1 failure; 2 an inten
 }
 
 fn main() -> ExitCode {
+    // Transparent huge pages make every fresh page of mimalloc's arenas a zeroed 2 MiB one, and
+    // purged memory comes back that way again: the example's peak RSS was 88 MiB with them and
+    // 55 MiB without, 1,000 tenants 205 against 182 MiB, at the same speed. Best effort: a kernel
+    // that refuses changes only memory use.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
