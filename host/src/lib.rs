@@ -225,7 +225,10 @@ pub fn run_with_progress(
         .waivers
         .apply(findings, &known_rules, waivers::Date::today());
     tracing::debug!(elapsed = ?started.elapsed(), findings = findings.len(), "checked");
-    let largest_inputs = runtime.largest_inputs();
+    let largest_inputs: Vec<plugin::LargestInput> = plugins
+        .iter()
+        .flat_map(plugin::LoadedPlugin::largest_inputs)
+        .collect();
     for input in &largest_inputs {
         tracing::debug!(
             plugin = input.plugin,

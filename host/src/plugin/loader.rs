@@ -3,12 +3,13 @@
 
 use super::bindings::{CONTRACT_INTERFACE, CONTRACT_PACKAGE, Contract, api, v0_1, v0_2};
 use super::legacy;
-use super::runtime::{CallError, CallInput, Function, Runtime, Scope, TextSize};
+use super::runtime::{CallError, Function, LargestInput, Runtime, Scope, TextSize};
 use super::sandbox::Sandbox;
 use crate::declarations::{NamePattern, PluginDeclaration, SettingSchema, SettingType, StackKind};
 use semver::Version;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use wasmtime::component::Component;
 
 /// Why a plugin could not be loaded.
@@ -121,6 +122,21 @@ pub struct LoadedPlugin {
     /// SHA-256 of the component file, for the stack digests.
     pub digest: String,
     guest: Guest,
+    inputs: InputSizes,
+}
+
+/// The largest input each function of one plugin received in each scope, so that a run can show
+/// (and a test can check) what grows with the fleet. The key is `Copy`: recording allocates
+/// nothing.
+#[derive(Debug, Default)]
+struct InputSizes(Mutex<BTreeMap<(Function, Scope), usize>>);
+
+impl InputSizes {
+    fn record(&self, function: Function, scope: Scope, bytes: usize) {
+        let mut largest = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = largest.entry((function, scope)).or_default();
+        *entry = (*entry).max(bytes);
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -139,6 +155,21 @@ impl LoadedPlugin {
         &self.info.name
     }
 
+    /// The largest input each of its functions received so far in each scope (`describe` takes
+    /// none), ordered by function and scope.
+    pub fn largest_inputs(&self) -> Vec<LargestInput> {
+        let largest = self.inputs.0.lock().unwrap_or_else(PoisonError::into_inner);
+        largest
+            .iter()
+            .map(|(&(function, scope), &bytes)| LargestInput {
+                plugin: self.name().to_owned(),
+                function,
+                scope,
+                bytes,
+            })
+            .collect()
+    }
+
     /// Calls `validate-settings`; a 0.1 plugin has no such function and finds no problems.
     pub fn validate_settings(
         &self,
@@ -153,16 +184,14 @@ impl LoadedPlugin {
             || "the fleet-wide settings".to_owned(),
             |t| format!("tenant `{}`", t.id),
         );
-        let input = CallInput {
-            function: Function::ValidateSettings,
-            scope: if tenant.is_some() {
-                Scope::Tenant
-            } else {
-                Scope::Plugin
-            },
-            bytes: settings.len() + tenant.map_or(0, TextSize::text_size),
+        let scope = if tenant.is_some() {
+            Scope::Tenant
+        } else {
+            Scope::Plugin
         };
-        runtime.call(self.name(), &label, input, |store| {
+        let bytes = settings.len() + tenant.map_or(0, TextSize::text_size);
+        self.inputs.record(Function::ValidateSettings, scope, bytes);
+        runtime.call(self.name(), &label, Function::ValidateSettings, |store| {
             let instance = pre.instantiate(&mut *store)?;
             Ok(Ok(instance
                 .tenant_plugin_plugin_api()
@@ -183,12 +212,12 @@ impl LoadedPlugin {
             return Ok(Vec::new());
         }
         let label = format!("stack `{}`", context.stack);
-        let input = CallInput {
-            function: Function::Contribute,
-            scope: stack_scope(context.tenant.as_ref()),
-            bytes: context.text_size(),
-        };
-        runtime.call(self.name(), &label, input, |store| {
+        self.inputs.record(
+            Function::Contribute,
+            stack_scope(context.tenant.as_ref()),
+            context.text_size(),
+        );
+        runtime.call(self.name(), &label, Function::Contribute, |store| {
             let instance = pre.instantiate(&mut *store)?;
             instance
                 .tenant_plugin_plugin_api()
@@ -205,13 +234,13 @@ impl LoadedPlugin {
     ) -> Result<api::Fragment, CallError> {
         let label = format!("stack `{}`", context.stack);
         let central = function == Function::SynthesizeCentral;
-        let input = CallInput {
+        self.inputs.record(
             function,
-            scope: stack_scope(context.tenant.as_ref()),
-            bytes: context.text_size(),
-        };
+            stack_scope(context.tenant.as_ref()),
+            context.text_size(),
+        );
         runtime
-            .call(self.name(), &label, input, |store| match &self.guest {
+            .call(self.name(), &label, function, |store| match &self.guest {
                 Guest::V0_1(pre) => {
                     let guest = pre.instantiate(&mut *store)?;
                     let api = guest.tenant_plugin_plugin_api();
@@ -244,27 +273,29 @@ impl LoadedPlugin {
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
         let label = format!("stack `{}`", stack.stack);
-        let input = CallInput {
-            function: Function::CheckStack,
-            scope: stack_scope(stack.tenant.as_ref()),
-            bytes: stack.text_size() + settings.len(),
-        };
+        self.inputs.record(
+            Function::CheckStack,
+            stack_scope(stack.tenant.as_ref()),
+            stack.text_size() + settings.len(),
+        );
         runtime
-            .call(self.name(), &label, input, |store| match &self.guest {
-                Guest::V0_1(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    let result = guest.tenant_plugin_plugin_api().call_check_stack(
-                        store,
-                        &legacy::stack_document(stack),
-                        settings,
-                    )?;
-                    Ok(result.map(legacy::findings).map_err(legacy::error))
-                }
-                Guest::V0_2(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    guest
-                        .tenant_plugin_plugin_api()
-                        .call_check_stack(store, stack, settings)
+            .call(self.name(), &label, Function::CheckStack, |store| {
+                match &self.guest {
+                    Guest::V0_1(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        let result = guest.tenant_plugin_plugin_api().call_check_stack(
+                            store,
+                            &legacy::stack_document(stack),
+                            settings,
+                        )?;
+                        Ok(result.map(legacy::findings).map_err(legacy::error))
+                    }
+                    Guest::V0_2(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        guest
+                            .tenant_plugin_plugin_api()
+                            .call_check_stack(store, stack, settings)
+                    }
                 }
             })
             .and_then(|f| crate::result_limits::accept_findings(f, self.name(), &label, Function::CheckStack))
@@ -285,28 +316,33 @@ impl LoadedPlugin {
         documents: &[api::StackDocument],
         settings: &str,
     ) -> Result<Vec<api::Finding>, CallError> {
-        let input = CallInput {
-            function: Function::CheckFleet,
-            scope: Scope::Fleet,
-            bytes: summaries.text_size() + documents.text_size() + settings.len(),
-        };
+        self.inputs.record(
+            Function::CheckFleet,
+            Scope::Fleet,
+            summaries.text_size() + documents.text_size() + settings.len(),
+        );
         runtime
-            .call(self.name(), "the fleet", input, |store| match &self.guest {
-                Guest::V0_1(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
-                    let result = guest
-                        .tenant_plugin_plugin_api()
-                        .call_check_fleet(store, &documents, settings)?;
-                    Ok(result.map(legacy::findings).map_err(legacy::error))
-                }
-                Guest::V0_2(pre) => {
-                    let guest = pre.instantiate(&mut *store)?;
-                    guest
-                        .tenant_plugin_plugin_api()
-                        .call_check_fleet(store, summaries, settings)
-                }
-            })
+            .call(
+                self.name(),
+                "the fleet",
+                Function::CheckFleet,
+                |store| match &self.guest {
+                    Guest::V0_1(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        let documents: Vec<_> = documents.iter().map(legacy::stack_document).collect();
+                        let result = guest
+                            .tenant_plugin_plugin_api()
+                            .call_check_fleet(store, &documents, settings)?;
+                        Ok(result.map(legacy::findings).map_err(legacy::error))
+                    }
+                    Guest::V0_2(pre) => {
+                        let guest = pre.instantiate(&mut *store)?;
+                        guest
+                            .tenant_plugin_plugin_api()
+                            .call_check_fleet(store, summaries, settings)
+                    }
+                },
+            )
             .and_then(|f| {
                 crate::result_limits::accept_findings(f, self.name(), "the fleet", Function::CheckFleet)
             })
@@ -401,28 +437,19 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     };
     let label = format!("loading {}", file.display());
     let shown = file.display().to_string();
-    let described = runtime.call(
-        &shown,
-        &label,
-        CallInput {
-            function: Function::Describe,
-            scope: Scope::Plugin,
-            bytes: 0,
-        },
-        |store| match &guest {
-            Guest::V0_1(pre) => {
-                let instance = pre.instantiate(&mut *store)?;
-                let info = instance.tenant_plugin_plugin_api().call_describe(store)?;
-                Ok(Ok(legacy::plugin_info(info)))
-            }
-            Guest::V0_2(pre) => {
-                let instance = pre.instantiate(&mut *store)?;
-                Ok(Ok(Ok(instance
-                    .tenant_plugin_plugin_api()
-                    .call_describe(store)?)))
-            }
-        },
-    );
+    let described = runtime.call(&shown, &label, Function::Describe, |store| match &guest {
+        Guest::V0_1(pre) => {
+            let instance = pre.instantiate(&mut *store)?;
+            let info = instance.tenant_plugin_plugin_api().call_describe(store)?;
+            Ok(Ok(legacy::plugin_info(info)))
+        }
+        Guest::V0_2(pre) => {
+            let instance = pre.instantiate(&mut *store)?;
+            Ok(Ok(Ok(instance
+                .tenant_plugin_plugin_api()
+                .call_describe(store)?)))
+        }
+    });
     let described = described.map_err(|call| LoadError::Describe {
         file: file.into(),
         call: Box::new(call),
@@ -442,6 +469,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
         digest: crate::digest::sha256_hex(&bytes),
         contract,
         guest,
+        inputs: InputSizes::default(),
     })
 }
 

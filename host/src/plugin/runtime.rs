@@ -4,10 +4,9 @@
 use super::bindings::{api, v0_2};
 use super::precompiled::ComponentCache;
 use super::sandbox::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLE_ELEMENTS, MAX_TABLES, Sandbox, level_name};
-use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker, Resource};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
@@ -93,15 +92,6 @@ impl fmt::Display for Scope {
             Self::Fleet => "fleet",
         })
     }
-}
-
-/// What one call is given: the function, what its input is about, and the input's size (see
-/// [`LargestInput`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CallInput {
-    pub(crate) function: Function,
-    pub(crate) scope: Scope,
-    pub(crate) bytes: usize,
 }
 
 /// The largest input one plugin function received in one scope: the bytes of text (strings and
@@ -203,9 +193,6 @@ pub struct Runtime {
     /// Set by [`Runtime::cancel`]: calls not yet started fail at once, running ones at the next
     /// epoch tick.
     cancelled: Arc<AtomicBool>,
-    /// The largest input of each plugin function in each scope, so that a run can show (and a
-    /// test can check) what grows with the fleet.
-    largest_inputs: Mutex<BTreeMap<(String, Function, Scope), usize>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -249,7 +236,6 @@ impl Runtime {
             components,
             ticker_stop,
             cancelled: Arc::new(AtomicBool::new(false)),
-            largest_inputs: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -283,46 +269,20 @@ impl Runtime {
         self.limits
     }
 
-    /// The largest input each plugin function received so far in each scope, ordered by plugin,
-    /// function and scope.
-    pub fn largest_inputs(&self) -> Vec<LargestInput> {
-        let largest = self.largest_inputs.lock().unwrap_or_else(PoisonError::into_inner);
-        largest
-            .iter()
-            .map(|((plugin, function, scope), bytes)| LargestInput {
-                plugin: plugin.clone(),
-                function: *function,
-                scope: *scope,
-                bytes: *bytes,
-            })
-            .collect()
-    }
-
-    /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls
-    /// `input.function`), and turns every way it can fail, including the plugin's own error, into
-    /// a [`CallError`] naming `plugin`, `stack` and the function. What the plugin logged is shown
+    /// Calls `body` in a fresh, bounded store (`body` instantiates the plugin there and calls one
+    /// function), and turns every way it can fail, including the plugin's own error, into a
+    /// [`CallError`] naming `plugin`, `stack` and `function`. What the plugin logged is shown
     /// (errors and warnings always, the rest with `-v`) and attached to a failure.
     pub(crate) fn call<T>(
         &self,
         plugin: &str,
         stack: &str,
-        input: CallInput,
+        function: Function,
         body: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<Result<T, api::PluginError>>,
     ) -> Result<T, CallError>
     where
         Result<T, api::PluginError>: TextSize,
     {
-        let CallInput {
-            function,
-            scope,
-            bytes,
-        } = input;
-        // `describe` takes no input (and its plugin is still named by its file).
-        if function != Function::Describe {
-            let mut largest = self.largest_inputs.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = largest.entry((plugin.to_owned(), function, scope)).or_default();
-            *entry = (*entry).max(bytes);
-        }
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(CallError::after_call(
                 plugin,
@@ -457,7 +417,7 @@ impl Drop for Runtime {
 }
 
 /// The bytes of text (strings and byte lists added up) a value carries across the boundary: what
-/// a plugin returned, for the output cap, and what it was given, for [`Runtime::largest_inputs`].
+/// a plugin returned, for the output cap, and what it was given, for [`LoadedPlugin::largest_inputs`](super::LoadedPlugin::largest_inputs).
 pub(crate) trait TextSize {
     fn text_size(&self) -> usize;
 }
