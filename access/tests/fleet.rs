@@ -213,61 +213,45 @@ fn retagged_greedy_role(mut stacks: Stacks, tenant: &str) -> Stacks {
 #[test]
 fn isolation_violations_are_those_of_the_full_matrix() {
     let role = format!("arn:aws:iam::{ACCOUNT}:role/tenant-acme-corp-greedy-dev");
+    // The example with the extra role `greedy` in acme's stack, allowed `statement`.
+    let greedy = |statement: serde_json::Value| with_greedy_role(example(), json!([statement]));
     let fleets = [
         example(),
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "arn:aws:logs:us-east-1:*:log-group:*"}]),
+        greedy(
+            json!({"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "arn:aws:logs:us-east-1:*:log-group:*"}),
         ),
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::tenant-*"}]),
+        greedy(json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::tenant-*"})),
+        greedy(json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${join(\"\", [var.a])}"})),
+        greedy(
+            json!({"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:us-east-1:123456789012:key/none"}),
         ),
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${join(\"\", [var.a])}"}]),
-        ),
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:us-east-1:123456789012:key/none"}]),
-        ),
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/tenant-retail-co-data-dev"}]),
+        greedy(
+            json!({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/tenant-retail-co-data-dev"}),
         ),
         with_open_bucket(example(), json!("*")),
         with_open_bucket(example(), json!({"AWS": "${var.reader}"})),
         with_open_bucket(
-            with_greedy_role(
-                example(),
-                json!([{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]),
-            ),
+            greedy(json!({"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"})),
             json!({"AWS": role}),
         ),
         // Tagged as another tenant, the role is let in by that tenant's key policy, which allows
         // anyone carrying its TenantId tag: no identity policy needs to name the key.
         retagged_greedy_role(
-            with_greedy_role(
-                example(),
-                json!([{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "arn:aws:sqs:us-east-1:123456789012:none"}]),
+            greedy(
+                json!({"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "arn:aws:sqs:us-east-1:123456789012:none"}),
             ),
             "retail-co",
         ),
         // `*` with a data action among others: the data action's kind is reached everywhere.
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "logs:Filter*"], "Resource": "*"}]),
+        greedy(
+            json!({"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "logs:Filter*"], "Resource": "*"}),
         ),
         // Wildcard region and account, one tenant's groups: found through the service's index.
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "logs:FilterLogEvents", "Resource": "arn:aws:logs:*:*:log-group:tenant-retail-co-*"}]),
+        greedy(
+            json!({"Effect": "Allow", "Action": "logs:FilterLogEvents", "Resource": "arn:aws:logs:*:*:log-group:tenant-retail-co-*"}),
         ),
         // A wildcard service may name anything.
-        with_greedy_role(
-            example(),
-            json!([{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:*:*:*:tenant-retail-co-*"}]),
-        ),
+        greedy(json!({"Effect": "Allow", "Action": "*", "Resource": "arn:aws:*:*:*:tenant-retail-co-*"})),
     ];
     let mut broken = Vec::new();
     for (variant, stacks) in fleets.iter().enumerate() {
