@@ -402,16 +402,21 @@ fn without_the_deployer_exemption_destroy_cannot_empty_the_bucket() {
     );
 }
 
-/// Whether CloudWatch Logs may invoke the central forwarder for `log_group`.
-fn logs_may_feed_the_forwarder(stacks: &Stacks, log_group: &str) -> Verdict {
-    let fleet = fleet(stacks);
-    let logs = tenant_access::fleet::FleetPrincipal {
+/// CloudWatch Logs, as the service principal that delivers subscription filters.
+fn logs_service() -> tenant_access::fleet::FleetPrincipal {
+    tenant_access::fleet::FleetPrincipal {
         id: "service:logs.amazonaws.com".into(),
         stack: None,
         tenant: None,
         principal: tenant_access::Principal::Service("logs.amazonaws.com".into()),
         endpoints: Default::default(),
-    };
+    }
+}
+
+/// Whether CloudWatch Logs may invoke the central forwarder for `log_group`.
+fn logs_may_feed_the_forwarder(stacks: &Stacks, log_group: &str) -> Verdict {
+    let fleet = fleet(stacks);
+    let logs = logs_service();
     let source = format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{log_group}:*");
     fleet
         .evaluate_exact(
@@ -535,13 +540,7 @@ fn a_large_function_policy_is_narrowed_by_source_without_changing_verdicts() {
         "aws_lambda_permission": permissions,
     }});
     let fleet = fleet(&vec![("central-dev".to_owned(), None, document)]);
-    let logs = tenant_access::fleet::FleetPrincipal {
-        id: "service:logs.amazonaws.com".into(),
-        stack: None,
-        tenant: None,
-        principal: tenant_access::Principal::Service("logs.amazonaws.com".into()),
-        endpoints: Default::default(),
-    };
+    let logs = logs_service();
     let function = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:forwarder");
     let group = |name: &str| format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}:log-stream:s");
     for (source, expected) in [
