@@ -68,6 +68,18 @@ mod types;
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod __guest;
+#[cfg(any(test, all(target_arch = "wasm32", feature = "one-shot-allocator")))]
+mod one_shot_alloc;
+
+/// Every call runs in a fresh instance, so the plugin allocates without freeing (see
+/// `one_shot_alloc`); `default-features = false` keeps Rust's default allocator instead.
+#[cfg(all(
+    target_arch = "wasm32",
+    not(target_feature = "atomics"),
+    feature = "one-shot-allocator"
+))]
+#[global_allocator]
+static ALLOCATOR: one_shot_alloc::OneShotAllocator = one_shot_alloc::OneShotAllocator::new();
 
 pub use declarations::{
     CONTRACT_VERSION, ExtensionPoint, NamePattern, PluginInfo, Rule, ValueDeclaration, ValueKind,
