@@ -117,17 +117,38 @@ fn is_literal(text: &str, wildcards: bool) -> bool {
 /// wildcard or `${` (a policy variable or an unresolved expression). Matching is per character
 /// and a wildcard never makes an earlier literal character optional.
 pub(crate) fn literal_prefix(pattern: &str) -> &str {
-    let end = pattern
-        .char_indices()
-        .find(|&(at, c)| c == '*' || c == '?' || pattern[at..].starts_with("${"))
-        .map_or(pattern.len(), |(at, _)| at);
+    let bytes = pattern.as_bytes();
+    let end = (0..bytes.len())
+        .find(|&at| ends_literal_prefix(bytes, at))
+        .unwrap_or(bytes.len());
     &pattern[..end]
 }
 
+/// Whether the literal prefix of `pattern` ends at byte `at`. Wildcards and `${` are ASCII, so
+/// such a byte is always a character boundary.
+fn ends_literal_prefix(pattern: &[u8], at: usize) -> bool {
+    match pattern[at] {
+        b'*' | b'?' => true,
+        b'$' => pattern.get(at + 1) == Some(&b'{'),
+        _ => false,
+    }
+}
+
 /// Whether `value` certainly does not match `pattern` (compared case-sensitively): it does not
-/// start with the pattern's literal start. Rejects most non-matching values without compiling.
+/// start with the pattern's literal start. Rejects most non-matching values without compiling;
+/// the fleet model asks this hundreds of thousands of times, so it compares byte by byte in one
+/// pass and looks for `${` in the value only when it would reject.
 fn rejects(pattern: &str, value: &str) -> bool {
-    !is_unresolved(value) && !value.starts_with(literal_prefix(pattern))
+    let (pattern_bytes, value_bytes) = (pattern.as_bytes(), value.as_bytes());
+    for (at, &byte) in pattern_bytes.iter().enumerate() {
+        if ends_literal_prefix(pattern_bytes, at) {
+            return false;
+        }
+        if value_bytes.get(at) != Some(&byte) {
+            return !is_unresolved(value);
+        }
+    }
+    false
 }
 
 /// [`compile`] `pattern`, then [`Template::matches`] `value`.
@@ -291,6 +312,30 @@ mod tests {
         assert_eq!(p.matches_arn("arn:aws:s3:::bucket/key"), Tri::True);
         let p = pattern("arn:aws:logs:*:log-group:*");
         assert_eq!(p.matches_arn("arn:aws:logs:us-east-1:1:log-group:x"), Tri::False);
+    }
+
+    #[test]
+    fn a_value_is_rejected_only_when_it_leaves_the_literal_start() {
+        assert_eq!(
+            literal_prefix("arn:aws:s3:::tenant-${aws:PrincipalTag/TenantId}-*"),
+            "arn:aws:s3:::tenant-"
+        );
+        assert_eq!(literal_prefix("arn:aws:s3:::a$b?c"), "arn:aws:s3:::a$b");
+        assert_eq!(literal_prefix("ärn:*"), "ärn:");
+        assert!(rejects("arn:aws:s3:::a*", "arn:aws:s3:::b"));
+        assert!(
+            rejects("arn:aws:s3:::abc", "arn:aws:s3:::ab"),
+            "shorter than the literal start"
+        );
+        assert!(!rejects("arn:aws:s3:::a*", "arn:aws:s3:::a"));
+        assert!(!rejects("arn:aws:s3:::a?", "arn:aws:s3:::ab"));
+        assert!(!rejects("arn:aws:s3:::${x}", "arn:aws:s3:::anything"));
+        assert!(
+            !rejects("arn:aws:s3:::a*", "arn:aws:s3:::${aws_s3_bucket.b.id}"),
+            "unresolved values are never rejected"
+        );
+        assert!(!rejects("ärn:*", "ärn:x"));
+        assert!(rejects("ärn:*", "ärm:x"));
     }
 
     #[test]
