@@ -18,8 +18,8 @@ use crate::findings::{
 use crate::schema::{BlockKind, ProviderSchema};
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashMap, HashSet};
-use tenant_plugin_sdk::cidr::Ipv4Block;
+use std::collections::{BTreeSet, HashSet};
+use tenant_plugin_sdk::cidr::{BlockMap, Ipv4Block};
 
 /// The per-stack guardrails over one composed stack.
 pub fn check_stack(stack: &ComposedStack, lookup: &FleetLookup<'_>, schema: &ProviderSchema) -> Vec<Finding> {
@@ -43,18 +43,15 @@ pub struct FleetLookup<'a> {
     ids: TenantIds<'a>,
     /// Each block's tenants (one, unless blocks are configured twice), with their place in the
     /// configuration.
-    by_block: HashMap<Ipv4Block, Vec<(usize, &'a Tenant)>>,
+    by_block: BlockMap<(usize, &'a Tenant)>,
 }
 
 impl<'a> FleetLookup<'a> {
     /// Indexes `fleet`'s tenant ids and blocks.
     pub fn new(fleet: &'a Fleet) -> Self {
-        let mut by_block: HashMap<Ipv4Block, Vec<(usize, &Tenant)>> = HashMap::new();
+        let mut by_block = BlockMap::default();
         for (place, tenant) in fleet.tenants.iter().enumerate() {
-            by_block
-                .entry(tenant.cidr_block)
-                .or_default()
-                .push((place, tenant));
+            by_block.insert(tenant.cidr_block, (place, tenant));
         }
         Self {
             fleet,
@@ -63,15 +60,10 @@ impl<'a> FleetLookup<'a> {
         }
     }
 
-    /// The tenants whose block contains `block`, in configuration order: a containing block is
-    /// one of `block`'s 33 or fewer supernets, each looked up by itself.
+    /// The tenants whose block contains `block`, in configuration order.
     fn tenants_containing(&self, block: &Ipv4Block) -> Vec<&'a Tenant> {
-        let mut found: Vec<(usize, &Tenant)> = (0..=block.prefix())
-            .filter_map(|prefix| block.supernet(prefix))
-            .filter_map(|supernet| self.by_block.get(&supernet))
-            .flatten()
-            .copied()
-            .collect();
+        let mut found: Vec<(usize, &Tenant)> =
+            self.by_block.containing(block).map(|(_, found)| *found).collect();
         found.sort_by_key(|(place, _)| *place);
         found.into_iter().map(|(_, tenant)| tenant).collect()
     }

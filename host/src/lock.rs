@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tenant_plugin_sdk::cidr::Ipv4Block;
+use tenant_plugin_sdk::cidr::{BlockMap, Ipv4Block};
 
 /// The format version this host reads and writes.
 const VERSION: u32 = 1;
@@ -115,6 +115,7 @@ impl Lock {
             );
         }
         let mut blocks: BTreeMap<String, Ipv4Block> = BTreeMap::new();
+        let mut taken = BlockMap::default();
         for (id, text) in &file.blocks {
             let span = spans.value(&path!["blocks", id]);
             match text.parse::<Ipv4Block>() {
@@ -123,7 +124,7 @@ impl Lock {
                         .at(span, "not a block")
                         .help("restore the lock file from version control; blocks are never edited by hand"),
                 ),
-                Ok(block) => match blocks.iter().find(|(_, other)| other.overlaps(&block)) {
+                Ok(block) => match first_overlap(&taken, &block) {
                     Some((owner, other)) => diagnostics.push(
                         Diagnostic::error(format!(
                             "the block {block} of tenant `{id}` overlaps {other} of tenant `{owner}`"
@@ -133,6 +134,7 @@ impl Lock {
                         .help("restore the lock file from version control; blocks are never edited by hand"),
                     ),
                     None => {
+                        taken.insert(block, id.clone());
                         blocks.insert(id.clone(), block);
                     }
                 },
@@ -143,6 +145,15 @@ impl Lock {
         } else {
             Err(LockError::Invalid(Report { source, diagnostics }))
         }
+    }
+
+    /// Its blocks, indexed by block.
+    pub fn taken(&self) -> BlockMap<String> {
+        let mut taken = BlockMap::default();
+        for (id, block) in &self.blocks {
+            taken.insert(*block, id.clone());
+        }
+        taken
     }
 
     /// The file's text: sorted by tenant id, so that it does not depend on configuration order.
@@ -178,6 +189,15 @@ impl Lock {
         file.persist(path).map_err(|e| error(e.error))?;
         Ok(())
     }
+}
+
+/// The block among `taken` that `block` overlaps, of the tenant first in id order: what scanning
+/// a lock's blocks in order would find, without scanning them.
+pub fn first_overlap<'a>(taken: &'a BlockMap<String>, block: &Ipv4Block) -> Option<(&'a String, Ipv4Block)> {
+    taken
+        .overlapping(block)
+        .map(|(other, owner)| (owner, other))
+        .min()
 }
 
 #[cfg(test)]

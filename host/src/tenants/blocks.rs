@@ -4,7 +4,7 @@
 
 use super::{Checker, PlanOptions};
 use crate::diagnostics::Diagnostic;
-use crate::lock::Lock;
+use crate::lock::{Lock, first_overlap};
 use crate::path;
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
@@ -77,6 +77,7 @@ impl Checker<'_> {
         }
         let lock_name = self.lock_name();
         let mut working = lock.clone();
+        let mut taken = lock.taken();
         let mut new_tenants = Vec::new();
         for (index, tenant) in config.tenants.iter().enumerate() {
             let span = self.value(&path!["tenants", index, "cidr-block"]);
@@ -134,7 +135,7 @@ impl Checker<'_> {
                 self.problems.push(problem);
                 continue;
             }
-            match working.blocks.iter().find(|(_, other)| other.overlaps(&block)) {
+            match first_overlap(&taken, &block) {
                 Some((owner, other)) => {
                     let owner_index = config.tenants.iter().position(|t| &t.id == owner);
                     let mut problem = Diagnostic::error(format!(
@@ -156,6 +157,7 @@ impl Checker<'_> {
                     );
                 }
                 None => {
+                    taken.insert(block, tenant.id.clone());
                     working.blocks.insert(tenant.id.clone(), block);
                 }
             }
@@ -211,6 +213,7 @@ impl Checker<'_> {
 /// left without a block when the pool is exhausted.
 pub fn allocate(pool: Ipv4Block, prefix: u8, lock: &Lock, new_tenants: &[&str]) -> Result<Lock, Vec<usize>> {
     let mut lock = lock.clone();
+    let mut taken = lock.taken();
     let capacity = 1u64 << (prefix - pool.prefix());
     let mut next = 0u64;
     let mut unplaced = Vec::new();
@@ -219,12 +222,13 @@ pub fn allocate(pool: Ipv4Block, prefix: u8, lock: &Lock, new_tenants: &[&str]) 
             let candidate = pool
                 .subnet(prefix - pool.prefix(), netnum as u32)
                 .expect("netnum is below capacity");
-            let taken = lock.blocks.values().any(|other| other.overlaps(&candidate));
-            (!taken).then_some((netnum, candidate))
+            let free = taken.overlapping(&candidate).next().is_none();
+            free.then_some((netnum, candidate))
         });
         match free {
             Some((netnum, block)) => {
                 next = netnum + 1;
+                taken.insert(block, (*id).to_owned());
                 lock.blocks.insert((*id).to_owned(), block);
             }
             None => {

@@ -30,7 +30,7 @@ use crate::diagnostics::{Diagnostic, Report, Segment};
 use crate::lock::Lock;
 use crate::path;
 use crate::waivers::Waivers;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
@@ -205,10 +205,11 @@ pub fn plan_fleet(
     if !checker.problems.is_empty() {
         return Err(invalid(checker));
     }
+    let configured: BTreeSet<&str> = config.tenants.iter().map(|t| t.id.as_str()).collect();
     let retired = new_lock
         .blocks
         .iter()
-        .filter(|(id, _)| !config.tenants.iter().any(|t| &t.id == *id))
+        .filter(|(id, _)| !configured.contains(id.as_str()))
         .map(|(id, block)| (id.clone(), *block))
         .collect();
     Ok(Plan {

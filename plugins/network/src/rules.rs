@@ -542,17 +542,7 @@ mod tests {
 
     #[test]
     fn the_sweep_finds_exactly_the_pairs_that_overlap() {
-        // Blocks of every size from /8 to /28 in a small space, so that many nest and repeat.
-        let mut seed: u32 = 7;
-        let blocks: Vec<Ipv4Block> = (0..400)
-            .map(|_| {
-                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                let prefix = 8 + (seed >> 8) % 21;
-                let address = 0x0a00_0000 | (seed.rotate_left(13) & 0x00ff_ffff);
-                let mask = u32::MAX << (32 - prefix);
-                Ipv4Block::new(std::net::Ipv4Addr::from(address & mask), prefix as u8).unwrap()
-            })
-            .collect();
+        let blocks = tenant_plugin_sdk::testing::scattered_blocks(400);
         let every_pair: Vec<(usize, usize)> = (0..blocks.len())
             .flat_map(|i| (i + 1..blocks.len()).map(move |j| (i, j)))
             .filter(|&(i, j)| blocks[i].overlaps(&blocks[j]))

@@ -1,8 +1,10 @@
 //! IPv4 CIDR blocks: parsing, overlap, and Terraform's `cidrsubnet` split, shared by the host
 //! (allocation) and plugins (subnets, fleet checks).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
+use std::ops::Bound;
 use std::str::FromStr;
 
 /// An IPv4 block in CIDR notation whose address is the network address, e.g. `10.1.0.0/16`.
@@ -103,6 +105,53 @@ impl Ipv4Block {
     }
 }
 
+/// Blocks, each with what it belongs to, looked up by overlap. Two CIDR blocks are either
+/// disjoint or one contains the other, so the blocks that overlap a block are its supernets
+/// (at most 33, each found by itself) and the blocks inside it, which sort right after it: a
+/// lookup costs O(log n) per supernet however many blocks there are, where scanning every block
+/// made checking or allocating a fleet quadratic.
+#[derive(Debug, Clone)]
+pub struct BlockMap<V> {
+    blocks: BTreeMap<Ipv4Block, Vec<V>>,
+}
+
+impl<V> Default for BlockMap<V> {
+    fn default() -> Self {
+        Self {
+            blocks: BTreeMap::new(),
+        }
+    }
+}
+
+impl<V> BlockMap<V> {
+    /// Adds `value` for `block`; a block may have several values.
+    pub fn insert(&mut self, block: Ipv4Block, value: V) {
+        self.blocks.entry(block).or_default().push(value);
+    }
+
+    /// The blocks that contain `block` (itself included), from the largest, with their values
+    /// in the order they were inserted.
+    pub fn containing(&self, block: &Ipv4Block) -> impl Iterator<Item = (Ipv4Block, &V)> {
+        (0..=block.prefix)
+            .filter_map(|prefix| block.supernet(prefix))
+            .filter_map(|supernet| self.blocks.get_key_value(&supernet))
+            .flat_map(|(found, values)| values.iter().map(|value| (*found, value)))
+    }
+
+    /// The blocks that overlap `block`: those that contain it, as [`BlockMap::containing`], then
+    /// those inside it, in address order.
+    pub fn overlapping(&self, block: &Ipv4Block) -> impl Iterator<Item = (Ipv4Block, &V)> {
+        // Blocks that sort after `block` and start inside it lie inside it: a larger block that
+        // starts inside it would have to start on a boundary of its own size within it.
+        let inside = self
+            .blocks
+            .range((Bound::Excluded(*block), Bound::Unbounded))
+            .take_while(|(other, _)| block.contains(other))
+            .flat_map(|(found, values)| values.iter().map(|value| (*found, value)));
+        self.containing(block).chain(inside)
+    }
+}
+
 impl FromStr for Ipv4Block {
     type Err = CidrError;
 
@@ -175,6 +224,36 @@ mod tests {
         assert!(!block("10.0.0.0/16").overlaps(&block("10.1.0.0/16")));
         assert!(block("10.0.0.0/8").contains(&block("10.2.0.0/16")));
         assert!(!block("10.2.0.0/16").contains(&block("10.0.0.0/8")));
+    }
+
+    #[test]
+    fn a_block_map_finds_exactly_the_blocks_that_overlap_or_contain() {
+        let blocks = crate::testing::scattered_blocks(300);
+        let mut map = BlockMap::default();
+        for (at, block) in blocks.iter().enumerate() {
+            map.insert(*block, at);
+        }
+        for probe in crate::testing::scattered_blocks(600) {
+            let mut overlapping: Vec<usize> = map.overlapping(&probe).map(|(_, at)| *at).collect();
+            overlapping.sort_unstable();
+            let every: Vec<usize> = (0..blocks.len())
+                .filter(|&at| blocks[at].overlaps(&probe))
+                .collect();
+            assert_eq!(overlapping, every, "overlapping {probe}");
+            let containing: Vec<usize> = map.containing(&probe).map(|(_, at)| *at).collect();
+            let every: Vec<usize> = (0..blocks.len())
+                .filter(|&at| blocks[at].contains(&probe))
+                .collect();
+            let mut sorted = containing.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, every, "containing {probe}");
+            assert!(
+                containing
+                    .windows(2)
+                    .all(|w| blocks[w[0]].prefix() <= blocks[w[1]].prefix()),
+                "largest first"
+            );
+        }
     }
 
     #[test]

@@ -176,6 +176,22 @@ pub fn settings_with<P: Plugin>(overrides: Value) -> Result<P::Settings, PluginE
     crate::settings::parse(&settings)
 }
 
+/// `count` CIDR blocks from /8 to /28 inside 10.0.0.0/8, spread by a fixed pseudo-random sequence
+/// so that many nest and some repeat: the cases fleet-scale block lookups are checked against.
+pub fn scattered_blocks(count: usize) -> Vec<crate::cidr::Ipv4Block> {
+    let mut seed: u32 = 7;
+    (0..count)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let prefix = 8 + (seed >> 8) % 21;
+            let address = 0x0a00_0000 | (seed.rotate_left(13) & 0x00ff_ffff);
+            let network = address & (u32::MAX << (32 - prefix));
+            crate::cidr::Ipv4Block::new(std::net::Ipv4Addr::from(network), prefix as u8)
+                .expect("the host bits are cleared")
+        })
+        .collect()
+}
+
 /// The composed stack of `tenant_id` with `cidr_block`, suffix `dev`, holding `document`: what a
 /// plugin's `check_stack` receives for that tenant.
 pub fn tenant_stack(tenant_id: &str, cidr_block: &str, document: Value) -> StackDocument {
