@@ -2,7 +2,7 @@
 //! emit.
 
 use std::collections::BTreeSet;
-use tenant_plugin_sdk::cidr::Ipv4Block;
+use tenant_plugin_sdk::cidr::{BlockMap, Ipv4Block};
 use tenant_plugin_sdk::document::{nested_blocks, string, strings};
 use tenant_plugin_sdk::prelude::*;
 
@@ -320,22 +320,15 @@ fn no_overlapping_cidrs(stacks: &[StackDocument], rule: &Rule) -> Vec<Finding> {
         .collect()
 }
 
-/// Every pair of positions `(i, j)`, `i < j`, whose blocks overlap, in that order. Two CIDR blocks
-/// are either disjoint or one contains the other, so after sorting by first address (the larger
-/// block first) the blocks still open at a block are a chain, each containing the next, and every
-/// one of them contains it: a sweep finds all pairs in O(n log n + pairs), where comparing every
-/// pair took 50 million comparisons (1.3 s) for 10,000 tenants.
+/// Every pair of positions `(i, j)`, `i < j`, whose blocks overlap, in that order: each block is
+/// looked up among those before it in a [`BlockMap`], where comparing every pair took 50 million
+/// comparisons (1.3 s) for 10,000 tenants.
 fn overlapping_pairs(blocks: impl Iterator<Item = Ipv4Block>) -> Vec<(usize, usize)> {
-    let mut sorted: Vec<(Ipv4Block, usize)> = blocks.enumerate().map(|(at, block)| (block, at)).collect();
-    sorted.sort_unstable();
-    let mut open: Vec<(Ipv4Block, usize)> = Vec::new();
+    let mut seen = BlockMap::default();
     let mut pairs = Vec::new();
-    for (block, at) in sorted {
-        while open.last().is_some_and(|(last, _)| !last.overlaps(&block)) {
-            open.pop();
-        }
-        pairs.extend(open.iter().map(|&(_, other)| (other.min(at), other.max(at))));
-        open.push((block, at));
+    for (at, block) in blocks.enumerate() {
+        pairs.extend(seen.overlapping(&block).map(|(_, &earlier)| (earlier, at)));
+        seen.insert(block, at);
     }
     pairs.sort_unstable();
     pairs
