@@ -31,7 +31,8 @@ pub struct RunArgs {
     /// Wall time one plugin call may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub plugin_timeout: f64,
-    /// Memory one plugin instance may use, in MiB.
+    /// Memory one plugin instance may use, in MiB. A plugin built with the SDK starts with 9 MiB
+    /// (its allocation arena), so it needs at least that.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub plugin_memory: usize,
     /// Bytes one plugin call may return, in MiB.
