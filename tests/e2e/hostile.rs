@@ -134,6 +134,9 @@ hostile_plugins! {
     /// Already held: a memory hog hits the memory cap.
     a_memory_hog_hits_the_cap: "alloc", 1, &["--plugin-memory", "64"]
         => 1, &[SYNTH_T01, "exceeded the memory limit of 64 MiB"], MINUTE;
+    /// An SDK plugin starts with its 8 MiB allocation arena: a smaller limit fails at load, named.
+    a_limit_below_the_sdk_arena_fails_at_load: "ok", 1, &["--plugin-memory", "8"]
+        => 1, &["failed in `describe`", "exceeded the memory limit of 8 MiB (it asked for 9 MiB)"], MINUTE;
     /// Already held: a panic is reported with the plugin's message.
     a_panic_is_contained: "panic", 1, &[]
         => 1, &[SYNTH_T01, "rogue plugin panicked on purpose"], MINUTE;
