@@ -24,17 +24,25 @@ setup-test: setup
 
 # Build every plugin to a component and place it as plugins/<name>.wasm.
 [group('build')]
-plugins:
+plugins: setup
     CARGO_TARGET_DIR={{guest_target}} cargo build --release --target wasm32-wasip2 \
         {{ prepend("-p tenant-plugin-", plugins) }}
     for plugin in {{plugins}}; do \
         cp {{guest_target}}/wasm32-wasip2/release/tenant_plugin_$plugin.wasm plugins/$plugin.wasm; \
     done
 
-# Synthesize the example fleet (or pass --config FILE, --out DIR, ...) into cdktf.out/.
+# The plugins and the host build side by side: they use separate target folders, and each build
+# has serial stretches (linking, the largest crates) that leave a core idle.
+[doc('Synthesize the example fleet (or pass --config FILE, --out DIR, ...) into cdktf.out/.')]
 [group('build')]
-synth *args: setup plugins
+[parallel]
+synth *args: plugins host
     cargo run --quiet -p tenant-host -- synth --plugins plugins/ {{args}}
+
+# Build the host (dev profile).
+[group('build')]
+host:
+    cargo build --quiet -p tenant-host
 
 # Run every test: unit, golden, end-to-end, the plugin template, the Lambda code's tests, and checkov.
 [group('test')]
