@@ -651,20 +651,11 @@ fn function_policy(
         .flatten()
         .collect();
     granted.sort_by_key(|(place, _)| *place);
-    let statements: Vec<Value> = granted
-        .into_iter()
-        .map(|(_, statement)| {
-            let mut statement = statement.clone();
-            statement["Resource"] = json!(arn);
-            statement
-        })
-        .collect();
-    if statements.is_empty() {
+    if granted.is_empty() {
         return None;
     }
     let label = format!("{} (permissions)", function.id);
-    let document = json!({"Version": "2012-10-17", "Statement": statements});
-    match Policy::from_value(&document) {
+    match Policy::on_resource(granted.into_iter().map(|(_, statement)| statement), arn) {
         Ok(policy) => Some(NamedPolicy {
             name: label,
             policy: Arc::new(policy),

@@ -115,6 +115,32 @@ impl Policy {
         Ok(Policy { version, statements })
     }
 
+    /// A `2012-10-17` policy of `statements`, each on `resource` alone: how a Lambda function's
+    /// policy is made of its permissions' statements (which name no resource). Parsed one
+    /// statement at a time, so that no document of them all is built: at 10,000 tenants the
+    /// central log forwarder's was 35 MB, held while the fleet was joined.
+    pub fn on_resource<'a>(
+        statements: impl IntoIterator<Item = &'a Value>,
+        resource: &str,
+    ) -> Result<Policy, PolicyError> {
+        let statements = statements
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let mut statement = parse_statement(index, value)?;
+                statement.resources = Some(Patterns {
+                    negated: false,
+                    values: vec![resource.to_owned()],
+                });
+                Ok(statement)
+            })
+            .collect::<Result<_, PolicyError>>()?;
+        Ok(Policy {
+            version: Some("2012-10-17".to_owned()),
+            statements,
+        })
+    }
+
     /// Whether policy variables are substituted (version `2012-10-17`).
     pub fn variables_enabled(&self) -> bool {
         self.version.as_deref() == Some("2012-10-17")
@@ -208,4 +234,38 @@ fn principals(statement: &Value) -> Result<Option<Principals>, String> {
         _ => return Err("Principal must be \"*\" or an object".into()),
     };
     Ok(Some(Principals { negated, entries }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A function's policy made statement by statement is the policy of the document Lambda
+    /// keeps: the permissions' statements, each with the function as its `Resource`.
+    #[test]
+    fn a_policy_on_one_resource_is_the_document_with_that_resource() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:forwarder";
+        let statements = [
+            json!({"Sid": "a", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
+                   "Action": "lambda:InvokeFunction",
+                   "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:a:*"}}}),
+            json!({"Sid": "b", "Effect": "Allow", "Principal": "*", "Action": ["lambda:InvokeFunctionUrl"]}),
+        ];
+        let document = json!({"Version": "2012-10-17", "Statement": statements.iter().map(|s| {
+            let mut s = s.clone();
+            s["Resource"] = json!(arn);
+            s
+        }).collect::<Vec<_>>()});
+        assert_eq!(
+            Policy::on_resource(&statements, arn).unwrap(),
+            Policy::from_value(&document).unwrap()
+        );
+        let broken = [
+            statements[0].clone(),
+            json!({"Sid": "c", "Effect": "Maybe", "Action": "x:Y"}),
+        ];
+        let error = Policy::on_resource(&broken, arn).unwrap_err().to_string();
+        assert!(error.contains("1") && error.contains("Allow or Deny"), "{error}");
+    }
 }
