@@ -132,6 +132,12 @@ impl StackModel {
         model
     }
 
+    /// Takes the stack's resolved intents out of the model, so that they can be judged from
+    /// where they are instead of moved into the joined fleet's one list.
+    pub fn take_intents(&mut self) -> Vec<ResolvedIntent> {
+        std::mem::take(&mut self.intents)
+    }
+
     /// The stack's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -104,16 +104,19 @@ pub fn analyse(records: &mut [StackRecord], config: &AccessConfig, every_verdict
         deployer_role_arn: deployer_role_arn(config),
     };
     let started = std::time::Instant::now();
-    let models = records
+    let mut models: Vec<StackModel> = records
         .iter_mut()
         .map(|r| std::mem::take(&mut r.access))
         .collect();
-    let mut fleet = AccessFleet::from_models(models, &options);
+    // The stacks' intents are judged from their own lists: moved into the fleet's one list, the
+    // 610,000 of 10,000 tenants were held twice over while it grew (112 MB more at the peak).
+    let stack_intents: Vec<Vec<ResolvedIntent>> = models.iter_mut().map(StackModel::take_intents).collect();
+    let fleet = AccessFleet::from_models(models, &options);
     tracing::debug!(elapsed = ?started.elapsed(), principals = fleet.principals.len(), resources = fleet.resources.len(), "joined the access model");
     // The host's intents (several per resource, each with its own reason) are made for a part of
     // the resources at a time, and the stacks' intents taken a batch at a time: only the verdicts
     // kept outlive their batch.
-    let mut stack_intents = std::mem::take(&mut fleet.intents).into_iter();
+    let mut stack_intents = stack_intents.into_iter().flatten();
     let host_batches =
         fleet
             .resources
