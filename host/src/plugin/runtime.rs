@@ -448,24 +448,26 @@ impl TextSize for api::Tenant {
 
 impl TextSize for api::StackContext {
     fn text_size(&self) -> usize {
-        let inputs: usize = self
-            .inputs
-            .iter()
-            .map(|v| v.name.len() + v.value.text_size())
-            .sum();
-        let contributions: usize = self
-            .contributions
-            .iter()
-            .map(|c| c.contributor.len() + c.contribution.text_size())
-            .sum();
         self.stack.len()
             + self.tenant.text_size()
             + self.fleet.text_size()
             + self.environment_suffix.len()
             + self.region.len()
             + self.settings.len()
-            + inputs
-            + contributions
+            + self.inputs.text_size()
+            + self.contributions.text_size()
+    }
+}
+
+impl TextSize for api::NamedValue {
+    fn text_size(&self) -> usize {
+        self.name.len() + self.value.text_size()
+    }
+}
+
+impl TextSize for api::ReceivedContribution {
+    fn text_size(&self) -> usize {
+        self.contributor.len() + self.contribution.text_size()
     }
 }
 
@@ -561,11 +563,7 @@ impl TextSize for api::SettingProblem {
 impl TextSize for api::Fragment {
     fn text_size(&self) -> usize {
         let (blocks, outputs) = (self.blocks.text_size(), self.outputs.text_size());
-        let provides: usize = self
-            .provides
-            .iter()
-            .map(|v| v.name.len() + v.value.text_size())
-            .sum();
+        let provides = self.provides.text_size();
         let assets: usize = self.assets.iter().map(|a| a.path.len() + a.contents.len()).sum();
         let intents: usize = self
             .intents
