@@ -25,10 +25,10 @@ setup-test: setup
 # Build every plugin to a component and place it as plugins/<name>.wasm.
 [group('build')]
 plugins: setup
-    CARGO_TARGET_DIR={{guest_target}} cargo build --release --target wasm32-wasip2 \
+    CARGO_TARGET_DIR={{guest_target}} cargo build --profile plugin --target wasm32-wasip2 \
         {{ prepend("-p tenant-plugin-", plugins) }}
     for plugin in {{plugins}}; do \
-        cp {{guest_target}}/wasm32-wasip2/release/tenant_plugin_$plugin.wasm plugins/$plugin.wasm; \
+        cp {{guest_target}}/wasm32-wasip2/plugin/tenant_plugin_$plugin.wasm plugins/$plugin.wasm; \
     done
 
 # The plugins and the host build side by side: they use separate target folders, and each build

@@ -21,7 +21,7 @@ pub fn workspace() -> PathBuf {
 }
 
 /// Builds every plugin component (once per test run) with a nested cargo in the same guest
-/// target folder `just plugins` uses, and returns the folder holding the `.wasm` files.
+/// target folder and profile `just plugins` uses, and returns the folder holding the `.wasm` files.
 pub fn components() -> &'static Path {
     static COMPONENTS: OnceLock<PathBuf> = OnceLock::new();
     COMPONENTS.get_or_init(|| {
@@ -35,7 +35,7 @@ pub fn components() -> &'static Path {
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         command
             .current_dir(workspace())
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
+            .args(["build", "--quiet", "--profile", "plugin", "--target", "wasm32-wasip2"])
             .env("CARGO_TARGET_DIR", &guest_target)
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
@@ -49,7 +49,7 @@ pub fn components() -> &'static Path {
             status.success(),
             "building the plugin components failed (is the wasm32-wasip2 target installed? `just setup`)"
         );
-        guest_target.join("wasm32-wasip2").join("release")
+        guest_target.join("wasm32-wasip2").join("plugin")
     })
 }
 

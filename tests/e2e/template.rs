@@ -11,17 +11,12 @@ use std::sync::OnceLock;
 /// Runs `cargo <args>` for the crate of `manifest` into the guest target folder (without the
 /// outer build's flags), and asserts it succeeds.
 fn cargo_in_guest_target(manifest: &Path, args: &[&str]) {
-    let release = components();
-    let guest_target = release
-        .ancestors()
-        .nth(2)
-        .expect("<target>/guests/wasm32-wasip2/release");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace())
         .args(args)
         .arg("--manifest-path")
         .arg(manifest)
-        .env("CARGO_TARGET_DIR", guest_target)
+        .env("CARGO_TARGET_DIR", guest_target())
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
@@ -33,14 +28,26 @@ fn cargo_in_guest_target(manifest: &Path, args: &[&str]) {
     );
 }
 
-/// Builds the plugin crate of `manifest` for wasm32-wasip2 and returns its component.
+/// The guest target folder the bundled plugins build in.
+fn guest_target() -> &'static Path {
+    components()
+        .ancestors()
+        .nth(2)
+        .expect("<target>/guests/wasm32-wasip2/plugin")
+}
+
+/// Builds the plugin crate of `manifest` for wasm32-wasip2 in its release profile and returns
+/// its component.
 fn build_component(manifest: &Path, locked: bool, library: &str) -> PathBuf {
     let mut args = vec!["build", "--quiet", "--release", "--target", "wasm32-wasip2"];
     if locked {
         args.push("--locked");
     }
     cargo_in_guest_target(manifest, &args);
-    components().join(format!("{library}.wasm"))
+    guest_target()
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{library}.wasm"))
 }
 
 /// Builds `templates/plugin` (its own workspace and lock file) into the guest target folder.
