@@ -35,7 +35,14 @@ pub fn components() -> &'static Path {
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         command
             .current_dir(workspace())
-            .args(["build", "--quiet", "--profile", "plugin", "--target", "wasm32-wasip2"])
+            .args([
+                "build",
+                "--quiet",
+                "--profile",
+                "plugin",
+                "--target",
+                "wasm32-wasip2",
+            ])
             .env("CARGO_TARGET_DIR", &guest_target)
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");

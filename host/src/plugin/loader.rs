@@ -422,8 +422,10 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
     }
     let bytes =
         crate::bounded_read::read(file, crate::bounded_read::MAX_COMPONENT_BYTES).map_err(read_error)?;
+    // The digest keys the compiled-component cache and enters every stack's digest.
+    let digest = crate::digest::sha256_hex(&bytes);
     let component = runtime
-        .compile(&bytes)
+        .compile(&bytes, &digest)
         .map_err(|e| not_a_component(&format!("it is not a valid component: {e:#}")))?;
     let contract = check_contract_version(runtime, &component, file)?;
     let link = |e: wasmtime::Error| LoadError::Link {
@@ -466,7 +468,7 @@ pub fn load_plugin(runtime: &Runtime, file: &Path) -> Result<LoadedPlugin, LoadE
         defaults: declaration.defaults(),
         declaration,
         info,
-        digest: crate::digest::sha256_hex(&bytes),
+        digest,
         contract,
         guest,
         inputs: InputSizes::default(),

@@ -43,16 +43,17 @@ impl ComponentCache {
         }
     }
 
-    /// The file that holds `component` compiled by this cache's engine.
-    pub fn path_for(&self, component: &[u8]) -> PathBuf {
-        let digest = hex(&Sha256::digest(component));
+    /// The file that holds the component whose SHA-256 (lowercase hex) is `digest`, compiled by
+    /// this cache's engine.
+    pub fn path_for(&self, digest: &str) -> PathBuf {
         self.dir.join(format!("{digest}-{}.cwasm", self.engine_hash))
     }
 
-    /// `component` compiled: deserialized from the cache when it holds it, else compiled and
-    /// stored (a failure to store is logged, not fatal: the run goes on with the compiled code).
-    pub fn component(&self, engine: &Engine, component: &[u8]) -> wasmtime::Result<Component> {
-        let path = self.path_for(component);
+    /// `component` (whose SHA-256 is `digest`: the loader has it already) compiled: deserialized
+    /// from the cache when it holds it, else compiled and stored (a failure to store is logged,
+    /// not fatal: the run goes on with the compiled code).
+    pub fn component(&self, engine: &Engine, component: &[u8], digest: &str) -> wasmtime::Result<Component> {
+        let path = self.path_for(digest);
         if path.is_file() {
             match deserialize(engine, &path) {
                 Ok(compiled) => return Ok(compiled),
@@ -126,6 +127,7 @@ impl Hasher for Sha256Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::sha256_hex;
 
     /// `(component)`: the component binary header and nothing else.
     const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
@@ -142,11 +144,12 @@ mod tests {
         let engine = engine();
         let cache = ComponentCache::at(dir.path().to_owned(), &engine);
         let bytes = EMPTY_COMPONENT;
-        let path = cache.path_for(bytes);
+        let digest = sha256_hex(bytes);
+        let path = cache.path_for(&digest);
         assert!(!path.exists());
-        cache.component(&engine, bytes).unwrap();
+        cache.component(&engine, bytes, &digest).unwrap();
         let written = std::fs::metadata(&path).unwrap().modified().unwrap();
-        cache.component(&engine, bytes).unwrap();
+        cache.component(&engine, bytes, &digest).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), written);
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
@@ -163,8 +166,8 @@ mod tests {
         config.epoch_interruption(true);
         let other_engine = Engine::new(&config).unwrap();
         let other = ComponentCache::at(dir.path().to_owned(), &other_engine);
-        let a = EMPTY_COMPONENT;
-        let b = NAMED_COMPONENT;
+        let a = &sha256_hex(EMPTY_COMPONENT);
+        let b = &sha256_hex(NAMED_COMPONENT);
         assert_ne!(default.path_for(a), default.path_for(b));
         assert_ne!(default.path_for(a), other.path_for(a));
         assert_eq!(
@@ -179,9 +182,10 @@ mod tests {
         let engine = engine();
         let cache = ComponentCache::at(dir.path().to_owned(), &engine);
         let bytes = EMPTY_COMPONENT;
-        let path = cache.path_for(bytes);
+        let digest = sha256_hex(bytes);
+        let path = cache.path_for(&digest);
         std::fs::write(&path, b"not an artifact").unwrap();
-        cache.component(&engine, bytes).unwrap();
+        cache.component(&engine, bytes, &digest).unwrap();
         assert!(Engine::detect_precompiled_file(&path).unwrap().is_some());
     }
 }

@@ -251,10 +251,11 @@ impl Runtime {
         &self.engine
     }
 
-    /// `bytes` compiled for the shared engine, from the compiled-component cache when it has them.
-    pub(crate) fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+    /// `bytes` (whose SHA-256 is `digest`) compiled for the shared engine, from the
+    /// compiled-component cache when it has them.
+    pub(crate) fn compile(&self, bytes: &[u8], digest: &str) -> wasmtime::Result<Component> {
         match &self.components {
-            Some(cache) => cache.component(&self.engine, bytes),
+            Some(cache) => cache.component(&self.engine, bytes, digest),
             None => Component::new(&self.engine, bytes),
         }
     }
