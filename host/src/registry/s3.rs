@@ -58,6 +58,9 @@ impl S3Store {
     /// The registry at `url`, configured from the environment.
     pub fn open(url: &str) -> Result<Self, RegistryError> {
         let (bucket, prefix) = parse_url(url)?;
+        // HTTPS to S3 goes through rustls with ring (see Cargo.toml), its provider for the
+        // process; an earlier store may have installed it already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
         let endpoint = [AmazonS3ConfigKey::S3Endpoint, AmazonS3ConfigKey::Endpoint]
             .iter()
@@ -192,5 +195,12 @@ mod tests {
         assert!(!is_loopback_http("http://10.0.0.1:5000"));
         assert!(!is_loopback_http("http://127.0.0.1.example.com"));
         assert!(!is_loopback_http("https://127.0.0.1:5000"));
+    }
+
+    /// The HTTPS client needs a crypto provider for rustls (ring, installed on open): without
+    /// it, building the client panics. Opening makes no request.
+    #[test]
+    fn a_store_in_aws_opens_with_tls_set_up() {
+        S3Store::open("s3://tenant-host-registry/fleet").unwrap();
     }
 }
