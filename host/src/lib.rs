@@ -68,6 +68,8 @@ pub struct RunOptions {
     pub suffix: Option<String>,
     /// The bounds of every plugin call.
     pub limits: plugin::Limits,
+    /// How the plugins are compiled; `None`: by the fleet's size ([`plugin::CodeTier::for_fleet`]).
+    pub code: Option<plugin::CodeTier>,
     /// A provider schema (`terraform providers schema -json`); `None` for the embedded AWS provider schema.
     pub schema: Option<PathBuf>,
     /// `--locked`, `--release` and `--tenant`.
@@ -166,7 +168,10 @@ pub fn run_with_progress(
     // blocks change only through `tenants add` and `tenants release`.
     let lock_path = config.lock_path();
     let started = std::time::Instant::now();
-    let runtime = plugin::Runtime::new(options.limits).map_err(Error::Runtime)?;
+    let tier = options
+        .code
+        .unwrap_or_else(|| plugin::CodeTier::for_fleet(config.config.tenants.len()));
+    let runtime = plugin::Runtime::new(options.limits, tier).map_err(Error::Runtime)?;
     // The provider schema (4.6 MB inflated and indexed, ~10 ms) loads while the plugins do; a
     // broken schema is still reported before a broken plugin.
     let (schema, plugins) = std::thread::scope(|scope| {

@@ -447,7 +447,7 @@ mod tests {
 
     #[test]
     fn the_first_failure_stops_the_rest_and_says_how_much() {
-        let runtime = Runtime::new(crate::plugin::Limits::default()).unwrap();
+        let runtime = Runtime::new(crate::plugin::Limits::default(), crate::plugin::CodeTier::Quick).unwrap();
         let items: Vec<usize> = (0..200).collect();
         let started = std::sync::atomic::AtomicUsize::new(0);
         let error = parallel_try_map(&runtime, &items, "stacks", |&i| {

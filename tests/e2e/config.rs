@@ -381,7 +381,11 @@ fn a_bad_configuration_is_reported_with_its_lines_and_nothing_written() {
 #[test]
 fn emitted_names_match_the_declared_name_patterns() {
     let plugins = product_plugin_dir();
-    let runtime = tenant_host::plugin::Runtime::new(tenant_host::plugin::Limits::default()).unwrap();
+    let runtime = tenant_host::plugin::Runtime::new(
+        tenant_host::plugin::Limits::default(),
+        tenant_host::plugin::CodeTier::Quick,
+    )
+    .unwrap();
     let loaded =
         tenant_host::plugin::load_plugins(&runtime, plugins.path()).expect("the product plugins load");
     let patterns: Vec<&NamePattern> = loaded.iter().flat_map(|p| &p.declaration.name_patterns).collect();
@@ -502,6 +506,7 @@ fn a_contract_0_2_plugin_contributes_states_intents_and_logs() {
         registry: None,
         suffix: Some("dev".into()),
         limits: tenant_host::plugin::Limits::default(),
+        code: None,
         schema: None,
         plan: PlanOptions::default(),
         every_intent_verdict: true,

@@ -125,7 +125,8 @@ hostile_plugins! {
     the_first_failure_cancels_the_rest: "loop", 40, &["--plugin-timeout", "1"]
         => 1, &["plugin `rogue` failed in `synthesize-tenant` for stack `tenant-t",
                 "did not return within 1s", "skipped or interrupted"], Duration::from_secs(12);
-    /// Already held: an endless loop hits the time bound.
+    /// Already held: an endless loop hits the time bound. (One tenant runs the quick code tier,
+    /// 40 tenants above the optimized one: the time bound holds in both.)
     a_loop_hits_the_time_bound: "loop", 1, &["--plugin-timeout", "1"]
         => 1, &[SYNTH_T01, "did not return within 1s"], MINUTE;
     /// Already held: waiting on a clock traps.
@@ -133,6 +134,9 @@ hostile_plugins! {
         => 1, &[SYNTH_T01, "plugins may not wait on a clock"], MINUTE;
     /// Already held: a memory hog hits the memory cap.
     a_memory_hog_hits_the_cap: "alloc", 1, &["--plugin-memory", "64"]
+        => 1, &[SYNTH_T01, "exceeded the memory limit of 64 MiB"], MINUTE;
+    /// The same in the optimized code tier, which one tenant would not pick.
+    a_memory_hog_hits_the_cap_in_optimized_code: "alloc", 1, &["--plugin-memory", "64", "--plugin-code", "optimized"]
         => 1, &[SYNTH_T01, "exceeded the memory limit of 64 MiB"], MINUTE;
     /// An SDK plugin starts with its 8 MiB allocation arena: a smaller limit fails at load, named.
     a_limit_below_the_sdk_arena_fails_at_load: "ok", 1, &["--plugin-memory", "8"]

@@ -53,6 +53,61 @@ fn compiled_components_are_cached_per_user_and_reused() {
     assert!(String::from_utf8_lossy(&first).contains("crypto"));
 }
 
+/// Covers: plugin code compiled in either tier synthesizes the same bytes; each tier keeps its own
+/// compiled code in the cache; a run over the example (3 tenants) compiles quickly by default.
+#[test]
+fn both_code_tiers_synthesize_the_same_stacks() {
+    let plugins = product_plugin_dir();
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let synth = |out: &str, code: Option<&str>| {
+        let mut args = vec![
+            "synth",
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "--out",
+            out,
+        ];
+        args.extend(code.iter().flat_map(|kind| ["--plugin-code", kind]));
+        let output = Command::new(env!("CARGO_BIN_EXE_tenant-host"))
+            .current_dir(work.path())
+            .args(&args)
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("ENVIRONMENT_SUFFIX")
+            .output()
+            .expect("run tenant-host");
+        assert_success(&output);
+        read_tree(&work.path().join(out))
+    };
+    let compiled = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(cache.join("tenant-host/components"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let by_default = synth("default", None);
+    let default_code = compiled();
+    assert_eq!(default_code.len(), PRODUCT_PLUGINS.len(), "{default_code:?}");
+    let quick = synth("quick", Some("quick"));
+    assert_eq!(
+        compiled(),
+        default_code,
+        "the example's default is the quick tier"
+    );
+    let optimized = synth("optimized", Some("optimized"));
+    assert_eq!(
+        compiled().difference(&default_code).count(),
+        PRODUCT_PLUGINS.len(),
+        "the optimized tier compiles and caches its own code"
+    );
+    assert!(!by_default.is_empty());
+    assert!(
+        quick == by_default,
+        "the quick tier's output differs from the default run's"
+    );
+    assert!(optimized == quick, "the tiers' outputs differ");
+}
+
 /// A run of the plugins in `plugins` over `config` (`None`: the example) with default limits.
 fn run_options(plugins: &std::path::Path, config: Option<std::path::PathBuf>) -> tenant_host::RunOptions {
     tenant_host::RunOptions {
@@ -61,6 +116,7 @@ fn run_options(plugins: &std::path::Path, config: Option<std::path::PathBuf>) ->
         registry: None,
         suffix: None,
         limits: Default::default(),
+        code: None,
         schema: None,
         plan: Default::default(),
         every_intent_verdict: false,

@@ -51,7 +51,8 @@ struct NewArgs {
 }
 
 fn runtime() -> anyhow::Result<Runtime> {
-    Runtime::new(plugin::Limits::default())
+    // Listing and checking plugins calls only `describe`: compile quickly.
+    Runtime::new(plugin::Limits::default(), plugin::CodeTier::Quick)
         .map_err(|e| anyhow::anyhow!("cannot start the WebAssembly runtime: {e:#}"))
 }
 

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tenant_host::plugin::{self, Limits, Runtime};
+use tenant_host::plugin::{self, CodeTier, Limits, Runtime};
 use tenant_host::registry::{Added, Registry, Validation};
 use tenant_host::synth::PluginCrossChecks;
 
@@ -174,7 +174,8 @@ pub fn run(args: TenantsArgs) -> anyhow::Result<ExitCode> {
 impl ValidationArgs {
     /// Loads the plugins and runs `change` with what synth would validate the configuration by.
     fn with<T>(&self, change: impl FnOnce(Validation<'_>) -> anyhow::Result<T>) -> anyhow::Result<T> {
-        let runtime = Runtime::new(Limits::default())
+        // Validating settings is a few short calls per tenant: compile quickly.
+        let runtime = Runtime::new(Limits::default(), CodeTier::Quick)
             .map_err(|e| anyhow::anyhow!("cannot start the WebAssembly runtime: {e:#}"))?;
         let mut plugins = plugin::load_plugins(&runtime, &self.plugins)
             .with_context(|| format!("loading the plugins in {}", self.plugins.display()))?;

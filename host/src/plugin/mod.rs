@@ -10,7 +10,7 @@ mod sandbox;
 
 pub use bindings::{Contract, api};
 pub use loader::{LoadError, LoadedPlugin, load_plugin, load_plugins};
-pub use runtime::{CallError, CallFailure, Function, LargestInput, Limits, Runtime, Scope};
+pub use runtime::{CallError, CallFailure, CodeTier, Function, LargestInput, Limits, Runtime, Scope};
 
 /// A description with nothing provided, required, enforced, configurable, named or accepted,
 /// for tests to fill in.

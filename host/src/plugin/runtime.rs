@@ -36,6 +36,53 @@ impl Default for Limits {
     }
 }
 
+/// How much Cranelift optimises the plugins' machine code. Compiled code is cached per tier (the
+/// cache key includes the engine's settings), so each tier compiles a plugin once.
+///
+/// Measured on the example's seven plugins (2 cores): the quick tier compiles them in 0.71-0.83 s
+/// instead of 1.40-1.53 s, and its code runs the example in 47 ms instead of 43 ms, but 100
+/// tenants in 0.41 s instead of 0.29 s. A small fleet's run is mostly compiling when the cache is
+/// empty (a fresh CI runner), a large fleet's mostly running plugin code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeTier {
+    /// No optimisation passes and single-pass register allocation.
+    Quick,
+    /// Cranelift's defaults: optimised for speed, backtracking register allocation.
+    Optimized,
+}
+
+impl CodeTier {
+    /// The largest fleet [`CodeTier::for_fleet`] compiles quickly for: from here on the quick
+    /// tier's slower code costs a run more than the compile time it saved (at 10 tenants about
+    /// 15 ms against 0.7 s, so it pays back after some fifty warm runs).
+    pub const QUICK_MAX_TENANTS: usize = 10;
+
+    /// The tier for a run over `tenants` tenants.
+    pub fn for_fleet(tenants: usize) -> Self {
+        if tenants <= Self::QUICK_MAX_TENANTS {
+            Self::Quick
+        } else {
+            Self::Optimized
+        }
+    }
+
+    fn configure(self, config: &mut Config) {
+        if self == Self::Quick {
+            config.cranelift_opt_level(wasmtime::OptLevel::None);
+            config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+        }
+    }
+}
+
+impl fmt::Display for CodeTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Quick => "quick",
+            Self::Optimized => "optimized",
+        })
+    }
+}
+
 /// The contract function a call went to; named as in the WIT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Function {
@@ -204,10 +251,12 @@ impl fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// An engine with epoch interruption, a linker with an empty WASI, and a running ticker.
-    pub fn new(limits: Limits) -> wasmtime::Result<Self> {
+    /// An engine with epoch interruption that compiles plugins in `tier`, a linker with an empty
+    /// WASI, and a running ticker.
+    pub fn new(limits: Limits, tier: CodeTier) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        tier.configure(&mut config);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
         let engine = Engine::new(&config)?;
         // Compiled components are cached on disk (keyed by the component's bytes and the engine's
@@ -629,5 +678,31 @@ impl TextSize for api::PluginInfo {
             + patterns
             + points
             + lists
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_fleets_compile_quickly_and_large_ones_optimise() {
+        assert_eq!(CodeTier::for_fleet(0), CodeTier::Quick);
+        assert_eq!(CodeTier::for_fleet(CodeTier::QUICK_MAX_TENANTS), CodeTier::Quick);
+        assert_eq!(
+            CodeTier::for_fleet(CodeTier::QUICK_MAX_TENANTS + 1),
+            CodeTier::Optimized
+        );
+        assert_eq!(CodeTier::for_fleet(10_000), CodeTier::Optimized);
+    }
+
+    #[test]
+    fn each_tier_keeps_its_own_compiled_code() {
+        let key = |tier| {
+            let runtime = Runtime::new(Limits::default(), tier).unwrap();
+            ComponentCache::at("cache".into(), runtime.engine()).path_for("digest")
+        };
+        assert_ne!(key(CodeTier::Quick), key(CodeTier::Optimized));
+        assert_eq!(key(CodeTier::Quick), key(CodeTier::Quick));
     }
 }
