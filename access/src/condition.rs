@@ -16,7 +16,11 @@
 
 use std::ops::Not;
 
+use std::sync::Arc;
+
 use serde_json::Value;
+
+use crate::texts::Texts;
 
 use crate::context::Context;
 use crate::pattern::{is_unresolved, matches, matches_arn};
@@ -68,11 +72,11 @@ impl NumericOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     /// The operator as written, e.g. `ForAllValues:StringEquals`.
-    pub operator: String,
+    pub operator: Arc<str>,
     /// The condition key.
-    pub key: String,
+    pub key: Arc<str>,
     /// The policy's values for the key.
-    pub values: Vec<String>,
+    pub values: Vec<Arc<str>>,
     qualifier: SetQualifier,
     comparison: Comparison,
     negated: bool,
@@ -107,7 +111,7 @@ fn comparison(base: &str) -> (Comparison, bool) {
 
 impl Condition {
     /// Parses a statement's `Condition` block.
-    pub(crate) fn parse_block(block: &Value) -> Result<Vec<Condition>, String> {
+    pub(crate) fn parse_block(block: &Value, texts: &Texts) -> Result<Vec<Condition>, String> {
         let operators = block
             .as_object()
             .ok_or("Condition must be an object of operators")?;
@@ -128,13 +132,14 @@ impl Condition {
                 _ => (rest, false),
             };
             let (comparison, negated) = comparison(base);
+            let operator_text = texts.share(operator);
             for (key, values) in keys {
-                let values = scalar_list(values).ok_or_else(|| {
+                let values = scalar_list(values, texts).ok_or_else(|| {
                     format!("Condition {operator} {key} must be a scalar or a list of scalars")
                 })?;
                 conditions.push(Condition {
-                    operator: operator.clone(),
-                    key: key.clone(),
+                    operator: operator_text.clone(),
+                    key: texts.share(key),
                     values,
                     qualifier,
                     comparison,
@@ -224,15 +229,15 @@ impl Condition {
 }
 
 /// Condition values: a scalar or a list of scalars (strings, booleans, numbers).
-fn scalar_list(value: &Value) -> Option<Vec<String>> {
+fn scalar_list(value: &Value, texts: &Texts) -> Option<Vec<Arc<str>>> {
     let scalar = |value: &Value| match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        Value::Number(number) => Some(number.to_string()),
+        Value::String(text) => Some(texts.share(text)),
+        Value::Bool(flag) => Some(texts.share(&flag.to_string())),
+        Value::Number(number) => Some(texts.share(&number.to_string())),
         _ => None,
     };
     match value {
         Value::Array(items) => items.iter().map(scalar).collect(),
-        other => string_list(other).or_else(|| scalar(other).map(|one| vec![one])),
+        other => string_list(other, texts).or_else(|| scalar(other).map(|one| vec![one])),
     }
 }

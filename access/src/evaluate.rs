@@ -191,7 +191,10 @@ impl Walk<'_> {
             self.statements.push(MatchedStatement {
                 policy: named.name.clone(),
                 kind,
-                sid: statement.sid.clone().unwrap_or_else(|| format!("#{index}")),
+                sid: statement
+                    .sid
+                    .as_deref()
+                    .map_or_else(|| format!("#{index}"), str::to_owned),
                 effect: statement.effect,
                 certainty,
             });
@@ -267,7 +270,7 @@ fn entry_routes(entry: &PrincipalEntry, principal: &Principal) -> Routes {
             if unresolved(name) {
                 direct(Tri::Unknown)
             } else {
-                direct((name == service).into())
+                direct((**name == **service).into())
             }
         }
         (PrincipalEntry::Aws(value), Principal::Role(role)) => {
@@ -279,10 +282,11 @@ fn entry_routes(entry: &PrincipalEntry, principal: &Principal) -> Routes {
                 };
             }
             let account = role.account();
-            let names_account = value == account || *value == format!("arn:aws:iam::{account}:root");
+            let value: &str = value;
+            let names_account = value == account || value == format!("arn:aws:iam::{account}:root");
             Routes {
-                session: (role.session_arn().as_deref() == Some(value.as_str())).into(),
-                direct: (*value == role.arn).into(),
+                session: (role.session_arn().as_deref() == Some(value)).into(),
+                direct: (value == role.arn).into(),
                 account: names_account.into(),
             }
         }

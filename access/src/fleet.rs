@@ -267,7 +267,7 @@ impl SourceIndex {
             let required = statement.conditions.iter().find(|condition| {
                 condition.key.eq_ignore_ascii_case("aws:SourceArn")
                     && matches!(
-                        condition.operator.as_str(),
+                        &*condition.operator,
                         "ArnLike" | "ArnEquals" | "StringLike" | "StringEquals"
                     )
                     && !condition.values.is_empty()
@@ -389,13 +389,15 @@ pub(crate) struct StackView<'a> {
     pub(crate) input: StackInput<'a>,
     pub(crate) region: String,
     default_tags: BTreeMap<String, String>,
+    /// Where the texts of the stack's parsed policies are shared.
+    texts: &'a Texts,
 }
 
 /// How deep references may chain (a name built from another reference, …).
 const MAX_DEPTH: usize = 8;
 
 impl<'a> StackView<'a> {
-    pub(crate) fn new(input: StackInput<'a>) -> Self {
+    pub(crate) fn new(input: StackInput<'a>, texts: &'a Texts) -> Self {
         let provider = input.document.pointer("/provider/aws/0");
         let region = provider
             .and_then(|p| p.get("region"))
@@ -406,6 +408,7 @@ impl<'a> StackView<'a> {
             input,
             region,
             default_tags: BTreeMap::new(),
+            texts,
         };
         if let Some(Value::Object(tags)) = provider.and_then(|p| p.pointer("/default_tags/0/tags")) {
             view.default_tags = tags
@@ -593,7 +596,7 @@ impl<'a> StackView<'a> {
             Value::String(text) => self.resolve(text),
             other => self.resolve(&other.to_string()),
         };
-        match Policy::parse(&text) {
+        match Policy::parse_sharing(&text, self.texts) {
             Ok(policy) => NamedPolicy {
                 name,
                 policy: Arc::new(policy),
@@ -640,6 +643,7 @@ fn function_policy(
     function: &FleetResource,
     name: Option<&str>,
     permissions: &BTreeMap<String, Vec<(usize, Value)>>,
+    texts: &Texts,
     notes: &mut Vec<String>,
 ) -> Option<NamedPolicy> {
     let arn = &function.resource.arn;
@@ -655,7 +659,7 @@ fn function_policy(
         return None;
     }
     let label = format!("{} (permissions)", function.id);
-    match Policy::on_resource(granted.into_iter().map(|(_, statement)| statement), arn) {
+    match Policy::on_resource(granted.into_iter().map(|(_, statement)| statement), arn, texts) {
         Ok(policy) => Some(NamedPolicy {
             name: label,
             policy: Arc::new(policy),
@@ -689,6 +693,8 @@ impl Fleet {
         // them in stack order whichever way they name it. Policies and statements are moved out
         // of the models, not copied: at 10,000 tenants the copies were 70 MB more at the peak.
         let mut permissions: BTreeMap<String, Vec<(usize, Value)>> = BTreeMap::new();
+        // The functions' policies repeat their permissions' actions, principals and keys.
+        let texts = Texts::default();
         let mut place = 0;
         for model in &mut models {
             customer_policies.extend(std::mem::take(&mut model.customer_policies));
@@ -767,7 +773,7 @@ impl Fleet {
             {
                 if resource.kind == ResourceKind::Function {
                     resource.resource.policy =
-                        function_policy(&resource, function_name.as_deref(), &permissions, &mut notes);
+                        function_policy(&resource, function_name.as_deref(), &permissions, &texts, &mut notes);
                 }
                 fleet.resources.push(resource);
             }
@@ -1037,7 +1043,7 @@ impl<'a> Grantees<'a> {
             match required_principal_tag(statement) {
                 Some((key, values)) => grantees
                     .tagged
-                    .extend(values.iter().map(|value| (key.clone(), value.as_str()))),
+                    .extend(values.iter().map(|value| (key.clone(), &**value))),
                 None => grantees.open = true,
             }
         }
@@ -1050,12 +1056,12 @@ impl<'a> Grantees<'a> {
 /// carries another value fails it
 /// ([condition operators](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String)).
 /// Condition key names are case-insensitive, so the key is lower-cased.
-fn required_principal_tag(statement: &crate::policy::Statement) -> Option<(String, &[String])> {
+fn required_principal_tag(statement: &crate::policy::Statement) -> Option<(String, &[Arc<str>])> {
     statement.conditions.iter().find_map(|condition| {
         let key = condition.key.to_ascii_lowercase();
         let tag = key.strip_prefix("aws:principaltag/")?;
         let literal = condition.values.iter().all(|value| !value.contains("${"));
-        (condition.operator == "StringEquals" && literal && !condition.values.is_empty())
+        (&*condition.operator == "StringEquals" && literal && !condition.values.is_empty())
             .then(|| (tag.to_owned(), condition.values.as_slice()))
     })
 }

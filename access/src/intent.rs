@@ -78,8 +78,11 @@ pub struct Claim {
 /// `intents`, each resolved against its stack among `stacks` (left as written when its stack is
 /// not among them). One view per stack, however many intents it has.
 pub fn resolve_intents(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<ResolvedIntent> {
-    let views: BTreeMap<&str, StackView<'_>> = stacks.iter().map(|s| (s.name, StackView::new(*s))).collect();
     let texts = Texts::default();
+    let views: BTreeMap<&str, StackView<'_>> = stacks
+        .iter()
+        .map(|s| (s.name, StackView::new(*s, &texts)))
+        .collect();
     intents
         .iter()
         .map(|intent| match views.get(&*intent.stack) {
@@ -206,7 +209,9 @@ impl Fleet {
     pub fn derived_intents(stacks: &[StackInput<'_>], declared: &[Intent]) -> Vec<Intent> {
         let declared: BTreeSet<Claim> = claims(stacks, declared).into_iter().collect();
         let mut intents = Vec::new();
-        for view in stacks.iter().map(|s| StackView::new(*s)) {
+        // Derived intents parse no policy: the views' shared texts stay empty.
+        let texts = Texts::default();
+        for view in stacks.iter().map(|s| StackView::new(*s, &texts)) {
             let stack = view.input.name;
             let mut push = |principal: String,
                             action: &str,

@@ -96,7 +96,7 @@ impl StackModel {
     /// Reads one stack; `intents` are those declared for it, resolved against its blocks, with
     /// their resolved texts shared through `texts`.
     pub fn extract(input: StackInput<'_>, intents: &[Intent], texts: &Texts) -> StackModel {
-        let view = StackView::new(input);
+        let view = StackView::new(input, texts);
         let mut model = StackModel {
             name: input.name.to_owned(),
             tenant: input.tenant.map(str::to_owned),

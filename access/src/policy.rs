@@ -2,9 +2,12 @@
 //!
 //! Grammar: [IAM JSON policy elements](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html).
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::condition::Condition;
+use crate::texts::Texts;
 
 /// Why a policy document could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +45,7 @@ pub struct Patterns {
     /// True for `NotAction`/`NotResource`: the statement applies to everything *not* listed.
     pub negated: bool,
     /// The listed patterns.
-    pub values: Vec<String>,
+    pub values: Vec<Arc<str>>,
 }
 
 /// One entry of a `Principal`/`NotPrincipal` element.
@@ -51,11 +54,11 @@ pub enum PrincipalEntry {
     /// `"*"` or `{"AWS": "*"}`: everyone, including anonymous callers.
     Everyone,
     /// `{"AWS": …}`: an account id, an account root ARN, a role, user or session ARN.
-    Aws(String),
+    Aws(Arc<str>),
     /// `{"Service": …}`: an AWS service principal.
-    Service(String),
+    Service(Arc<str>),
     /// `{"Federated": …}` or `{"CanonicalUser": …}`: never matches the principals modelled here.
-    Other(String),
+    Other(Arc<str>),
 }
 
 /// A `Principal`/`NotPrincipal` element.
@@ -71,7 +74,7 @@ pub struct Principals {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     /// The `Sid`, if present.
-    pub sid: Option<String>,
+    pub sid: Option<Arc<str>>,
     /// `Allow` or `Deny`.
     pub effect: Effect,
     /// `Action` or `NotAction`.
@@ -88,7 +91,7 @@ pub struct Statement {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// `Version`; policy variables only work in `2012-10-17`.
-    pub version: Option<String>,
+    pub version: Option<Arc<str>>,
     /// The statements in document order.
     pub statements: Vec<Statement>,
 }
@@ -96,12 +99,23 @@ pub struct Policy {
 impl Policy {
     /// Parses policy JSON text.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        Policy::from_value(&serde_json::from_str(text)?)
+        Policy::parse_sharing(text, &Texts::default())
+    }
+
+    /// Parses policy JSON text, sharing the texts policies repeat through `texts` (see
+    /// [`shared_text`]).
+    pub fn parse_sharing(text: &str, texts: &Texts) -> Result<Policy, PolicyError> {
+        Policy::from_value_sharing(&serde_json::from_str(text)?, texts)
     }
 
     /// Parses an already decoded policy document.
     pub fn from_value(document: &Value) -> Result<Policy, PolicyError> {
-        let version = document.get("Version").and_then(Value::as_str).map(str::to_owned);
+        Policy::from_value_sharing(document, &Texts::default())
+    }
+
+    /// Parses an already decoded policy document, sharing repeated texts through `texts`.
+    pub fn from_value_sharing(document: &Value, texts: &Texts) -> Result<Policy, PolicyError> {
+        let version = document.get("Version").and_then(Value::as_str).map(|v| texts.share(v));
         let statements = match document.get("Statement") {
             Some(Value::Array(items)) => items.iter().collect(),
             Some(item @ Value::Object(_)) => vec![item],
@@ -110,7 +124,7 @@ impl Policy {
         let statements = statements
             .into_iter()
             .enumerate()
-            .map(|(index, value)| parse_statement(index, value))
+            .map(|(index, value)| parse_statement(index, value, texts))
             .collect::<Result<_, _>>()?;
         Ok(Policy { version, statements })
     }
@@ -122,21 +136,23 @@ impl Policy {
     pub fn on_resource<'a>(
         statements: impl IntoIterator<Item = &'a Value>,
         resource: &str,
+        texts: &Texts,
     ) -> Result<Policy, PolicyError> {
+        let resource = texts.share(resource);
         let statements = statements
             .into_iter()
             .enumerate()
             .map(|(index, value)| {
-                let mut statement = parse_statement(index, value)?;
+                let mut statement = parse_statement(index, value, texts)?;
                 statement.resources = Some(Patterns {
                     negated: false,
-                    values: vec![resource.to_owned()],
+                    values: vec![resource.clone()],
                 });
                 Ok(statement)
             })
             .collect::<Result<_, PolicyError>>()?;
         Ok(Policy {
-            version: Some("2012-10-17".to_owned()),
+            version: Some(texts.share("2012-10-17")),
             statements,
         })
     }
@@ -147,11 +163,11 @@ impl Policy {
     }
 }
 
-fn parse_statement(index: usize, value: &Value) -> Result<Statement, PolicyError> {
-    let sid = value.get("Sid").and_then(Value::as_str).map(str::to_owned);
+fn parse_statement(index: usize, value: &Value, texts: &Texts) -> Result<Statement, PolicyError> {
+    let sid = value.get("Sid").and_then(Value::as_str);
     let fail = |problem: String| PolicyError::Statement {
         index,
-        sid: sid.clone(),
+        sid: sid.map(str::to_owned),
         problem,
     };
     if !value.is_object() {
@@ -162,17 +178,17 @@ fn parse_statement(index: usize, value: &Value) -> Result<Statement, PolicyError
         Some("Deny") => Effect::Deny,
         other => return Err(fail(format!("Effect must be Allow or Deny, got {other:?}"))),
     };
-    let actions = patterns(value, "Action", "NotAction")
+    let actions = patterns(value, "Action", "NotAction", texts)
         .map_err(&fail)?
         .ok_or_else(|| fail("has neither Action nor NotAction".into()))?;
-    let resources = patterns(value, "Resource", "NotResource").map_err(&fail)?;
-    let principals = principals(value).map_err(&fail)?;
+    let resources = patterns(value, "Resource", "NotResource", texts).map_err(&fail)?;
+    let principals = principals(value, texts).map_err(&fail)?;
     let conditions = match value.get("Condition") {
         None => Vec::new(),
-        Some(block) => Condition::parse_block(block).map_err(&fail)?,
+        Some(block) => Condition::parse_block(block, texts).map_err(&fail)?,
     };
     Ok(Statement {
-        sid,
+        sid: sid.map(|sid| texts.share(sid)),
         effect,
         actions,
         resources,
@@ -181,22 +197,27 @@ fn parse_statement(index: usize, value: &Value) -> Result<Statement, PolicyError
     })
 }
 
-/// A string or a list of strings.
-pub(crate) fn string_list(value: &Value) -> Option<Vec<String>> {
+/// A string or a list of strings, shared through `texts`.
+pub(crate) fn string_list(value: &Value, texts: &Texts) -> Option<Vec<Arc<str>>> {
     match value {
-        Value::String(text) => Some(vec![text.clone()]),
+        Value::String(text) => Some(vec![texts.share(text)]),
         Value::Array(items) => items
             .iter()
-            .map(|item| item.as_str().map(str::to_owned))
+            .map(|item| item.as_str().map(|text| texts.share(text)))
             .collect(),
         _ => None,
     }
 }
 
-fn patterns(statement: &Value, positive: &str, negative: &str) -> Result<Option<Patterns>, String> {
+fn patterns(
+    statement: &Value,
+    positive: &str,
+    negative: &str,
+    texts: &Texts,
+) -> Result<Option<Patterns>, String> {
     let found = |name: &str, negated: bool| {
         statement.get(name).map(|value| {
-            string_list(value)
+            string_list(value, texts)
                 .map(|values| Patterns { negated, values })
                 .ok_or_else(|| format!("{name} must be a string or a list of strings"))
         })
@@ -208,7 +229,7 @@ fn patterns(statement: &Value, positive: &str, negative: &str) -> Result<Option<
     }
 }
 
-fn principals(statement: &Value) -> Result<Option<Principals>, String> {
+fn principals(statement: &Value, texts: &Texts) -> Result<Option<Principals>, String> {
     let (value, negated) = match (statement.get("Principal"), statement.get("NotPrincipal")) {
         (Some(_), Some(_)) => return Err("has both Principal and NotPrincipal".into()),
         (Some(value), None) => (value, false),
@@ -220,10 +241,10 @@ fn principals(statement: &Value) -> Result<Option<Principals>, String> {
         Value::Object(map) => {
             let mut entries = Vec::new();
             for (kind, values) in map {
-                let values = string_list(values)
+                let values = string_list(values, texts)
                     .ok_or_else(|| format!("Principal {kind} must be a string or a list"))?;
                 entries.extend(values.into_iter().map(|value| match kind.as_str() {
-                    "AWS" if value == "*" => PrincipalEntry::Everyone,
+                    "AWS" if &*value == "*" => PrincipalEntry::Everyone,
                     "AWS" => PrincipalEntry::Aws(value),
                     "Service" => PrincipalEntry::Service(value),
                     _ => PrincipalEntry::Other(value),
@@ -258,14 +279,16 @@ mod tests {
             s
         }).collect::<Vec<_>>()});
         assert_eq!(
-            Policy::on_resource(&statements, arn).unwrap(),
+            Policy::on_resource(&statements, arn, &Texts::default()).unwrap(),
             Policy::from_value(&document).unwrap()
         );
         let broken = [
             statements[0].clone(),
             json!({"Sid": "c", "Effect": "Maybe", "Action": "x:Y"}),
         ];
-        let error = Policy::on_resource(&broken, arn).unwrap_err().to_string();
+        let error = Policy::on_resource(&broken, arn, &Texts::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("1") && error.contains("Allow or Deny"), "{error}");
     }
 }
