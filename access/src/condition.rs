@@ -15,16 +15,14 @@
 //!   may have any value or none: every condition on it is [`Tri::Unknown`].
 
 use std::ops::Not;
-
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::texts::Texts;
-
 use crate::context::Context;
 use crate::pattern::{is_unresolved, matches, matches_arn};
-use crate::policy::string_list;
+use crate::policy::{exact, string_list};
+use crate::texts::Texts;
 use crate::tri::Tri;
 
 /// How request values of a multi-valued key are quantified.
@@ -148,7 +146,7 @@ impl Condition {
                 });
             }
         }
-        Ok(conditions)
+        Ok(exact(conditions))
     }
 
     /// Whether the condition holds for a request context. `variables` is the context for
@@ -237,7 +235,7 @@ fn scalar_list(value: &Value, texts: &Texts) -> Option<Vec<Arc<str>>> {
         _ => None,
     };
     match value {
-        Value::Array(items) => items.iter().map(scalar).collect(),
+        Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>().map(exact),
         other => string_list(other, texts).or_else(|| scalar(other).map(|one| vec![one])),
     }
 }

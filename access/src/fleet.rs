@@ -772,8 +772,13 @@ impl Fleet {
             } in model.resources
             {
                 if resource.kind == ResourceKind::Function {
-                    resource.resource.policy =
-                        function_policy(&resource, function_name.as_deref(), &permissions, &texts, &mut notes);
+                    resource.resource.policy = function_policy(
+                        &resource,
+                        function_name.as_deref(),
+                        &permissions,
+                        &texts,
+                        &mut notes,
+                    );
                 }
                 fleet.resources.push(resource);
             }

@@ -129,7 +129,18 @@ impl StackModel {
                 .provisioner_arns
                 .extend(view.string(project, "service_role", 0));
         }
+        model.shrink_to_fit();
         model
+    }
+
+    /// Gives back what the lists grew beyond their length: a model is kept until the fleet
+    /// checks, for every stack of the fleet.
+    fn shrink_to_fit(&mut self) {
+        self.customer_policies.shrink_to_fit();
+        self.permissions.shrink_to_fit();
+        self.roles.shrink_to_fit();
+        self.resources.shrink_to_fit();
+        self.notes.shrink_to_fit();
     }
 
     /// Takes the stack's resolved intents out of the model, so that they can be judged from
