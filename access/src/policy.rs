@@ -296,7 +296,10 @@ mod tests {
         assert!(Arc::ptr_eq(a.sid.as_ref().unwrap(), b.sid.as_ref().unwrap()));
         assert!(Arc::ptr_eq(&a.conditions[0].key, &b.conditions[0].key));
         assert!(Arc::ptr_eq(&a.conditions[0].operator, &b.conditions[0].operator));
-        assert!(!Arc::ptr_eq(&a.conditions[0].values[0], &b.conditions[0].values[0]));
+        assert!(!Arc::ptr_eq(
+            &a.conditions[0].values[0],
+            &b.conditions[0].values[0]
+        ));
         assert_eq!(a.conditions.capacity(), a.conditions.len());
         assert_eq!(a.actions.values.capacity(), 2);
     }

@@ -911,7 +911,7 @@ mod tests {
             .map(|(id, block)| Tenant {
                 id: id.clone(),
                 cidr_block: block.as_str().unwrap().parse().unwrap(),
-                settings: BTreeMap::new(),
+                settings: Default::default(),
             })
             .collect();
         let quotas: Quotas = case.get("quotas").map_or_else(Quotas::default, |q| {
@@ -954,7 +954,7 @@ mod tests {
                 region: "us-east-1".into(),
                 key_prefix: String::new(),
             },
-            plugin_settings: BTreeMap::new(),
+            plugin_settings: Default::default(),
             tenants,
             quotas,
             waivers: Default::default(),

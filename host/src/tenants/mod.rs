@@ -32,6 +32,7 @@ use crate::path;
 use crate::waivers::Waivers;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::Arc;
 use tenant_plugin_sdk::cidr::Ipv4Block;
 
 /// One tenant, validated, with its VPC block.
@@ -42,8 +43,9 @@ pub struct Tenant {
     /// The VPC block.
     pub cidr_block: Ipv4Block,
     /// Every loaded plugin's settings for this tenant, resolved: its defaults overlaid with the
-    /// fleet-wide and then this tenant's configuration.
-    pub settings: BTreeMap<String, PluginSettings>,
+    /// fleet-wide and then this tenant's configuration. A tenant that configures nothing of its
+    /// own shares the fleet-wide map: at 1,000 tenants the copies were 6.5 MB.
+    pub settings: Arc<BTreeMap<String, PluginSettings>>,
 }
 
 /// The validated fleet: everything synthesis needs from the configuration.
@@ -57,7 +59,7 @@ pub struct Fleet {
     pub backend: StateBackend,
     /// Every loaded plugin's fleet-wide settings, resolved: its defaults overlaid with the
     /// fleet-wide configuration. The central stack and fleet checks use these.
-    pub plugin_settings: BTreeMap<String, PluginSettings>,
+    pub plugin_settings: Arc<BTreeMap<String, PluginSettings>>,
     /// The tenants, in configuration order.
     pub tenants: Vec<Tenant>,
     /// The account quotas for preflight checks.
@@ -173,23 +175,27 @@ pub fn plan_fleet(
         return Err(invalid(checker));
     };
     let config = &file.config;
-    let plugin_settings: BTreeMap<String, PluginSettings> = plugins
-        .iter()
-        .map(|plugin| {
-            let mut settings = plugin.defaults();
-            if let Some(table) = config.plugins.get(&plugin.name) {
-                settings.extend(table_to_json(table));
-            }
-            (plugin.name.clone(), settings)
-        })
-        .collect();
-    let tenants: Vec<Tenant> = config
-        .tenants
-        .iter()
-        .map(|tenant| Tenant {
-            id: tenant.id.clone(),
-            cidr_block: new_lock.blocks[&tenant.id],
-            settings: plugin_settings
+    let plugin_settings: Arc<BTreeMap<String, PluginSettings>> = Arc::new(
+        plugins
+            .iter()
+            .map(|plugin| {
+                let mut settings = plugin.defaults();
+                if let Some(table) = config.plugins.get(&plugin.name) {
+                    settings.extend(table_to_json(table));
+                }
+                (plugin.name.clone(), settings)
+            })
+            .collect(),
+    );
+    let own_settings = |tenant: &crate::config::TenantConfig| {
+        let own = plugin_settings
+            .keys()
+            .any(|plugin| tenant.settings.contains_key(plugin));
+        if !own {
+            return plugin_settings.clone();
+        }
+        Arc::new(
+            plugin_settings
                 .iter()
                 .map(|(plugin, fleet_wide)| {
                     let mut settings = fleet_wide.clone();
@@ -199,6 +205,15 @@ pub fn plan_fleet(
                     (plugin.clone(), settings)
                 })
                 .collect(),
+        )
+    };
+    let tenants: Vec<Tenant> = config
+        .tenants
+        .iter()
+        .map(|tenant| Tenant {
+            id: tenant.id.clone(),
+            cidr_block: new_lock.blocks[&tenant.id],
+            settings: own_settings(tenant),
         })
         .collect();
     checker.cross_checks(cross_checks, &plugin_settings, &tenants);
@@ -274,6 +289,32 @@ mod testing;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tenant that configures nothing of its own shares the fleet-wide settings; one that
+    /// does gets them overlaid with its own.
+    #[test]
+    fn tenants_share_the_fleet_wide_settings_unless_they_configure_their_own() {
+        let config = testing::file(
+            "[plugins.logging]\narchive-bucket = \"b\"\n[[tenants]]\nid = \"a\"\n[[tenants]]\nid = \"b\"\n\
+             [[tenants]]\nid = \"c\"\n[tenants.settings.logging]\nretention-days = 90\n",
+        );
+        let plan = plan_fleet(
+            &config,
+            Some("dev"),
+            None,
+            &[testing::logging()],
+            &NoCrossChecks,
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        let (fleet_wide, tenants) = (&plan.fleet.plugin_settings, &plan.fleet.tenants);
+        assert!(Arc::ptr_eq(&tenants[0].settings, fleet_wide));
+        assert!(Arc::ptr_eq(&tenants[1].settings, fleet_wide));
+        assert!(!Arc::ptr_eq(&tenants[2].settings, fleet_wide));
+        assert_eq!(fleet_wide["logging"]["retention-days"], 30);
+        assert_eq!(tenants[2].settings["logging"]["retention-days"], 90);
+        assert_eq!(tenants[2].settings["logging"]["archive-bucket"], "b");
+    }
 
     #[test]
     fn the_example_gets_consecutive_blocks() {
