@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::evaluate::{Evaluation, Verdict, evaluate};
 use crate::model::{PolicyRef, ResolvedIntent, ResourceModel, StackModel, missing_policy};
-use crate::policy::{Effect, Policy, PrincipalEntry};
+use crate::policy::{Effect, Policy, PrincipalEntry, Statement};
 use crate::request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role};
 use crate::texts::Texts;
 
@@ -419,6 +419,11 @@ impl<'a> StackView<'a> {
         view
     }
 
+    /// Where the stack's parsed policies share their texts.
+    pub(crate) fn texts(&self) -> &'a Texts {
+        self.texts
+    }
+
     pub(crate) fn blocks(&self, type_name: &str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
         self.input
             .document
@@ -642,12 +647,12 @@ pub(crate) fn unknown_policy(name: String) -> NamedPolicy {
 fn function_policy(
     function: &FleetResource,
     name: Option<&str>,
-    permissions: &BTreeMap<String, Vec<(usize, Value)>>,
+    permissions: &BTreeMap<String, Vec<(usize, Result<Statement, String>)>>,
     texts: &Texts,
     notes: &mut Vec<String>,
 ) -> Option<NamedPolicy> {
     let arn = &function.resource.arn;
-    let mut granted: Vec<&(usize, Value)> = name
+    let mut granted: Vec<&(usize, Result<Statement, String>)> = name
         .filter(|name| *name != arn)
         .and_then(|name| permissions.get(name))
         .into_iter()
@@ -659,10 +664,14 @@ fn function_policy(
         return None;
     }
     let label = format!("{} (permissions)", function.id);
-    match Policy::on_resource(granted.into_iter().map(|(_, statement)| statement), arn, texts) {
-        Ok(policy) => Some(NamedPolicy {
+    match granted
+        .into_iter()
+        .map(|(_, statement)| statement.clone())
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(statements) => Some(NamedPolicy {
             name: label,
-            policy: Arc::new(policy),
+            policy: Arc::new(Policy::of_statements_on(statements, arn, texts)),
         }),
         Err(error) => {
             notes.push(format!("{}: permissions not modelled ({error})", function.id));
@@ -677,7 +686,7 @@ impl Fleet {
         Fleet::from_models(
             stacks
                 .iter()
-                .map(|stack| StackModel::extract(*stack, &[], &Texts::default()))
+                .map(|stack| StackModel::extract(*stack, Vec::new(), &Texts::default()))
                 .collect(),
             options,
         )
@@ -692,7 +701,7 @@ impl Fleet {
         // Each statement keeps its place among all permissions, so a function's policy lists
         // them in stack order whichever way they name it. Policies and statements are moved out
         // of the models, not copied: at 10,000 tenants the copies were 70 MB more at the peak.
-        let mut permissions: BTreeMap<String, Vec<(usize, Value)>> = BTreeMap::new();
+        let mut permissions: BTreeMap<String, Vec<(usize, Result<Statement, String>)>> = BTreeMap::new();
         // The functions' policies repeat their permissions' actions, principals and keys.
         let texts = Texts::default();
         let mut place = 0;
@@ -1061,7 +1070,7 @@ impl<'a> Grantees<'a> {
 /// carries another value fails it
 /// ([condition operators](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String)).
 /// Condition key names are case-insensitive, so the key is lower-cased.
-fn required_principal_tag(statement: &crate::policy::Statement) -> Option<(String, &[Arc<str>])> {
+fn required_principal_tag(statement: &Statement) -> Option<(String, &[Arc<str>])> {
     statement.conditions.iter().find_map(|condition| {
         let key = condition.key.to_ascii_lowercase();
         let tag = key.strip_prefix("aws:principaltag/")?;
@@ -1158,7 +1167,7 @@ impl Fleet {
 }
 
 /// Whether a statement's `Action` (or `NotAction`) may match a data action of `kind`.
-fn may_match_data_action(statement: &crate::policy::Statement, kind: ResourceKind) -> bool {
+fn may_match_data_action(statement: &Statement, kind: ResourceKind) -> bool {
     if statement.actions.negated {
         return true;
     }

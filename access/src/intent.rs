@@ -86,7 +86,7 @@ pub fn resolve_intents(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<Res
     intents
         .iter()
         .map(|intent| match views.get(&*intent.stack) {
-            Some(view) => resolve_intent(view, intent, &texts),
+            Some(view) => resolve_intent(view, intent.clone(), &texts),
             None => ResolvedIntent::literal(intent.clone()),
         })
         .collect()

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::fleet::{ACCOUNT, FleetResource, ResourceKind, StackInput, StackView, unknown_policy};
 use crate::intent::Intent;
-use crate::policy::Policy;
+use crate::policy::{Policy, Statement, parse_statement};
 use crate::request::{NamedPolicy, Resource};
 use crate::texts::Texts;
 
@@ -88,14 +88,15 @@ pub(crate) struct ResourceModel {
 pub(crate) struct LambdaPermission {
     /// The function name or ARN, resolved.
     pub(crate) target: String,
-    /// The statement, without its Resource.
-    pub(crate) statement: Value,
+    /// The statement, without its Resource, parsed (its texts shared); what could not be parsed
+    /// makes the function's policy unknown.
+    pub(crate) statement: Result<Statement, String>,
 }
 
 impl StackModel {
-    /// Reads one stack; `intents` are those declared for it, resolved against its blocks, with
-    /// their resolved texts shared through `texts`.
-    pub fn extract(input: StackInput<'_>, intents: &[Intent], texts: &Texts) -> StackModel {
+    /// Reads one stack; `intents` are those declared for it, resolved against its blocks (and
+    /// moved into the model, not copied), with their resolved texts shared through `texts`.
+    pub fn extract(input: StackInput<'_>, intents: Vec<Intent>, texts: &Texts) -> StackModel {
         let view = StackView::new(input, texts);
         let mut model = StackModel {
             name: input.name.to_owned(),
@@ -107,7 +108,7 @@ impl StackModel {
             provisioner_arns: Vec::new(),
             notes: Vec::new(),
             intents: intents
-                .iter()
+                .into_iter()
                 .map(|intent| resolve_intent(&view, intent, texts))
                 .collect(),
         };
@@ -418,15 +419,16 @@ impl StackModel {
                     json!({"AWS:SourceAccount": source_account}),
                 );
             }
+            let statement = json!({
+                "Sid": field("statement_id").unwrap_or_else(|| format!("{}:aws_lambda_permission.{permission_name}", view.input.name)),
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
+                "Condition": condition,
+            });
             self.permissions.push(LambdaPermission {
                 target,
-                statement: json!({
-                    "Sid": field("statement_id").unwrap_or_else(|| format!("{}:aws_lambda_permission.{permission_name}", view.input.name)),
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": field("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
-                    "Condition": condition,
-                }),
+                statement: parse_statement(0, &statement, view.texts()).map_err(|error| error.to_string()),
             });
         }
     }
@@ -445,9 +447,8 @@ impl ResolvedIntent {
 }
 
 /// Resolves an intent's references in the stack that declares it.
-pub(crate) fn resolve_intent(view: &StackView<'_>, intent: &Intent, texts: &Texts) -> ResolvedIntent {
+pub(crate) fn resolve_intent(view: &StackView<'_>, intent: Intent, texts: &Texts) -> ResolvedIntent {
     ResolvedIntent {
-        intent: intent.clone(),
         principal: texts.share(&view.resolve(&intent.principal)),
         resource: texts.share(&view.resolve(&intent.resource)),
         context: intent
@@ -455,6 +456,7 @@ pub(crate) fn resolve_intent(view: &StackView<'_>, intent: &Intent, texts: &Text
             .iter()
             .map(|(key, value)| (key.clone(), view.resolve(value)))
             .collect(),
+        intent,
     }
 }
 

@@ -144,23 +144,35 @@ impl Policy {
         resource: &str,
         texts: &Texts,
     ) -> Result<Policy, PolicyError> {
-        let resource = texts.share(resource);
         let statements = statements
             .into_iter()
             .enumerate()
-            .map(|(index, value)| {
-                let mut statement = parse_statement(index, value, texts)?;
+            .map(|(index, value)| parse_statement(index, value, texts))
+            .collect::<Result<Vec<_>, PolicyError>>()?;
+        Ok(Policy::of_statements_on(statements, resource, texts))
+    }
+
+    /// [`Policy::on_resource`] of statements already parsed.
+    pub(crate) fn of_statements_on(
+        statements: impl IntoIterator<Item = Statement>,
+        resource: &str,
+        texts: &Texts,
+    ) -> Policy {
+        let resource = texts.share(resource);
+        let statements = statements
+            .into_iter()
+            .map(|mut statement| {
                 statement.resources = Some(Patterns {
                     negated: false,
                     values: vec![resource.clone()],
                 });
-                Ok(statement)
+                statement
             })
-            .collect::<Result<Vec<_>, PolicyError>>()?;
-        Ok(Policy {
+            .collect();
+        Policy {
             version: Some(texts.share("2012-10-17")),
             statements: exact(statements),
-        })
+        }
     }
 
     /// Whether policy variables are substituted (version `2012-10-17`).
@@ -169,7 +181,7 @@ impl Policy {
     }
 }
 
-fn parse_statement(index: usize, value: &Value, texts: &Texts) -> Result<Statement, PolicyError> {
+pub(crate) fn parse_statement(index: usize, value: &Value, texts: &Texts) -> Result<Statement, PolicyError> {
     let sid = value.get("Sid").and_then(Value::as_str);
     let fail = |problem: String| PolicyError::Statement {
         index,

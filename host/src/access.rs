@@ -87,7 +87,7 @@ pub fn stack_model(stack: &ComposedStack, texts: &Texts) -> StackModel {
     let declared: Vec<Intent> = plugin_intents(stack, texts).collect();
     let mut intents = AccessFleet::derived_intents(&[input], &declared);
     intents.extend(declared);
-    StackModel::extract(input, &intents, texts)
+    StackModel::extract(input, intents, texts)
 }
 
 /// How many intents [`analyse`] checks at a time: each batch's resolved intents are freed once
