@@ -642,12 +642,16 @@ pub(crate) fn unknown_policy(name: String) -> NamedPolicy {
     }
 }
 
+/// Every stack's Lambda permission statements by the function name or ARN they name, each with
+/// its place among all permissions (so a function's policy lists them in stack order).
+type PermissionsByTarget = BTreeMap<String, Vec<(usize, Result<Statement, String>)>>;
+
 /// A function's resource policy, as Lambda builds it from the `aws_lambda_permission`s that name
 /// it (by name or ARN), in any stack: a tenant stack may grant a central function.
 fn function_policy(
     function: &FleetResource,
     name: Option<&str>,
-    permissions: &BTreeMap<String, Vec<(usize, Result<Statement, String>)>>,
+    permissions: &PermissionsByTarget,
     texts: &Texts,
     notes: &mut Vec<String>,
 ) -> Option<NamedPolicy> {
@@ -701,7 +705,7 @@ impl Fleet {
         // Each statement keeps its place among all permissions, so a function's policy lists
         // them in stack order whichever way they name it. Policies and statements are moved out
         // of the models, not copied: at 10,000 tenants the copies were 70 MB more at the peak.
-        let mut permissions: BTreeMap<String, Vec<(usize, Result<Statement, String>)>> = BTreeMap::new();
+        let mut permissions = PermissionsByTarget::new();
         // The functions' policies repeat their permissions' actions, principals and keys.
         let texts = Texts::default();
         let mut place = 0;
