@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::evaluate::{Evaluation, Verdict, evaluate};
 use crate::model::{PolicyRef, ResolvedIntent, ResourceModel, StackModel, missing_policy};
 use crate::policy::{Effect, Policy, PrincipalEntry, Statement};
-use crate::request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role};
+use crate::request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role, Tags};
 use crate::texts::Texts;
 
 /// The placeholder id of the account every stack is deployed to.
@@ -583,7 +583,7 @@ impl<'a> StackView<'a> {
         }
     }
 
-    pub(crate) fn tags(&self, body: &Value) -> BTreeMap<String, String> {
+    pub(crate) fn tags(&self, body: &Value) -> Tags {
         let mut tags = self.default_tags.clone();
         if let Some(Value::Object(own)) = body.get("tags") {
             for (key, value) in own {
@@ -592,7 +592,7 @@ impl<'a> StackView<'a> {
                 }
             }
         }
-        tags
+        Arc::new(tags)
     }
 
     /// A policy attribute (JSON text or object), resolved and parsed.
@@ -732,6 +732,17 @@ impl Fleet {
                 )
             })
             .collect();
+        // At their final size from the start: grown by doubling, the two lists held up to twice
+        // what they needed while the fleet was joined (4.7 MB at 1,000 tenants).
+        fleet
+            .principals
+            .reserve_exact(models.iter().map(|m| m.roles.len()).sum::<usize>() + 3);
+        fleet.resources.reserve_exact(
+            models
+                .iter()
+                .map(|m| m.resources.len() + m.roles.iter().filter(|r| r.trust.is_some()).count())
+                .sum(),
+        );
         for model in models {
             let mut notes = model.notes;
             let mut lookup = |reference: &PolicyRef, by: &str| -> NamedPolicy {

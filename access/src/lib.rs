@@ -39,5 +39,5 @@ pub use condition::Condition;
 pub use context::Context;
 pub use evaluate::{Evaluation, MatchedStatement, PolicyKind, Verdict, evaluate};
 pub use policy::{Effect, Policy, PolicyError, Statement};
-pub use request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role};
+pub use request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role, Tags};
 pub use tri::Tri;

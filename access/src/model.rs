@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::fleet::{ACCOUNT, FleetResource, ResourceKind, StackInput, StackView, unknown_policy};
 use crate::intent::Intent;
 use crate::policy::{Policy, Statement, parse_statement};
-use crate::request::{NamedPolicy, Resource};
+use crate::request::{NamedPolicy, Resource, Tags};
 use crate::texts::Texts;
 
 /// One stack, as the fleet model needs it.
@@ -66,7 +66,7 @@ pub(crate) struct RoleModel {
     pub(crate) id: String,
     pub(crate) arn: String,
     pub(crate) tenant: Option<String>,
-    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) tags: Tags,
     pub(crate) inline: Vec<NamedPolicy>,
     pub(crate) attached: Vec<PolicyRef>,
     pub(crate) boundary: Option<PolicyRef>,
@@ -303,7 +303,7 @@ impl StackModel {
                 let tags = if kind.supports_resource_tags() {
                     view.tags(body)
                 } else {
-                    BTreeMap::new()
+                    Tags::default()
                 };
                 let function_name = (kind == ResourceKind::Function)
                     .then(|| view.attribute(&format!("aws_lambda_function.{name}.function_name"), 0))

@@ -17,6 +17,10 @@ pub struct NamedPolicy {
     pub policy: Arc<Policy>,
 }
 
+/// Tags of a role or resource, shared: a role's serve both its principal and its trust policy's
+/// resource, and a resource's every request made on it.
+pub type Tags = Arc<BTreeMap<String, String>>;
+
 /// An IAM role acting through a session, with what limits it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Role {
@@ -25,7 +29,7 @@ pub struct Role {
     /// The session name (`arn:aws:sts::<account>:assumed-role/<name>/<session>`), if known.
     pub session_name: Option<String>,
     /// Tags on the role (`aws:PrincipalTag/*`).
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// Session tags; they override role tags with the same key
     /// ([session tags](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html)).
     pub session_tags: BTreeMap<String, String>,
@@ -87,7 +91,7 @@ pub struct Resource {
     /// The account that owns the resource.
     pub account: String,
     /// Tags on the resource (`aws:ResourceTag/*`).
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// Its resource-based policy (bucket, key, queue, trust policy, Lambda permissions, …).
     pub policy: Option<NamedPolicy>,
 }
@@ -156,7 +160,7 @@ impl Request {
             }
             Principal::Anonymous => {}
         }
-        for (key, value) in &self.resource.tags {
+        for (key, value) in self.resource.tags.iter() {
             context.set_default(&format!("aws:ResourceTag/{key}"), vec![value.clone()]);
         }
         context

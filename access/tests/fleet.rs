@@ -75,6 +75,9 @@ fn example_is_modelled_without_gaps() {
         "6 central roles (the provisioning deployer and the rollout among them), 2 per tenant, \
          the configured deployer, other account, anonymous"
     );
+    // Joined at their final size: a fleet's lists are held until its checks end.
+    assert_eq!(fleet.principals.capacity(), fleet.principals.len());
+    assert_eq!(fleet.resources.capacity(), fleet.resources.len());
     assert!(
         fleet
             .principal_by_arn(&format!(

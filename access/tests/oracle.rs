@@ -318,9 +318,7 @@ fn agrees_with_iam_simulate() {
         request
             .context
             .retain(|key, _| !ignored.contains(&key.to_ascii_lowercase()));
-        request
-            .resource
-            .tags
+        std::sync::Arc::make_mut(&mut request.resource.tags)
             .retain(|key, _| !ignored.contains(&format!("aws:resourcetag/{}", key.to_ascii_lowercase())));
         let ours = evaluate(&request).verdict.as_str();
         let theirs = oracle_verdict(answer);

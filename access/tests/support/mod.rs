@@ -127,7 +127,7 @@ impl Scenario {
             "role" => Principal::Role(std::sync::Arc::new(Role {
                 arn: self.role_arn(),
                 session_name: self.role.session.clone(),
-                tags: self.role.tags.clone(),
+                tags: self.role.tags.clone().into(),
                 session_tags: self.role.session_tags.clone(),
                 identity_policies: self
                     .identity
@@ -151,7 +151,7 @@ impl Scenario {
             resource: Resource {
                 arn: self.resource.clone(),
                 account: self.resource_account(),
-                tags: self.resource_tags.clone(),
+                tags: self.resource_tags.clone().into(),
                 policy: self
                     .resource_policy
                     .as_ref()
