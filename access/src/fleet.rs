@@ -1343,3 +1343,26 @@ pub fn holds(expect_allow: bool, verdict: Verdict) -> bool {
         verdict.is_denied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exact lookups find the first position with the text, among equal texts and among texts
+    /// whose hashes are equal (forced here by giving other texts the hash of `b`).
+    #[test]
+    fn exact_lookups_find_the_first_position_with_the_text() {
+        let texts = ["b", "a", "b", "c"];
+        let mut hashed: Vec<(u64, usize)> =
+            texts.iter().enumerate().map(|(p, t)| (text_hash(t), p)).collect();
+        hashed.sort_unstable();
+        let text = |p: usize| texts[p];
+        assert_eq!(first_with(&hashed, "b", text), Some(0));
+        assert_eq!(first_with(&hashed, "c", text), Some(3));
+        assert_eq!(first_with(&hashed, "d", text), None);
+        // Positions 1 ("a") and 3 ("c") share the hash of "b" here: they are passed over.
+        let colliding = [(text_hash("b"), 1), (text_hash("b"), 2), (text_hash("b"), 3)];
+        assert_eq!(first_with(&colliding, "b", text), Some(2));
+        assert_eq!(first_with(&colliding[..1], "b", text), None);
+    }
+}
