@@ -23,7 +23,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::evaluate::{Evaluation, Verdict, evaluate};
-use crate::model::{PolicyRef, ResolvedIntent, ResourceModel, StackModel, missing_policy};
+use crate::model::{PolicyRef, ResourceModel, StackModel, missing_policy};
 use crate::policy::{Effect, Policy, PrincipalEntry, Statement};
 use crate::request::{ContextValue, NamedPolicy, Principal, Request, Resource, Role, Tags};
 use crate::texts::Texts;
@@ -212,8 +212,6 @@ pub struct Fleet {
     pub notes: Vec<String>,
     /// Service roles of CodeBuild projects: the provisioning job.
     pub provisioner_arns: Vec<String>,
-    /// The intents declared in the stacks, resolved, in stack order.
-    pub intents: Vec<ResolvedIntent>,
     /// Principals and resources by ARN.
     index: Index,
 }
@@ -758,7 +756,8 @@ impl Fleet {
 
     /// Joins the models of every stack: attached policies are looked up by ARN across stacks
     /// (then in the vendored AWS managed subset), and each function's resource policy gathers the
-    /// permissions of every stack.
+    /// permissions of every stack. The models' intents are not part of the fleet: take them first
+    /// ([`StackModel::take_intents`]) to judge them against it.
     pub fn from_models(mut models: Vec<StackModel>, options: &FleetOptions) -> Fleet {
         let mut fleet = Fleet::default();
         let mut customer_policies: BTreeMap<String, NamedPolicy> = BTreeMap::new();
@@ -867,7 +866,6 @@ impl Fleet {
                 fleet.resources.push(resource);
             }
             fleet.provisioner_arns.extend(model.provisioner_arns);
-            fleet.intents.extend(model.intents);
             fleet.notes.extend(notes);
         }
         let admin: Vec<NamedPolicy> = managed

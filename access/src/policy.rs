@@ -102,8 +102,8 @@ impl Policy {
         Policy::parse_sharing(text, &Texts::default())
     }
 
-    /// Parses policy JSON text, sharing the texts policies repeat through `texts` (see
-    /// [`shared_text`]).
+    /// Parses policy JSON text, sharing the texts policies repeat (actions, keys, ARNs) through
+    /// `texts`.
     pub fn parse_sharing(text: &str, texts: &Texts) -> Result<Policy, PolicyError> {
         Policy::from_value_sharing(&serde_json::from_str(text)?, texts)
     }

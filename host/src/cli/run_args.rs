@@ -41,8 +41,8 @@ pub struct RunArgs {
     /// How the plugins are compiled to machine code: `quick` compiles in half the time, and its
     /// code runs up to a third slower; `optimized` the other way round. Compiled code is cached,
     /// per kind. Default: quick for fleets of up to 10 tenants, optimized for larger ones.
-    #[arg(long, value_name = "KIND", value_parser = ["quick", "optimized"])]
-    pub plugin_code: Option<String>,
+    #[arg(long, value_name = "quick|optimized")]
+    pub plugin_code: Option<plugin::CodeTier>,
 }
 
 /// The shortest plugin timeout: call time is measured in epoch ticks of 10 ms.
@@ -65,11 +65,7 @@ impl RunArgs {
                 memory_bytes: mebibytes("--plugin-memory", self.plugin_memory)?,
                 output_bytes: mebibytes("--plugin-output", self.plugin_output)?,
             },
-            code: self.plugin_code.as_deref().map(|kind| match kind {
-                "quick" => plugin::CodeTier::Quick,
-                // The parser admits only the two names.
-                _ => plugin::CodeTier::Optimized,
-            }),
+            code: self.plugin_code,
             plan: tenant_host::tenants::PlanOptions::default(),
         })
     }

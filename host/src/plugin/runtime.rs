@@ -74,12 +74,31 @@ impl CodeTier {
     }
 }
 
+impl CodeTier {
+    /// Every tier, by its name on the command line.
+    const NAMED: [(&'static str, CodeTier); 2] =
+        [("quick", CodeTier::Quick), ("optimized", CodeTier::Optimized)];
+}
+
 impl fmt::Display for CodeTier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Quick => "quick",
-            Self::Optimized => "optimized",
-        })
+        let (name, _) = Self::NAMED
+            .iter()
+            .find(|(_, tier)| tier == self)
+            .expect("every tier is named");
+        f.write_str(name)
+    }
+}
+
+impl std::str::FromStr for CodeTier {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::NAMED
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, tier)| *tier)
+            .ok_or_else(|| format!("expected `quick` or `optimized`, not `{name}`"))
     }
 }
 
@@ -694,6 +713,19 @@ mod tests {
             CodeTier::Optimized
         );
         assert_eq!(CodeTier::for_fleet(10_000), CodeTier::Optimized);
+    }
+
+    #[test]
+    fn tiers_are_named_as_on_the_command_line() {
+        for tier in [CodeTier::Quick, CodeTier::Optimized] {
+            assert_eq!(tier.to_string().parse::<CodeTier>(), Ok(tier));
+        }
+        assert!(
+            "fast"
+                .parse::<CodeTier>()
+                .unwrap_err()
+                .contains("`quick` or `optimized`")
+        );
     }
 
     #[test]
