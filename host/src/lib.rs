@@ -172,8 +172,8 @@ pub fn run_with_progress(
         .code
         .unwrap_or_else(|| plugin::CodeTier::for_fleet(config.config.tenants.len()));
     let runtime = plugin::Runtime::new(options.limits, tier).map_err(Error::Runtime)?;
-    // The provider schema (4.6 MB inflated and indexed, ~10 ms) loads while the plugins do; a
-    // broken schema is still reported before a broken plugin.
+    // The provider schema loads while the plugins do (a `--schema` file is parsed whole, which
+    // takes a while); a broken schema is still reported before a broken plugin.
     let (schema, plugins) = std::thread::scope(|scope| {
         let schema = scope.spawn(|| load_schema(options.schema.as_deref()));
         let plugins = plugin::load_plugins(&runtime, &options.plugins);

@@ -200,11 +200,11 @@ pub enum SchemaError {
 
 /// The resource and data-source schemas of every provider in one schema file.
 ///
-/// The file is indexed once: each type's schema is kept as raw JSON and parsed the first time
-/// the type is looked up, so a run pays for the types it uses, not for all 2,000 of the AWS
-/// provider. [`ProviderSchema::from_json`] (a `--schema` file) parses every type up front to
-/// report a malformed file at once; [`ProviderSchema::embedded`] (tested to parse whole) stays
-/// lazy.
+/// The file is indexed once, and each type's schema is parsed the first time the type is looked
+/// up, so a run pays for the types it uses, not for all 2,200 of the AWS provider.
+/// [`ProviderSchema::from_json`] (a `--schema` file) parses every type up front to report a
+/// malformed file at once; [`ProviderSchema::embedded`] (tested to parse whole) stays lazy, and
+/// inflates only the types it parses.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderSchema {
     resources: HashMap<String, TypeEntry>,
@@ -214,22 +214,55 @@ pub struct ProviderSchema {
 #[derive(Debug, Clone)]
 struct TypeEntry {
     provider: String,
-    /// The type's schema (`{"version": .., "block": {..}}`) as it is in the file.
-    raw: Box<RawValue>,
-    /// The parsed block, once asked for; `None` if the raw schema is malformed.
+    source: TypeSource,
+    /// The parsed block, once asked for; `None` if the schema is malformed.
     block: OnceLock<Option<Block>>,
+}
+
+/// Where a type's schema (`{"version": .., "block": {..}}`) is.
+#[derive(Debug, Clone)]
+enum TypeSource {
+    /// In a schema file read whole, as it is there.
+    Text(Box<RawValue>),
+    /// In the embedded file, in the gzip member `member`, whose text holds the schema from byte
+    /// `from` (see [`EMBEDDED_AWS`]).
+    Member { member: &'static [u8], from: usize },
 }
 
 impl TypeEntry {
     fn block(&self) -> Option<&Block> {
-        self.block
-            .get_or_init(|| parse_type_schema(&self.raw, "").ok())
-            .as_ref()
+        self.block.get_or_init(|| self.source.parse().ok()).as_ref()
     }
 }
 
-/// The AWS provider schema compiled into the host (see `host/schema/PROVENANCE.md`).
+impl TypeSource {
+    fn parse(&self) -> Result<Block, SchemaError> {
+        match self {
+            TypeSource::Text(raw) => parse_type_schema(raw.get(), ""),
+            TypeSource::Member { member, from } => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(*member), &mut text)
+                    .map_err(|e| malformed(EMBEDDED_AT, format!("cannot inflate a type's member: {e}")))?;
+                let schema = text
+                    .get(*from..)
+                    .ok_or_else(|| malformed(EMBEDDED_AT, "a type's schema starts past its member's end"))?;
+                parse_type_schema(schema, "")
+            }
+        }
+    }
+}
+
+/// The AWS provider schema compiled into the host (see `host/schema/PROVENANCE.md`): a gzip
+/// file that inflates to the schema's JSON byte for byte, written by
+/// `scripts/refresh-aws-schema.sh` as one member per type, so that the host inflates only the
+/// types a run uses. A member holds the text since the previous type and then the type's schema;
+/// its gzip extra field (RFC 1952, section 2.3.1.1) has a subfield `TH` with the member's size and
+/// the offset of the schema in the member's text (both u32, little-endian), then the label
+/// `<kind> <provider> <type>`. The member after the last type has no label.
 const EMBEDDED_AWS: &[u8] = include_bytes!("../../schema/aws-6.25.0.schema.json.gz");
+
+/// Where errors in the embedded file are reported.
+const EMBEDDED_AT: &str = "(embedded)";
 
 /// What reports call the embedded schema.
 pub const EMBEDDED_LABEL: &str = "embedded (hashicorp/aws 6.25.0)";
@@ -310,7 +343,10 @@ impl ProviderSchema {
         ] {
             for (type_name, entry) in table {
                 let at = format!("provider_schemas/{}/{key}/{type_name}", entry.provider);
-                let block = parse_type_schema(&entry.raw, &at)?;
+                let TypeSource::Text(raw) = &entry.source else {
+                    unreachable!("a schema file's types are its text")
+                };
+                let block = parse_type_schema(raw.get(), &at)?;
                 entry
                     .block
                     .set(Some(block))
@@ -320,13 +356,49 @@ impl ProviderSchema {
         Ok(schema)
     }
 
-    /// The AWS provider schema compiled into the host, decompressed and indexed; types are
-    /// parsed when first used.
+    /// The AWS provider schema compiled into the host, indexed from its members' headers; each
+    /// type is inflated and parsed when first used.
     pub fn embedded() -> Result<Self, SchemaError> {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(EMBEDDED_AWS), &mut text)
-            .map_err(|e| malformed("(embedded)", format!("cannot decompress: {e}")))?;
-        Self::index(&text)
+        Self::from_members(EMBEDDED_AWS)
+    }
+
+    /// Indexes a file of one gzip member per type (the layout of [`EMBEDDED_AWS`]) without
+    /// inflating any of it.
+    fn from_members(mut file: &'static [u8]) -> Result<Self, SchemaError> {
+        let mut schema = ProviderSchema::default();
+        while !file.is_empty() {
+            let (member, from, label) = labelled_member(file)?;
+            file = &file[member.len()..];
+            if label.is_empty() {
+                continue;
+            }
+            let mut parts = label.split(' ');
+            let (Some(key), Some(provider), Some(type_name), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(malformed(
+                    EMBEDDED_AT,
+                    format!("a member's label `{label}` is not `<kind> <provider> <type>`"),
+                ));
+            };
+            let kind = match key {
+                "resource_schemas" => BlockKind::Resource,
+                "data_source_schemas" => BlockKind::Data,
+                _ => {
+                    return Err(malformed(
+                        EMBEDDED_AT,
+                        format!("a member's label `{label}` names no kind of type"),
+                    ));
+                }
+            };
+            schema.insert(
+                kind,
+                provider,
+                type_name.to_owned(),
+                TypeSource::Member { member, from },
+            )?;
+        }
+        Ok(schema)
     }
 
     /// Finds every type of every provider in one pass over the text, keeping each type's schema
@@ -364,31 +436,43 @@ impl ProviderSchema {
                 (BlockKind::Resource, provider.resource_schemas),
                 (BlockKind::Data, provider.data_source_schemas),
             ] {
-                let table = match kind {
-                    BlockKind::Resource => &mut schema.resources,
-                    BlockKind::Data => &mut schema.data_sources,
-                };
                 for (type_name, raw) in types {
-                    if let Some(existing) = table.get(&type_name) {
-                        return Err(SchemaError::DuplicateType {
-                            kind,
-                            type_name,
-                            first: existing.provider.clone(),
-                            second: address.clone(),
-                        });
-                    }
-                    table.insert(
-                        type_name,
-                        TypeEntry {
-                            provider: address.clone(),
-                            raw,
-                            block: OnceLock::new(),
-                        },
-                    );
+                    schema.insert(kind, &address, type_name, TypeSource::Text(raw))?;
                 }
             }
         }
         Ok(schema)
+    }
+
+    /// Adds a type; a type two providers define is an error.
+    fn insert(
+        &mut self,
+        kind: BlockKind,
+        provider: &str,
+        type_name: String,
+        source: TypeSource,
+    ) -> Result<(), SchemaError> {
+        let table = match kind {
+            BlockKind::Resource => &mut self.resources,
+            BlockKind::Data => &mut self.data_sources,
+        };
+        if let Some(existing) = table.get(&type_name) {
+            return Err(SchemaError::DuplicateType {
+                kind,
+                type_name,
+                first: existing.provider.clone(),
+                second: provider.to_owned(),
+            });
+        }
+        table.insert(
+            type_name,
+            TypeEntry {
+                provider: provider.to_owned(),
+                source,
+                block: OnceLock::new(),
+            },
+        );
+        Ok(())
     }
 
     /// Whether the schema has a resource type of this name.
@@ -463,9 +547,50 @@ impl ProviderSchema {
 // ---------------------------------------------------------------------------------------------
 // Schema parsing
 
+/// The first gzip member of `file`, split off by its header alone: the member, the offset of the
+/// type's schema in its text, and its label (see [`EMBEDDED_AWS`]).
+fn labelled_member(file: &'static [u8]) -> Result<(&'static [u8], usize, &'static str), SchemaError> {
+    /// The header's flags: only FEXTRA, as the refresh script writes it.
+    const FEXTRA: u8 = 0x04;
+    let cut_short = || malformed(EMBEDDED_AT, "a gzip member is cut short");
+    let header = file.get(..12).ok_or_else(cut_short)?;
+    if header[..4] != [0x1f, 0x8b, 8, FEXTRA] {
+        return Err(malformed(
+            EMBEDDED_AT,
+            "not a gzip member with a type's label in its extra field; write the file with scripts/refresh-aws-schema.sh",
+        ));
+    }
+    let extra_length = usize::from(u16::from_le_bytes([header[10], header[11]]));
+    let mut extra = file.get(12..12 + extra_length).ok_or_else(cut_short)?;
+    while let [first, second, low, high, rest @ ..] = extra {
+        let length = usize::from(u16::from_le_bytes([*low, *high]));
+        let data = rest.get(..length).ok_or_else(cut_short)?;
+        if [*first, *second] == *b"TH" {
+            let (Some(size), Some(from), Some(label)) = (data.get(..4), data.get(4..8), data.get(8..)) else {
+                return Err(cut_short());
+            };
+            let size = u32::from_le_bytes(size.try_into().expect("four bytes")) as usize;
+            let from = u32::from_le_bytes(from.try_into().expect("four bytes")) as usize;
+            // Header, extra field, then at least the 8-byte trailer: a smaller size is corrupt
+            // (and 0 would never move on to the next member).
+            if size < 12 + extra_length + 8 {
+                return Err(malformed(
+                    EMBEDDED_AT,
+                    format!("a member's recorded size {size} is smaller than its header"),
+                ));
+            }
+            let label = std::str::from_utf8(label)
+                .map_err(|_| malformed(EMBEDDED_AT, "a member's label is not UTF-8"))?;
+            return Ok((file.get(..size).ok_or_else(cut_short)?, from, label));
+        }
+        extra = &rest[length..];
+    }
+    Err(malformed(EMBEDDED_AT, "a gzip member has no `TH` subfield"))
+}
+
 /// The block of one type's schema (`{"block": {..}}`).
-fn parse_type_schema(raw: &RawValue, at: &str) -> Result<Block, SchemaError> {
-    let value: Value = serde_json::from_str(raw.get())?;
+fn parse_type_schema(raw: &str, at: &str) -> Result<Block, SchemaError> {
+    let value: Value = serde_json::from_str(raw)?;
     let block_value = as_object(&value, at)?
         .get("block")
         .ok_or_else(|| malformed(at, "missing `block`"))?;
@@ -1138,6 +1263,78 @@ mod tests {
             .collect();
         assert!(broken.is_empty(), "unparsable types: {broken:?}");
         assert!(aws.has_resource("aws_backup_vault") && aws.has_resource("aws_backup_plan"));
+    }
+
+    /// The embedded file inflates to the vendored schema byte for byte (the sha256 that
+    /// `host/schema/PROVENANCE.md` records), and its members index exactly the types of that
+    /// text, each member's schema being the type's text there.
+    #[test]
+    fn the_embedded_members_are_the_vendored_schema() {
+        use sha2::Digest as _;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(EMBEDDED_AWS), &mut text)
+            .expect("the embedded file inflates");
+        let digest: String = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(
+            digest,
+            "5016f60fc1dd6779f366b1e8db132f33bab67379ed30a366b0587747af331e32"
+        );
+
+        let whole = ProviderSchema::index(&text).expect("the inflated text indexes");
+        let members = ProviderSchema::embedded().expect("the members index");
+        for (whole_table, member_table) in [
+            (&whole.resources, &members.resources),
+            (&whole.data_sources, &members.data_sources),
+        ] {
+            assert_eq!(
+                whole_table.keys().collect::<BTreeSet<_>>(),
+                member_table.keys().collect::<BTreeSet<_>>()
+            );
+            for (type_name, entry) in whole_table {
+                let (TypeSource::Text(raw), TypeSource::Member { member, from }) =
+                    (&entry.source, &member_table[type_name].source)
+                else {
+                    panic!("{type_name}: sources of the wrong kind");
+                };
+                let mut member_text = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(*member), &mut member_text)
+                    .expect("a member inflates");
+                assert_eq!(&member_text[*from..], raw.get(), "{type_name}");
+                assert_eq!(member_table[type_name].provider, entry.provider, "{type_name}");
+            }
+        }
+    }
+
+    /// A file not written by the refresh script, or a member cut short, is refused with where
+    /// and why, not indexed as an empty schema.
+    #[test]
+    fn member_files_that_are_not_labelled_are_refused() {
+        let plain: &'static [u8] = {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut encoder, b"{}").expect("in memory");
+            encoder.finish().expect("in memory").leak()
+        };
+        let first = labelled_member(EMBEDDED_AWS)
+            .expect("the embedded file has members")
+            .0;
+        let cut: &'static [u8] = &first[..first.len() - 1];
+        let mut zero_size = first.to_vec();
+        zero_size[16..20].copy_from_slice(&0u32.to_le_bytes());
+        let zero_size: &'static [u8] = zero_size.leak();
+        for (file, reason) in [
+            (plain, "scripts/refresh-aws-schema.sh"),
+            (cut, "cut short"),
+            (&first[..20], "cut short"),
+            (zero_size, "smaller than its header"),
+        ] {
+            let error = ProviderSchema::from_members(file)
+                .expect_err("refused")
+                .to_string();
+            assert!(error.contains("(embedded)") && error.contains(reason), "{error}");
+        }
     }
 
     /// The embedded AWS schema checks real bodies.
