@@ -446,7 +446,8 @@ fn arn_components(arn: &str) -> Option<(&str, &str)> {
 pub(crate) struct StackView<'a> {
     pub(crate) input: StackInput<'a>,
     pub(crate) region: String,
-    default_tags: BTreeMap<String, String>,
+    /// The provider's default tags, shared through `texts`.
+    default_tags: Vec<(Arc<str>, Arc<str>)>,
     /// Where the texts of the stack's parsed policies are shared.
     texts: &'a Texts,
 }
@@ -465,13 +466,16 @@ impl<'a> StackView<'a> {
         let mut view = StackView {
             input,
             region,
-            default_tags: BTreeMap::new(),
+            default_tags: Vec::new(),
             texts,
         };
         if let Some(Value::Object(tags)) = provider.and_then(|p| p.pointer("/default_tags/0/tags")) {
             view.default_tags = tags
                 .iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), view.resolve(v))))
+                .filter_map(|(k, v)| {
+                    v.as_str()
+                        .map(|v| (texts.share(k), texts.share(&view.resolve(v))))
+                })
                 .collect();
         }
         view
@@ -642,15 +646,15 @@ impl<'a> StackView<'a> {
     }
 
     pub(crate) fn tags(&self, body: &Value) -> Tags {
-        let mut tags = self.default_tags.clone();
-        if let Some(Value::Object(own)) = body.get("tags") {
-            for (key, value) in own {
-                if let Some(value) = value.as_str() {
-                    tags.insert(key.clone(), self.resolve(value));
-                }
-            }
-        }
-        Arc::new(tags)
+        let own = body.get("tags").and_then(Value::as_object).into_iter().flatten();
+        self.default_tags
+            .iter()
+            .cloned()
+            .chain(own.filter_map(|(key, value)| {
+                let value = value.as_str()?;
+                Some((self.texts.share(key), self.texts.share(&self.resolve(value))))
+            }))
+            .collect()
     }
 
     /// A policy attribute (JSON text or object), resolved and parsed.
@@ -945,12 +949,12 @@ impl Fleet {
     /// The owner's resource policy for a request with `context`: only the statements whose
     /// `aws:SourceArn` may match the request's, when the policy is large and the source known.
     /// The others cannot apply, so the verdict and the statements reported are the same.
-    fn policy_for_request(&self, position: usize, context: &[(String, String)]) -> Option<NamedPolicy> {
+    fn policy_for_request(&self, position: usize, context: &[(Arc<str>, Arc<str>)]) -> Option<NamedPolicy> {
         let policy = self.resources[position].resource.policy.as_ref()?;
         let mut sources = context
             .iter()
             .filter(|(key, _)| key.eq_ignore_ascii_case("aws:SourceArn"))
-            .map(|(_, value)| value.as_str());
+            .map(|(_, value)| &**value);
         let (Some(index), Some(source), None) = (
             self.index.by_source.get(&position),
             sources.next(),
@@ -984,7 +988,7 @@ impl Fleet {
         endpoints: &BTreeMap<String, NamedPolicy>,
         action: &str,
         arn: &str,
-        context: &[(String, String)],
+        context: &[(Arc<str>, Arc<str>)],
     ) -> Request {
         let resource = match self.position_for(arn) {
             Some(position) => {
@@ -1008,7 +1012,7 @@ impl Fleet {
             request_context.insert("aws:SourceAccount".to_owned(), ContextValue::One(ACCOUNT.into()));
         }
         for (key, value) in context {
-            request_context.insert(key.clone(), ContextValue::One(value.clone()));
+            request_context.insert(key.to_string(), ContextValue::One(value.to_string()));
         }
         let service = action.split(':').next().unwrap_or_default();
         Request {
@@ -1031,7 +1035,7 @@ impl Fleet {
         principal: &FleetPrincipal,
         action: &str,
         arn: &str,
-        context: &[(String, String)],
+        context: &[(Arc<str>, Arc<str>)],
     ) -> Evaluation {
         evaluate(&self.request(&principal.principal, &principal.endpoints, action, arn, context))
     }
@@ -1042,7 +1046,7 @@ impl Fleet {
         principal: &FleetPrincipal,
         action: &str,
         arn: &str,
-        context: &[(String, String)],
+        context: &[(Arc<str>, Arc<str>)],
     ) -> Evaluation {
         let mut request = self.request(&principal.principal, &principal.endpoints, action, arn, context);
         request.caller_chosen.clear();
@@ -1345,6 +1349,40 @@ pub fn holds(expect_allow: bool, verdict: Verdict) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resource's tags are the provider's default tags overridden by its own, resolved, with
+    /// every text shared: equal tags on two resources are one copy.
+    #[test]
+    fn resource_tags_override_the_default_tags_and_share_their_texts() {
+        let document = serde_json::json!({
+            "provider": {"aws": [{"default_tags": [{"tags": {"TenantId": "acme", "Environment": "dev"}}]}]},
+            "resource": {"aws_sqs_queue": {"q": {"name": "tenant-acme-q"}}}
+        });
+        let texts = Texts::default();
+        let view = StackView::new(
+            StackInput {
+                name: "tenant-acme",
+                tenant: Some("acme"),
+                document: &document,
+            },
+            &texts,
+        );
+        let first = view
+            .tags(&serde_json::json!({"tags": {"Environment": "prod", "Name": "${aws_sqs_queue.q.name}"}}));
+        let second = view.tags(&serde_json::json!({"tags": {"Name": "tenant-acme-q"}}));
+        assert_eq!(
+            first.iter().collect::<Vec<_>>(),
+            [
+                ("Environment", "prod"),
+                ("Name", "tenant-acme-q"),
+                ("TenantId", "acme")
+            ]
+        );
+        assert_eq!((first.get("TenantId"), first.get("Owner")), (Some("acme"), None));
+        assert_eq!(second.get("Environment"), Some("dev"));
+        let name = |tags: &Tags| tags.get("Name").expect("named").as_ptr();
+        assert_eq!(name(&first), name(&second));
+    }
 
     /// Exact lookups find the first position with the text, among equal texts and among texts
     /// whose hashes are equal (forced here by giving other texts the hash of `b`).

@@ -52,9 +52,30 @@ pub struct Intent {
     /// Allow or deny.
     pub expect: Expectation,
     /// Request context, `(key, value)`; values may be expressions.
-    pub context: Vec<(String, String)>,
+    pub context: Vec<(Arc<str>, Arc<str>)>,
     /// Why it must hold.
     pub because: Arc<str>,
+}
+
+impl Intent {
+    /// The intent with its texts taken from `texts`, for intents made with texts of their own
+    /// ([`Fleet::derived_intents`](crate::fleet::Fleet::derived_intents)).
+    pub fn shared(self, texts: &Texts) -> Intent {
+        Intent {
+            plugin: texts.share(&self.plugin),
+            stack: texts.share(&self.stack),
+            principal: texts.share(&self.principal),
+            action: texts.share(&self.action),
+            resource: texts.share(&self.resource),
+            expect: self.expect,
+            context: self
+                .context
+                .iter()
+                .map(|(key, value)| (texts.share(key), texts.share(value)))
+                .collect(),
+            because: texts.share(&self.because),
+        }
+    }
 }
 
 /// What an intent asserts once the references of its stack are resolved: two intents with one
@@ -109,7 +130,11 @@ impl ResolvedIntent {
             action: self.intent.action.to_ascii_lowercase(),
             resource: self.resource.to_string(),
             expect: self.intent.expect,
-            context: self.context.iter().cloned().collect(),
+            context: self
+                .context
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect(),
         }
     }
 }
@@ -216,7 +241,7 @@ impl Fleet {
             let mut push = |principal: String,
                             action: &str,
                             resource: String,
-                            context: Vec<(String, String)>,
+                            context: Vec<(Arc<str>, Arc<str>)>,
                             because: String| {
                 intents.push(Intent {
                     plugin: "host".into(),
@@ -246,8 +271,8 @@ impl Fleet {
                         "kms:Decrypt",
                         key,
                         vec![(
-                            "kms:EncryptionContext:LambdaFunctionName".to_owned(),
-                            function_name.clone(),
+                            "kms:EncryptionContext:LambdaFunctionName".into(),
+                            function_name.as_str().into(),
                         )],
                         format!(
                             "Lambda decrypts the environment of aws_lambda_function.{name} with its execution role's credentials"
@@ -268,7 +293,7 @@ impl Fleet {
                 let Some(rule) = text(target, "/rule").map(|rule| rule.replace(".name}", ".arn}")) else {
                     continue;
                 };
-                let source = vec![("aws:SourceArn".to_owned(), rule.clone())];
+                let source: Vec<(Arc<str>, Arc<str>)> = vec![("aws:SourceArn".into(), rule.as_str().into())];
                 if let Some(arn) = text(target, "/arn") {
                     match text(target, "/role_arn") {
                         Some(role) => push(
@@ -306,7 +331,7 @@ impl Fleet {
                         format!("service:logs.{}.amazonaws.com", view.region),
                         "kms:GenerateDataKey",
                         key,
-                        vec![("kms:EncryptionContext:aws:logs:arn".to_owned(), group_arn)],
+                        vec![("kms:EncryptionContext:aws:logs:arn".into(), group_arn.into())],
                         format!("CloudWatch Logs encrypts aws_cloudwatch_log_group.{name} with its key"),
                     );
                 }
@@ -321,12 +346,13 @@ impl Fleet {
                         "lambda:InvokeFunction",
                         destination,
                         vec![(
-                            "aws:SourceArn".to_owned(),
+                            "aws:SourceArn".into(),
                             format!(
                                 "arn:aws:logs:{}:{}:log-group:{group}:*",
                                 view.region,
                                 crate::fleet::ACCOUNT
-                            ),
+                            )
+                            .into(),
                         )],
                         format!("aws_cloudwatch_log_subscription_filter.{name} delivers to its destination"),
                     );

@@ -48,7 +48,7 @@ pub struct ResolvedIntent {
     /// The resource ARN.
     pub resource: Arc<str>,
     /// The request context.
-    pub context: Vec<(String, String)>,
+    pub context: Vec<(Arc<str>, Arc<str>)>,
 }
 
 /// A policy a role refers to by ARN, looked up when the stacks are joined.
@@ -223,7 +223,7 @@ impl StackModel {
                 .input
                 .tenant
                 .map(str::to_owned)
-                .or_else(|| tags.get("TenantId").cloned());
+                .or_else(|| tags.get("TenantId").map(str::to_owned));
             let runs_in_vpc = view.blocks("aws_lambda_function").any(|(_, function)| {
                 view.string(function, "role", 0).as_deref() == Some(arn.as_str())
                     && function
@@ -454,7 +454,7 @@ pub(crate) fn resolve_intent(view: &StackView<'_>, intent: Intent, texts: &Texts
         context: intent
             .context
             .iter()
-            .map(|(key, value)| (key.clone(), view.resolve(value)))
+            .map(|(key, value)| (key.clone(), texts.share(&view.resolve(value))))
             .collect(),
         intent,
     }

@@ -1,6 +1,8 @@
 //! The fleet model over the example's composed stacks (`tests/golden/example`), and over the
 //! example with a hostile addition (issue 9 item 6).
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use tenant_access::Verdict;
 use tenant_access::fleet::{ACCOUNT, Fleet, FleetOptions, StackInput};
@@ -427,7 +429,7 @@ fn logs_may_feed_the_forwarder(stacks: &Stacks, log_group: &str) -> Verdict {
             "lambda:InvokeFunction",
             &format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:saas-central-log-forwarder-dev"),
             &[
-                ("aws:SourceArn".into(), source),
+                ("aws:SourceArn".into(), source.into()),
                 ("aws:SourceAccount".into(), ACCOUNT.into()),
             ],
         )
@@ -553,7 +555,7 @@ fn a_large_function_policy_is_narrowed_by_source_without_changing_verdicts() {
         (group("tenant-7-logs-other"), Verdict::ImplicitDeny),
         ("${aws_cloudwatch_log_group.x.arn}".to_owned(), Verdict::Unknown),
     ] {
-        let context = [("aws:SourceArn".to_owned(), source.clone())];
+        let context: [(Arc<str>, Arc<str>); 1] = [("aws:SourceArn".into(), source.as_str().into())];
         let narrowed = fleet.evaluate(&logs, "lambda:InvokeFunction", &function, &context);
         let mut whole = fleet.request(
             &logs.principal,
@@ -570,4 +572,50 @@ fn a_large_function_policy_is_narrowed_by_source_without_changing_verdicts() {
         assert_eq!(narrowed.verdict, whole.verdict, "{source}");
         assert_eq!(narrowed.statements, whole.statements, "{source}");
     }
+}
+
+/// Intents keep one copy of each text: the host's derived intents, once shared, point at the same
+/// texts in every stack, and resolving shares the context values too (a fleet of 10,000 tenants
+/// holds hundreds of thousands of intents until they are judged).
+#[test]
+fn intents_share_their_texts_across_stacks() {
+    use tenant_access::model::{ResolvedIntent, StackModel};
+    use tenant_access::texts::Texts;
+    let stacks = example();
+    let texts = Texts::default();
+    let intents: Vec<Vec<ResolvedIntent>> = stacks
+        .iter()
+        .filter(|(_, tenant, _)| tenant.is_some())
+        .map(|(name, tenant, document)| {
+            let input = StackInput {
+                name,
+                tenant: tenant.as_deref(),
+                document,
+            };
+            let derived = Fleet::derived_intents(&[input], &[])
+                .into_iter()
+                .map(|intent| intent.shared(&texts))
+                .collect();
+            StackModel::extract(input, derived, &texts).take_intents()
+        })
+        .collect();
+    let decrypt = |intents: &[ResolvedIntent]| {
+        intents
+            .iter()
+            .find(|i| &*i.intent.action == "kms:Decrypt" && !i.context.is_empty())
+            .expect("a Lambda function decrypting its environment")
+            .clone()
+    };
+    let (first, second) = (decrypt(&intents[0]), decrypt(&intents[1]));
+    assert_ne!(first.intent.stack, second.intent.stack);
+    assert!(Arc::ptr_eq(&first.intent.because, &second.intent.because));
+    assert!(Arc::ptr_eq(
+        &first.intent.context[0].0,
+        &second.intent.context[0].0
+    ));
+    assert!(Arc::ptr_eq(&first.context[0].0, &first.intent.context[0].0));
+    assert!(Arc::ptr_eq(
+        &first.context[0].1,
+        &texts.share(&first.context[0].1)
+    ));
 }

@@ -85,7 +85,10 @@ pub fn stack_model(stack: &ComposedStack, texts: &Texts) -> StackModel {
         document: &stack.document,
     };
     let declared: Vec<Intent> = plugin_intents(stack, texts).collect();
-    let mut intents = AccessFleet::derived_intents(&[input], &declared);
+    let mut intents: Vec<Intent> = AccessFleet::derived_intents(&[input], &declared)
+        .into_iter()
+        .map(|intent| intent.shared(texts))
+        .collect();
     intents.extend(declared);
     StackModel::extract(input, intents, texts)
 }
@@ -208,7 +211,11 @@ fn plugin_intents<'a>(stack: &'a ComposedStack, texts: &'a Texts) -> impl Iterat
                 api::AccessExpectation::Allow => Expectation::Allow,
                 api::AccessExpectation::Deny => Expectation::Deny,
             },
-            context: intent.context.clone(),
+            context: intent
+                .context
+                .iter()
+                .map(|(key, value)| (texts.share(key), texts.share(value)))
+                .collect(),
             because: texts.share(&intent.because),
         })
     })

@@ -94,7 +94,11 @@ fn declared(stack: &str, fragments: &[(String, Fragment)]) -> Vec<Intent> {
                 AccessExpectation::Allow => Expectation::Allow,
                 AccessExpectation::Deny => Expectation::Deny,
             },
-            context: intent.context.clone(),
+            context: intent
+                .context
+                .iter()
+                .map(|(key, value)| (key.as_str().into(), value.as_str().into()))
+                .collect(),
             because: intent.because.as_str().into(),
         })
         .collect()
