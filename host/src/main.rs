@@ -12,6 +12,21 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` of mimalloc 3 (`mimalloc.h` of libmimalloc-sys 0.1.49, pinned in
+/// Cargo.lock), which its Rust bindings do not name; a test checks it is the purge delay.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Gives memory that frees up back to the OS after 1 ms instead of mimalloc 3's 1 s. A fleet run
+/// frees every stack's documents while the access model grows: at 10,000 tenants the default
+/// delay kept about 40 MiB more at the peak (579–586 against 542–543 MiB; 10 ms: 554, 100 ms:
+/// 563), at 3,000 tenants 202–205 against 189–192 MiB, for the same CPU time.
+#[allow(unsafe_code)]
+fn purge_freed_memory_soon() {
+    // SAFETY: `mi_option_set` only stores the value; it is not thread safe, and it runs first in
+    // `main`, before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1) };
+}
+
 /// Exit code of a run that found policy errors (nothing written).
 pub(crate) const EXIT_POLICY_ERRORS: u8 = 2;
 /// Exit code of any other failure: usage, configuration, plugin loading or calls, I/O.
@@ -74,6 +89,7 @@ Exit codes: 0 every intent holds and tenants are isolated; 1 failure; 2 an inten
 }
 
 fn main() -> ExitCode {
+    purge_freed_memory_soon();
     // Transparent huge pages make every fresh page of mimalloc's arenas a zeroed 2 MiB one, and
     // purged memory comes back that way again: the example's peak RSS was 88 MiB with them and
     // 55 MiB without, 1,000 tenants 205 against 182 MiB, at the same speed. Best effort: a kernel
@@ -122,5 +138,22 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The option index is mimalloc's purge delay: it has the purge delay's default (1,000 ms in
+    /// mimalloc 3's `options.c`) before it is set, and the set value after.
+    #[test]
+    #[allow(unsafe_code)]
+    fn the_purge_delay_option_is_mimallocs() {
+        // SAFETY: reading an option loads a value; no other test in this binary touches options.
+        let default = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(default, 1000);
+        super::purge_freed_memory_soon();
+        // SAFETY: as above.
+        let set = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(set, 1);
     }
 }
