@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::pattern::{is_unresolved, matches, matches_arn};
-use crate::policy::{exact, string_list};
+use crate::policy::exact;
 use crate::texts::Texts;
 use crate::tri::Tri;
 
@@ -74,7 +74,7 @@ pub struct Condition {
     /// The condition key.
     pub key: Arc<str>,
     /// The policy's values for the key.
-    pub values: Vec<Arc<str>>,
+    pub values: Arc<[Arc<str>]>,
     qualifier: SetQualifier,
     comparison: Comparison,
     negated: bool,
@@ -226,16 +226,18 @@ impl Condition {
     }
 }
 
-/// Condition values: a scalar or a list of scalars (strings, booleans, numbers).
-fn scalar_list(value: &Value, texts: &Texts) -> Option<Vec<Arc<str>>> {
+/// Condition values: a scalar or a list of scalars (strings, booleans, numbers), shared through
+/// `texts` as a list and text by text.
+fn scalar_list(value: &Value, texts: &Texts) -> Option<Arc<[Arc<str>]>> {
     let scalar = |value: &Value| match value {
         Value::String(text) => Some(texts.share(text)),
         Value::Bool(flag) => Some(texts.share(&flag.to_string())),
         Value::Number(number) => Some(texts.share(&number.to_string())),
         _ => None,
     };
-    match value {
-        Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>().map(exact),
-        other => string_list(other, texts).or_else(|| scalar(other).map(|one| vec![one])),
-    }
+    let list = match value {
+        Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>()?,
+        other => vec![scalar(other)?],
+    };
+    Some(texts.share_list(list))
 }

@@ -275,7 +275,7 @@ impl SourceIndex {
             });
             match required {
                 Some(condition) => {
-                    for value in &condition.values {
+                    for value in condition.values.iter() {
                         let prefix = crate::pattern::literal_prefix(value).to_owned();
                         index.by_prefix.entry(prefix).or_default().push(position);
                     }
@@ -1150,7 +1150,7 @@ fn required_principal_tag(statement: &Statement) -> Option<(String, &[Arc<str>])
         let tag = key.strip_prefix("aws:principaltag/")?;
         let literal = condition.values.iter().all(|value| !value.contains("${"));
         (&*condition.operator == "StringEquals" && literal && !condition.values.is_empty())
-            .then(|| (tag.to_owned(), condition.values.as_slice()))
+            .then(|| (tag.to_owned(), &*condition.values))
     })
 }
 

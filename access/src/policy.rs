@@ -45,7 +45,7 @@ pub struct Patterns {
     /// True for `NotAction`/`NotResource`: the statement applies to everything *not* listed.
     pub negated: bool,
     /// The listed patterns.
-    pub values: Vec<Arc<str>>,
+    pub values: Arc<[Arc<str>]>,
 }
 
 /// One entry of a `Principal`/`NotPrincipal` element.
@@ -158,13 +158,13 @@ impl Policy {
         resource: &str,
         texts: &Texts,
     ) -> Policy {
-        let resource = texts.share(resource);
+        let resource: Arc<[Arc<str>]> = Arc::from([texts.share(resource)]);
         let statements = statements
             .into_iter()
             .map(|mut statement| {
                 statement.resources = Some(Patterns {
                     negated: false,
-                    values: vec![resource.clone()],
+                    values: resource.clone(),
                 });
                 statement
             })
@@ -215,15 +215,19 @@ pub(crate) fn parse_statement(index: usize, value: &Value, texts: &Texts) -> Res
     })
 }
 
-/// A string or a list of strings, shared through `texts`.
-pub(crate) fn string_list(value: &Value, texts: &Texts) -> Option<Vec<Arc<str>>> {
+/// A string or a list of strings, shared through `texts` as a list and text by text.
+fn string_list(value: &Value, texts: &Texts) -> Option<Arc<[Arc<str>]>> {
+    shared_strings(value, texts).map(|list| texts.share_list(list))
+}
+
+/// A string or a list of strings, each shared through `texts`.
+fn shared_strings(value: &Value, texts: &Texts) -> Option<Vec<Arc<str>>> {
     match value {
         Value::String(text) => Some(vec![texts.share(text)]),
         Value::Array(items) => items
             .iter()
             .map(|item| item.as_str().map(|text| texts.share(text)))
-            .collect::<Option<Vec<_>>>()
-            .map(exact),
+            .collect(),
         _ => None,
     }
 }
@@ -268,7 +272,7 @@ fn principals(statement: &Value, texts: &Texts) -> Result<Option<Principals>, St
         Value::Object(map) => {
             let mut entries = Vec::new();
             for (kind, values) in map {
-                let values = string_list(values, texts)
+                let values = shared_strings(values, texts)
                     .ok_or_else(|| format!("Principal {kind} must be a string or a list"))?;
                 entries.extend(values.into_iter().map(|value| match kind.as_str() {
                     "AWS" if &*value == "*" => PrincipalEntry::Everyone,
@@ -304,7 +308,12 @@ mod tests {
         let a = Policy::from_value_sharing(&document("a"), &texts).unwrap();
         let b = Policy::from_value_sharing(&document("b"), &texts).unwrap();
         let (a, b) = (&a.statements[0], &b.statements[0]);
-        assert!(Arc::ptr_eq(&a.actions.values[0], &b.actions.values[0]));
+        // Equal lists are one list; the texts of unequal ones are still shared.
+        assert!(Arc::ptr_eq(&a.actions.values, &b.actions.values));
+        assert!(!Arc::ptr_eq(
+            &a.resources.as_ref().unwrap().values,
+            &b.resources.as_ref().unwrap().values
+        ));
         assert!(Arc::ptr_eq(a.sid.as_ref().unwrap(), b.sid.as_ref().unwrap()));
         assert!(Arc::ptr_eq(&a.conditions[0].key, &b.conditions[0].key));
         assert!(Arc::ptr_eq(&a.conditions[0].operator, &b.conditions[0].operator));
@@ -313,7 +322,6 @@ mod tests {
             &b.conditions[0].values[0]
         ));
         assert_eq!(a.conditions.capacity(), a.conditions.len());
-        assert_eq!(a.actions.values.capacity(), 2);
     }
 
     /// A function's policy made statement by statement is the policy of the document Lambda

@@ -6,19 +6,34 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The shared texts of one run; the stacks' workers share it.
+/// The shared texts of one run, and the shared lists of them; the stacks' workers share it.
 #[derive(Debug, Default)]
-pub struct Texts(Mutex<HashSet<Arc<str>>>);
+pub struct Texts {
+    texts: Mutex<HashSet<Arc<str>>>,
+    /// Lists of texts recur as well: a policy's actions are the same in every tenant.
+    lists: Mutex<HashSet<Arc<[Arc<str>]>>>,
+}
 
 impl Texts {
     /// The shared copy of `text`, made on first use.
     pub fn share(&self, text: &str) -> Arc<str> {
-        let mut texts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut texts = self.texts.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(shared) = texts.get(text) {
             return shared.clone();
         }
         let shared: Arc<str> = Arc::from(text);
         texts.insert(shared.clone());
+        shared
+    }
+
+    /// The shared copy of a list of texts, made on first use.
+    pub fn share_list(&self, list: Vec<Arc<str>>) -> Arc<[Arc<str>]> {
+        let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = lists.get(list.as_slice()) {
+            return shared.clone();
+        }
+        let shared: Arc<[Arc<str>]> = Arc::from(list);
+        lists.insert(shared.clone());
         shared
     }
 }
@@ -35,5 +50,15 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &texts.share("s3:PutObject")));
         assert_eq!(&*again, "s3:GetObject");
+    }
+
+    #[test]
+    fn equal_lists_share_one_copy() {
+        let texts = Texts::default();
+        let list = |items: &[&str]| texts.share_list(items.iter().map(|item| texts.share(item)).collect());
+        let first = list(&["s3:GetObject", "s3:PutObject"]);
+        assert!(Arc::ptr_eq(&first, &list(&["s3:GetObject", "s3:PutObject"])));
+        assert!(!Arc::ptr_eq(&first, &list(&["s3:PutObject", "s3:GetObject"])));
+        assert_eq!(first.len(), 2);
     }
 }
