@@ -237,127 +237,7 @@ impl Fleet {
         // Derived intents parse no policy: the views' shared texts stay empty.
         let texts = Texts::default();
         for view in stacks.iter().map(|s| StackView::new(*s, &texts)) {
-            let stack = view.input.name;
-            let mut push = |principal: String,
-                            action: &str,
-                            resource: String,
-                            context: Vec<(Arc<str>, Arc<str>)>,
-                            because: String| {
-                intents.push(Intent {
-                    plugin: "host".into(),
-                    stack: stack.into(),
-                    principal: principal.into(),
-                    action: action.into(),
-                    resource: resource.into(),
-                    expect: Expectation::Allow,
-                    context,
-                    because: because.into(),
-                });
-            };
-            let text = |body: &serde_json::Value, pointer: &str| {
-                body.pointer(pointer)
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned)
-            };
-            for (name, function) in view.blocks("aws_lambda_function") {
-                let (Some(role), Some(function_name)) =
-                    (text(function, "/role"), view.string(function, "function_name", 0))
-                else {
-                    continue;
-                };
-                if let Some(key) = text(function, "/kms_key_arn") {
-                    push(
-                        role.clone(),
-                        "kms:Decrypt",
-                        key,
-                        vec![(
-                            "kms:EncryptionContext:LambdaFunctionName".into(),
-                            function_name.as_str().into(),
-                        )],
-                        format!(
-                            "Lambda decrypts the environment of aws_lambda_function.{name} with its execution role's credentials"
-                        ),
-                    );
-                }
-                if let Some(queue) = text(function, "/dead_letter_config/0/target_arn") {
-                    push(
-                        role,
-                        "sqs:SendMessage",
-                        queue,
-                        Vec::new(),
-                        format!("aws_lambda_function.{name} sends failed events to its dead-letter queue"),
-                    );
-                }
-            }
-            for (name, target) in view.blocks("aws_cloudwatch_event_target") {
-                let Some(rule) = text(target, "/rule").map(|rule| rule.replace(".name}", ".arn}")) else {
-                    continue;
-                };
-                let source: Vec<(Arc<str>, Arc<str>)> = vec![("aws:SourceArn".into(), rule.as_str().into())];
-                if let Some(arn) = text(target, "/arn") {
-                    match text(target, "/role_arn") {
-                        Some(role) => push(
-                            role,
-                            "states:StartExecution",
-                            arn,
-                            Vec::new(),
-                            format!("aws_cloudwatch_event_target.{name} starts its target with its role"),
-                        ),
-                        None => push(
-                            "service:events.amazonaws.com".to_owned(),
-                            "lambda:InvokeFunction",
-                            arn,
-                            source.clone(),
-                            format!("EventBridge invokes the target of aws_cloudwatch_event_target.{name}"),
-                        ),
-                    }
-                }
-                if let Some(queue) = text(target, "/dead_letter_config/0/arn") {
-                    push(
-                        "service:events.amazonaws.com".to_owned(),
-                        "sqs:SendMessage",
-                        queue,
-                        source,
-                        format!(
-                            "EventBridge writes undeliverable events of aws_cloudwatch_event_target.{name} to its dead-letter queue"
-                        ),
-                    );
-                }
-            }
-            for (name, group) in view.blocks("aws_cloudwatch_log_group") {
-                if let Some(key) = text(group, "/kms_key_id") {
-                    let group_arn = format!("${{aws_cloudwatch_log_group.{name}.arn}}");
-                    push(
-                        format!("service:logs.{}.amazonaws.com", view.region),
-                        "kms:GenerateDataKey",
-                        key,
-                        vec![("kms:EncryptionContext:aws:logs:arn".into(), group_arn.into())],
-                        format!("CloudWatch Logs encrypts aws_cloudwatch_log_group.{name} with its key"),
-                    );
-                }
-            }
-            for (name, filter) in view.blocks("aws_cloudwatch_log_subscription_filter") {
-                if let (Some(destination), Some(group)) = (
-                    text(filter, "/destination_arn"),
-                    view.string(filter, "log_group_name", 0),
-                ) {
-                    push(
-                        "service:logs.amazonaws.com".to_owned(),
-                        "lambda:InvokeFunction",
-                        destination,
-                        vec![(
-                            "aws:SourceArn".into(),
-                            format!(
-                                "arn:aws:logs:{}:{}:log-group:{group}:*",
-                                view.region,
-                                crate::fleet::ACCOUNT
-                            )
-                            .into(),
-                        )],
-                        format!("aws_cloudwatch_log_subscription_filter.{name} delivers to its destination"),
-                    );
-                }
-            }
+            derive_intents(&view, &mut intents);
         }
         let derived = claims(stacks, &intents);
         intents
@@ -414,5 +294,131 @@ impl Fleet {
             }
         }
         intents
+    }
+}
+
+/// The intents that follow from what the stack of `view` declares (see
+/// [`Fleet::derived_intents`]), with their references unresolved and texts of their own.
+pub(crate) fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
+    let stack = view.input.name;
+    let mut push = |principal: String,
+                    action: &str,
+                    resource: String,
+                    context: Vec<(Arc<str>, Arc<str>)>,
+                    because: String| {
+        intents.push(Intent {
+            plugin: "host".into(),
+            stack: stack.into(),
+            principal: principal.into(),
+            action: action.into(),
+            resource: resource.into(),
+            expect: Expectation::Allow,
+            context,
+            because: because.into(),
+        });
+    };
+    let text = |body: &serde_json::Value, pointer: &str| {
+        body.pointer(pointer)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    for (name, function) in view.blocks("aws_lambda_function") {
+        let (Some(role), Some(function_name)) =
+            (text(function, "/role"), view.string(function, "function_name", 0))
+        else {
+            continue;
+        };
+        if let Some(key) = text(function, "/kms_key_arn") {
+            push(
+                role.clone(),
+                "kms:Decrypt",
+                key,
+                vec![(
+                    "kms:EncryptionContext:LambdaFunctionName".into(),
+                    function_name.as_str().into(),
+                )],
+                format!(
+                    "Lambda decrypts the environment of aws_lambda_function.{name} with its execution role's credentials"
+                ),
+            );
+        }
+        if let Some(queue) = text(function, "/dead_letter_config/0/target_arn") {
+            push(
+                role,
+                "sqs:SendMessage",
+                queue,
+                Vec::new(),
+                format!("aws_lambda_function.{name} sends failed events to its dead-letter queue"),
+            );
+        }
+    }
+    for (name, target) in view.blocks("aws_cloudwatch_event_target") {
+        let Some(rule) = text(target, "/rule").map(|rule| rule.replace(".name}", ".arn}")) else {
+            continue;
+        };
+        let source: Vec<(Arc<str>, Arc<str>)> = vec![("aws:SourceArn".into(), rule.as_str().into())];
+        if let Some(arn) = text(target, "/arn") {
+            match text(target, "/role_arn") {
+                Some(role) => push(
+                    role,
+                    "states:StartExecution",
+                    arn,
+                    Vec::new(),
+                    format!("aws_cloudwatch_event_target.{name} starts its target with its role"),
+                ),
+                None => push(
+                    "service:events.amazonaws.com".to_owned(),
+                    "lambda:InvokeFunction",
+                    arn,
+                    source.clone(),
+                    format!("EventBridge invokes the target of aws_cloudwatch_event_target.{name}"),
+                ),
+            }
+        }
+        if let Some(queue) = text(target, "/dead_letter_config/0/arn") {
+            push(
+                "service:events.amazonaws.com".to_owned(),
+                "sqs:SendMessage",
+                queue,
+                source,
+                format!(
+                    "EventBridge writes undeliverable events of aws_cloudwatch_event_target.{name} to its dead-letter queue"
+                ),
+            );
+        }
+    }
+    for (name, group) in view.blocks("aws_cloudwatch_log_group") {
+        if let Some(key) = text(group, "/kms_key_id") {
+            let group_arn = format!("${{aws_cloudwatch_log_group.{name}.arn}}");
+            push(
+                format!("service:logs.{}.amazonaws.com", view.region),
+                "kms:GenerateDataKey",
+                key,
+                vec![("kms:EncryptionContext:aws:logs:arn".into(), group_arn.into())],
+                format!("CloudWatch Logs encrypts aws_cloudwatch_log_group.{name} with its key"),
+            );
+        }
+    }
+    for (name, filter) in view.blocks("aws_cloudwatch_log_subscription_filter") {
+        if let (Some(destination), Some(group)) = (
+            text(filter, "/destination_arn"),
+            view.string(filter, "log_group_name", 0),
+        ) {
+            push(
+                "service:logs.amazonaws.com".to_owned(),
+                "lambda:InvokeFunction",
+                destination,
+                vec![(
+                    "aws:SourceArn".into(),
+                    format!(
+                        "arn:aws:logs:{}:{}:log-group:{group}:*",
+                        view.region,
+                        crate::fleet::ACCOUNT
+                    )
+                    .into(),
+                )],
+                format!("aws_cloudwatch_log_subscription_filter.{name} delivers to its destination"),
+            );
+        }
     }
 }

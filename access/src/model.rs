@@ -4,13 +4,13 @@
 //! the models of every stack: a role may attach a policy declared in another stack, and a stack
 //! may grant a function of another stack (`aws_lambda_permission`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use crate::fleet::{ACCOUNT, FleetResource, ResourceKind, StackInput, StackView, unknown_policy};
-use crate::intent::Intent;
+use crate::intent::{Claim, Intent, derive_intents};
 use crate::policy::{Policy, Statement, parse_statement};
 use crate::request::{NamedPolicy, Resource, Tags};
 use crate::texts::Texts;
@@ -94,10 +94,26 @@ pub(crate) struct LambdaPermission {
 }
 
 impl StackModel {
-    /// Reads one stack; `intents` are those declared for it, resolved against its blocks (and
-    /// moved into the model, not copied), with their resolved texts shared through `texts`.
-    pub fn extract(input: StackInput<'_>, intents: Vec<Intent>, texts: &Texts) -> StackModel {
+    /// Reads one stack with its intents: those its plugins `declared` (moved into the model, not
+    /// copied), after those the host derives from its blocks
+    /// ([`Fleet::derived_intents`](crate::fleet::Fleet::derived_intents)), leaving out a derived
+    /// intent that a declared one claims already. Each is resolved against the stack's blocks
+    /// once, with its texts shared through `texts`.
+    pub fn extract(input: StackInput<'_>, declared: Vec<Intent>, texts: &Texts) -> StackModel {
         let view = StackView::new(input, texts);
+        let declared: Vec<ResolvedIntent> = declared
+            .into_iter()
+            .map(|intent| resolve_intent(&view, intent, texts))
+            .collect();
+        let claimed: BTreeSet<Claim> = declared.iter().map(ResolvedIntent::claim).collect();
+        let mut derived = Vec::new();
+        derive_intents(&view, &mut derived);
+        let intents = derived
+            .into_iter()
+            .map(|intent| resolve_intent(&view, intent.shared(texts), texts))
+            .filter(|resolved| !claimed.contains(&resolved.claim()))
+            .chain(declared)
+            .collect();
         let mut model = StackModel {
             name: input.name.to_owned(),
             tenant: input.tenant.map(str::to_owned),
@@ -107,10 +123,7 @@ impl StackModel {
             resources: Vec::new(),
             provisioner_arns: Vec::new(),
             notes: Vec::new(),
-            intents: intents
-                .into_iter()
-                .map(|intent| resolve_intent(&view, intent, texts))
-                .collect(),
+            intents,
         };
         for (name, body) in view.blocks("aws_iam_policy") {
             let label = format!("{}:aws_iam_policy.{name}", input.name);

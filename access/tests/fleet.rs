@@ -494,6 +494,27 @@ fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
     let remaining = Fleet::derived_intents(&inputs, std::slice::from_ref(&declared));
     assert_eq!(remaining.len(), derived.len() - 1);
     assert!(!remaining.contains(&decrypt));
+    // A stack's model keeps the same intents: the derived one gives way to the declared one.
+    let central = *inputs
+        .iter()
+        .find(|input| input.name == "central-dev")
+        .expect("central");
+    let texts = tenant_access::texts::Texts::default();
+    // Who declared the intents to decrypt the forwarder's environment that the model keeps.
+    let decrypting = |declared: Vec<Intent>| -> Vec<(String, String)> {
+        tenant_access::model::StackModel::extract(central, declared, &texts)
+            .take_intents()
+            .iter()
+            .filter(|i| i.intent.action.eq_ignore_ascii_case("kms:Decrypt") && i.context == decrypt.context)
+            .map(|i| (i.intent.plugin.to_string(), i.intent.principal.to_string()))
+            .collect()
+    };
+    let derived_only = [("host".to_owned(), decrypt.principal.to_string())];
+    assert_eq!(decrypting(Vec::new()), derived_only);
+    assert_eq!(
+        decrypting(vec![declared.clone()]),
+        [("logging".to_owned(), declared.principal.to_string())]
+    );
     // Another context, stack or expectation is another claim: the derived intent stays.
     let others = [
         Intent {
@@ -592,11 +613,7 @@ fn intents_share_their_texts_across_stacks() {
                 tenant: tenant.as_deref(),
                 document,
             };
-            let derived = Fleet::derived_intents(&[input], &[])
-                .into_iter()
-                .map(|intent| intent.shared(&texts))
-                .collect();
-            StackModel::extract(input, derived, &texts).take_intents()
+            StackModel::extract(input, Vec::new(), &texts).take_intents()
         })
         .collect();
     let decrypt = |intents: &[ResolvedIntent]| {

@@ -84,13 +84,7 @@ pub fn stack_model(stack: &ComposedStack, texts: &Texts) -> StackModel {
         tenant: stack.tenant.as_ref().map(|t| t.id.as_str()),
         document: &stack.document,
     };
-    let declared: Vec<Intent> = plugin_intents(stack, texts).collect();
-    let mut intents: Vec<Intent> = AccessFleet::derived_intents(&[input], &declared)
-        .into_iter()
-        .map(|intent| intent.shared(texts))
-        .collect();
-    intents.extend(declared);
-    StackModel::extract(input, intents, texts)
+    StackModel::extract(input, plugin_intents(stack, texts).collect(), texts)
 }
 
 /// How many intents [`analyse`] checks at a time: each batch's resolved intents are freed once
