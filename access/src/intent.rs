@@ -113,14 +113,6 @@ pub fn resolve_intents(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<Res
         .collect()
 }
 
-/// The claims of `intents`, resolved as [`resolve_intents`] does.
-pub fn claims(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<Claim> {
-    resolve_intents(stacks, intents)
-        .iter()
-        .map(ResolvedIntent::claim)
-        .collect()
-}
-
 impl ResolvedIntent {
     /// What the intent asserts, however it was spelled.
     pub fn claim(&self) -> Claim {
@@ -232,19 +224,15 @@ impl Fleet {
     /// `declared` intents already makes is left out, so every claim is judged (and counted) once,
     /// as the declaring plugin's.
     pub fn derived_intents(stacks: &[StackInput<'_>], declared: &[Intent]) -> Vec<Intent> {
-        let declared: BTreeSet<Claim> = claims(stacks, declared).into_iter().collect();
-        let mut intents = Vec::new();
-        // Derived intents parse no policy: the views' shared texts stay empty.
+        let claimed: BTreeSet<Claim> = resolve_intents(stacks, declared)
+            .iter()
+            .map(ResolvedIntent::claim)
+            .collect();
         let texts = Texts::default();
-        for view in stacks.iter().map(|s| StackView::new(*s, &texts)) {
-            derive_intents(&view, &mut intents);
-        }
-        let derived = claims(stacks, &intents);
-        intents
-            .into_iter()
-            .zip(derived)
-            .filter(|(_, claim)| !declared.contains(claim))
-            .map(|(intent, _)| intent)
+        stacks
+            .iter()
+            .flat_map(|stack| derived_unclaimed(&StackView::new(*stack, &texts), &claimed, &texts))
+            .map(|resolved| resolved.intent)
             .collect()
     }
 
@@ -297,9 +285,25 @@ impl Fleet {
     }
 }
 
-/// The intents that follow from what the stack of `view` declares (see
-/// [`Fleet::derived_intents`]), with their references unresolved and texts of their own.
-pub(crate) fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
+/// The host's intents about the stack of `view` (see [`Fleet::derived_intents`]), resolved in it
+/// and with their texts shared through `texts`, but for those whose claim is `claimed` already.
+pub(crate) fn derived_unclaimed(
+    view: &StackView<'_>,
+    claimed: &BTreeSet<Claim>,
+    texts: &Texts,
+) -> Vec<ResolvedIntent> {
+    let mut derived = Vec::new();
+    derive_intents(view, &mut derived);
+    derived
+        .into_iter()
+        .map(|intent| resolve_intent(view, intent.shared(texts), texts))
+        .filter(|resolved| !claimed.contains(&resolved.claim()))
+        .collect()
+}
+
+/// The intents that follow from what the stack of `view` declares, with their references
+/// unresolved and texts of their own.
+fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
     let stack = view.input.name;
     let mut push = |principal: String,
                     action: &str,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::fleet::{ACCOUNT, FleetResource, ResourceKind, StackInput, StackView, unknown_policy};
-use crate::intent::{Claim, Intent, derive_intents};
+use crate::intent::{Claim, Intent, derived_unclaimed};
 use crate::policy::{Policy, Statement, parse_statement};
 use crate::request::{NamedPolicy, Resource, Tags};
 use crate::texts::Texts;
@@ -106,12 +106,9 @@ impl StackModel {
             .map(|intent| resolve_intent(&view, intent, texts))
             .collect();
         let claimed: BTreeSet<Claim> = declared.iter().map(ResolvedIntent::claim).collect();
-        let mut derived = Vec::new();
-        derive_intents(&view, &mut derived);
-        let intents = derived
+        // Collected from two lists of known length, so it keeps no spare room.
+        let intents: Vec<ResolvedIntent> = derived_unclaimed(&view, &claimed, texts)
             .into_iter()
-            .map(|intent| resolve_intent(&view, intent.shared(texts), texts))
-            .filter(|resolved| !claimed.contains(&resolved.claim()))
             .chain(declared)
             .collect();
         let mut model = StackModel {

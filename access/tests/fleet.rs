@@ -623,6 +623,8 @@ fn intents_share_their_texts_across_stacks() {
             .expect("a Lambda function decrypting its environment")
             .clone()
     };
+    // Kept until the fleet checks, the lists have no spare room.
+    assert!(intents.iter().all(|list| list.capacity() == list.len()));
     let (first, second) = (decrypt(&intents[0]), decrypt(&intents[1]));
     assert_ne!(first.intent.stack, second.intent.stack);
     assert!(Arc::ptr_eq(&first.intent.because, &second.intent.because));
