@@ -1,7 +1,9 @@
-//! One shared copy of each text a fleet's intents repeat. A fleet declares dozens of intents per
-//! tenant, and their plugins, actions, reasons and resolved ARNs recur: on the example, 154
-//! plugin intents name 14 principals, 16 actions and 43 reasons. Kept until the fleet checks,
-//! one copy each took ≈ 23 KB per tenant off the peak (10,000 tenants: 1,678 → 1,451 MiB).
+//! One shared copy of each text the access model repeats, and of each list of texts. A fleet
+//! declares dozens of intents per tenant, and their plugins, actions, reasons and resolved ARNs
+//! recur: on the example, 154 plugin intents name 14 principals, 16 actions and 43 reasons.
+//! Policies, tags and intent contexts repeat their texts too, and a policy's action list is the
+//! same in every tenant. Kept until the fleet checks, one copy each took ≈ 23 KB per tenant off
+//! the peak for intents (10,000 tenants: 1,678 → 1,451 MiB), and the lists another 4 KB.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
