@@ -51,8 +51,9 @@ pub struct Intent {
     pub resource: Arc<str>,
     /// Allow or deny.
     pub expect: Expectation,
-    /// Request context, `(key, value)`; values may be expressions.
-    pub context: Vec<(Arc<str>, Arc<str>)>,
+    /// Request context, `(key, value)`; values may be expressions. A boxed slice, not a `Vec`:
+    /// hundreds of thousands of intents are kept until the fleet checks.
+    pub context: Box<[(Arc<str>, Arc<str>)]>,
     /// Why it must hold.
     pub because: Arc<str>,
 }
@@ -273,7 +274,7 @@ impl Fleet {
                     action: (*action).into(),
                     resource: target.as_str().into(),
                     expect: Expectation::Allow,
-                    context: Vec::new(),
+                    context: Box::default(),
                     because: format!(
                         "the deployer must create, update and destroy {} (terraform destroy empties a versioned bucket first)",
                         resource.id
@@ -317,7 +318,7 @@ fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
             action: action.into(),
             resource: resource.into(),
             expect: Expectation::Allow,
-            context,
+            context: context.into(),
             because: because.into(),
         });
     };

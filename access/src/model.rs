@@ -48,7 +48,7 @@ pub struct ResolvedIntent {
     /// The resource ARN.
     pub resource: Arc<str>,
     /// The request context.
-    pub context: Vec<(Arc<str>, Arc<str>)>,
+    pub context: Box<[(Arc<str>, Arc<str>)]>,
 }
 
 /// A policy a role refers to by ARN, looked up when the stacks are joined.

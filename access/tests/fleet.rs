@@ -518,10 +518,10 @@ fn a_derived_intent_a_plugin_declared_is_judged_once_as_the_plugins() {
     // Another context, stack or expectation is another claim: the derived intent stays.
     let others = [
         Intent {
-            context: vec![(
+            context: Box::new([(
                 "kms:EncryptionContext:LambdaFunctionName".into(),
                 "another-function".into(),
-            )],
+            )]),
             ..declared.clone()
         },
         Intent {

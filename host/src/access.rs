@@ -370,7 +370,7 @@ mod tests {
                 action: "s3:GetObject".into(),
                 resource: resource.into(),
                 expect: Expectation::Allow,
-                context: Vec::new(),
+                context: Box::default(),
                 because: "the API reads its objects".into(),
             },
             principal: principal.map(str::to_owned).map_err(str::to_owned),
