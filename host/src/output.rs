@@ -163,7 +163,10 @@ impl Previous {
     /// with the [`MARKER`], or entries tenant-host does not write) is refused rather than
     /// replaced: the swap would delete everything in it. A symbolic link is refused too: the swap
     /// would replace the link, not the folder it points to.
-    fn read(out: &Path) -> Result<Self, OutputError> {
+    ///
+    /// The manifest's entries are kept only `with_entries`: a run that writes every stack copies
+    /// no previous entry and compares no digest.
+    fn read(out: &Path, with_entries: bool) -> Result<Self, OutputError> {
         let refuse = |why: String| OutputError {
             path: out.into(),
             source: io::Error::other(why),
@@ -245,7 +248,15 @@ impl Previous {
             Ok(text) => serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&text)
                 .ok()
                 .filter(|m| m.get(MARKER).is_some_and(|marker| marker.get().starts_with('{')))
-                .and_then(|m| serde_json::from_str(m.get("stacks")?.get()).ok())
+                .and_then(|m| {
+                    // A raw value that opens with `{` is a well-formed object.
+                    let stacks = m.get("stacks").filter(|stacks| stacks.get().starts_with('{'))?;
+                    if with_entries {
+                        serde_json::from_str(stacks.get()).ok()
+                    } else {
+                        Some(BTreeMap::new())
+                    }
+                })
                 .ok_or_else(|| {
                     refuse(format!(
                         "{} is not a manifest tenant-host can read (a JSON object with `stacks` and the \
@@ -302,11 +313,7 @@ impl Staging {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-        let mut previous = Previous::read(out)?;
-        if matches!(selection, Selection::All) {
-            // A run that writes every stack copies no previous entry and compares no digest.
-            previous.entries = BTreeMap::new();
-        }
+        let previous = Previous::read(out, !matches!(selection, Selection::All))?;
         let staging = tempfile::Builder::new()
             .prefix(".tenant-host-staging-")
             .tempdir_in(&parent)

@@ -72,9 +72,7 @@ impl CodeTier {
             config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
         }
     }
-}
 
-impl CodeTier {
     /// Every tier, by its name on the command line.
     const NAMED: [(&'static str, CodeTier); 2] =
         [("quick", CodeTier::Quick), ("optimized", CodeTier::Optimized)];
