@@ -1288,7 +1288,13 @@ impl<'a> IsolationSearch<'a> {
             Principal::Role(_) | Principal::Service(_) => return Vec::new(),
         };
         let mut entries = Vec::new();
-        for resource in candidates.into_iter().map(|position| &fleet.resources[position]) {
+        // Only a verdict that is not a certain deny matters, and only on a cell the invariant
+        // binds: a tenant's own resources are never evaluated.
+        let bound = candidates
+            .into_iter()
+            .map(|position| &fleet.resources[position])
+            .filter(|resource| MatrixEntry::binds(principal, resource));
+        for resource in bound {
             for (action, arn) in resource.kind.data_actions(&resource.resource.arn) {
                 let entry = MatrixEntry {
                     principal,
@@ -1326,12 +1332,17 @@ impl MatrixEntry<'_> {
     /// certainly denied a data action on another tenant's resource, or an anonymous caller not
     /// certainly denied anything.
     pub fn violates_isolation(&self) -> bool {
-        let denied = self.evaluation.verdict.is_denied();
-        if matches!(self.principal.principal, Principal::Anonymous) {
-            return !denied;
+        Self::binds(self.principal, self.resource) && !self.evaluation.verdict.is_denied()
+    }
+
+    /// Whether the invariant binds `principal` on `resource` at all: an anonymous caller on
+    /// anything, a tenant-bound principal on another tenant's data.
+    fn binds(principal: &FleetPrincipal, resource: &FleetResource) -> bool {
+        if matches!(principal.principal, Principal::Anonymous) {
+            return true;
         }
-        match (&self.principal.tenant, &self.resource.tenant) {
-            (Some(own), Some(other)) => own != other && self.resource.kind.holds_data() && !denied,
+        match (&principal.tenant, &resource.tenant) {
+            (Some(own), Some(other)) => own != other && resource.kind.holds_data(),
             _ => false,
         }
     }
