@@ -164,6 +164,10 @@ impl Walk<'_> {
                 listed
             }
         };
+        // `False` decides the conjunction: most statements name other actions or resources.
+        if action == Tri::False {
+            return Tri::False;
+        }
         let resource = match &statement.resources {
             None => Tri::True,
             Some(resources) => {
@@ -176,6 +180,9 @@ impl Walk<'_> {
                 if resources.negated { listed.not() } else { listed }
             }
         };
+        if resource == Tri::False {
+            return Tri::False;
+        }
         let conditions = Tri::all(
             statement
                 .conditions

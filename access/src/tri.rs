@@ -38,14 +38,29 @@ impl Tri {
         }
     }
 
-    /// Disjunction over an iterator; `False` when empty.
+    /// Disjunction over an iterator; `False` when empty. Stops at the first `True`, which
+    /// decides it, so the items after it are not computed.
     pub fn any<I: IntoIterator<Item = Tri>>(items: I) -> Tri {
-        items.into_iter().fold(Tri::False, Tri::or)
+        let mut result = Tri::False;
+        for item in items {
+            result = result.or(item);
+            if result == Tri::True {
+                break;
+            }
+        }
+        result
     }
 
-    /// Conjunction over an iterator; `True` when empty.
+    /// Conjunction over an iterator; `True` when empty. Stops at the first `False`.
     pub fn all<I: IntoIterator<Item = Tri>>(items: I) -> Tri {
-        items.into_iter().fold(Tri::True, Tri::and)
+        let mut result = Tri::True;
+        for item in items {
+            result = result.and(item);
+            if result == Tri::False {
+                break;
+            }
+        }
+        result
     }
 
     /// Whether this may be true (`True` or `Unknown`).
@@ -81,5 +96,33 @@ impl fmt::Display for Tri {
             Tri::False => "false",
             Tri::Unknown => "unknown",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kleene's tables, and the item that decides a fold ends it: the rest are not computed.
+    #[test]
+    fn folds_follow_kleene_and_stop_at_the_deciding_item() {
+        use Tri::{False, True, Unknown};
+        assert_eq!(Tri::any([]), False);
+        assert_eq!(Tri::all([]), True);
+        assert_eq!(Tri::any([False, Unknown]), Unknown);
+        assert_eq!(Tri::all([True, Unknown]), Unknown);
+        assert_eq!(Tri::any([Unknown, True]), True);
+        assert_eq!(Tri::all([Unknown, False]), False);
+        let computed = std::cell::Cell::new(0);
+        let counted = |items: &'static [Tri]| {
+            items.iter().map(|item| {
+                computed.set(computed.get() + 1);
+                *item
+            })
+        };
+        assert_eq!(Tri::any(counted(&[Unknown, True, False, Unknown])), True);
+        assert_eq!(computed.replace(0), 2);
+        assert_eq!(Tri::all(counted(&[True, False, Unknown, True])), False);
+        assert_eq!(computed.replace(0), 2);
     }
 }
