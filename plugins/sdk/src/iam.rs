@@ -188,9 +188,14 @@ pub fn logs_key_use<S: AsRef<str>>(sid: &str, region: &str, log_group_arns: &[S]
 pub fn policy_statements(policy: &str) -> Result<Vec<Value>, String> {
     let document: Value =
         serde_json::from_str(policy).map_err(|e| format!("the policy is not JSON ({e})"))?;
-    match document.get("Statement") {
-        Some(Value::Array(statements)) => Ok(statements.clone()),
-        Some(statement @ Value::Object(_)) => Ok(vec![statement.clone()]),
+    // The statements are moved out of the parsed document, not copied.
+    let statement = match document {
+        Value::Object(mut fields) => fields.remove("Statement"),
+        _ => None,
+    };
+    match statement {
+        Some(Value::Array(statements)) => Ok(statements),
+        Some(statement @ Value::Object(_)) => Ok(vec![statement]),
         _ => Err("the policy has no Statement".to_owned()),
     }
 }

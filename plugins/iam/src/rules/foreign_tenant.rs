@@ -44,13 +44,17 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     };
 
     let mut findings = Vec::new();
-    let mut report = |address: String, strings: Vec<&str>| {
+    // The address is made only for a finding: most blocks mention no other tenant.
+    let mut report = |address: &dyn Fn() -> String, value: &Value| {
+        let mut strings = Vec::new();
+        strings_in(value, &mut strings);
         let foreign: BTreeSet<&str> = strings
             .into_iter()
             .flat_map(mentions)
             .filter(|mention| names_a_resource(mention) && !own.contains(mention))
             .collect();
         if !foreign.is_empty() {
+            let address = address();
             let listed: Vec<String> = foreign.iter().map(|m| format!("`{m}`")).collect();
             findings.push(NO_FOREIGN_TENANT.finding(address,
                 format!(
@@ -63,14 +67,14 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
         }
     };
     for block in stack.blocks() {
-        report(block.address(), strings_in(block.body));
+        report(&|| block.address(), block.body);
     }
     if let Some(sections) = stack.document.as_object() {
         for (section, value) in sections
             .iter()
             .filter(|(section, _)| !matches!(section.as_str(), "resource" | "data"))
         {
-            report(section.clone(), strings_in(value));
+            report(&|| section.clone(), value);
         }
     }
     findings
@@ -110,12 +114,13 @@ fn mentions(text: &str) -> Vec<&str> {
         .collect()
 }
 
-fn strings_in(value: &Value) -> Vec<&str> {
+/// Appends every string in `value`, at any depth, to `found`.
+fn strings_in<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
     match value {
-        Value::String(text) => vec![text.as_str()],
-        Value::Array(items) => items.iter().flat_map(strings_in).collect(),
-        Value::Object(fields) => fields.values().flat_map(strings_in).collect(),
-        _ => Vec::new(),
+        Value::String(text) => found.push(text),
+        Value::Array(items) => items.iter().for_each(|item| strings_in(item, found)),
+        Value::Object(fields) => fields.values().for_each(|field| strings_in(field, found)),
+        _ => {}
     }
 }
 

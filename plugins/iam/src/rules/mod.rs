@@ -45,11 +45,13 @@ pub const RULES: &[Rule] = &[
 
 /// All findings of the iam rules for one composed stack.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
+    // Every policy rule reads the same list of the stack's policies: found once.
+    let policies = crate::document::policies(stack);
     let mut findings = Vec::new();
-    findings.extend(data_actions::check(stack));
+    findings.extend(data_actions::check(stack, &policies));
     findings.extend(foreign_tenant::check(stack));
-    findings.extend(trust::check(stack));
-    findings.extend(wildcard_principal::check(stack));
+    findings.extend(trust::check(stack, &policies));
+    findings.extend(wildcard_principal::check(stack, &policies));
     findings
 }
 

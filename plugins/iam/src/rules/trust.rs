@@ -5,18 +5,18 @@
 //! which has no confused-deputy exposure (the provisioning build assuming the deployer role).
 
 use super::TRUST_SCOPED;
-use crate::document::{PolicyKind, policies};
+use crate::document::{PolicyKind, PolicySource};
 use tenant_plugin_sdk::iam::{conditions_on, is_allow, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 const SOURCE_KEYS: [&str; 2] = ["aws:SourceAccount", "aws:SourceArn"];
 
-pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, policies: &[PolicySource<'_>]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for role in stack.resources_of("aws_iam_role") {
         let address = role.address();
-        let trust = policies(stack)
-            .into_iter()
+        let trust = policies
+            .iter()
             .find(|p| p.kind == PolicyKind::Trust && p.address == address);
         let problem = match trust.map(|trust| policy_statements(trust.text)) {
             None => Some("has no assume_role_policy".to_owned()),

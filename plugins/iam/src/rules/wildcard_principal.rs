@@ -3,19 +3,19 @@
 //! with a condition that binds it (an account, an organization, a source).
 
 use super::NO_WILDCARD_PRINCIPAL;
-use crate::document::{PolicyKind, policies};
+use crate::document::{PolicyKind, PolicySource};
 use tenant_plugin_sdk::iam::{has_condition, is_allow, one_or_many, policy_statements};
 use tenant_plugin_sdk::prelude::*;
 
 /// What binds a Lambda permission granted to `*`.
 const LAMBDA_PERMISSION_BINDINGS: [&str; 3] = ["source_arn", "source_account", "principal_org_id"];
 
-pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
+pub(super) fn check(stack: &StackDocument, policies: &[PolicySource<'_>]) -> Vec<Finding> {
     let remediation = "Name the principal, or add a Condition binding it (aws:PrincipalAccount, aws:SourceArn, aws:PrincipalOrgID…).";
     let mut findings = Vec::new();
     // Trust policies are resource policies of roles; their parse errors are iam.trust-scoped's.
-    for source in policies(stack)
-        .into_iter()
+    for source in policies
+        .iter()
         .filter(|source| source.kind != PolicyKind::Identity)
     {
         let statements = match policy_statements(source.text) {
