@@ -489,7 +489,8 @@ impl<'a> StackView<'a> {
     pub(crate) fn blocks(&self, type_name: &str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
         self.input
             .document
-            .pointer(&format!("/resource/{type_name}"))
+            .get("resource")
+            .and_then(|resources| resources.get(type_name))
             .and_then(Value::as_object)
             .into_iter()
             .flatten()
@@ -549,10 +550,7 @@ impl<'a> StackView<'a> {
             ["data", "aws_region", _, "name" | "region"] => Some(region.to_owned()),
             ["data", "aws_partition", _, "partition"] => Some("aws".to_owned()),
             ["data", "aws_lambda_function", name, attribute] => {
-                let body = self
-                    .input
-                    .document
-                    .pointer(&format!("/data/aws_lambda_function/{name}"))?;
+                let body = self.input.document.get("data")?.get("aws_lambda_function")?.get(*name)?;
                 let function = self.string(body, "function_name", depth)?;
                 match *attribute {
                     "arn" => Some(format!("arn:aws:lambda:{region}:{account}:function:{function}")),
@@ -561,10 +559,7 @@ impl<'a> StackView<'a> {
                 }
             }
             [type_name, name, attribute] => {
-                let body = self
-                    .input
-                    .document
-                    .pointer(&format!("/resource/{type_name}/{name}"))?;
+                let body = self.input.document.get("resource")?.get(*type_name)?.get(*name)?;
                 let literal = |key: &str| self.string(body, key, depth);
                 let stack = self.input.name;
                 match (*type_name, *attribute) {

@@ -336,6 +336,12 @@ fn visit_strings(value: &Value, key: Option<&str>, visit: &mut impl FnMut(Option
     }
 }
 
+/// Whether `text` ends with `suffix` (lower-case ASCII), whatever the case of `text`: keys such
+/// as IAM condition keys are case-insensitive.
+fn ends_with_ignoring_case(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
 /// The fleet's tenant ids, with the length of the longest.
 #[derive(Debug)]
 struct TenantIds<'a> {
@@ -385,14 +391,15 @@ fn named_tenants<'a>(text: &str, ids: &TenantIds<'a>) -> Vec<&'a str> {
 
 fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, lookup: &FleetLookup<'_>) -> Vec<Finding> {
     let ids = &lookup.ids;
-    let mut places: Vec<(String, &Value)> = Vec::new();
+    // Each place as its address's parts: the address is written only for a finding.
+    let mut places: Vec<([&str; 3], &Value)> = Vec::new();
     for (section, value) in stack.document.as_object().into_iter().flatten() {
         match section.as_str() {
             "resource" | "data" => {
                 let prefix = if section == "data" { "data." } else { "" };
                 for (type_name, blocks) in value.as_object().into_iter().flatten() {
                     for (name, body) in blocks.as_object().into_iter().flatten() {
-                        places.push((format!("{prefix}{type_name}.{name}"), body));
+                        places.push(([prefix, type_name, name], body));
                     }
                 }
             }
@@ -401,27 +408,29 @@ fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, lookup: &FleetLookup<'
                     .as_object()
                     .into_iter()
                     .flatten()
-                    .map(|(name, body)| (format!("output.{name}"), body)),
+                    .map(|(name, body)| (["output", "", name], body)),
             ),
-            _ => places.push((section.clone(), value)),
+            _ => places.push(([section, "", ""], value)),
         }
     }
     let mut findings = Vec::new();
-    for (address, body) in places {
+    for ([prefix, type_name, name], body) in places {
         let mut mentions = BTreeSet::new();
         visit_strings(body, None, &mut |key, text| {
             for id in named_tenants(text, ids).into_iter().filter(|id| *id != tenant.id) {
                 mentions.insert(format!("\"{text}\" names tenant `{id}`"));
             }
             // IAM condition keys are case-insensitive; a pattern value admits whoever matches it.
-            if let Some(key) = key.filter(|k| k.to_ascii_lowercase().ends_with("tenantid")) {
+            if let Some(key) = key.filter(|k| ends_with_ignoring_case(k, "tenantid")) {
                 if text != tenant.id && ids.ids.contains(text) {
                     mentions.insert(format!("{key} is tenant `{text}`"));
                 } else if text.contains(['*', '?']) {
                     mentions.insert(format!("{key} matches any tenant with the pattern `{text}`"));
                 }
             }
-            if let Ok(block) = text.parse::<Ipv4Block>() {
+            // Only a text that starts with a digit can be a block: most are names and ARNs.
+            let block = text.starts_with(|c: char| c.is_ascii_digit()).then(|| text.parse::<Ipv4Block>());
+            if let Some(Ok(block)) = block {
                 let containing = lookup.tenants_containing(&block);
                 for other in containing.iter().filter(|o| o.id != tenant.id) {
                     mentions.insert(format!(
@@ -432,6 +441,11 @@ fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, lookup: &FleetLookup<'
             }
         });
         if !mentions.is_empty() {
+            let address = match (prefix, type_name, name) {
+                (section, "", "") => section.to_owned(),
+                ("output", "", name) => format!("output.{name}"),
+                (prefix, type_name, name) => format!("{prefix}{type_name}.{name}"),
+            };
             findings.push(finding(
                 &FOREIGN_TENANT,
                 Some(stack),
@@ -600,14 +614,14 @@ fn policy_problems(
 /// actions...).
 fn policy_evasions(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut report = |address: String, problems: BTreeSet<String>| {
+    let mut report = |address: &dyn Fn() -> String, problems: BTreeSet<String>| {
         if problems.is_empty() {
             return;
         }
         findings.push(finding(
             &FOREIGN_TENANT,
             Some(stack),
-            &address,
+            &address(),
             format!(
                 "a policy of tenant `{}` cannot be shown to stay inside the tenant: {}",
                 tenant.id,
@@ -634,7 +648,7 @@ fn policy_evasions(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec
                 &mut problems,
             ),
         });
-        report(format!("{type_name}.{name}"), problems);
+        report(&|| format!("{type_name}.{name}"), problems);
     }
     let documents = stack
         .document
@@ -668,7 +682,7 @@ fn policy_evasions(stack: &ComposedStack, tenant: &Tenant, fleet: &Fleet) -> Vec
             fleet,
             &mut problems,
         );
-        report(format!("data.aws_iam_policy_document.{name}"), problems);
+        report(&|| format!("data.aws_iam_policy_document.{name}"), problems);
     }
     findings
 }
@@ -679,9 +693,11 @@ fn policy_attributes(value: &Value, visit: &mut impl FnMut(&str)) {
     match value {
         Value::Object(fields) => {
             for (key, item) in fields {
-                let key = key.to_ascii_lowercase();
                 match item {
-                    Value::String(text) if key.ends_with("policy") || key.ends_with("policy_document") => {
+                    Value::String(text)
+                        if ends_with_ignoring_case(key, "policy")
+                            || ends_with_ignoring_case(key, "policy_document") =>
+                    {
                         visit(text)
                     }
                     _ => policy_attributes(item, visit),
