@@ -3,6 +3,7 @@
 use super::COMMENT_KEY;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 /// Reference roots that never name something declared in the document.
 const IGNORED_ROOTS: &[&str] = &["path", "each", "count", "self", "terraform"];
@@ -364,7 +365,8 @@ fn scan_value(value: &Value, pointer: &mut String, ignored: &BTreeSet<String>, s
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
                 let length = pointer.len();
-                pointer.push_str(&format!("/{index}"));
+                // Writing to a `String` cannot fail.
+                let _ = write!(pointer, "/{index}");
                 scan_value(item, pointer, ignored, scan);
                 pointer.truncate(length);
             }
@@ -376,7 +378,14 @@ fn scan_value(value: &Value, pointer: &mut String, ignored: &BTreeSet<String>, s
                 }
                 let length = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                // Escaped as JSON pointers demand (RFC 6901), in place.
+                for c in key.chars() {
+                    match c {
+                        '~' => pointer.push_str("~0"),
+                        '/' => pointer.push_str("~1"),
+                        c => pointer.push(c),
+                    }
+                }
                 scan_text(key, pointer, scan);
                 scan_value(item, pointer, ignored, scan);
                 pointer.truncate(length);
@@ -655,6 +664,17 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// A problem's pointer escapes `~` and `/` in keys (RFC 6901) and counts list items.
+    #[test]
+    fn problem_pointers_escape_keys_and_count_items() {
+        let document = json!({"resource": {"aws_s3_object": {"o": {
+            "tags": {"a/b~c": ["fine", "${unterminated"]}
+        }}}});
+        let blocks = check_references(&document);
+        let pointers: Vec<&str> = blocks[0].problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/resource/aws_s3_object/o/tags/a~1b~0c/1"]);
     }
 
     #[test]
