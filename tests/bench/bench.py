@@ -11,6 +11,10 @@ for 16,384 tenants; the default account quotas, so `check` reports the quota war
 (default 5), but stops repeating once its runs together took --budget seconds (default 60), so a
 slow "before" build still finishes; the printed run count says how many medians were taken of.
 
+Between consecutive generated fleet sizes (1,000 and 10,000 by default) it prints how much
+longer `check` of the larger took, wall and CPU, against the smaller fleet measured both before
+and after the larger one, so that the machine's drift in speed stays out of the ratio.
+
 Then the cold starts on the example: `synth` with an empty compilation cache (a fresh
 XDG_CACHE_HOME, so neither wasmtime's cache nor precompiled components exist) for the release
 binary (in the quick code tier, the example's default, and in the optimized one) and, with
@@ -68,17 +72,33 @@ def timed(command: list[str], cwd: pathlib.Path, env: dict[str, str]) -> tuple[f
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def repeated(command, cwd, env, runs: int, budget: float) -> str:
-    """Runs `command` up to `runs` times within `budget` seconds and describes the result."""
+def repeated(command, cwd, env, runs: int, budget: float) -> tuple[str, float, float]:
+    """Runs `command` up to `runs` times within `budget` seconds; describes the result and gives
+    the median wall and CPU times."""
     results = []
     while len(results) < runs and (not results or sum(t for t, _, _ in results) < budget):
         results.append(timed(command, cwd, env))
     times = [elapsed for elapsed, _, _ in results]
     cpu = [used for _, used, _ in results]
     peak = max(rss for _, _, rss in results)
+    wall, used = statistics.median(times), statistics.median(cpu)
+    described = (
+        f"median {format_seconds(wall)}, fastest {format_seconds(min(times))}"
+        f" ({len(results)} runs), CPU median {format_seconds(used)}, peak RSS {peak / 1024:.0f} MiB"
+    )
+    return described, wall, used
+
+
+def linearity(smaller: int, larger: int, before: tuple[float, float], larger_times: tuple[float, float],
+              after: tuple[float, float]) -> str:
+    """How much longer `check` of the larger fleet took than of the smaller, against the mean of
+    the smaller fleet's medians measured before and after the larger one: this machine's speed
+    drifts over minutes, and bracketing keeps the drift out of the ratio."""
+    wall = larger_times[0] / statistics.mean([before[0], after[0]])
+    cpu = larger_times[1] / statistics.mean([before[1], after[1]])
     return (
-        f"median {format_seconds(statistics.median(times))}, fastest {format_seconds(min(times))}"
-        f" ({len(results)} runs), CPU median {format_seconds(statistics.median(cpu))}, peak RSS {peak / 1024:.0f} MiB"
+        f"  linearity, check: {larger} / {smaller} tenants = {wall:.1f}x wall, {cpu:.1f}x CPU"
+        f" ({smaller} tenants before and after: {format_seconds(before[0])}, {format_seconds(after[0])} wall)"
     )
 
 
@@ -123,13 +143,27 @@ def main() -> int:
         # Other processes' load skews wall times on a shared machine: say how busy it was.
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{binary}, {os.cpu_count()} cores (load average {load}), up to {args.runs} runs or {args.budget:.0f} s per command")
-        for tenants in [int(n) for n in args.tenants.split(",")]:
+        # Median (wall, CPU) of `check` per fleet size, for the linearity lines.
+        checks: dict[int, tuple[float, float]] = {}
+        sizes = [int(n) for n in args.tenants.split(",")]
+        for tenants in sizes:
             for name, command in commands(binary, plugins, work, tenants).items():
                 try:
-                    described = repeated(command, work, env, args.runs, args.budget)
+                    described, wall, cpu = repeated(command, work, env, args.runs, args.budget)
+                    if name == "check":
+                        checks[tenants] = (wall, cpu)
                 except RunFailed as error:
                     described, failed = f"FAILED: {error}", True
                 print(f"  {tenants:>6} tenants  {name}: {described}", flush=True)
+        # The example is mostly start-up; linearity is judged between the generated fleets.
+        fleets = [n for n in sizes if n != 3 and n in checks]
+        for smaller, larger in zip(fleets, fleets[1:]):
+            try:
+                _, *after = repeated(commands(binary, plugins, work, smaller)["check"], work, env, args.runs, args.budget)
+                print(linearity(smaller, larger, checks[smaller], checks[larger], tuple(after)), flush=True)
+            except RunFailed as error:
+                print(f"  linearity, check: {larger} / {smaller} tenants: FAILED: {error}", flush=True)
+                failed = True
         cold = [("release", binary, "synth"), ("release", binary, "synth, optimized code")]
         cold += [("dev", args.dev_binary.resolve(), "synth")] if args.dev_binary else []
         for profile, program, name in cold:
