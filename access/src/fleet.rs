@@ -550,7 +550,12 @@ impl<'a> StackView<'a> {
             ["data", "aws_region", _, "name" | "region"] => Some(region.to_owned()),
             ["data", "aws_partition", _, "partition"] => Some("aws".to_owned()),
             ["data", "aws_lambda_function", name, attribute] => {
-                let body = self.input.document.get("data")?.get("aws_lambda_function")?.get(*name)?;
+                let body = self
+                    .input
+                    .document
+                    .get("data")?
+                    .get("aws_lambda_function")?
+                    .get(*name)?;
                 let function = self.string(body, "function_name", depth)?;
                 match *attribute {
                     "arn" => Some(format!("arn:aws:lambda:{region}:{account}:function:{function}")),

@@ -339,7 +339,8 @@ fn visit_strings(value: &Value, key: Option<&str>, visit: &mut impl FnMut(Option
 /// Whether `text` ends with `suffix` (lower-case ASCII), whatever the case of `text`: keys such
 /// as IAM condition keys are case-insensitive.
 fn ends_with_ignoring_case(text: &str, suffix: &str) -> bool {
-    text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    text.len() >= suffix.len()
+        && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// The fleet's tenant ids, with the length of the longest.
@@ -429,7 +430,9 @@ fn foreign_tenant(stack: &ComposedStack, tenant: &Tenant, lookup: &FleetLookup<'
                 }
             }
             // Only a text that starts with a digit can be a block: most are names and ARNs.
-            let block = text.starts_with(|c: char| c.is_ascii_digit()).then(|| text.parse::<Ipv4Block>());
+            let block = text
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| text.parse::<Ipv4Block>());
             if let Some(Ok(block)) = block {
                 let containing = lookup.tenants_containing(&block);
                 for other in containing.iter().filter(|o| o.id != tenant.id) {

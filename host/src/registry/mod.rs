@@ -19,6 +19,7 @@
 
 mod edit;
 mod local;
+#[cfg(feature = "s3-registry")]
 pub mod s3;
 
 use crate::config::{ConfigError, ConfigFile};
@@ -266,8 +267,18 @@ impl Registry {
     }
 
     /// The registry at `url` (`s3://bucket/prefix`).
+    #[cfg(feature = "s3-registry")]
     pub fn open_url(url: &str) -> Result<Self, RegistryError> {
         Ok(Self::new(Box::new(s3::S3Store::open(url)?)))
+    }
+
+    /// The registry at `url`: not in a build without the `s3-registry` feature.
+    #[cfg(not(feature = "s3-registry"))]
+    pub fn open_url(url: &str) -> Result<Self, RegistryError> {
+        Err(RegistryError::Url {
+            url: url.into(),
+            reason: "this tenant-host was built without S3 registries (cargo feature `s3-registry`, which `just synth` leaves out to build sooner); build it with `cargo build -p tenant-host`".into(),
+        })
     }
 
     /// The local registry of the configuration file `path` (the lock file beside it).
