@@ -41,22 +41,26 @@ impl Tri {
     /// Disjunction over an iterator; `False` when empty. Stops at the first `True`, which
     /// decides it, so the items after it are not computed.
     pub fn any<I: IntoIterator<Item = Tri>>(items: I) -> Tri {
-        let mut result = Tri::False;
-        for item in items {
-            result = result.or(item);
-            if result == Tri::True {
-                break;
-            }
-        }
-        result
+        Self::fold_until(items, Tri::False, Tri::or, Tri::True)
     }
 
     /// Conjunction over an iterator; `True` when empty. Stops at the first `False`.
     pub fn all<I: IntoIterator<Item = Tri>>(items: I) -> Tri {
-        let mut result = Tri::True;
+        Self::fold_until(items, Tri::True, Tri::and, Tri::False)
+    }
+
+    /// Folds `items` with `combine` from `start`, up to the first `decisive` result, which no
+    /// further item can change.
+    fn fold_until<I: IntoIterator<Item = Tri>>(
+        items: I,
+        start: Tri,
+        combine: fn(Tri, Tri) -> Tri,
+        decisive: Tri,
+    ) -> Tri {
+        let mut result = start;
         for item in items {
-            result = result.and(item);
-            if result == Tri::False {
+            result = combine(result, item);
+            if result == decisive {
                 break;
             }
         }
