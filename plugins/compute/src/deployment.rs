@@ -1,6 +1,6 @@
 //! The tenant API's deployment package, built from the handler source compiled into the plugin.
 
-use tenant_plugin_sdk::package::{deterministic_zip, sha256_hex};
+use tenant_plugin_sdk::package::deterministic_zip;
 
 /// The handler module; the function's handler is `app.handler`.
 const HANDLER_SOURCE: &[u8] = include_bytes!("../handler/app.py");
@@ -12,13 +12,14 @@ pub fn api_package() -> Vec<u8> {
 
 /// Where the package goes in the stack folder: named by its digest, so a changed handler is a new
 /// file and an unchanged one keeps its path.
-pub fn asset_path(package: &[u8]) -> String {
-    format!("assets/tenant-api/{}.zip", sha256_hex(package))
+pub fn asset_path(package_sha256_hex: &str) -> String {
+    format!("assets/tenant-api/{package_sha256_hex}.zip")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tenant_plugin_sdk::package::PackageDigest;
 
     #[test]
     fn the_package_holds_the_handler_verbatim() {
@@ -27,10 +28,8 @@ mod tests {
         assert!(source.contains("def handler(event, context):"));
         // Stored (uncompressed) entries keep the source bytes contiguous in the archive.
         assert!(package.windows(HANDLER_SOURCE.len()).any(|w| w == HANDLER_SOURCE));
-        assert!(asset_path(&package).starts_with("assets/tenant-api/"));
-        assert_eq!(
-            asset_path(&package).len(),
-            "assets/tenant-api/".len() + 64 + ".zip".len()
-        );
+        let path = asset_path(&PackageDigest::of(&package).hex);
+        assert!(path.starts_with("assets/tenant-api/"));
+        assert_eq!(path.len(), "assets/tenant-api/".len() + 64 + ".zip".len());
     }
 }

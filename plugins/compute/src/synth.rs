@@ -7,7 +7,7 @@ use tenant_plugin_sdk::bundled::{
     LAMBDA_SECURITY_GROUP_ID, LOG_GROUP_NAME, PRIVATE_SUBNET_IDS, TABLE_ARN, TABLE_NAME,
 };
 use tenant_plugin_sdk::naming::{API_DEAD_LETTER_QUEUE, API_FUNCTION, look_alike_tenant};
-use tenant_plugin_sdk::package::sha256_base64;
+use tenant_plugin_sdk::package::PackageDigest;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::dead_letter_queue;
 
@@ -79,8 +79,9 @@ pub fn tenant(context: &StackContext<ComputeSettings>) -> Result<Fragment, Plugi
     );
 
     let package = api_package();
-    let source_code_hash = sha256_base64(&package);
-    let filename = fragment.asset(&asset_path(&package), package);
+    let digest = PackageDigest::of(&package);
+    let source_code_hash = digest.base64;
+    let filename = fragment.asset(&asset_path(&digest.hex), package);
     let function_name = API_FUNCTION.render(id, suffix);
     let function = fragment.resource(
         "aws_lambda_function",

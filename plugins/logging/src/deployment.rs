@@ -1,6 +1,6 @@
 //! The forwarder's deployment package, built from the source compiled into the plugin.
 
-use tenant_plugin_sdk::package::{deterministic_zip, sha256_hex};
+use tenant_plugin_sdk::package::deterministic_zip;
 
 /// The forwarder module; the function's handler is `forwarder.handler`.
 const FORWARDER_SOURCE: &[u8] = include_bytes!("../forwarder/forwarder.py");
@@ -11,13 +11,14 @@ pub fn forwarder_package() -> Vec<u8> {
 }
 
 /// Where the package goes in the stack folder, named by its digest.
-pub fn asset_path(package: &[u8]) -> String {
-    format!("assets/log-forwarder/{}.zip", sha256_hex(package))
+pub fn asset_path(package_sha256_hex: &str) -> String {
+    format!("assets/log-forwarder/{package_sha256_hex}.zip")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tenant_plugin_sdk::package::{PackageDigest, sha256_hex};
 
     #[test]
     fn the_package_holds_the_forwarder_verbatim() {
@@ -33,7 +34,7 @@ mod tests {
                 .any(|w| w == FORWARDER_SOURCE)
         );
         assert_eq!(
-            asset_path(&package),
+            asset_path(&PackageDigest::of(&package).hex),
             format!("assets/log-forwarder/{}.zip", sha256_hex(&package))
         );
     }

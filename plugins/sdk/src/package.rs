@@ -58,15 +58,40 @@ pub fn deterministic_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     archive
 }
 
+/// A deployment package's SHA-256 in the two forms a stack uses, hashed once: a plugin that
+/// writes a package per stack needs both, and hashing was most of such a plugin's synthesis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageDigest {
+    /// Lowercase hex: for content-addressed asset paths.
+    pub hex: String,
+    /// Base64: what Lambda's `source_code_hash` compares.
+    pub base64: String,
+}
+
+impl PackageDigest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        PackageDigest {
+            hex: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            base64: base64(&digest),
+        }
+    }
+}
+
 /// The lowercase hex SHA-256 of `bytes`: for content-addressed asset paths.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    PackageDigest::of(bytes).hex
 }
 
 /// The base64 SHA-256 of `bytes`: what Lambda's `source_code_hash` compares.
 pub fn sha256_base64(bytes: &[u8]) -> String {
+    PackageDigest::of(bytes).base64
+}
+
+/// Standard base64 with padding (RFC 4648).
+fn base64(digest: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let digest = Sha256::digest(bytes);
     let mut out = String::new();
     for chunk in digest.chunks(3) {
         let n = chunk
@@ -107,6 +132,13 @@ mod tests {
         assert_eq!(
             sha256_base64(b"abc"),
             "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+        assert_eq!(
+            PackageDigest::of(b"abc"),
+            PackageDigest {
+                hex: sha256_hex(b"abc"),
+                base64: sha256_base64(b"abc")
+            }
         );
     }
 }

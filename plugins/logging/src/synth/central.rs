@@ -9,7 +9,7 @@ use tenant_plugin_sdk::iam::{key_administration, logs_key_use};
 use tenant_plugin_sdk::naming::{
     API_ROLE, CENTRAL_LOG_FORWARDER, CENTRAL_LOG_GROUP, log_group_arn, role_arn,
 };
-use tenant_plugin_sdk::package::sha256_base64;
+use tenant_plugin_sdk::package::PackageDigest;
 use tenant_plugin_sdk::prelude::*;
 use tenant_plugin_sdk::resources::{dead_letter_queue, encrypted_log_group};
 
@@ -152,8 +152,9 @@ pub fn synthesize(context: &StackContext<LoggingSettings>) -> Result<Fragment, P
     );
 
     let package = forwarder_package();
-    let source_code_hash = sha256_base64(&package);
-    let filename = fragment.asset(&asset_path(&package), package);
+    let digest = PackageDigest::of(&package);
+    let source_code_hash = digest.base64;
+    let filename = fragment.asset(&asset_path(&digest.hex), package);
     let forwarder = fragment.resource(
         "aws_lambda_function",
         "log_forwarder",
