@@ -58,27 +58,6 @@ pub struct Intent {
     pub because: Arc<str>,
 }
 
-impl Intent {
-    /// The intent with its texts taken from `texts`, for intents made with texts of their own
-    /// ([`Fleet::derived_intents`](crate::fleet::Fleet::derived_intents)).
-    pub fn shared(self, texts: &Texts) -> Intent {
-        Intent {
-            plugin: texts.share(&self.plugin),
-            stack: texts.share(&self.stack),
-            principal: texts.share(&self.principal),
-            action: texts.share(&self.action),
-            resource: texts.share(&self.resource),
-            expect: self.expect,
-            context: self
-                .context
-                .iter()
-                .map(|(key, value)| (texts.share(key), texts.share(value)))
-                .collect(),
-            because: texts.share(&self.because),
-        }
-    }
-}
-
 /// What an intent asserts once the references of its stack are resolved: two intents with one
 /// claim are the same intent, whoever declared them and however they spelled it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,7 +87,7 @@ pub fn resolve_intents(stacks: &[StackInput<'_>], intents: &[Intent]) -> Vec<Res
     intents
         .iter()
         .map(|intent| match views.get(&*intent.stack) {
-            Some(view) => resolve_intent(view, intent.clone(), &texts),
+            Some(view) => resolve_intent(view, intent.clone()),
             None => ResolvedIntent::literal(intent.clone()),
         })
         .collect()
@@ -232,7 +211,7 @@ impl Fleet {
         let texts = Texts::default();
         stacks
             .iter()
-            .flat_map(|stack| derived_unclaimed(&StackView::new(*stack, &texts), &claimed, &texts))
+            .flat_map(|stack| derived_unclaimed(&StackView::new(*stack, &texts), &claimed))
             .map(|resolved| resolved.intent)
             .collect()
     }
@@ -286,47 +265,39 @@ impl Fleet {
     }
 }
 
-/// The host's intents about the stack of `view` (see [`Fleet::derived_intents`]), resolved in it
-/// and with their texts shared through `texts`, but for those whose claim is `claimed` already.
-pub(crate) fn derived_unclaimed(
-    view: &StackView<'_>,
-    claimed: &BTreeSet<Claim>,
-    texts: &Texts,
-) -> Vec<ResolvedIntent> {
+/// The host's intents about the stack of `view` (see [`Fleet::derived_intents`]), resolved in it,
+/// but for those whose claim is `claimed` already.
+pub(crate) fn derived_unclaimed(view: &StackView<'_>, claimed: &BTreeSet<Claim>) -> Vec<ResolvedIntent> {
     let mut derived = Vec::new();
     derive_intents(view, &mut derived);
     derived
         .into_iter()
-        .map(|intent| resolve_intent(view, intent.shared(texts), texts))
+        .map(|intent| resolve_intent(view, intent))
         .filter(|resolved| !claimed.contains(&resolved.claim()))
         .collect()
 }
 
 /// The intents that follow from what the stack of `view` declares, with their references
-/// unresolved and texts of their own.
+/// unresolved and their texts shared through the view's.
 fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
-    let stack = view.input.name;
-    let mut push = |principal: String,
-                    action: &str,
-                    resource: String,
-                    context: Vec<(Arc<str>, Arc<str>)>,
-                    because: String| {
-        intents.push(Intent {
-            plugin: "host".into(),
-            stack: stack.into(),
-            principal: principal.into(),
-            action: action.into(),
-            resource: resource.into(),
-            expect: Expectation::Allow,
-            context: context.into(),
-            because: because.into(),
-        });
-    };
-    let text = |body: &serde_json::Value, pointer: &str| {
-        body.pointer(pointer)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    };
+    let texts = view.texts();
+    let (plugin, stack) = (texts.share("host"), texts.share(view.input.name));
+    let mut push =
+        |principal: &str, action: &str, resource: &str, context: &[(&str, &str)], because: String| {
+            intents.push(Intent {
+                plugin: plugin.clone(),
+                stack: stack.clone(),
+                principal: texts.share(principal),
+                action: texts.share(action),
+                resource: texts.share(resource),
+                expect: Expectation::Allow,
+                context: texts.share_pairs(context.iter().copied()),
+                because: texts.share(&because),
+            });
+        };
+    fn text<'v>(body: &'v serde_json::Value, pointer: &str) -> Option<&'v str> {
+        body.pointer(pointer).and_then(serde_json::Value::as_str)
+    }
     for (name, function) in view.blocks("aws_lambda_function") {
         let (Some(role), Some(function_name)) =
             (text(function, "/role"), view.string(function, "function_name", 0))
@@ -335,13 +306,10 @@ fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
         };
         if let Some(key) = text(function, "/kms_key_arn") {
             push(
-                role.clone(),
+                role,
                 "kms:Decrypt",
                 key,
-                vec![(
-                    "kms:EncryptionContext:LambdaFunctionName".into(),
-                    function_name.as_str().into(),
-                )],
+                &[("kms:EncryptionContext:LambdaFunctionName", &function_name)],
                 format!(
                     "Lambda decrypts the environment of aws_lambda_function.{name} with its execution role's credentials"
                 ),
@@ -352,7 +320,7 @@ fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
                 role,
                 "sqs:SendMessage",
                 queue,
-                Vec::new(),
+                &[],
                 format!("aws_lambda_function.{name} sends failed events to its dead-letter queue"),
             );
         }
@@ -361,31 +329,31 @@ fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
         let Some(rule) = text(target, "/rule").map(|rule| rule.replace(".name}", ".arn}")) else {
             continue;
         };
-        let source: Vec<(Arc<str>, Arc<str>)> = vec![("aws:SourceArn".into(), rule.as_str().into())];
+        let source = [("aws:SourceArn", rule.as_str())];
         if let Some(arn) = text(target, "/arn") {
             match text(target, "/role_arn") {
                 Some(role) => push(
                     role,
                     "states:StartExecution",
                     arn,
-                    Vec::new(),
+                    &[],
                     format!("aws_cloudwatch_event_target.{name} starts its target with its role"),
                 ),
                 None => push(
-                    "service:events.amazonaws.com".to_owned(),
+                    "service:events.amazonaws.com",
                     "lambda:InvokeFunction",
                     arn,
-                    source.clone(),
+                    &source,
                     format!("EventBridge invokes the target of aws_cloudwatch_event_target.{name}"),
                 ),
             }
         }
         if let Some(queue) = text(target, "/dead_letter_config/0/arn") {
             push(
-                "service:events.amazonaws.com".to_owned(),
+                "service:events.amazonaws.com",
                 "sqs:SendMessage",
                 queue,
-                source,
+                &source,
                 format!(
                     "EventBridge writes undeliverable events of aws_cloudwatch_event_target.{name} to its dead-letter queue"
                 ),
@@ -396,10 +364,10 @@ fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
         if let Some(key) = text(group, "/kms_key_id") {
             let group_arn = format!("${{aws_cloudwatch_log_group.{name}.arn}}");
             push(
-                format!("service:logs.{}.amazonaws.com", view.region),
+                &format!("service:logs.{}.amazonaws.com", view.region),
                 "kms:GenerateDataKey",
                 key,
-                vec![("kms:EncryptionContext:aws:logs:arn".into(), group_arn.into())],
+                &[("kms:EncryptionContext:aws:logs:arn", &group_arn)],
                 format!("CloudWatch Logs encrypts aws_cloudwatch_log_group.{name} with its key"),
             );
         }
@@ -409,19 +377,16 @@ fn derive_intents(view: &StackView<'_>, intents: &mut Vec<Intent>) {
             text(filter, "/destination_arn"),
             view.string(filter, "log_group_name", 0),
         ) {
+            let source = format!(
+                "arn:aws:logs:{}:{}:log-group:{group}:*",
+                view.region,
+                crate::fleet::ACCOUNT
+            );
             push(
-                "service:logs.amazonaws.com".to_owned(),
+                "service:logs.amazonaws.com",
                 "lambda:InvokeFunction",
                 destination,
-                vec![(
-                    "aws:SourceArn".into(),
-                    format!(
-                        "arn:aws:logs:{}:{}:log-group:{group}:*",
-                        view.region,
-                        crate::fleet::ACCOUNT
-                    )
-                    .into(),
-                )],
+                &[("aws:SourceArn", &source)],
                 format!("aws_cloudwatch_log_subscription_filter.{name} delivers to its destination"),
             );
         }

@@ -103,11 +103,11 @@ impl StackModel {
         let view = StackView::new(input, texts);
         let declared: Vec<ResolvedIntent> = declared
             .into_iter()
-            .map(|intent| resolve_intent(&view, intent, texts))
+            .map(|intent| resolve_intent(&view, intent))
             .collect();
         let claimed: BTreeSet<Claim> = declared.iter().map(ResolvedIntent::claim).collect();
         // Collected from two lists of known length, so it keeps no spare room.
-        let intents: Vec<ResolvedIntent> = derived_unclaimed(&view, &claimed, texts)
+        let intents: Vec<ResolvedIntent> = derived_unclaimed(&view, &claimed)
             .into_iter()
             .chain(declared)
             .collect();
@@ -457,7 +457,8 @@ impl ResolvedIntent {
 }
 
 /// Resolves an intent's references in the stack that declares it.
-pub(crate) fn resolve_intent(view: &StackView<'_>, intent: Intent, texts: &Texts) -> ResolvedIntent {
+pub(crate) fn resolve_intent(view: &StackView<'_>, intent: Intent) -> ResolvedIntent {
+    let texts = view.texts();
     ResolvedIntent {
         principal: texts.share(&view.resolve(&intent.principal)),
         resource: texts.share(&view.resolve(&intent.resource)),

@@ -29,6 +29,17 @@ impl Texts {
         shared
     }
 
+    /// Pairs of texts (a request context), each text shared.
+    pub fn share_pairs<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Box<[(Arc<str>, Arc<str>)]> {
+        pairs
+            .into_iter()
+            .map(|(key, value)| (self.share(key), self.share(value)))
+            .collect()
+    }
+
     /// The shared copy of a list of texts, made on first use.
     pub fn share_list(&self, list: Vec<Arc<str>>) -> Arc<[Arc<str>]> {
         let mut lists = self.lists.lock().unwrap_or_else(PoisonError::into_inner);

@@ -205,11 +205,7 @@ fn plugin_intents<'a>(stack: &'a ComposedStack, texts: &'a Texts) -> impl Iterat
                 api::AccessExpectation::Allow => Expectation::Allow,
                 api::AccessExpectation::Deny => Expectation::Deny,
             },
-            context: intent
-                .context
-                .iter()
-                .map(|(key, value)| (texts.share(key), texts.share(value)))
-                .collect(),
+            context: texts.share_pairs(intent.context.iter().map(|(key, value)| (&**key, &**value))),
             because: texts.share(&intent.because),
         })
     })
