@@ -156,9 +156,7 @@ impl Previous {
         let entry = self.entries.get(stack)?;
         serde_json::from_str::<Entry>(entry.get()).ok()?.digest
     }
-}
 
-impl Previous {
     /// What the previous output holds. A folder that is not a tenant-host output (no manifest
     /// with the [`MARKER`], or entries tenant-host does not write) is refused rather than
     /// replaced: the swap would delete everything in it. A symbolic link is refused too: the swap
