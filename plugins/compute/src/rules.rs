@@ -190,14 +190,14 @@ mod tests {
     }
 
     fn findings(tenant: bool, document: Value) -> Vec<(String, String)> {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: tenant.then(|| Tenant {
+        let stack = tenant_plugin_sdk::testing::received(
+            "s",
+            tenant.then(|| Tenant {
                 id: "acme-corp".into(),
                 cidr_block: "10.0.0.0/16".into(),
             }),
-            document,
-        };
+            &document,
+        );
         check_stack(&stack, &default_settings::<Compute>())
             .into_iter()
             .map(|f| (f.rule_id, f.address))
@@ -354,15 +354,15 @@ mod tests {
 
     #[test]
     fn warnings_carry_the_rule_severity() {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: None,
-            document: document(
+        let stack = tenant_plugin_sdk::testing::received(
+            "s",
+            None,
+            &document(
                 with(complying_function(), "tracing_config", Value::Null),
                 json!({}),
                 "AWS_IAM",
             ),
-        };
+        );
         let findings = check_stack(&stack, &default_settings::<Compute>());
         let tracing = findings.iter().find(|f| f.rule_id == LAMBDA_TRACING.id).unwrap();
         assert_eq!(tracing.severity, Severity::Warning);

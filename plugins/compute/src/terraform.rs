@@ -1,7 +1,6 @@
 //! Resolving references between the blocks of a composed stack; nested blocks and references are
 //! read with the SDK's `document` readers.
 
-use tenant_plugin_sdk::BlockKind;
 use tenant_plugin_sdk::document::referenced_resource;
 use tenant_plugin_sdk::prelude::*;
 
@@ -9,8 +8,7 @@ use tenant_plugin_sdk::prelude::*;
 pub fn resolve<'a>(stack: &'a StackDocument, value: &str) -> Option<(&'a str, &'a Value)> {
     let (type_name, name) = referenced_resource(value)?;
     stack
-        .blocks()
-        .find(|block| block.kind == BlockKind::Resource && block.type_name == type_name && block.name == name)
+        .resource(type_name, name)
         .map(|block| (block.type_name, block.body))
 }
 

@@ -7,7 +7,6 @@
 
 use crate::settings::{AWS_DELETION_WINDOW_DAYS, CryptoSettings};
 use std::collections::BTreeSet;
-use tenant_plugin_sdk::BlockKind;
 use tenant_plugin_sdk::document::{nested_blocks, string};
 use tenant_plugin_sdk::prelude::*;
 
@@ -141,10 +140,7 @@ const BINDING_KEYS: [&str; 8] = [
 
 fn no_unbound_wildcard_principal(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let holders = stack
-        .blocks()
-        .filter(|b| b.kind == BlockKind::Resource && KEY_POLICY_HOLDERS.contains(&b.type_name));
-    for holder in holders {
+    for holder in stack.resources_of_types(&KEY_POLICY_HOLDERS) {
         // Without a policy KMS applies its default one, which names only the account.
         let Some(text) = string(holder.body, "policy") else {
             continue;
@@ -357,19 +353,16 @@ mod tests {
     use tenant_plugin_sdk::testing::{default_settings, settings_with};
 
     fn stack(tenant: bool, resources: Value) -> StackDocument {
-        StackDocument {
-            stack: if tenant {
-                "tenant-acme-corp-dev"
-            } else {
-                "central-dev"
-            }
-            .into(),
-            tenant: tenant.then(|| Tenant {
-                id: "acme-corp".into(),
-                cidr_block: "10.0.0.0/16".into(),
-            }),
-            document: json!({"resource": resources}),
-        }
+        let name = if tenant {
+            "tenant-acme-corp-dev"
+        } else {
+            "central-dev"
+        };
+        let tenant = tenant.then(|| Tenant {
+            id: "acme-corp".into(),
+            cidr_block: "10.0.0.0/16".into(),
+        });
+        tenant_plugin_sdk::testing::received(name, tenant, &json!({"resource": resources}))
     }
 
     /// A key passing every key rule, to combine with the resources under test.

@@ -143,11 +143,7 @@ mod tests {
     }
 
     fn central_stack(resources: Value) -> StackDocument {
-        StackDocument {
-            stack: "central-dev".into(),
-            tenant: None,
-            document: json!({"resource": resources}),
-        }
+        testing::received("central-dev", None, &json!({"resource": resources}))
     }
 
     fn findings_of(rule: Rule, stack: &StackDocument) -> Vec<String> {

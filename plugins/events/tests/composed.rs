@@ -31,7 +31,7 @@ fn the_bundled_plugins_compose_without_errors() {
     stack.synthesize::<IamPlugin>().unwrap();
     stack.synthesize::<Compute>().unwrap();
     stack.synthesize::<Events>().unwrap();
-    let document = stack.document().document;
+    let document = stack.document().to_value();
     assert_eq!(
         document["resource"]["aws_lambda_function"]["api"]["vpc_config"][0]["subnet_ids"],
         serde_json::json!(["${aws_subnet.private_a.id}", "${aws_subnet.private_b.id}"]),

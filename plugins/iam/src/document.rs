@@ -73,10 +73,10 @@ mod tests {
 
     #[test]
     fn classifies_policies_by_what_they_govern() {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: None,
-            document: json!({
+        let stack = tenant_plugin_sdk::testing::received(
+            "s",
+            None,
+            &json!({
                 "resource": {
                     "aws_iam_role": {"r": {"assume_role_policy": "{}", "inline_policy": [{"name": "i", "policy": "{}"}]}},
                     "aws_iam_role_policy": {"p": {"policy": "{}"}},
@@ -85,7 +85,7 @@ mod tests {
                 },
                 "data": {"aws_iam_policy_document": {"d": {"statement": []}}},
             }),
-        };
+        );
         let found: Vec<_> = policies(&stack)
             .into_iter()
             .map(|p| (p.address, p.kind))

@@ -1,11 +1,11 @@
 //! The plugin's checks over composed stacks.
 
 use crate::settings::{ACCEPTED_RETENTION_DAYS, LoggingSettings};
+use tenant_plugin_sdk::TerraformBlock;
 use tenant_plugin_sdk::document::referenced_resource;
 use tenant_plugin_sdk::iam::{one_or_many, policy_statements};
 use tenant_plugin_sdk::naming::CENTRAL_LOG_GROUP;
 use tenant_plugin_sdk::prelude::*;
-use tenant_plugin_sdk::{BlockKind, TerraformBlock};
 
 pub const RETENTION_VALID: Rule = Rule::error(
     "logging.retention-valid",
@@ -193,9 +193,7 @@ fn referenced_block(value: Option<&Value>) -> Option<(&str, &str)> {
 }
 
 fn declares(stack: &StackDocument, type_name: &str, name: &str) -> bool {
-    stack
-        .blocks()
-        .any(|b| b.kind == BlockKind::Resource && b.type_name == type_name && b.name == name)
+    stack.resource(type_name, name).is_some()
 }
 
 fn refers_to(value: Option<&Value>, block: &TerraformBlock<'_>) -> bool {
@@ -233,11 +231,7 @@ mod tests {
     }
 
     fn findings(tenant: Option<Tenant>, resources: Value) -> Vec<(String, String)> {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant,
-            document: json!({"resource": resources}),
-        };
+        let stack = tenant_plugin_sdk::testing::received("s", tenant, &json!({"resource": resources}));
         check_stack(&stack, &default_settings::<Logging>())
             .into_iter()
             .map(|finding| (finding.rule_id, finding.address))
@@ -388,11 +382,7 @@ mod tests {
         tenant["resource"]["aws_vpc"] = json!({"tenant": {}});
         let central = crate::synth::central::tests::central().to_json();
         for (tenant, document) in [(acme(), tenant), (None, central)] {
-            let stack = StackDocument {
-                stack: "s".into(),
-                tenant,
-                document,
-            };
+            let stack = tenant_plugin_sdk::testing::received("s", tenant, &document);
             assert_eq!(check_stack(&stack, &default_settings::<Logging>()), vec![]);
         }
     }
@@ -465,11 +455,11 @@ mod tests {
 
     #[test]
     fn severities_follow_the_declared_rules() {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: acme(),
-            document: json!({"resource": changed(&["aws_cloudwatch_log_group", "api", "retention_in_days"], json!(90))}),
-        };
+        let stack = tenant_plugin_sdk::testing::received(
+            "s",
+            acme(),
+            &json!({"resource": changed(&["aws_cloudwatch_log_group", "api", "retention_in_days"], json!(90))}),
+        );
         let [finding] = check_stack(&stack, &default_settings::<Logging>())
             .try_into()
             .unwrap();

@@ -86,12 +86,17 @@ fn open_sources<'a>(body: &'a Value, keys: &[&str]) -> Vec<&'a str> {
 
 const SECURITY_GROUP_BLOCK_SOURCES: [&str; 2] = ["cidr_blocks", "ipv6_cidr_blocks"];
 
+/// The resource types that admit ingress, each read below.
+const INGRESS_TYPES: [&str; 4] = [
+    "aws_default_security_group",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+];
+
 fn no_public_ingress(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for block in stack
-        .blocks()
-        .filter(|b| b.kind == tenant_plugin_sdk::BlockKind::Resource)
-    {
+    for block in stack.resources_of_types(&INGRESS_TYPES) {
         let sources = match block.type_name {
             "aws_security_group" | "aws_default_security_group" => nested_blocks(block.body, "ingress")
                 .flat_map(|ingress| open_sources(ingress, &SECURITY_GROUP_BLOCK_SOURCES))
@@ -163,12 +168,17 @@ const INTERNET_PATH_TYPES: [(&str, &str); 6] = [
     ("aws_vpc_peering_connection_accepter", "a VPC peering accepter"),
 ];
 
+/// The resource types that hold routes, each read below.
+const ROUTE_TYPES: [&str; 3] = ["aws_default_route_table", "aws_route", "aws_route_table"];
+
 fn no_internet_path(stack: &StackDocument, rule: &Rule) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for block in stack
-        .blocks()
-        .filter(|b| b.kind == tenant_plugin_sdk::BlockKind::Resource)
-    {
+    let read = |kind, type_name: &str| {
+        kind == tenant_plugin_sdk::BlockKind::Resource
+            && (ROUTE_TYPES.contains(&type_name)
+                || INTERNET_PATH_TYPES.iter().any(|(path, _)| *path == type_name))
+    };
+    for block in stack.blocks_where(read) {
         if let Some((_, what)) = INTERNET_PATH_TYPES
             .iter()
             .find(|(type_name, _)| *type_name == block.type_name)
@@ -339,14 +349,12 @@ mod tests {
     use super::*;
 
     fn stack(tenant: Allocation, document: Value) -> StackDocument {
-        StackDocument {
-            stack: tenant.map_or_else(|| "central-dev".to_owned(), |(id, _)| format!("tenant-{id}-dev")),
-            tenant: tenant.map(|(id, cidr)| Tenant {
-                id: id.into(),
-                cidr_block: cidr.into(),
-            }),
-            document,
-        }
+        let name = tenant.map_or_else(|| "central-dev".to_owned(), |(id, _)| format!("tenant-{id}-dev"));
+        let tenant = tenant.map(|(id, cidr)| Tenant {
+            id: id.into(),
+            cidr_block: cidr.into(),
+        });
+        tenant_plugin_sdk::testing::received(&name, tenant, &document)
     }
 
     /// A tenant stack's `(tenant id, allocated block)`, or `None` for the central stack.
@@ -373,6 +381,13 @@ mod tests {
                 None,
                 json!({"aws_security_group": {"web": {"ingress": [{"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/16", "0.0.0.0/0"]}]}}}),
                 vec!["aws_security_group.web"],
+            ),
+            (
+                NO_PUBLIC_INGRESS,
+                "the VPC's default security group opened to anywhere",
+                ACME,
+                json!({"aws_default_security_group": {"tenant": {"ingress": {"cidr_blocks": ["0.0.0.0/0"]}}}}),
+                vec!["aws_default_security_group.tenant"],
             ),
             (
                 NO_PUBLIC_INGRESS,
@@ -457,9 +472,14 @@ mod tests {
                 ACME,
                 json!({
                     "aws_route": {"default": {"destination_cidr_block": "0.0.0.0/0", "route_table_id": "rt"}},
-                    "aws_route_table": {"private": {"route": [{"ipv6_cidr_block": "::/0"}]}}
+                    "aws_route_table": {"private": {"route": [{"ipv6_cidr_block": "::/0"}]}},
+                    "aws_default_route_table": {"main": {"route": {"cidr_block": "0.0.0.0/0"}}}
                 }),
-                vec!["aws_route.default", "aws_route_table.private"],
+                vec![
+                    "aws_default_route_table.main",
+                    "aws_route.default",
+                    "aws_route_table.private",
+                ],
             ),
             (
                 NO_INTERNET_PATH,

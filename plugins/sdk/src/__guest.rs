@@ -166,7 +166,7 @@ pub fn check_stack<P: Plugin>(
     stack: wit::StackDocument,
     settings: String,
 ) -> Result<Vec<wit::Finding>, wit::PluginError> {
-    let stack = stack_document(stack).map_err(plugin_error)?;
+    let stack = StackDocument::received(stack.stack, stack.tenant.map(tenant), stack.document);
     let settings = typed_settings::<P>(&settings).map_err(plugin_error)?;
     P::check_stack(&stack, &settings)
         .map(findings)
@@ -243,15 +243,6 @@ fn stack_context<P: Plugin>(c: wit::StackContext) -> Result<StackContext<P::Sett
     })
 }
 
-fn stack_document(d: wit::StackDocument) -> Result<StackDocument, PluginError> {
-    Ok(StackDocument {
-        document: parse_json(&d.document, "stack document")
-            .map_err(|_| PluginError::InvalidDocument(format!("stack `{}` is not JSON", d.stack)))?,
-        stack: d.stack,
-        tenant: d.tenant.map(tenant),
-    })
-}
-
 /// A summary as a stack document holding only its blocks and outputs, in Terraform JSON layout,
 /// so fleet rules read summaries with the same helpers as whole stacks.
 fn summary_document(s: wit::StackSummary) -> Result<StackDocument, PluginError> {
@@ -274,11 +265,11 @@ fn summary_document(s: wit::StackSummary) -> Result<StackDocument, PluginError> 
             .entry("output")
             .or_insert_with(|| Value::Object(Map::new()))[&output.name] = serde_json::json!({"value": value});
     }
-    Ok(StackDocument {
-        stack: s.stack,
-        tenant: s.tenant.map(tenant),
-        document: Value::Object(sections),
-    })
+    Ok(StackDocument::new(
+        s.stack,
+        s.tenant.map(tenant),
+        Value::Object(sections),
+    ))
 }
 
 fn severity(s: Severity) -> wit::Severity {

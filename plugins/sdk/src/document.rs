@@ -6,17 +6,88 @@
 //! every check reads bodies the same way whichever plugin (or hand) wrote them.
 
 use crate::{BlockKind, Tenant};
-use serde_json::Value;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+use std::fmt;
 
 /// A composed stack as the host will write it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A received document is parsed when a check first reads it, and only as far as the check
+/// reads: [`blocks`](Self::blocks) parses it whole, in one pass; reading blocks by type
+/// ([`resources_of`](Self::resources_of), [`resource`](Self::resource)) or the other sections
+/// parses only the types read. Most rules read a few types, and parsing a whole 29 KB stack was
+/// nearly all the time such a plugin's `check-stack` took.
+#[derive(Debug, Clone)]
 pub struct StackDocument {
     /// The stack's name.
     pub stack: String,
     /// The tenant; `None` for the central stack.
     pub tenant: Option<Tenant>,
-    /// The whole `cdk.tf.json` document.
-    pub document: Value,
+    /// The JSON text as received; empty for a document made from a parsed value.
+    text: String,
+    parts: OnceCell<Parts>,
+}
+
+/// A document split into its block sections, by type, and the other sections.
+#[derive(Debug, Clone, Default)]
+struct Parts {
+    resources: BTreeMap<String, TypeBlocks>,
+    data: BTreeMap<String, TypeBlocks>,
+    /// Every other section (`output`, `provider`, `terraform`, ...), parsed.
+    sections: Map<String, Value>,
+}
+
+/// The blocks of one type, by name: as received until first read.
+#[derive(Debug, Clone)]
+struct TypeBlocks {
+    received: Option<Box<RawValue>>,
+    parsed: OnceCell<Map<String, Value>>,
+}
+
+impl Parts {
+    fn of(document: Value) -> Self {
+        let mut sections = match document {
+            Value::Object(sections) => sections,
+            _ => Map::new(),
+        };
+        let mut by_type = |section: &str| match sections.remove(section) {
+            Some(Value::Object(types)) => types
+                .into_iter()
+                .map(|(type_name, blocks)| {
+                    let blocks = match blocks {
+                        Value::Object(blocks) => blocks,
+                        _ => Map::new(),
+                    };
+                    let parsed = TypeBlocks {
+                        received: None,
+                        parsed: OnceCell::from(blocks),
+                    };
+                    (type_name, parsed)
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let (resources, data) = (by_type("resource"), by_type("data"));
+        Self {
+            resources,
+            data,
+            sections,
+        }
+    }
+}
+
+impl TypeBlocks {
+    fn by_name(&self) -> &Map<String, Value> {
+        self.parsed.get_or_init(|| match &self.received {
+            // Not an object: like a type whose value is not an object in a parsed document, it
+            // holds no blocks. The text itself was checked to be JSON when the sections were read.
+            Some(text) => serde_json::from_str(text.get()).unwrap_or_default(),
+            None => Map::new(),
+        })
+    }
 }
 
 /// One resource or data source of a [`StackDocument`].
@@ -40,35 +111,206 @@ impl TerraformBlock<'_> {
 }
 
 impl StackDocument {
+    /// The stack `stack` of `tenant` (`None` for the central stack) holding `document`, a whole
+    /// `cdk.tf.json` document.
+    pub fn new(stack: impl Into<String>, tenant: Option<Tenant>, document: Value) -> Self {
+        Self {
+            stack: stack.into(),
+            tenant,
+            text: String::new(),
+            parts: OnceCell::from(Parts::of(document)),
+        }
+    }
+
+    /// The stack `stack` of `tenant` from the JSON text of its document, parsed when first read.
+    ///
+    /// The host always sends a JSON object whose `resource` and `data` sections are objects.
+    /// Should `text` be anything else, reading it panics, and the host reports the call as failed.
+    pub fn received(stack: impl Into<String>, tenant: Option<Tenant>, text: String) -> Self {
+        Self {
+            stack: stack.into(),
+            tenant,
+            text,
+            parts: OnceCell::new(),
+        }
+    }
+
     /// Every resource and data source, in the document's (sorted) order.
     pub fn blocks(&self) -> impl Iterator<Item = TerraformBlock<'_>> {
-        [("resource", BlockKind::Resource), ("data", BlockKind::Data)]
-            .into_iter()
-            .flat_map(move |(section, kind)| {
-                self.document
-                    .get(section)
-                    .and_then(Value::as_object)
+        // Parsing the whole text in one pass is cheaper than splitting it by type and then
+        // parsing every type.
+        let parts = self.parts.get_or_init(|| {
+            Parts::of(self.parse(|text| {
+                let document: Value = serde_json::from_str(text)?;
+                let sections = document
+                    .as_object()
+                    .ok_or_else(|| de::Error::custom("not an object"))?;
+                match ["resource", "data"]
                     .into_iter()
-                    .flatten()
-                    .flat_map(move |(type_name, by_name)| {
-                        by_name
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .map(move |(name, body)| TerraformBlock {
-                                kind,
-                                type_name,
-                                name,
-                                body,
-                            })
+                    .find(|s| sections.get(*s).is_some_and(|v| !v.is_object()))
+                {
+                    Some(section) => Err(de::Error::custom(format!("section `{section}` is not an object"))),
+                    None => Ok(document),
+                }
+            }))
+        });
+        Self::blocks_of(parts, |_, _| true)
+    }
+
+    /// The blocks whose kind and type pass `wanted`, in the document's order. Only their types
+    /// are parsed.
+    pub fn blocks_where<'a>(
+        &'a self,
+        wanted: impl Fn(BlockKind, &str) -> bool + Copy + 'a,
+    ) -> impl Iterator<Item = TerraformBlock<'a>> {
+        Self::blocks_of(self.split(), wanted)
+    }
+
+    fn blocks_of<'a>(
+        parts: &'a Parts,
+        wanted: impl Fn(BlockKind, &str) -> bool + Copy + 'a,
+    ) -> impl Iterator<Item = TerraformBlock<'a>> {
+        [
+            (&parts.resources, BlockKind::Resource),
+            (&parts.data, BlockKind::Data),
+        ]
+        .into_iter()
+        .flat_map(move |(types, kind)| {
+            types
+                .iter()
+                .filter(move |(type_name, _)| wanted(kind, type_name))
+                .flat_map(move |(type_name, blocks)| {
+                    blocks.by_name().iter().map(move |(name, body)| TerraformBlock {
+                        kind,
+                        type_name,
+                        name,
+                        body,
                     })
-            })
+                })
+        })
     }
 
     /// The resources of one type.
     pub fn resources_of<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = TerraformBlock<'a>> {
-        self.blocks()
-            .filter(move |b| b.kind == BlockKind::Resource && b.type_name == type_name)
+        self.blocks_where(move |kind, candidate| kind == BlockKind::Resource && candidate == type_name)
+    }
+
+    /// The resources of any of `type_names`, in the document's order.
+    pub fn resources_of_types<'a>(
+        &'a self,
+        type_names: &'a [&'a str],
+    ) -> impl Iterator<Item = TerraformBlock<'a>> {
+        self.blocks_where(move |kind, type_name| {
+            kind == BlockKind::Resource && type_names.contains(&type_name)
+        })
+    }
+
+    /// The resource `type_name.name`, if the stack declares it.
+    pub fn resource(&self, type_name: &str, name: &str) -> Option<TerraformBlock<'_>> {
+        let (type_name, blocks) = self.split().resources.get_key_value(type_name)?;
+        let (name, body) = blocks.by_name().get_key_value(name)?;
+        Some(TerraformBlock {
+            kind: BlockKind::Resource,
+            type_name,
+            name,
+            body,
+        })
+    }
+
+    /// A section other than `resource` and `data`, e.g. `output`.
+    pub fn section(&self, name: &str) -> Option<&Value> {
+        self.split().sections.get(name)
+    }
+
+    /// Every section other than `resource` and `data`, by name.
+    pub fn sections(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.split()
+            .sections
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+    }
+
+    /// The whole document, as the host writes it.
+    pub fn to_value(&self) -> Value {
+        let parts = self.split();
+        let mut document = parts.sections.clone();
+        for (section, types) in [("resource", &parts.resources), ("data", &parts.data)] {
+            if !types.is_empty() {
+                let types = types
+                    .iter()
+                    .map(|(type_name, blocks)| (type_name.clone(), Value::Object(blocks.by_name().clone())))
+                    .collect();
+                document.insert(section.into(), Value::Object(types));
+            }
+        }
+        Value::Object(document)
+    }
+
+    /// The document split into sections, each block type kept as text until read.
+    fn split(&self) -> &Parts {
+        self.parts
+            .get_or_init(|| self.parse(|text| serde_json::from_str(text)))
+    }
+
+    fn parse<T>(&self, parse: impl FnOnce(&str) -> serde_json::Result<T>) -> T {
+        parse(&self.text).unwrap_or_else(|e| {
+            panic!(
+                "the host sent stack `{}` as a document that is not Terraform JSON: {e}",
+                self.stack
+            )
+        })
+    }
+}
+
+impl PartialEq for StackDocument {
+    fn eq(&self, other: &Self) -> bool {
+        self.stack == other.stack && self.tenant == other.tenant && self.to_value() == other.to_value()
+    }
+}
+
+/// Reads a document's sections, keeping each block type's text for [`TypeBlocks::by_name`].
+impl<'de> serde::Deserialize<'de> for Parts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Sections;
+
+        impl<'de> Visitor<'de> for Sections {
+            type Value = Parts;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Terraform JSON document (an object)")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parts, A::Error> {
+                let mut parts = Parts::default();
+                while let Some(section) = map.next_key::<String>()? {
+                    let types = match section.as_str() {
+                        "resource" => &mut parts.resources,
+                        "data" => &mut parts.data,
+                        _ => {
+                            let value = map.next_value()?;
+                            parts.sections.insert(section, value);
+                            continue;
+                        }
+                    };
+                    let received: BTreeMap<String, Box<RawValue>> = map
+                        .next_value()
+                        .map_err(|e| de::Error::custom(format!("section `{section}`: {e}")))?;
+                    *types = received
+                        .into_iter()
+                        .map(|(type_name, text)| {
+                            let blocks = TypeBlocks {
+                                received: Some(text),
+                                parsed: OnceCell::new(),
+                            };
+                            (type_name, blocks)
+                        })
+                        .collect();
+                }
+                Ok(parts)
+            }
+        }
+
+        deserializer.deserialize_map(Sections)
     }
 }
 
@@ -136,14 +378,14 @@ mod tests {
 
     #[test]
     fn lists_resources_and_data_sources() {
-        let doc = StackDocument {
-            stack: "s".into(),
-            tenant: None,
-            document: json!({
+        let doc = StackDocument::new(
+            "s",
+            None,
+            json!({
                 "resource": {"aws_vpc": {"a": {}, "b": {}}, "aws_subnet": {"c": {}}},
                 "data": {"aws_region": {"current": {}}}
             }),
-        };
+        );
         let addresses: Vec<_> = doc.blocks().map(|b| b.address()).collect();
         assert_eq!(
             addresses,
@@ -155,6 +397,127 @@ mod tests {
             ]
         );
         assert_eq!(doc.resources_of("aws_vpc").count(), 2);
+        assert_eq!(doc.resources_of_types(&["aws_vpc", "aws_subnet"]).count(), 3);
+    }
+
+    fn sample() -> Value {
+        json!({
+            "resource": {"aws_vpc": {"a": {"cidr_block": "10.0.0.0/16"}, "b": {}}, "aws_subnet": {"c": {}}},
+            "data": {"aws_region": {"current": {}}},
+            "output": {"vpc": {"value": "${aws_vpc.a.id}"}},
+            "terraform": {"required_providers": {}}
+        })
+    }
+
+    fn received(document: &Value) -> StackDocument {
+        StackDocument::received("s", None, document.to_string())
+    }
+
+    #[test]
+    fn a_received_document_reads_as_the_parsed_one() {
+        let (parsed, received) = (StackDocument::new("s", None, sample()), received(&sample()));
+        let addresses = |doc: &StackDocument| {
+            doc.blocks()
+                .map(|b| (b.address(), b.body.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(addresses(&received), addresses(&parsed));
+        assert_eq!(received.section("output"), Some(&sample()["output"]));
+        assert_eq!(
+            received.sections().map(|(name, _)| name).collect::<Vec<_>>(),
+            ["output", "terraform"]
+        );
+        assert_eq!(received.to_value(), sample());
+        assert_eq!(parsed.to_value(), sample());
+        assert_eq!(received, parsed);
+        let vpc = received.resource("aws_vpc", "a").unwrap();
+        assert_eq!(
+            (vpc.address().as_str(), vpc.body["cidr_block"].as_str()),
+            ("aws_vpc.a", Some("10.0.0.0/16"))
+        );
+        assert!(received.resource("aws_vpc", "z").is_none());
+        assert!(
+            received.resource("aws_region", "current").is_none(),
+            "a data source is not a resource"
+        );
+    }
+
+    #[test]
+    fn a_received_document_parses_only_the_types_read() {
+        let doc = received(&sample());
+        let parsed = |doc: &StackDocument| {
+            let parts = doc.parts.get().expect("split");
+            parts
+                .resources
+                .iter()
+                .chain(&parts.data)
+                .filter(|(_, blocks)| blocks.parsed.get().is_some())
+                .map(|(type_name, _)| type_name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(doc.parts.get().is_none(), "nothing is parsed before it is read");
+        assert_eq!(doc.resources_of("aws_subnet").count(), 1);
+        assert_eq!(parsed(&doc), ["aws_subnet"]);
+        assert_eq!(doc.resources_of_types(&["aws_vpc", "aws_route"]).count(), 2);
+        assert_eq!(parsed(&doc), ["aws_subnet", "aws_vpc"]);
+        assert_eq!(doc.blocks().count(), 4);
+        assert_eq!(parsed(&doc), ["aws_subnet", "aws_vpc", "aws_region"]);
+    }
+
+    #[test]
+    fn reading_every_block_first_parses_the_document_in_one_pass() {
+        let doc = received(&sample());
+        assert_eq!(doc.blocks().count(), 4);
+        let parts = doc.parts.get().expect("parsed");
+        assert!(
+            parts
+                .resources
+                .values()
+                .chain(parts.data.values())
+                .all(|blocks| blocks.received.is_none())
+        );
+        assert_eq!(doc.resources_of("aws_vpc").count(), 2);
+        assert_eq!(doc.to_value(), sample());
+    }
+
+    #[test]
+    fn a_document_that_is_not_terraform_json_panics_when_read() {
+        let texts = [
+            "[]",
+            r#"{"resource": {"aws_vpc": {"a": }}}"#,
+            r#"{"resource": 5}"#,
+            r#"{"output": {}"#,
+        ];
+        let reads: [fn(&StackDocument) -> usize; 3] = [
+            |doc| doc.blocks().count(),
+            |doc| doc.resources_of("aws_vpc").count(),
+            |doc| doc.sections().count(),
+        ];
+        for text in texts {
+            for (i, read) in reads.iter().enumerate() {
+                let doc = StackDocument::received("tenant-a-dev", None, text.into());
+                let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&doc))) else {
+                    panic!("read {i} of {text} did not panic");
+                };
+                let message = panic.downcast_ref::<String>().expect("a formatted message");
+                let expected = "the host sent stack `tenant-a-dev` as a document that is not Terraform JSON";
+                assert!(message.starts_with(expected), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_type_whose_blocks_are_not_an_object_holds_none() {
+        let document = json!({"resource": {"aws_vpc": [1, 2], "aws_subnet": {"c": {}}}});
+        for doc in [
+            received(&document),
+            StackDocument::new("s", None, document.clone()),
+        ] {
+            assert_eq!(
+                doc.blocks().map(|b| b.address()).collect::<Vec<_>>(),
+                ["aws_subnet.c"]
+            );
+        }
     }
 
     #[test]

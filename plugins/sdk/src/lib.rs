@@ -36,7 +36,7 @@
 //!     }
 //!
 //!     fn check_stack(stack: &StackDocument, _settings: &NoSettings) -> Result<Vec<Finding>, PluginError> {
-//!         let greets = stack.document.pointer("/output/greeting").is_some();
+//!         let greets = stack.section("output").and_then(|output| output.get("greeting")).is_some();
 //!         Ok(if greets { Vec::new() } else { vec![GREETING_PRESENT.finding("", "no greeting", "Load hello.")] })
 //!     }
 //! }

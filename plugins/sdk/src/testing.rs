@@ -195,14 +195,21 @@ pub fn scattered_blocks(count: usize) -> Vec<crate::cidr::Ipv4Block> {
 /// The composed stack of `tenant_id` with `cidr_block`, suffix `dev`, holding `document`: what a
 /// plugin's `check_stack` receives for that tenant.
 pub fn tenant_stack(tenant_id: &str, cidr_block: &str, document: Value) -> StackDocument {
-    StackDocument {
-        stack: crate::naming::tenant_stack_name(tenant_id, "dev"),
-        tenant: Some(Tenant {
-            id: tenant_id.into(),
-            cidr_block: cidr_block.into(),
-        }),
-        document,
-    }
+    let tenant = Tenant {
+        id: tenant_id.into(),
+        cidr_block: cidr_block.into(),
+    };
+    received(
+        &crate::naming::tenant_stack_name(tenant_id, "dev"),
+        Some(tenant),
+        &document,
+    )
+}
+
+/// `document` as a plugin receives it from the host: as JSON text, whose blocks are parsed when
+/// a check first reads them.
+pub fn received(stack: &str, tenant: Option<Tenant>, document: &Value) -> StackDocument {
+    StackDocument::received(stack, tenant, document.to_string())
 }
 
 /// `document` with one edit at the JSON pointer `pointer`: `Some(value)` sets it, `None` removes
@@ -463,10 +470,12 @@ pub mod conformance {
         let info = P::describe();
         let stacks: Vec<StackDocument> = [tenant, central]
             .into_iter()
-            .map(|context| StackDocument {
-                stack: context.stack.clone(),
-                tenant: context.tenant.clone(),
-                document: compose(&[&fragment::<P>(context)]),
+            .map(|context| {
+                received(
+                    &context.stack,
+                    context.tenant.clone(),
+                    &compose(&[&fragment::<P>(context)]),
+                )
             })
             .collect();
         let mut findings = Vec::new();
@@ -628,7 +637,7 @@ mod tests {
         }
 
         fn check_stack(stack: &StackDocument, _settings: &NoSettings) -> Result<Vec<Finding>, PluginError> {
-            Ok(match stack.document.pointer("/output/a") {
+            Ok(match stack.section("output").and_then(|output| output.get("a")) {
                 Some(_) => Vec::new(),
                 None => vec![NEEDS_A.finding("", "no output a", "Load r.")],
             })
@@ -665,7 +674,7 @@ mod tests {
         let mut stack = TenantStack::new("acme-corp", "10.0.0.0/16");
         stack.synthesize::<Provider>().unwrap();
         stack.synthesize::<Requirer>().unwrap();
-        let document = stack.document().document;
+        let document = stack.document().to_value();
         assert_eq!(document["output"]["a"]["value"], "${aws_vpc.a.id}");
         assert!(document["resource"]["aws_vpc"]["a"].is_object());
         assert_eq!(stack.check::<Requirer>().unwrap(), []);

@@ -54,9 +54,9 @@ pub fn example_stacks() -> Vec<ComposedStack> {
         let document = stack.document();
         stacks.push(ComposedStack {
             intents: declared(&document.stack, stack.fragments()),
+            document: document.to_value(),
             name: document.stack,
             tenant: Some(tenant.id),
-            document: document.document,
         });
     }
     stacks

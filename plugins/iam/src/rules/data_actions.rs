@@ -273,11 +273,7 @@ mod tests {
     fn central_stacks_need_no_tenant_tag() {
         let document =
             inline(json!({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:x"}));
-        let stack = StackDocument {
-            stack: "central-dev".into(),
-            tenant: None,
-            document,
-        };
+        let stack = tenant_plugin_sdk::testing::received("central-dev", None, &document);
         assert!(check(&stack, &crate::document::policies(&stack)).is_empty());
     }
 }

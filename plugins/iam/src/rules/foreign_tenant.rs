@@ -69,13 +69,8 @@ pub(super) fn check(stack: &StackDocument) -> Vec<Finding> {
     for block in stack.blocks() {
         report(&|| block.address(), block.body);
     }
-    if let Some(sections) = stack.document.as_object() {
-        for (section, value) in sections
-            .iter()
-            .filter(|(section, _)| !matches!(section.as_str(), "resource" | "data"))
-        {
-            report(&|| section.clone(), value);
-        }
+    for (section, value) in stack.sections() {
+        report(&|| section.to_owned(), value);
     }
     findings
 }

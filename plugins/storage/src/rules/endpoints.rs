@@ -198,11 +198,7 @@ mod tests {
     #[test]
     fn the_central_stack_is_not_checked() {
         let document = edited("/resource/aws_vpc_endpoint_policy", None);
-        let stack = StackDocument {
-            stack: "central-dev".into(),
-            tenant: None,
-            document,
-        };
+        let stack = tenant_plugin_sdk::testing::received("central-dev", None, &document);
         assert!(check(&stack).is_empty());
     }
 }

@@ -64,10 +64,12 @@ pub const RULES: &[Rule] = &[
 
 /// All findings of the storage rules for one composed stack.
 pub fn check_stack(stack: &StackDocument) -> Vec<Finding> {
+    // The destroyable rule reads every block: reading them first parses the document in one pass.
+    let destroyable = destroyable::check(stack);
     let mut findings = Vec::new();
     findings.extend(buckets::check(stack));
     findings.extend(tables::check(stack));
-    findings.extend(destroyable::check(stack));
+    findings.extend(destroyable);
     findings.extend(tiering::check(stack));
     findings.extend(endpoints::check(stack));
     findings

@@ -159,11 +159,7 @@ mod tests {
 
     #[test]
     fn the_message_states_the_numbers() {
-        let stack = StackDocument {
-            stack: "s".into(),
-            tenant: None,
-            document: complying_document(),
-        };
+        let stack = tenant_plugin_sdk::testing::received("s", None, &complying_document());
         let findings = super::super::check_stack(&stack);
         let finding = findings
             .iter()
