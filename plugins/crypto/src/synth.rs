@@ -48,7 +48,7 @@ pub fn tenant_fragment(context: &StackContext<CryptoSettings>) -> Result<Fragmen
             "customer_master_key_spec": "SYMMETRIC_DEFAULT",
             "enable_key_rotation": true,
             "deletion_window_in_days": deletion_window,
-            "policy": policy.to_string(),
+            "policy": tenant_plugin_sdk::json_text(&policy),
             "tags": standard_tags(Some(&tenant.id), suffix, &key_name),
         }),
     );

@@ -283,7 +283,7 @@ fn severity(s: Severity) -> wit::Severity {
 fn contribution(c: Contribution) -> wit::Contribution {
     wit::Contribution {
         point: c.point,
-        body: c.body.to_string(),
+        body: crate::json_text(&c.body),
     }
 }
 
@@ -299,7 +299,7 @@ fn fragment(f: Fragment) -> wit::Fragment {
                 },
                 type_name: b.type_name,
                 name: b.name,
-                body: b.body.to_string(),
+                body: crate::json_text(&b.body),
             })
             .collect(),
         outputs: f
@@ -307,7 +307,7 @@ fn fragment(f: Fragment) -> wit::Fragment {
             .into_iter()
             .map(|o| wit::Output {
                 name: o.name,
-                value: o.value.to_string(),
+                value: crate::json_text(&o.value),
                 description: o.description,
                 sensitive: o.sensitive,
             })

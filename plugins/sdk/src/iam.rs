@@ -32,7 +32,7 @@ impl PolicyDocument {
 
     /// The document as the JSON string a `policy` attribute holds.
     pub fn render(&self) -> String {
-        self.to_value().to_string()
+        crate::json_text(&self.to_value())
     }
 }
 
