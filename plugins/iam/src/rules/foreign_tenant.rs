@@ -96,11 +96,15 @@ fn own_names(stack: &StackDocument) -> Vec<&str> {
 /// characters and wildcards.
 fn mentions(text: &str) -> Vec<&str> {
     let is_name_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
-    text.match_indices(MARKER)
-        .filter(|(start, _)| {
+    // Searching for the marker's first letter (memchr) and then comparing is cheaper than
+    // `match_indices(MARKER)`, which sets up a two-way searcher for every string checked.
+    text.match_indices('t')
+        .map(|(start, _)| start)
+        .filter(|start| text[*start..].starts_with(MARKER))
+        .filter(|start| {
             !text[..*start].ends_with(|c: char| is_name_char(c) || c == '_' || c.is_ascii_uppercase())
         })
-        .map(|(start, _)| {
+        .map(|start| {
             let end = text[start..]
                 .find(|c: char| !(is_name_char(c) || c == '*' || c == '?'))
                 .map_or(text.len(), |n| start + n);
