@@ -82,9 +82,10 @@ lint-policies:
     python3 tests/lint/run_linters.py "$out/cdktf.out"
 
 # Compare the access evaluator with @cloud-copilot/iam-simulate (AGPL: a test oracle only,
-# installed from tests/access/oracle's lock file into the cache, never into the clone).
+# installed from tests/access/oracle's lock file into the cache, never into the clone, with the
+# npm that setup-test installs).
 [group('test')]
-access-oracle:
+access-oracle: setup-test
     #!/usr/bin/env bash
     set -euo pipefail
     oracle="${XDG_CACHE_HOME:-$HOME/.cache}/tenant-host/access-oracle"
