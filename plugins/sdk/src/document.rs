@@ -6,12 +6,9 @@
 //! every check reads bodies the same way whichever plugin (or hand) wrote them.
 
 use crate::{BlockKind, Tenant};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
-use std::collections::BTreeMap;
-use std::fmt;
+use std::ops::Range;
 
 /// A composed stack as the host will write it.
 ///
@@ -34,57 +31,66 @@ pub struct StackDocument {
 /// A document split into its block sections, by type, and the other sections.
 #[derive(Debug, Clone, Default)]
 struct Parts {
-    resources: BTreeMap<String, TypeBlocks>,
-    data: BTreeMap<String, TypeBlocks>,
+    /// By type, in the order of the text (the host writes keys sorted). A list, not a map: each
+    /// kind of map is more code for every plugin to compile on a cold start.
+    resources: Vec<(String, TypeBlocks)>,
+    data: Vec<(String, TypeBlocks)>,
     /// Every other section (`output`, `provider`, `terraform`, ...), parsed.
     sections: Map<String, Value>,
 }
 
-/// The blocks of one type, by name: as received until first read.
+/// The blocks of one type, by name: as received (where in the document's text) until first read.
 #[derive(Debug, Clone)]
 struct TypeBlocks {
-    received: Option<Box<RawValue>>,
+    received: Option<Range<usize>>,
     parsed: OnceCell<Map<String, Value>>,
 }
 
 impl Parts {
     fn of(document: Value) -> Self {
-        let mut sections = match document {
-            Value::Object(sections) => sections,
-            _ => Map::new(),
+        let mut parts = Parts::default();
+        let Value::Object(sections) = document else {
+            return parts;
         };
-        let mut by_type = |section: &str| match sections.remove(section) {
-            Some(Value::Object(types)) => types
-                .into_iter()
-                .map(|(type_name, blocks)| {
-                    let blocks = match blocks {
-                        Value::Object(blocks) => blocks,
-                        _ => Map::new(),
-                    };
-                    let parsed = TypeBlocks {
-                        received: None,
-                        parsed: OnceCell::from(blocks),
-                    };
-                    (type_name, parsed)
-                })
-                .collect(),
-            _ => BTreeMap::new(),
-        };
-        let (resources, data) = (by_type("resource"), by_type("data"));
-        Self {
-            resources,
-            data,
-            sections,
+        // One pass, inserting: `remove` and `collect` would each add their own map code, which
+        // every plugin compiles on a cold start.
+        for (section, value) in sections {
+            let types = match section.as_str() {
+                "resource" => &mut parts.resources,
+                "data" => &mut parts.data,
+                _ => {
+                    parts.sections.insert(section, value);
+                    continue;
+                }
+            };
+            let Value::Object(by_type) = value else {
+                continue;
+            };
+            for (type_name, blocks) in by_type {
+                let blocks = match blocks {
+                    Value::Object(blocks) => blocks,
+                    _ => Map::new(),
+                };
+                let blocks = TypeBlocks {
+                    received: None,
+                    parsed: OnceCell::from(blocks),
+                };
+                types.push((type_name, blocks));
+            }
         }
+        parts
     }
 }
 
 impl TypeBlocks {
-    fn by_name(&self) -> &Map<String, Value> {
+    /// The blocks, parsed from `document` (the text they were received in) when first read.
+    fn by_name(&self, document: &StackDocument) -> &Map<String, Value> {
         self.parsed.get_or_init(|| match &self.received {
-            // Not an object: like a type whose value is not an object in a parsed document, it
-            // holds no blocks. The text itself was checked to be JSON when the sections were read.
-            Some(text) => serde_json::from_str(text.get()).unwrap_or_default(),
+            Some(range) => match document.parse(|text| Ok(serde_json::from_str(&text[range.clone()])?)) {
+                Value::Object(blocks) => blocks,
+                // Like a type whose value is not an object in a parsed document: no blocks.
+                _ => Map::new(),
+            },
             None => Map::new(),
         })
     }
@@ -135,26 +141,24 @@ impl StackDocument {
         }
     }
 
-    /// Every resource and data source, in the document's (sorted) order.
+    /// Every resource and data source, in the document's order (the host writes keys sorted).
     pub fn blocks(&self) -> impl Iterator<Item = TerraformBlock<'_>> {
         // Parsing the whole text in one pass is cheaper than splitting it by type and then
         // parsing every type.
         let parts = self.parts.get_or_init(|| {
             Parts::of(self.parse(|text| {
                 let document: Value = serde_json::from_str(text)?;
-                let sections = document
-                    .as_object()
-                    .ok_or_else(|| de::Error::custom("not an object"))?;
+                let sections = document.as_object().ok_or("not an object")?;
                 match ["resource", "data"]
                     .into_iter()
                     .find(|s| sections.get(*s).is_some_and(|v| !v.is_object()))
                 {
-                    Some(section) => Err(de::Error::custom(format!("section `{section}` is not an object"))),
+                    Some(section) => Err(format!("section `{section}` is not an object").into()),
                     None => Ok(document),
                 }
             }))
         });
-        Self::blocks_of(parts, |_, _| true)
+        self.blocks_of(parts, |_, _| true)
     }
 
     /// The blocks whose kind and type pass `wanted`, in the document's order. Only their types
@@ -163,10 +167,11 @@ impl StackDocument {
         &'a self,
         wanted: impl Fn(BlockKind, &str) -> bool + Copy + 'a,
     ) -> impl Iterator<Item = TerraformBlock<'a>> {
-        Self::blocks_of(self.split(), wanted)
+        self.blocks_of(self.split(), wanted)
     }
 
     fn blocks_of<'a>(
+        &'a self,
         parts: &'a Parts,
         wanted: impl Fn(BlockKind, &str) -> bool + Copy + 'a,
     ) -> impl Iterator<Item = TerraformBlock<'a>> {
@@ -180,12 +185,15 @@ impl StackDocument {
                 .iter()
                 .filter(move |(type_name, _)| wanted(kind, type_name))
                 .flat_map(move |(type_name, blocks)| {
-                    blocks.by_name().iter().map(move |(name, body)| TerraformBlock {
-                        kind,
-                        type_name,
-                        name,
-                        body,
-                    })
+                    blocks
+                        .by_name(self)
+                        .iter()
+                        .map(move |(name, body)| TerraformBlock {
+                            kind,
+                            type_name,
+                            name,
+                            body,
+                        })
                 })
         })
     }
@@ -207,8 +215,12 @@ impl StackDocument {
 
     /// The resource `type_name.name`, if the stack declares it.
     pub fn resource(&self, type_name: &str, name: &str) -> Option<TerraformBlock<'_>> {
-        let (type_name, blocks) = self.split().resources.get_key_value(type_name)?;
-        let (name, body) = blocks.by_name().get_key_value(name)?;
+        let (type_name, blocks) = self
+            .split()
+            .resources
+            .iter()
+            .find(|(candidate, _)| candidate == type_name)?;
+        let (name, body) = blocks.by_name(self).get_key_value(name)?;
         Some(TerraformBlock {
             kind: BlockKind::Resource,
             type_name,
@@ -238,7 +250,9 @@ impl StackDocument {
             if !types.is_empty() {
                 let types = types
                     .iter()
-                    .map(|(type_name, blocks)| (type_name.clone(), Value::Object(blocks.by_name().clone())))
+                    .map(|(type_name, blocks)| {
+                        (type_name.clone(), Value::Object(blocks.by_name(self).clone()))
+                    })
                     .collect();
                 document.insert(section.into(), Value::Object(types));
             }
@@ -248,11 +262,10 @@ impl StackDocument {
 
     /// The document split into sections, each block type kept as text until read.
     fn split(&self) -> &Parts {
-        self.parts
-            .get_or_init(|| self.parse(|text| serde_json::from_str(text)))
+        self.parts.get_or_init(|| self.parse(Parts::split))
     }
 
-    fn parse<T>(&self, parse: impl FnOnce(&str) -> serde_json::Result<T>) -> T {
+    fn parse<T>(&self, parse: impl FnOnce(&str) -> Result<T, Box<dyn std::error::Error>>) -> T {
         parse(&self.text).unwrap_or_else(|e| {
             panic!(
                 "the host sent stack `{}` as a document that is not Terraform JSON: {e}",
@@ -268,49 +281,161 @@ impl PartialEq for StackDocument {
     }
 }
 
-/// Reads a document's sections, keeping each block type's text for [`TypeBlocks::by_name`].
-impl<'de> serde::Deserialize<'de> for Parts {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Sections;
-
-        impl<'de> Visitor<'de> for Sections {
-            type Value = Parts;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Terraform JSON document (an object)")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parts, A::Error> {
-                let mut parts = Parts::default();
-                while let Some(section) = map.next_key::<String>()? {
-                    let types = match section.as_str() {
-                        "resource" => &mut parts.resources,
-                        "data" => &mut parts.data,
-                        _ => {
-                            let value = map.next_value()?;
-                            parts.sections.insert(section, value);
-                            continue;
-                        }
-                    };
-                    let received: BTreeMap<String, Box<RawValue>> = map
-                        .next_value()
-                        .map_err(|e| de::Error::custom(format!("section `{section}`: {e}")))?;
-                    *types = received
-                        .into_iter()
-                        .map(|(type_name, text)| {
-                            let blocks = TypeBlocks {
-                                received: Some(text),
-                                parsed: OnceCell::new(),
-                            };
-                            (type_name, blocks)
-                        })
-                        .collect();
+impl Parts {
+    /// Splits `text`, a Terraform JSON document, into its sections: every section but `resource`
+    /// and `data` parsed, and the blocks of each type kept as where their text is.
+    fn split(text: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut parts = Parts::default();
+        let mut scanner = Scanner { text, at: 0 };
+        scanner.object(|scanner, section| {
+            let types = match section.as_str() {
+                "resource" => &mut parts.resources,
+                "data" => &mut parts.data,
+                _ => {
+                    let value = serde_json::from_str(&text[scanner.value()?])?;
+                    parts.sections.insert(section, value);
+                    return Ok(());
                 }
-                Ok(parts)
+            };
+            scanner.object(|scanner, type_name| {
+                let blocks = TypeBlocks {
+                    received: Some(scanner.value()?),
+                    parsed: OnceCell::new(),
+                };
+                types.push((type_name, blocks));
+                Ok(())
+            })
+        })?;
+        scanner.whitespace();
+        match scanner.at == text.len() {
+            true => Ok(parts),
+            false => Err(scanner.unexpected()),
+        }
+    }
+}
+
+/// Finds where the values of a JSON text are without parsing them: the part of a JSON parser a
+/// lazy document needs, and much less code than serde's (each plugin compiles it on a cold start).
+/// What it skips is parsed, and so checked, when read.
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Scanner<'_> {
+    /// Calls `entry` with each key of the object at the cursor, the cursor on the key's value,
+    /// which `entry` must consume.
+    fn object(
+        &mut self,
+        mut entry: impl FnMut(&mut Self, String) -> Result<(), Box<dyn std::error::Error>>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        self.expect(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            self.whitespace();
+            let key = serde_json::from_str(&self.text[self.string()?])?;
+            self.expect(b':')?;
+            entry(self, key)?;
+            match self.next() {
+                Some(b',') => {}
+                Some(b'}') => return Ok(()),
+                _ => return Err(self.unexpected()),
             }
         }
+    }
 
-        deserializer.deserialize_map(Sections)
+    /// Skips the value at the cursor and gives where its text is.
+    fn value(&mut self) -> Result<Range<usize>, Box<dyn std::error::Error>> {
+        self.whitespace();
+        let start = self.at;
+        match self.peek() {
+            Some(b'"') => {
+                self.string()?;
+            }
+            Some(b'{' | b'[') => {
+                let mut depth = 0_usize;
+                loop {
+                    match self.peek() {
+                        Some(b'"') => {
+                            self.string()?;
+                            continue;
+                        }
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => depth -= 1,
+                        Some(_) => {}
+                        None => return Err(self.unexpected()),
+                    }
+                    self.at += 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => {
+                // A number, `true`, `false` or `null`: up to the end of the member (the range may
+                // take trailing whitespace along, which parsing ignores).
+                let bytes = &self.text.as_bytes()[self.at..];
+                self.at += bytes
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}'))
+                    .unwrap_or(bytes.len());
+                if self.at == start {
+                    return Err(self.unexpected());
+                }
+            }
+        }
+        Ok(start..self.at)
+    }
+
+    /// Skips the string at the cursor, quotes included, and gives where its text is.
+    fn string(&mut self) -> Result<Range<usize>, Box<dyn std::error::Error>> {
+        let start = self.at;
+        self.expect(b'"')?;
+        loop {
+            let bytes = &self.text.as_bytes()[self.at..];
+            let stop = bytes
+                .iter()
+                .position(|b| matches!(b, b'"' | b'\\'))
+                .ok_or_else(|| self.unexpected())?;
+            self.at += stop + 1;
+            if bytes[stop] == b'"' {
+                return Ok(start..self.at);
+            }
+            // An escape: the next character is never the closing quote.
+            self.at += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), Box<dyn std::error::Error>> {
+        self.whitespace();
+        match self.next() {
+            Some(found) if found == byte => Ok(()),
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn whitespace(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        self.whitespace();
+        let byte = self.peek()?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn unexpected(&self) -> Box<dyn std::error::Error> {
+        format!("unexpected text at byte {}", self.at).into()
     }
 }
 
@@ -472,9 +597,9 @@ mod tests {
         assert!(
             parts
                 .resources
-                .values()
-                .chain(parts.data.values())
-                .all(|blocks| blocks.received.is_none())
+                .iter()
+                .chain(&parts.data)
+                .all(|(_, blocks)| blocks.received.is_none())
         );
         assert_eq!(doc.resources_of("aws_vpc").count(), 2);
         assert_eq!(doc.to_value(), sample());
@@ -482,28 +607,87 @@ mod tests {
 
     #[test]
     fn a_document_that_is_not_terraform_json_panics_when_read() {
-        let texts = [
-            "[]",
-            r#"{"resource": {"aws_vpc": {"a": }}}"#,
-            r#"{"resource": 5}"#,
-            r#"{"output": {}"#,
+        type Read = fn(&StackDocument) -> usize;
+        let every_block: Read = |doc| doc.blocks().count();
+        let vpcs: Read = |doc| doc.resources_of("aws_vpc").count();
+        let subnets: Read = |doc| doc.resources_of("aws_subnet").count();
+        let sections: Read = |doc| doc.sections().count();
+        // (text, the reads that find it broken, the reads that do not get that far)
+        let cases: [(&str, Vec<Read>, Vec<Read>); 6] = [
+            ("[]", vec![every_block, vpcs, sections], vec![]),
+            (r#"{"resource": 5}"#, vec![every_block, vpcs, sections], vec![]),
+            (r#"{"output": {}"#, vec![every_block, vpcs, sections], vec![]),
+            (
+                r#"{"output": {"a": "b"}} x"#,
+                vec![every_block, vpcs, sections],
+                vec![],
+            ),
+            (
+                r#"{"output": {"a": "\"}}"#,
+                vec![every_block, vpcs, sections],
+                vec![],
+            ),
+            // What is not read is not parsed: another type's broken blocks go unnoticed.
+            (
+                r#"{"resource": {"aws_vpc": {"a": }, "aws_subnet": {}}}"#,
+                vec![every_block, vpcs],
+                vec![subnets, sections],
+            ),
         ];
-        let reads: [fn(&StackDocument) -> usize; 3] = [
-            |doc| doc.blocks().count(),
-            |doc| doc.resources_of("aws_vpc").count(),
-            |doc| doc.sections().count(),
-        ];
-        for text in texts {
-            for (i, read) in reads.iter().enumerate() {
+        for (text, broken, unread) in cases {
+            for read in broken {
                 let doc = StackDocument::received("tenant-a-dev", None, text.into());
                 let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&doc))) else {
-                    panic!("read {i} of {text} did not panic");
+                    panic!("a read of {text} did not panic");
                 };
                 let message = panic.downcast_ref::<String>().expect("a formatted message");
                 let expected = "the host sent stack `tenant-a-dev` as a document that is not Terraform JSON";
                 assert!(message.starts_with(expected), "{message}");
             }
+            for read in unread {
+                read(&StackDocument::received("tenant-a-dev", None, text.into()));
+            }
         }
+    }
+
+    #[test]
+    fn the_scanner_finds_values_around_strings_escapes_and_nesting() {
+        let document = json!({
+            "resource": {
+                "aws_iam_role_policy": {"p": {"policy": "{\"Statement\": [{\"Resource\": \"arn:*}]\\\\\"}]}"}},
+                "aws_vpc": {"a": {"tags": {"x": [1, 2.5e3, true, null, "]"]}}},
+                "weird\"type": {"b": {}},
+                "aws_scalar": -7.5e-1
+            },
+            "output": {"o": {"value": "}{"}},
+            "version": 2
+        });
+        for text in [
+            document.to_string(),
+            serde_json::to_string_pretty(&document).unwrap(),
+        ] {
+            let doc = StackDocument::received("s", None, text);
+            assert_eq!(
+                doc.resources_of("aws_vpc").next().unwrap().body,
+                &document["resource"]["aws_vpc"]["a"]
+            );
+            assert_eq!(doc.resources_of("aws_scalar").count(), 0);
+            assert_eq!(doc.section("version"), Some(&json!(2)));
+            assert_eq!(
+                doc.resource("weird\"type", "b").map(|b| b.address()),
+                Some("weird\"type.b".into())
+            );
+            assert_eq!(doc.section("output"), Some(&document["output"]));
+            assert_eq!(doc.to_value(), without_blocks(&document, "aws_scalar"));
+        }
+    }
+
+    /// `document` with the type `type_name` holding no blocks, as a type whose value is not an
+    /// object reads.
+    fn without_blocks(document: &Value, type_name: &str) -> Value {
+        let mut document = document.clone();
+        document["resource"][type_name] = json!({});
+        document
     }
 
     #[test]
