@@ -47,6 +47,38 @@ struct TypeBlocks {
 }
 
 impl Parts {
+    /// Splits `text`, a Terraform JSON document, into its sections: every section but `resource`
+    /// and `data` parsed, and the blocks of each type kept as where their text is.
+    fn split(text: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut parts = Parts::default();
+        let mut scanner = Scanner { text, at: 0 };
+        scanner.object(|scanner, section| {
+            let types = match section.as_str() {
+                "resource" => &mut parts.resources,
+                "data" => &mut parts.data,
+                _ => {
+                    let value = serde_json::from_str(&text[scanner.value()?])?;
+                    parts.sections.insert(section, value);
+                    return Ok(());
+                }
+            };
+            scanner.object(|scanner, type_name| {
+                let blocks = TypeBlocks {
+                    received: Some(scanner.value()?),
+                    parsed: OnceCell::new(),
+                };
+                types.push((type_name, blocks));
+                Ok(())
+            })
+        })?;
+        scanner.whitespace();
+        match scanner.at == text.len() {
+            true => Ok(parts),
+            false => Err(scanner.unexpected()),
+        }
+    }
+
+    /// The parts of `document`, already parsed.
     fn of(document: Value) -> Self {
         let mut parts = Parts::default();
         let Value::Object(sections) = document else {
@@ -278,39 +310,6 @@ impl StackDocument {
 impl PartialEq for StackDocument {
     fn eq(&self, other: &Self) -> bool {
         self.stack == other.stack && self.tenant == other.tenant && self.to_value() == other.to_value()
-    }
-}
-
-impl Parts {
-    /// Splits `text`, a Terraform JSON document, into its sections: every section but `resource`
-    /// and `data` parsed, and the blocks of each type kept as where their text is.
-    fn split(text: &str) -> Result<Self, Box<dyn std::error::Error>> {
-        let mut parts = Parts::default();
-        let mut scanner = Scanner { text, at: 0 };
-        scanner.object(|scanner, section| {
-            let types = match section.as_str() {
-                "resource" => &mut parts.resources,
-                "data" => &mut parts.data,
-                _ => {
-                    let value = serde_json::from_str(&text[scanner.value()?])?;
-                    parts.sections.insert(section, value);
-                    return Ok(());
-                }
-            };
-            scanner.object(|scanner, type_name| {
-                let blocks = TypeBlocks {
-                    received: Some(scanner.value()?),
-                    parsed: OnceCell::new(),
-                };
-                types.push((type_name, blocks));
-                Ok(())
-            })
-        })?;
-        scanner.whitespace();
-        match scanner.at == text.len() {
-            true => Ok(parts),
-            false => Err(scanner.unexpected()),
-        }
     }
 }
 
