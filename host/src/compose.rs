@@ -76,13 +76,6 @@ pub enum ComposeError {
 }
 
 /// A Terraform identifier: letters, digits, `_` and `-`, not starting with a digit or `-`.
-/// `value` (a JSON value or map) as compact JSON text. `serde_json::to_string` writes straight
-/// into the text; `to_string()` goes through `Value`'s `Display`, which passes every token through
-/// a formatter and took 2.5 times as long on a stack document.
-pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).expect("a JSON value serializes")
-}
-
 fn is_identifier(text: &str) -> bool {
     text.chars()
         .next()
@@ -267,7 +260,7 @@ fn summarize(
                     kind,
                     type_name: type_name.clone(),
                     name: name.clone(),
-                    body: json_text(body),
+                    body: tenant_plugin_sdk::json_text(body),
                 });
             }
         }
@@ -280,7 +273,7 @@ fn summarize(
         .filter(|(name, _)| needs.contains(format!("output:{name}").as_str()))
         .map(|(name, body)| api::Output {
             name: name.clone(),
-            value: json_text(&body["value"]),
+            value: tenant_plugin_sdk::json_text(&body["value"]),
             description: body["description"].as_str().unwrap_or_default().into(),
             sensitive: body.get("sensitive") == Some(&Value::Bool(true)),
         })

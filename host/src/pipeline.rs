@@ -105,7 +105,7 @@ impl Pipeline<'_> {
         let document = api::StackDocument {
             stack: stack.name.clone(),
             tenant: stack.tenant.as_ref().map(wire_tenant),
-            document: crate::compose::json_text(&stack.document),
+            document: tenant_plugin_sdk::json_text(&stack.document),
         };
         let findings =
             crate::check::check_stack(self.runtime, self.plugins, lookup, self.schema, &stack, &document)?;

@@ -7,7 +7,7 @@
 //! Contributions are collected before any plugin synthesizes because a contributor usually
 //! depends on the owner's values (the backup vault needs crypto's key), so the owner runs first.
 
-use crate::compose::{ComposeError, ComposedStack, compose, json_text};
+use crate::compose::{ComposeError, ComposedStack, compose};
 use crate::config::PluginSettings;
 use crate::order::{OrderError, check_extension_points, order_plugins, stack_kind_name};
 use crate::plugin::{CallError, CallFailure, Function, LoadedPlugin, Runtime, api};
@@ -137,7 +137,7 @@ impl CrossChecks for PluginCrossChecks<'_> {
                 id: id.into(),
                 cidr_block: block.to_string(),
             });
-            let settings = json_text(request.settings);
+            let settings = tenant_plugin_sdk::json_text(request.settings);
             let problems = plugin
                 .validate_settings(self.runtime, &settings, tenant.as_ref())
                 .map_err(|e| e.to_string())?;
@@ -182,7 +182,7 @@ pub(crate) fn synthesize_stack(
         .map(|p| {
             (
                 p.name().to_owned(),
-                json_text(resolved_settings(p, fleet, tenant)),
+                tenant_plugin_sdk::json_text(resolved_settings(p, fleet, tenant)),
             )
         })
         .collect();

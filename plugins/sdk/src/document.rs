@@ -13,9 +13,10 @@ use std::ops::Range;
 /// A composed stack as the host will write it.
 ///
 /// A received document is parsed when a check first reads it, and only as far as the check
-/// reads: [`blocks`](Self::blocks) parses it whole, in one pass; reading blocks by type
-/// ([`resources_of`](Self::resources_of), [`resource`](Self::resource)) or the other sections
-/// parses only the types read. Most rules read a few types, and parsing a whole 29 KB stack was
+/// reads: [`blocks`](Self::blocks), as the first read, parses it whole in one pass; reading
+/// blocks by type ([`resources_of`](Self::resources_of), [`resource`](Self::resource),
+/// [`blocks_where`](Self::blocks_where)) or the other sections parses those sections and only the
+/// block types read. Most rules read a few types, and parsing a whole 29 KB stack was
 /// nearly all the time such a plugin's `check-stack` took.
 #[derive(Debug, Clone)]
 pub struct StackDocument {
@@ -42,7 +43,7 @@ struct Parts {
 /// The blocks of one type, by name: as received (where in the document's text) until first read.
 #[derive(Debug, Clone)]
 struct TypeBlocks {
-    received: Option<Range<usize>>,
+    text_range: Option<Range<usize>>,
     parsed: OnceCell<Map<String, Value>>,
 }
 
@@ -62,16 +63,19 @@ impl Parts {
                     return Ok(());
                 }
             };
+            // A repeated key counts once, its last value, as when the document is parsed whole.
+            types.clear();
             scanner.object(|scanner, type_name| {
                 let blocks = TypeBlocks {
-                    received: Some(scanner.value()?),
+                    text_range: Some(scanner.value()?),
                     parsed: OnceCell::new(),
                 };
+                types.retain(|(earlier, _)| *earlier != type_name);
                 types.push((type_name, blocks));
                 Ok(())
             })
         })?;
-        scanner.whitespace();
+        scanner.skip_whitespace();
         match scanner.at == text.len() {
             true => Ok(parts),
             false => Err(scanner.unexpected()),
@@ -104,7 +108,7 @@ impl Parts {
                     _ => Map::new(),
                 };
                 let blocks = TypeBlocks {
-                    received: None,
+                    text_range: None,
                     parsed: OnceCell::from(blocks),
                 };
                 types.push((type_name, blocks));
@@ -117,7 +121,7 @@ impl Parts {
 impl TypeBlocks {
     /// The blocks, parsed from `document` (the text they were received in) when first read.
     fn by_name(&self, document: &StackDocument) -> &Map<String, Value> {
-        self.parsed.get_or_init(|| match &self.received {
+        self.parsed.get_or_init(|| match &self.text_range {
             Some(range) => match document.parse(|text| Ok(serde_json::from_str(&text[range.clone()])?)) {
                 Value::Object(blocks) => blocks,
                 // Like a type whose value is not an object in a parsed document: no blocks.
@@ -199,7 +203,7 @@ impl StackDocument {
         &'a self,
         wanted: impl Fn(BlockKind, &str) -> bool + Copy + 'a,
     ) -> impl Iterator<Item = TerraformBlock<'a>> {
-        self.blocks_of(self.split(), wanted)
+        self.blocks_of(self.sectioned(), wanted)
     }
 
     fn blocks_of<'a>(
@@ -248,7 +252,7 @@ impl StackDocument {
     /// The resource `type_name.name`, if the stack declares it.
     pub fn resource(&self, type_name: &str, name: &str) -> Option<TerraformBlock<'_>> {
         let (type_name, blocks) = self
-            .split()
+            .sectioned()
             .resources
             .iter()
             .find(|(candidate, _)| candidate == type_name)?;
@@ -263,20 +267,20 @@ impl StackDocument {
 
     /// A section other than `resource` and `data`, e.g. `output`.
     pub fn section(&self, name: &str) -> Option<&Value> {
-        self.split().sections.get(name)
+        self.sectioned().sections.get(name)
     }
 
     /// Every section other than `resource` and `data`, by name.
     pub fn sections(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.split()
+        self.sectioned()
             .sections
             .iter()
             .map(|(name, value)| (name.as_str(), value))
     }
 
-    /// The whole document, as the host writes it.
+    /// The whole document (an empty `resource` or `data` section left out).
     pub fn to_value(&self) -> Value {
-        let parts = self.split();
+        let parts = self.sectioned();
         let mut document = parts.sections.clone();
         for (section, types) in [("resource", &parts.resources), ("data", &parts.data)] {
             if !types.is_empty() {
@@ -293,7 +297,7 @@ impl StackDocument {
     }
 
     /// The document split into sections, each block type kept as text until read.
-    fn split(&self) -> &Parts {
+    fn sectioned(&self) -> &Parts {
         self.parts.get_or_init(|| self.parse(Parts::split))
     }
 
@@ -329,16 +333,17 @@ impl Scanner<'_> {
         mut entry: impl FnMut(&mut Self, String) -> Result<(), Box<dyn std::error::Error>>,
     ) -> Result<(), Box<dyn std::error::Error>> {
         self.expect(b'{')?;
+        self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.at += 1;
             return Ok(());
         }
         loop {
-            self.whitespace();
+            self.skip_whitespace();
             let key = serde_json::from_str(&self.text[self.string()?])?;
             self.expect(b':')?;
             entry(self, key)?;
-            match self.next() {
+            match self.next_significant() {
                 Some(b',') => {}
                 Some(b'}') => return Ok(()),
                 _ => return Err(self.unexpected()),
@@ -348,7 +353,7 @@ impl Scanner<'_> {
 
     /// Skips the value at the cursor and gives where its text is.
     fn value(&mut self) -> Result<Range<usize>, Box<dyn std::error::Error>> {
-        self.whitespace();
+        self.skip_whitespace();
         let start = self.at;
         match self.peek() {
             Some(b'"') => {
@@ -392,7 +397,7 @@ impl Scanner<'_> {
 
     /// Skips the string at the cursor, quotes included, and gives where its text is.
     fn string(&mut self) -> Result<Range<usize>, Box<dyn std::error::Error>> {
-        self.whitespace();
+        self.skip_whitespace();
         let start = self.at;
         if self.peek() != Some(b'"') {
             return Err(self.unexpected());
@@ -402,15 +407,18 @@ impl Scanner<'_> {
     }
 
     fn expect(&mut self, byte: u8) -> Result<(), Box<dyn std::error::Error>> {
-        self.whitespace();
-        match self.next() {
+        self.skip_whitespace();
+        match self.next_significant() {
             Some(found) if found == byte => Ok(()),
             _ => Err(self.unexpected()),
         }
     }
 
-    fn whitespace(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+    fn skip_whitespace(&mut self) {
+        while self
+            .peek()
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
             self.at += 1;
         }
     }
@@ -419,8 +427,8 @@ impl Scanner<'_> {
         self.text.as_bytes().get(self.at).copied()
     }
 
-    fn next(&mut self) -> Option<u8> {
-        self.whitespace();
+    fn next_significant(&mut self) -> Option<u8> {
+        self.skip_whitespace();
         let byte = self.peek()?;
         self.at += 1;
         Some(byte)
@@ -606,7 +614,7 @@ mod tests {
                 .resources
                 .iter()
                 .chain(&parts.data)
-                .all(|(_, blocks)| blocks.received.is_none())
+                .all(|(_, blocks)| blocks.text_range.is_none())
         );
         assert_eq!(doc.resources_of("aws_vpc").count(), 2);
         assert_eq!(doc.to_value(), sample());
@@ -687,6 +695,28 @@ mod tests {
             assert_eq!(doc.section("output"), Some(&document["output"]));
             assert_eq!(doc.to_value(), without_blocks(&document, "aws_scalar"));
         }
+    }
+
+    #[test]
+    fn typed_reads_and_whole_reads_agree_on_spacing_and_repeated_keys() {
+        let texts = [
+            "{ \"resource\" : { } , \"output\" : { } }",
+            "{\n\t\"data\": {\r\n},\"resource\":{}}",
+            r#"{"resource": {"aws_vpc": {"a": {}}, "aws_vpc": {"b": {}}}}"#,
+            r#"{"resource": {"aws_vpc": {"a": {}}}, "resource": {"aws_vpc": {"b": {}}}}"#,
+        ];
+        for text in texts {
+            let typed = StackDocument::received("s", None, text.into());
+            let names: Vec<_> = typed.resources_of("aws_vpc").map(|b| b.name.to_owned()).collect();
+            let sections = typed.sections().count();
+            let whole = StackDocument::received("s", None, text.into());
+            let every: Vec<_> = whole.blocks().map(|b| b.name.to_owned()).collect();
+            assert_eq!(names, every, "{text}");
+            assert_eq!(sections, whole.sections().count(), "{text}");
+            assert_eq!(typed.to_value(), whole.to_value(), "{text}");
+        }
+        let repeated = StackDocument::received("s", None, texts[2].into());
+        assert!(repeated.resource("aws_vpc", "b").is_some() && repeated.resource("aws_vpc", "a").is_none());
     }
 
     /// `document` with the type `type_name` holding no blocks, as a type whose value is not an

@@ -209,7 +209,7 @@ pub fn tenant_stack(tenant_id: &str, cidr_block: &str, document: Value) -> Stack
 /// `document` as a plugin receives it from the host: as JSON text, whose blocks are parsed when
 /// a check first reads them.
 pub fn received(stack: &str, tenant: Option<Tenant>, document: &Value) -> StackDocument {
-    StackDocument::received(stack, tenant, document.to_string())
+    StackDocument::received(stack, tenant, crate::json_text(document))
 }
 
 /// `document` with one edit at the JSON pointer `pointer`: `Some(value)` sets it, `None` removes

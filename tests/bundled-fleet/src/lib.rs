@@ -16,7 +16,7 @@ use tenant_plugin_events::Events;
 use tenant_plugin_iam::IamPlugin;
 use tenant_plugin_logging::Logging;
 use tenant_plugin_network::Network;
-use tenant_plugin_sdk::naming::central_stack_name;
+use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
 use tenant_plugin_sdk::testing::{TenantStack, central_context, compose, example_fleet};
 use tenant_plugin_sdk::{AccessExpectation, AccessIntent, Fragment, Plugin};
 use tenant_plugin_storage::StoragePlugin;
@@ -51,11 +51,12 @@ pub fn example_stacks() -> Vec<ComposedStack> {
         for result in synthesized {
             result.unwrap_or_else(|e| panic!("the tenant stack of {} synthesizes: {e}", tenant.id));
         }
-        let document = stack.document();
+        let name = tenant_stack_name(&tenant.id, "dev");
+        let fragments: Vec<&Fragment> = stack.fragments().iter().map(|(_, fragment)| fragment).collect();
         stacks.push(ComposedStack {
-            intents: declared(&document.stack, stack.fragments()),
-            document: document.to_value(),
-            name: document.stack,
+            intents: declared(&name, stack.fragments()),
+            document: compose(&fragments),
+            name,
             tenant: Some(tenant.id),
         });
     }

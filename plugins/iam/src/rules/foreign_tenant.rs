@@ -98,7 +98,8 @@ fn mentions(text: &str) -> Vec<&str> {
     let is_name_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
     // Searching for the marker's first letter (memchr) and then comparing is cheaper than
     // `match_indices(MARKER)`, which sets up a two-way searcher for every string checked.
-    text.match_indices('t')
+    let first = char::from(MARKER.as_bytes()[0]);
+    text.match_indices(first)
         .map(|(start, _)| start)
         .filter(|start| text[*start..].starts_with(MARKER))
         .filter(|start| {
