@@ -12,17 +12,14 @@ use crate::plugin::LoadedPlugin;
 use crate::synth::resolved_settings;
 use crate::tenants::{Fleet, Tenant};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use tenant_plugin_sdk::naming::{central_stack_name, tenant_stack_name};
 
 /// The host version that enters every digest.
 const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// SHA-256 of `bytes`, as lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
+/// SHA-256 of `bytes`, as lowercase hex: the SDK's, which names plugins' assets the same way.
+pub use tenant_plugin_sdk::package::sha256_hex;
 
 /// The digest of every stack of the fleet, by stack name; `plugins` in the order they run.
 pub fn stack_digests(plugins: &[LoadedPlugin], fleet: &Fleet) -> BTreeMap<String, String> {
@@ -67,5 +64,5 @@ fn stack_digest(plugins: &[LoadedPlugin], fleet: &Fleet, name: &str, tenant: Opt
         "plugins": plugins,
     });
     // serde_json's maps are sorted, so the text is canonical.
-    sha256_hex(inputs.to_string().as_bytes())
+    sha256_hex(tenant_plugin_sdk::json_text(&inputs).as_bytes())
 }

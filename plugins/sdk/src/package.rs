@@ -71,9 +71,9 @@ pub struct PackageDigest {
 impl PackageDigest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
-        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let digest = Sha256::digest(bytes);
         PackageDigest {
-            hex: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            hex: format!("{digest:x}"),
             base64: base64(&digest),
         }
     }
@@ -81,12 +81,12 @@ impl PackageDigest {
 
 /// The lowercase hex SHA-256 of `bytes`: for content-addressed asset paths.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    PackageDigest::of(bytes).hex
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// The base64 SHA-256 of `bytes`: what Lambda's `source_code_hash` compares.
 pub fn sha256_base64(bytes: &[u8]) -> String {
-    PackageDigest::of(bytes).base64
+    base64(&Sha256::digest(bytes))
 }
 
 /// Standard base64 with padding (RFC 4648).
