@@ -144,22 +144,33 @@ pub fn validate_settings<P: Plugin>(
         .collect()
 }
 
+/// Leaves `value` unfreed. The host drops the whole instance when a call returns (every call gets
+/// a fresh one), so freeing what a call built is wasted work: walking the parsed stack documents
+/// and the fragments' JSON trees to free them was 1.5 % of a 1,000-tenant `check`'s CPU time, and
+/// the SDK's allocator takes nothing back but the latest block anyway.
+fn discard<T>(value: T) {
+    std::mem::forget(value);
+}
+
 pub fn contribute<P: Plugin>(context: wit::StackContext) -> Result<Vec<wit::Contribution>, wit::PluginError> {
     let context = stack_context::<P>(context).map_err(plugin_error)?;
-    let contributions = P::contribute(&context).map_err(plugin_error)?;
-    Ok(contributions.into_iter().map(contribution).collect())
+    let contributions = P::contribute(&context).map_err(plugin_error);
+    discard(context);
+    Ok(contributions?.into_iter().map(contribution).collect())
 }
 
 pub fn synthesize_central<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
     let context = stack_context::<P>(context).map_err(plugin_error)?;
-    P::synthesize_central(&context)
-        .map(fragment)
-        .map_err(plugin_error)
+    let synthesized = P::synthesize_central(&context);
+    discard(context);
+    synthesized.map(fragment).map_err(plugin_error)
 }
 
 pub fn synthesize_tenant<P: Plugin>(context: wit::StackContext) -> Result<wit::Fragment, wit::PluginError> {
     let context = stack_context::<P>(context).map_err(plugin_error)?;
-    P::synthesize_tenant(&context).map(fragment).map_err(plugin_error)
+    let synthesized = P::synthesize_tenant(&context);
+    discard(context);
+    synthesized.map(fragment).map_err(plugin_error)
 }
 
 pub fn check_stack<P: Plugin>(
@@ -168,9 +179,9 @@ pub fn check_stack<P: Plugin>(
 ) -> Result<Vec<wit::Finding>, wit::PluginError> {
     let stack = StackDocument::received(stack.stack, stack.tenant.map(tenant), stack.document);
     let settings = typed_settings::<P>(&settings).map_err(plugin_error)?;
-    P::check_stack(&stack, &settings)
-        .map(findings)
-        .map_err(plugin_error)
+    let checked = P::check_stack(&stack, &settings);
+    discard(stack);
+    checked.map(findings).map_err(plugin_error)
 }
 
 pub fn check_fleet<P: Plugin>(
@@ -292,14 +303,18 @@ fn fragment(f: Fragment) -> wit::Fragment {
         blocks: f
             .blocks
             .into_iter()
-            .map(|b| wit::Block {
-                kind: match b.kind {
-                    BlockKind::Resource => wit::BlockKind::Resource,
-                    BlockKind::Data => wit::BlockKind::Data,
-                },
-                type_name: b.type_name,
-                name: b.name,
-                body: crate::json_text(&b.body),
+            .map(|b| {
+                let body = crate::json_text(&b.body);
+                discard(b.body);
+                wit::Block {
+                    kind: match b.kind {
+                        BlockKind::Resource => wit::BlockKind::Resource,
+                        BlockKind::Data => wit::BlockKind::Data,
+                    },
+                    type_name: b.type_name,
+                    name: b.name,
+                    body,
+                }
             })
             .collect(),
         outputs: f
