@@ -363,15 +363,17 @@ impl Scanner<'_> {
                 let bytes = self.text.as_bytes();
                 let mut depth = 0_usize;
                 loop {
-                    match bytes.get(self.at) {
-                        Some(b'"') => {
+                    // Only quotes, brackets and braces matter here; `position` runs over the
+                    // rest without a bounds check per byte.
+                    let skipped = bytes[self.at..].iter().position(|b| STRUCTURAL[usize::from(*b)]);
+                    self.at += skipped.ok_or_else(|| self.unexpected())?;
+                    match bytes[self.at] {
+                        b'"' => {
                             self.at = end_of_string(bytes, self.at).ok_or_else(|| self.unexpected())?;
                             continue;
                         }
-                        Some(b'{' | b'[') => depth += 1,
-                        Some(b'}' | b']') => depth -= 1,
-                        Some(_) => {}
-                        None => return Err(self.unexpected()),
+                        b'{' | b'[' => depth += 1,
+                        _ => depth -= 1,
                     }
                     self.at += 1;
                     if depth == 0 {
@@ -439,17 +441,28 @@ impl Scanner<'_> {
     }
 }
 
+/// The bytes that open or close a value inside an object or array: `"`, `{`, `[`, `}`, `]`.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut at = 0;
+    while at < 5 {
+        table[b"\"{[}]"[at] as usize] = true;
+        at += 1;
+    }
+    table
+};
+
 /// Where the string starting at `bytes[start]` (its opening quote) ends: one past its closing
-/// quote. A plain loop: the strings of a stack are mostly policies, JSON in a string, whose escapes
+/// quote. Byte by byte: the strings of a stack are mostly policies, JSON in a string, whose escapes
 /// come every few bytes, too often for a word-at-a-time search to pay.
 fn end_of_string(bytes: &[u8], start: usize) -> Option<usize> {
     let mut at = start + 1;
     loop {
-        match *bytes.get(at)? {
+        at += bytes.get(at..)?.iter().position(|b| matches!(b, b'"' | b'\\'))?;
+        match bytes[at] {
             b'"' => return Some(at + 1),
             // An escape: the next character is never the closing quote.
-            b'\\' => at += 2,
-            _ => at += 1,
+            _ => at += 2,
         }
     }
 }
