@@ -402,13 +402,18 @@ impl StackSink for Staging {
             return Ok(());
         }
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        std::fs::write(dir.join("cdk.tf.json"), render_json(&stack.document)).map_err(io_error(&dir))?;
+        let document = render_json(&stack.document);
+        write_or_link(
+            &dir.join("cdk.tf.json"),
+            &previous_dir.join("cdk.tf.json"),
+            document.as_bytes(),
+        )?;
         for (path, contents) in &stack.assets {
             let file = dir.join(path);
             if let Some(folder) = file.parent() {
                 std::fs::create_dir_all(folder).map_err(io_error(folder))?;
             }
-            std::fs::write(&file, contents).map_err(io_error(&file))?;
+            write_or_link(&file, &previous_dir.join(path), contents)?;
         }
         carry_terraform_state(&previous_dir, &dir)?;
         self.written
@@ -418,6 +423,24 @@ impl StackSink for Staging {
             .push(stack.name.clone());
         Ok(())
     }
+}
+
+/// Writes `contents` to `file`, or hard-links `previous` (the same file in the previous output)
+/// there when it is a regular file holding the same bytes. Re-synthesizing a fleet mostly rewrites
+/// what is already there: a link allocates no data blocks, and removing the previous output after
+/// the swap then frees none. Comparing the bytes, not the stack's digest, keeps a stale file out
+/// whatever the digest leaves out; the previous output is removed after the swap, so nothing else
+/// shares the link.
+fn write_or_link(file: &Path, previous: &Path, contents: &[u8]) -> Result<(), OutputError> {
+    let same_size = std::fs::symlink_metadata(previous)
+        .is_ok_and(|found| found.file_type().is_file() && found.len() == contents.len() as u64);
+    if same_size
+        && std::fs::read(previous).is_ok_and(|found| found == contents)
+        && std::fs::hard_link(previous, file).is_ok()
+    {
+        return Ok(());
+    }
+    std::fs::write(file, contents).map_err(io_error(file))
 }
 
 /// Copies a folder: files are hard-linked where possible (the previous output is removed after
@@ -632,6 +655,43 @@ mod tests {
         let error = refusal(&link);
         assert!(error.contains("symbolic link"), "{error}");
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+
+    /// An unchanged file is linked from the previous output; a changed one, a missing one, or a
+    /// symbolic link in the previous output's place gets a file of its own.
+    #[cfg(unix)]
+    #[test]
+    fn only_an_identical_previous_file_is_linked() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(old.join("same"), "{}\n").unwrap();
+        std::fs::write(old.join("changed"), "{\"a\": 1}\n").unwrap();
+        std::fs::write(old.join("target"), "{}\n").unwrap();
+        std::os::unix::fs::symlink(old.join("target"), old.join("linked")).unwrap();
+        let inode = |path: PathBuf| std::fs::symlink_metadata(path).unwrap().ino();
+        for (name, linked) in [
+            ("same", true),
+            ("changed", false),
+            ("linked", false),
+            ("missing", false),
+        ] {
+            write_or_link(&new.join(name), &old.join(name), b"{}\n").unwrap();
+            assert_eq!(std::fs::read(new.join(name)).unwrap(), b"{}\n", "{name}");
+            assert!(
+                std::fs::symlink_metadata(new.join(name))
+                    .unwrap()
+                    .file_type()
+                    .is_file(),
+                "{name}"
+            );
+            let shared = std::fs::symlink_metadata(old.join(name))
+                .is_ok_and(|_| inode(old.join(name)) == inode(new.join(name)));
+            assert_eq!(shared, linked, "{name}");
+        }
+        assert_eq!(std::fs::read(old.join("changed")).unwrap(), b"{\"a\": 1}\n");
     }
 
     /// Every path below `root` with its contents (empty for folders).
