@@ -435,7 +435,7 @@ fn write_or_link(file: &Path, previous: &Path, contents: &[u8]) -> Result<(), Ou
     let same_size = std::fs::symlink_metadata(previous)
         .is_ok_and(|found| found.file_type().is_file() && found.len() == contents.len() as u64);
     if same_size
-        && std::fs::read(previous).is_ok_and(|found| found == contents)
+        && crate::bounded_read::read(previous, contents.len() as u64).is_ok_and(|found| found == contents)
         && std::fs::hard_link(previous, file).is_ok()
     {
         return Ok(());
