@@ -443,8 +443,6 @@ fn write_or_link(file: &Path, previous: &Path, contents: &[u8]) -> Result<(), Ou
     std::fs::write(file, contents).map_err(io_error(file))
 }
 
-/// Copies a folder: files are hard-linked where possible (the previous output is removed after
-/// the swap, so nothing else shares them), else copied; symbolic links are recreated.
 /// What `terraform init` leaves in a stack folder: the provider lock (which pins the provider
 /// versions a stack was planned with) and the working directory. A rewritten stack keeps them, so
 /// `terraform -chdir=<stack>` goes on working after every synth.
@@ -455,13 +453,15 @@ fn carry_terraform_state(previous: &Path, dir: &Path) -> Result<(), OutputError>
         let (source, target) = (previous.join(name), dir.join(name));
         if source.is_dir() {
             copy_tree(&source, &target)?;
-        } else if source.is_file() && std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target).map_err(io_error(&target))?;
+        } else if source.is_file() {
+            link_or_copy(&source, &target)?;
         }
     }
     Ok(())
 }
 
+/// Copies a folder: files are hard-linked where possible (the previous output is removed after
+/// the swap, so nothing else shares them), else copied; symbolic links are recreated.
 fn copy_tree(from: &Path, to: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(to).map_err(io_error(to))?;
     for entry in std::fs::read_dir(from).map_err(io_error(from))? {
@@ -472,9 +472,17 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), OutputError> {
             copy_tree(&source, &target)?;
         } else if kind.is_symlink() {
             relink(&source, &target).map_err(io_error(&target))?;
-        } else if std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target).map_err(io_error(&target))?;
+        } else {
+            link_or_copy(&source, &target)?;
         }
+    }
+    Ok(())
+}
+
+/// Hard-links `source` at `target`, or copies it where the file system cannot link.
+fn link_or_copy(source: &Path, target: &Path) -> Result<(), OutputError> {
+    if std::fs::hard_link(source, target).is_err() {
+        std::fs::copy(source, target).map_err(io_error(target))?;
     }
     Ok(())
 }
