@@ -227,3 +227,49 @@ fn plugin_inputs_grow_with_the_fleet_only_where_declared() {
         }
     }
 }
+
+/// Covers: a plugin's calls about one tenant run in a copy of its code of their own, so they never
+/// reuse a pooled memory slot that a call about the plugin, the central stack or the fleet used.
+/// Those calls write more of their memory (their inputs grow with the fleet), a slot keeps what was
+/// written resident, and every later call in that slot would reset it all again. The pool gives a
+/// slot back to the module that used it last, so calls that run in one module share one set of
+/// slots: the count of warm slots tells whether two calls ran in the same module.
+#[test]
+fn tenant_calls_never_reuse_the_slots_of_wider_calls() {
+    use tenant_host::plugin::{CodeTier, Limits, Runtime, api, load_plugin};
+    let plugins = plugin_dir(&[("network", "network.wasm")]);
+    let runtime = Runtime::new(Limits::default(), CodeTier::Quick).unwrap();
+    let plugin = load_plugin(&runtime, &plugins.path().join("network.wasm")).unwrap();
+    let warm = || {
+        runtime
+            .engine()
+            .pooling_allocator_metrics()
+            .expect("plugins run in the pooling allocator")
+            .unused_warm_memories()
+    };
+    let per_module = warm();
+    assert!(per_module > 0, "`describe` ran in a pooled slot");
+    let tenant = api::Tenant {
+        id: "acme".into(),
+        cidr_block: "10.0.0.0/16".into(),
+    };
+    plugin.validate_settings(&runtime, "{}", None).unwrap();
+    assert_eq!(
+        warm(),
+        per_module,
+        "the fleet-wide settings are checked where `describe` ran"
+    );
+    plugin.validate_settings(&runtime, "{}", Some(&tenant)).unwrap();
+    assert_eq!(
+        warm(),
+        2 * per_module,
+        "a tenant's settings are checked in slots of their own"
+    );
+    plugin.validate_settings(&runtime, "{}", None).unwrap();
+    plugin.validate_settings(&runtime, "{}", Some(&tenant)).unwrap();
+    assert_eq!(
+        warm(),
+        2 * per_module,
+        "each kind of call goes back to its own slots"
+    );
+}

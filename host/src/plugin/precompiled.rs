@@ -53,20 +53,29 @@ impl ComponentCache {
     /// from the cache when it holds it, else compiled and stored (a failure to store is logged,
     /// not fatal: the run goes on with the compiled code).
     pub fn component(&self, engine: &Engine, component: &[u8], digest: &str) -> wasmtime::Result<Component> {
-        let path = self.path_for(digest);
-        if path.is_file() {
-            match deserialize(engine, &path) {
-                Ok(compiled) => return Ok(compiled),
-                // E.g. a file another wasmtime build wrote under a colliding engine hash: compile
-                // and replace it.
-                Err(error) => tracing::debug!("recompiling {}: {error:#}", path.display()),
-            }
+        if let Some(compiled) = self.cached(engine, digest) {
+            return Ok(compiled);
         }
+        let path = self.path_for(digest);
         let serialized = engine.precompile_component(component)?;
         if let Err(error) = store(&path, &serialized) {
             tracing::debug!("cannot cache {}: {error}", path.display());
         }
         deserialize_bytes(engine, &serialized)
+    }
+
+    /// The component whose SHA-256 is `digest` as the cache holds it compiled, if it holds a
+    /// file this engine accepts.
+    pub fn cached(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        let path = self.path_for(digest);
+        if !path.is_file() {
+            return None;
+        }
+        deserialize(engine, &path)
+            // E.g. a file another wasmtime build wrote under a colliding engine hash: the caller
+            // compiles and replaces it.
+            .inspect_err(|error| tracing::debug!("recompiling {}: {error:#}", path.display()))
+            .ok()
     }
 }
 
@@ -89,6 +98,15 @@ fn deserialize_bytes(engine: &Engine, serialized: &[u8]) -> wasmtime::Result<Com
     // SAFETY: the bytes come straight from `engine.precompile_component` in this process, which
     // is exactly what `deserialize` requires.
     unsafe { Component::deserialize(engine, serialized) }
+}
+
+/// `component` serialized and deserialized again: the same machine code in modules of their own.
+#[allow(unsafe_code)]
+pub(crate) fn duplicate(engine: &Engine, component: &Component) -> wasmtime::Result<Component> {
+    let serialized = component.serialize()?;
+    // SAFETY: the bytes come straight from a component this process loaded into `engine`,
+    // which is exactly what `deserialize` requires.
+    unsafe { Component::deserialize(engine, &serialized) }
 }
 
 /// Writes `bytes` to `path` so that `path` never names a partial file.

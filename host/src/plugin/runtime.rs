@@ -326,6 +326,21 @@ impl Runtime {
         }
     }
 
+    /// A second copy of `component` (just returned by [`compile`](Self::compile) for `digest`)
+    /// with the same machine code but modules of its own, whose instances therefore take pooled
+    /// slots of their own (the pool keeps a slot for the module that used it last). Mapped from
+    /// the cache's file when there is one, which shares its pages; else copied in memory.
+    pub(crate) fn duplicate(&self, component: &Component, digest: &str) -> wasmtime::Result<Component> {
+        match self
+            .components
+            .as_ref()
+            .and_then(|cache| cache.cached(&self.engine, digest))
+        {
+            Some(copy) => Ok(copy),
+            None => crate::plugin::precompiled::duplicate(&self.engine, component),
+        }
+    }
+
     /// The shared linker.
     pub(crate) fn linker(&self) -> &Linker<Sandbox> {
         &self.linker
@@ -449,11 +464,18 @@ fn pool() -> PoolingAllocationConfig {
     // At most one store per worker thread is alive at a time; leave room for twice as many.
     let stores = 2 * std::thread::available_parallelism().map_or(1, |n| n.get()).max(2);
     let count = |per_store: usize| u32::try_from(stores * per_store).unwrap_or(u32::MAX);
+    // A memory or table slot goes preferably to the module that used it last, and keeps what that
+    // module wrote resident (up to `KEEP_RESIDENT`). Every plugin runs in two copies, one for
+    // tenant calls and one for the rest (see `LoadedPlugin`), so there are twice as many slots as
+    // stores can hold at once: with only as many, tenant calls took over the slots the central
+    // stack's calls had left resident, and resetting memory after each call cost as much as
+    // without the copies. Unused slots cost address space only.
+    let slots = |per_store: usize| u32::try_from(2 * stores * per_store).unwrap_or(u32::MAX);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(count(1))
         .total_core_instances(count(MAX_CORE_INSTANCES))
-        .total_memories(count(MAX_MEMORIES))
-        .total_tables(count(MAX_TABLES))
+        .total_memories(slots(MAX_MEMORIES))
+        .total_tables(slots(MAX_TABLES))
         .max_core_instances_per_component(MAX_CORE_INSTANCES as u32)
         .max_memories_per_component(MAX_MEMORIES as u32)
         .max_tables_per_component(MAX_TABLES as u32)
