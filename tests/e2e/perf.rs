@@ -228,6 +228,28 @@ fn plugin_inputs_grow_with_the_fleet_only_where_declared() {
     }
 }
 
+/// Covers: without a cache folder (neither `XDG_CACHE_HOME` nor `HOME`), plugins are compiled in
+/// every run and the copy of each plugin's code for tenant calls is made in memory; a fleet of two
+/// passes its checks. (Two plugins: compiling in a test's dev build is slow.)
+#[test]
+fn without_a_cache_folder_plugins_are_compiled_and_copied_in_memory() {
+    let plugins = plugin_dir(&[("network", "network.wasm"), ("crypto", "crypto.wasm")]);
+    let work = tempfile::tempdir().unwrap();
+    let config = fleet_of(work.path(), 2);
+    let output = Command::new(env!("CARGO_BIN_EXE_tenant-host"))
+        .current_dir(work.path())
+        .args(["check", "--plugins", plugins.path().to_str().unwrap()])
+        .arg("--config")
+        .arg(&config)
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .env_remove("ENVIRONMENT_SUFFIX")
+        .output()
+        .expect("run tenant-host");
+    assert_success(&output);
+    assert!(!work.path().join(".cache").exists());
+}
+
 /// Covers: a plugin's calls about one tenant run in a copy of its code of their own, so they never
 /// reuse a pooled memory slot that a call about the plugin, the central stack or the fleet used.
 /// Those calls write more of their memory (their inputs grow with the fleet), a slot keeps what was

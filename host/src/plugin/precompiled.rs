@@ -194,6 +194,29 @@ mod tests {
         );
     }
 
+    /// A second copy of a plugin runs in pooled slots of its own only if it is loaded apart from
+    /// the first: the same code, in memory of its own.
+    #[test]
+    fn a_copy_is_the_same_code_loaded_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let cache = ComponentCache::at(dir.path().to_owned(), &engine);
+        let digest = sha256_hex(EMPTY_COMPONENT);
+        let compiled = cache.component(&engine, EMPTY_COMPONENT, &digest).unwrap();
+        let from_the_cache = cache.cached(&engine, &digest).expect("the file just written");
+        let in_memory = duplicate(&engine, &compiled).unwrap();
+        for copy in [&from_the_cache, &in_memory] {
+            assert_eq!(copy.serialize().unwrap(), compiled.serialize().unwrap());
+            assert_ne!(copy.image_range(), compiled.image_range());
+        }
+        assert_ne!(from_the_cache.image_range(), in_memory.image_range());
+        assert!(
+            ComponentCache::at(dir.path().join("empty"), &engine)
+                .cached(&engine, &digest)
+                .is_none()
+        );
+    }
+
     #[test]
     fn a_damaged_file_is_recompiled_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
