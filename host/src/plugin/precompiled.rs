@@ -92,21 +92,18 @@ fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     unsafe { Component::deserialize_file(engine, path) }
 }
 
-/// Loads what `precompile_component` just returned in this process.
+/// Loads what this process serialized for `engine`: the output of `precompile_component`, or of
+/// `serialize` on a component loaded into it.
 #[allow(unsafe_code)]
 fn deserialize_bytes(engine: &Engine, serialized: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: the bytes come straight from `engine.precompile_component` in this process, which
-    // is exactly what `deserialize` requires.
+    // SAFETY: the bytes come straight from this process's own wasmtime for this engine, which is
+    // exactly what `deserialize` requires.
     unsafe { Component::deserialize(engine, serialized) }
 }
 
 /// `component` serialized and deserialized again: the same machine code in modules of their own.
-#[allow(unsafe_code)]
 pub(crate) fn duplicate(engine: &Engine, component: &Component) -> wasmtime::Result<Component> {
-    let serialized = component.serialize()?;
-    // SAFETY: the bytes come straight from a component this process loaded into `engine`,
-    // which is exactly what `deserialize` requires.
-    unsafe { Component::deserialize(engine, &serialized) }
+    deserialize_bytes(engine, &component.serialize()?)
 }
 
 /// Writes `bytes` to `path` so that `path` never names a partial file.

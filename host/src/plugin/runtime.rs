@@ -464,18 +464,17 @@ fn pool() -> PoolingAllocationConfig {
     // At most one store per worker thread is alive at a time; leave room for twice as many.
     let stores = 2 * std::thread::available_parallelism().map_or(1, |n| n.get()).max(2);
     let count = |per_store: usize| u32::try_from(stores * per_store).unwrap_or(u32::MAX);
-    // A memory or table slot goes preferably to the module that used it last, and keeps what that
-    // module wrote resident (up to `KEEP_RESIDENT`). Every plugin runs in two copies, one for
-    // tenant calls and one for the rest (see `LoadedPlugin`), so there are twice as many slots as
-    // stores can hold at once: with only as many, tenant calls took over the slots the central
-    // stack's calls had left resident, and resetting memory after each call cost as much as
-    // without the copies. Unused slots cost address space only.
-    let slots = |per_store: usize| u32::try_from(2 * stores * per_store).unwrap_or(u32::MAX);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(count(1))
         .total_core_instances(count(MAX_CORE_INSTANCES))
-        .total_memories(slots(MAX_MEMORIES))
-        .total_tables(slots(MAX_TABLES))
+        // A memory or table slot goes preferably to the module that used it last, and keeps what
+        // that module wrote resident (up to `KEEP_RESIDENT`). Every plugin runs in two copies, one
+        // for tenant calls and one for the rest (see `LoadedPlugin`), so there are twice as many
+        // slots as stores can hold at once: with only as many, tenant calls took over the slots
+        // the central stack's calls had left resident, and resetting memory after each call cost
+        // as much as without the copies. Unused slots cost address space only.
+        .total_memories(count(2 * MAX_MEMORIES))
+        .total_tables(count(2 * MAX_TABLES))
         .max_core_instances_per_component(MAX_CORE_INSTANCES as u32)
         .max_memories_per_component(MAX_MEMORIES as u32)
         .max_tables_per_component(MAX_TABLES as u32)
